@@ -1,0 +1,75 @@
+"""paragon_nb: get leads into Marketo from Jupyter.
+
+Public names are imported lazily (``paragon_nb.MarketoClient`` loads httpx, ``sync_leads``
+loads pandas), so ``import paragon_nb`` stays cheap and has no side effects.
+
+    from paragon_nb import MarketoSandbox, sync_leads
+    with MarketoSandbox() as sandbox:
+        result = sync_leads(df, sandbox.client(), list="Newsletter", create_list=True)
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+# public name -> module that defines it
+_EXPORTS: dict[str, str] = {
+    "MarketoClient": "paragon_nb.marketo.client",
+    "MarketoSandbox": "paragon_nb.sandbox.server",
+    "Paragon": "paragon_nb.runtime.sdk",
+    "ParagonError": "paragon_nb.errors",
+    "Project": "paragon_nb.runtime.project",
+    "SigningKey": "paragon_nb.tokens",
+    "SyncResult": "paragon_nb.sync.result",
+    "sign_user_token": "paragon_nb.tokens",
+    "sync_leads": "paragon_nb.sync.runner",
+    "verify_user_token": "paragon_nb.tokens",
+}
+
+__all__ = [
+    "MarketoClient",
+    "MarketoSandbox",
+    "Paragon",
+    "ParagonError",
+    "Project",
+    "SigningKey",
+    "SyncResult",
+    "__version__",
+    "load_ipython_extension",
+    "sign_user_token",
+    "sync_leads",
+    "verify_user_token",
+]
+
+if TYPE_CHECKING:  # pragma: no cover
+    from paragon_nb.errors import ParagonError
+    from paragon_nb.marketo.client import MarketoClient
+    from paragon_nb.runtime.project import Project
+    from paragon_nb.runtime.sdk import Paragon
+    from paragon_nb.sandbox.server import MarketoSandbox
+    from paragon_nb.sync.result import SyncResult
+    from paragon_nb.sync.runner import sync_leads
+    from paragon_nb.tokens import SigningKey, sign_user_token, verify_user_token
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'paragon_nb' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
+
+
+def load_ipython_extension(ipython: Any) -> None:
+    """``%load_ext paragon_nb``: registers the cell magics."""
+    from paragon_nb.magics import load_ipython_extension as _load
+
+    _load(ipython)

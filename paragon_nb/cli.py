@@ -1,0 +1,134 @@
+"""``paragon-nb``: the command line skin. Each subcommand parses its flags and makes one
+call into the package; the work (and its tests) lives there.
+
+    paragon-nb sandbox --port 8080 --rate-limit 100/20
+    paragon-nb sync leads.csv --list Newsletter --create-list --report out.csv
+    paragon-nb serve ./my-project --port 9000
+
+Exit codes: 0 success, 1 some records/rows failed (sync), 2 usage or configuration errors.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from paragon_nb import __version__
+from paragon_nb.errors import ParagonError
+
+__all__ = ["main"]
+
+
+def _add_sandbox(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "sandbox",
+        help="run the local Marketo on 127.0.0.1",
+        description="Serve a local Marketo. Prints one JSON line (endpoint, identity, "
+        "client_id, client_secret) first, then serves until SIGINT/SIGTERM.",
+    )
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=0, help="port (default 0: any free port)")
+    state = p.add_mutually_exclusive_group()
+    state.add_argument("--memory", action="store_true", help="keep state in memory only")
+    state.add_argument("--state", metavar="PATH", help="SQLite state file "
+                       "(default: sandbox.sqlite3 under the home folder)")
+    p.add_argument("--rate-limit", metavar="CALLS/SECONDS", default="100/20",
+                   help="rate limit, e.g. 100/20 (Marketo's); 0 turns it off")
+    p.add_argument("--max-concurrency", type=int, default=10, metavar="N",
+                   help="calls in flight before 615 (default 10; 0 = off)")
+    p.add_argument("--daily-quota", type=int, default=50_000, metavar="N",
+                   help="calls per day before 607 (default 50000; 0 = off)")
+    p.add_argument("--token-ttl", type=int, default=3600, metavar="SECONDS",
+                   help="access token lifetime (default 3600)")
+    p.add_argument("--latency", type=float, default=0.0, metavar="MS",
+                   help="latency added to every call, in milliseconds")
+    p.add_argument("--fault", action="append", default=[], metavar="SPEC",
+                   help="inject faults, e.g. 'leads:p=0.1:606,615' or 'leads:seq=606,ok,502' "
+                   "(repeatable; see paragon_nb.sandbox.faults)")
+    p.add_argument("--client-id", help="client id to accept (default: generated or from state)")
+    p.add_argument("--client-secret", help="client secret to accept")
+    p.set_defaults(func=_run_sandbox)
+
+
+def _run_sandbox(args: argparse.Namespace) -> int:
+    from paragon_nb.sandbox.server import run_cli
+
+    return run_cli(args)
+
+
+def _add_sync(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "sync",
+        help="sync a CSV or Parquet file of leads into Marketo",
+        description="Upsert every row of FILE into Marketo and add the leads to a list. "
+        "Credentials come from MARKETO_* variables, else the local sandbox under the home folder.",
+    )
+    p.add_argument("file", metavar="FILE", help="CSV (UTF-8) or Parquet file")
+    p.add_argument("--list", dest="list_name", metavar="NAME", help="static list name or id")
+    p.add_argument("--create-list", action="store_true", help="create the list if missing")
+    p.add_argument("--lookup-field", default="email", metavar="F", help="dedupe field (default email)")
+    p.add_argument("--action", default="createOrUpdate",
+                   choices=["createOrUpdate", "createOnly", "updateOnly", "createDuplicate"])
+    p.add_argument("--map", action="append", default=[], metavar="COL=FIELD",
+                   help="map a column to a Marketo field (repeatable)")
+    p.add_argument("--ignore", action="append", default=[], metavar="COL",
+                   help="leave a column out (repeatable)")
+    p.add_argument("--dry-run", action="store_true", help="plan only: no writes")
+    p.add_argument("--report", metavar="OUT.csv", help="write one result row per input row")
+    p.add_argument("--method", default="auto", choices=["auto", "rest", "bulk"])
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(func=_run_sync)
+
+
+def _run_sync(args: argparse.Namespace) -> int:
+    from paragon_nb.sync.cli import run_cli
+
+    return run_cli(args)
+
+
+def _add_serve(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "serve",
+        help="serve a local Paragon project's REST API",
+        description="Serve POST /projects/{id}/sdk/events/trigger and friends for the project "
+        "in PATH until SIGINT/SIGTERM.",
+    )
+    p.add_argument("path", metavar="PATH", help="project folder")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=0)
+    p.set_defaults(func=_run_serve)
+
+
+def _run_serve(args: argparse.Namespace) -> int:
+    from paragon_nb.runtime.server import run_cli
+
+    return run_cli(args)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="paragon-nb", description="Get leads into Marketo from notebooks and the shell."
+    )
+    parser.add_argument("--version", action="version", version=f"paragon-nb {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _add_sandbox(sub)
+    _add_sync(sub)
+    _add_serve(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except ParagonError as exc:
+        print(f"paragon-nb {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

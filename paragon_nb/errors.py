@@ -1,0 +1,306 @@
+"""The one exception tree of paragon_nb.
+
+Every error the toolkit raises on purpose derives from :class:`ParagonError`, so
+``except ParagonError`` catches them all. Low-level errors (httpx, sqlite3, jwt) are
+translated into this tree at one boundary each and never leak to users.
+
+::
+
+    ParagonError
+    ├── ConfigurationError            missing env var, bad home folder, bad option value
+    ├── MarketoError                  anything Marketo answered (or failed to answer)
+    │   ├── MarketoAuthError          identity 401, 603, 600/601/602 that a renewal did not cure
+    │   ├── MarketoRequestError       FINAL: 605, 609, 610, 612, 613, 7xx, 1xxx at response level
+    │   │   ├── MarketoNotFound       610 (bad path), 1013 (object not found), 702
+    │   │   ├── PayloadTooLarge       HTTP 413 (body > 1 MB, > 10 MB for bulk import)
+    │   │   └── UriTooLong            HTTP 414 (URI > 8 KB)
+    │   ├── TransientMarketoError     RETRY: 604, 608, 611, 614, 713, 1014, HTTP 5xx, network errors
+    │   │   ├── RateLimited           606 (window full)
+    │   │   ├── ConcurrencyLimited    615 (too many calls in flight)
+    │   │   └── ImportQueueFull       1016 / 1019 (bulk import queue / list busy)
+    │   └── QuotaExceeded             607 daily quota (never retried; says when it resets)
+    ├── TokenError                    Paragon user tokens (JWT)
+    │   ├── TokenExpired
+    │   ├── TokenNotYetValid          iat in the future beyond the leeway
+    │   └── TokenInvalid              malformed, wrong alg, bad signature, missing claim
+    ├── RuntimeStateError             local Paragon runtime (projects, users, workflows)
+    │   ├── NotFoundError             unknown project / workflow / run / user / event
+    │   ├── WorkflowSpecError         a spec that cannot be parsed or deployed (names the bad reference)
+    │   ├── TemplateError             a ``{{ }}`` reference that cannot be resolved
+    │   └── StepError                 a workflow step failed (carries the step id)
+    └── SyncError                     DataFrame sync
+        ├── MappingError              a column maps to no Marketo field (did-you-mean)
+        └── DuplicateKeyError         duplicate lookup values when the caller asked to raise
+
+Marketo's codes map to classes through :data:`MARKETO_CODE_CLASSES` and
+:func:`marketo_error_for`; the retry classification lives beside them so client,
+sandbox tests and docs agree on one table.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+__all__ = [
+    "ConcurrencyLimited",
+    "ConfigurationError",
+    "DuplicateKeyError",
+    "ImportQueueFull",
+    "MARKETO_CODE_CLASSES",
+    "MappingError",
+    "MarketoAuthError",
+    "MarketoError",
+    "MarketoNotFound",
+    "MarketoRequestError",
+    "NotFoundError",
+    "ParagonError",
+    "PayloadTooLarge",
+    "QuotaExceeded",
+    "RateLimited",
+    "RetryClass",
+    "RuntimeStateError",
+    "StepError",
+    "SyncError",
+    "TemplateError",
+    "TokenError",
+    "TokenExpired",
+    "TokenInvalid",
+    "TokenNotYetValid",
+    "TransientMarketoError",
+    "UriTooLong",
+    "WorkflowSpecError",
+    "marketo_error_for",
+    "retry_class",
+]
+
+
+class ParagonError(Exception):
+    """Root of every error paragon_nb raises on purpose."""
+
+
+class ConfigurationError(ParagonError):
+    """Configuration is missing or wrong: names the setting and what to do."""
+
+
+# --------------------------------------------------------------------------- Marketo
+
+
+class MarketoError(ParagonError):
+    """Marketo answered with an error (or could not be reached).
+
+    ``code`` is Marketo's code as a string ("606", "1003") or an HTTP status as a
+    string ("413", "502"); ``request_id`` is the envelope's requestId when known.
+    Messages never contain credentials or access tokens.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str | None = None,
+        request_id: str | None = None,
+        http_status: int | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code
+        self.request_id = request_id
+        self.http_status = http_status
+
+    def __str__(self) -> str:
+        prefix = f"[{self.code}] " if self.code else ""
+        return f"{prefix}{self.message}"
+
+
+class MarketoAuthError(MarketoError):
+    """Credentials were refused (identity 401, 603) or a token could not be renewed."""
+
+
+class MarketoRequestError(MarketoError):
+    """The request itself is wrong (final: fix it, do not retry)."""
+
+
+class MarketoNotFound(MarketoRequestError):
+    """The path or object does not exist (610, 1013, 702)."""
+
+
+class PayloadTooLarge(MarketoRequestError):
+    """HTTP 413: the body is over 1 MB (10 MB for bulk import). Split the batch."""
+
+
+class UriTooLong(MarketoRequestError):
+    """HTTP 414: the URI is over 8 KB. Resend as POST with ``_method=GET``."""
+
+
+class TransientMarketoError(MarketoError):
+    """A failure worth retrying with backoff (604, 608, 611, 614, 713, 5xx, network)."""
+
+
+class RateLimited(TransientMarketoError):
+    """606: more than the allowed calls in the rate window; wait the window out."""
+
+
+class ConcurrencyLimited(TransientMarketoError):
+    """615: more than the allowed calls in flight."""
+
+
+class ImportQueueFull(TransientMarketoError):
+    """1016 (too many imports queued) or 1019 (import in progress for that list)."""
+
+
+class QuotaExceeded(MarketoError):
+    """607: the daily API quota is used up. Never retried.
+
+    ``resets_at`` is when Marketo resets the quota (12:00 AM US Central), if known.
+    """
+
+    def __init__(self, message: str, *, resets_at: datetime | None = None, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.resets_at = resets_at
+
+    def __str__(self) -> str:
+        text = super().__str__()
+        if self.resets_at is not None:
+            text += f" (quota resets at {self.resets_at.isoformat()}; resume after that)"
+        return text
+
+
+class RetryClass(StrEnum):
+    """What a client should do with an error code (reference §7)."""
+
+    AUTH = "auth"  # renew the token, retry once
+    RETRY = "retry"  # exponential backoff + jitter
+    WAIT = "wait"  # wait out a window / queue, then retry
+    FINAL = "final"  # fix the request; never retry
+    QUOTA = "quota"  # wait until the daily reset: final for this run
+
+
+# code -> (exception class, retry class). Codes not listed are FINAL MarketoRequestError.
+MARKETO_CODE_CLASSES: dict[str, tuple[type[MarketoError], RetryClass]] = {
+    "401": (MarketoAuthError, RetryClass.FINAL),
+    "413": (PayloadTooLarge, RetryClass.FINAL),
+    "414": (UriTooLong, RetryClass.FINAL),
+    "500": (TransientMarketoError, RetryClass.RETRY),  # docs: final or one retry
+    "502": (TransientMarketoError, RetryClass.RETRY),
+    "503": (TransientMarketoError, RetryClass.RETRY),
+    "504": (TransientMarketoError, RetryClass.RETRY),
+    "600": (MarketoAuthError, RetryClass.AUTH),
+    "601": (MarketoAuthError, RetryClass.AUTH),
+    "602": (MarketoAuthError, RetryClass.AUTH),
+    "603": (MarketoAuthError, RetryClass.FINAL),
+    "604": (TransientMarketoError, RetryClass.RETRY),
+    "605": (MarketoRequestError, RetryClass.FINAL),
+    "606": (RateLimited, RetryClass.WAIT),
+    "607": (QuotaExceeded, RetryClass.QUOTA),
+    "608": (TransientMarketoError, RetryClass.RETRY),
+    "609": (MarketoRequestError, RetryClass.FINAL),
+    "610": (MarketoNotFound, RetryClass.FINAL),
+    "611": (TransientMarketoError, RetryClass.RETRY),
+    "612": (MarketoRequestError, RetryClass.FINAL),
+    "613": (MarketoRequestError, RetryClass.FINAL),
+    "614": (TransientMarketoError, RetryClass.RETRY),
+    "615": (ConcurrencyLimited, RetryClass.RETRY),
+    "702": (MarketoNotFound, RetryClass.FINAL),
+    "713": (TransientMarketoError, RetryClass.RETRY),
+    "719": (TransientMarketoError, RetryClass.RETRY),
+    "1013": (MarketoNotFound, RetryClass.FINAL),
+    "1014": (TransientMarketoError, RetryClass.RETRY),
+    "1016": (ImportQueueFull, RetryClass.WAIT),
+    "1019": (ImportQueueFull, RetryClass.WAIT),
+    "1029": (ImportQueueFull, RetryClass.WAIT),
+}
+
+
+def retry_class(code: str | int | None) -> RetryClass:
+    """The retry class for a Marketo code or HTTP status (unknown codes are FINAL)."""
+    if code is None:
+        return RetryClass.FINAL
+    entry = MARKETO_CODE_CLASSES.get(str(code))
+    if entry is not None:
+        return entry[1]
+    if str(code).isdigit() and 500 <= int(code) <= 599:
+        return RetryClass.RETRY
+    return RetryClass.FINAL
+
+
+def marketo_error_for(
+    code: str | int | None,
+    message: str,
+    *,
+    request_id: str | None = None,
+    http_status: int | None = None,
+    **extra: Any,
+) -> MarketoError:
+    """Build the right :class:`MarketoError` subclass for a Marketo code."""
+    key = None if code is None else str(code)
+    cls: type[MarketoError] = MarketoRequestError
+    if key is not None:
+        entry = MARKETO_CODE_CLASSES.get(key)
+        if entry is not None:
+            cls = entry[0]
+        elif key.isdigit() and 500 <= int(key) <= 599:
+            cls = TransientMarketoError
+    return cls(message, code=key, request_id=request_id, http_status=http_status, **extra)
+
+
+# --------------------------------------------------------------------------- user tokens
+
+
+class TokenError(ParagonError):
+    """A Paragon user token (JWT) was refused; the message says exactly why."""
+
+
+class TokenExpired(TokenError):
+    """The token's ``exp`` is in the past (beyond the leeway)."""
+
+
+class TokenNotYetValid(TokenError):
+    """The token's ``iat`` is in the future (beyond the leeway)."""
+
+
+class TokenInvalid(TokenError):
+    """Malformed token, wrong algorithm, bad signature or a missing claim."""
+
+
+# --------------------------------------------------------------------------- runtime
+
+
+class RuntimeStateError(ParagonError):
+    """Errors of the local Paragon-compatible runtime."""
+
+
+class NotFoundError(RuntimeStateError, LookupError):
+    """An unknown project, workflow, run, user or App Event (names the ones that exist)."""
+
+
+class WorkflowSpecError(RuntimeStateError, ValueError):
+    """A workflow spec that cannot be parsed, validated or deployed."""
+
+
+class TemplateError(RuntimeStateError, ValueError):
+    """A ``{{ ... }}`` reference that is malformed or cannot be resolved (names the path)."""
+
+
+class StepError(RuntimeStateError):
+    """A workflow step failed; ``step_id`` names it."""
+
+    def __init__(self, message: str, *, step_id: str | None = None) -> None:
+        super().__init__(message)
+        self.step_id = step_id
+
+
+# --------------------------------------------------------------------------- sync
+
+
+class SyncError(ParagonError):
+    """Errors of the DataFrame sync that stop it before any write."""
+
+
+class MappingError(SyncError, ValueError):
+    """A column maps to no Marketo field, or to a read-only one (with did-you-mean)."""
+
+
+class DuplicateKeyError(SyncError, ValueError):
+    """Duplicate lookup values in the input when ``on_duplicate="raise"``."""

@@ -1,0 +1,1 @@
+"""Marketo REST client: auth, limits, retries, batching, resources. Never imports the sandbox."""

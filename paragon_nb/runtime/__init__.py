@@ -1,0 +1,1 @@
+"""A local, Paragon-compatible runtime: projects, App Events, workflows, users, runs, REST."""

@@ -1,0 +1,1 @@
+"""A faithful local Marketo: WSGI app + state store + threaded loopback server."""

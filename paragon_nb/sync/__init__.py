@@ -1,0 +1,1 @@
+"""DataFrame -> Marketo lead sync: mapping, vectorised validation, journal, runner, results."""

@@ -1,0 +1,1 @@
+"""ipywidgets forms: Connect Portal, list picker, sync form (models apart from views)."""
