@@ -7,6 +7,9 @@ default; port 0 picks a free port::
     server = BackgroundServer(app).start()
     print(server.url)          # http://127.0.0.1:54321
     server.stop()
+
+CLIs run ``start()`` and then wait in the main thread for a signal (a ``threading.Event``
+set by the SIGINT/SIGTERM handler) before calling ``stop()``.
 """
 
 from __future__ import annotations
@@ -39,7 +42,7 @@ class _QuietHandler(WSGIRequestHandler):
         path = self.path.split("?", 1)[0]
         log.debug("%s %s -> %s", self.command, path, code)
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - wsgiref's name
+    def log_message(self, format: str, *args: Any) -> None:
         log.debug("http: " + format, *args)
 
 
@@ -64,26 +67,21 @@ class BackgroundServer:
         if self._server is not None:
             return self
         self._server = make_server(
-            self.host, self.port, self.app,
-            server_class=ThreadingWSGIServer, handler_class=_QuietHandler,
+            self.host,
+            self.port,
+            self.app,
+            server_class=ThreadingWSGIServer,
+            handler_class=_QuietHandler,
         )
         self.port = self._server.server_port
         self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
-            name=f"paragon-nb-http-{self.port}", daemon=True,
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name=f"paragon-nb-http-{self.port}",
+            daemon=True,
         )
         self._thread.start()
         return self
-
-    def serve_forever(self) -> None:
-        """Serve in the calling thread (for CLIs); returns after :meth:`stop` from a signal."""
-        if self._server is None:
-            self._server = make_server(
-                self.host, self.port, self.app,
-                server_class=ThreadingWSGIServer, handler_class=_QuietHandler,
-            )
-            self.port = self._server.server_port
-        self._server.serve_forever(poll_interval=0.05)
 
     def stop(self) -> None:
         server, self._server = self._server, None

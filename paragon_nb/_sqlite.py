@@ -22,9 +22,7 @@ def connect(path: str | Path, *, timeout: float = 30.0) -> sqlite3.Connection:
     target = str(path)
     if target != ":memory:":
         Path(target).parent.mkdir(parents=True, exist_ok=True)
-    conn = sqlite3.connect(
-        target, timeout=timeout, check_same_thread=False, isolation_level=None
-    )
+    conn = sqlite3.connect(target, timeout=timeout, check_same_thread=False, isolation_level=None)
     conn.row_factory = sqlite3.Row
     if target != ":memory:":
         conn.execute("PRAGMA journal_mode=WAL")
@@ -35,7 +33,9 @@ def connect(path: str | Path, *, timeout: float = 30.0) -> sqlite3.Connection:
 
 
 @contextmanager
-def transaction(conn: sqlite3.Connection, *, immediate: bool = True) -> Iterator[sqlite3.Connection]:
+def transaction(
+    conn: sqlite3.Connection, *, immediate: bool = True
+) -> Iterator[sqlite3.Connection]:
     """``BEGIN IMMEDIATE`` ... ``COMMIT`` (``ROLLBACK`` on error) on an autocommit connection."""
     conn.execute("BEGIN IMMEDIATE" if immediate else "BEGIN")
     try:

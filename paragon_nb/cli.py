@@ -31,21 +31,53 @@ def _add_sandbox(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--port", type=int, default=0, help="port (default 0: any free port)")
     state = p.add_mutually_exclusive_group()
     state.add_argument("--memory", action="store_true", help="keep state in memory only")
-    state.add_argument("--state", metavar="PATH", help="SQLite state file "
-                       "(default: sandbox.sqlite3 under the home folder)")
-    p.add_argument("--rate-limit", metavar="CALLS/SECONDS", default="100/20",
-                   help="rate limit, e.g. 100/20 (Marketo's); 0 turns it off")
-    p.add_argument("--max-concurrency", type=int, default=10, metavar="N",
-                   help="calls in flight before 615 (default 10; 0 = off)")
-    p.add_argument("--daily-quota", type=int, default=50_000, metavar="N",
-                   help="calls per day before 607 (default 50000; 0 = off)")
-    p.add_argument("--token-ttl", type=int, default=3600, metavar="SECONDS",
-                   help="access token lifetime (default 3600)")
-    p.add_argument("--latency", type=float, default=0.0, metavar="MS",
-                   help="latency added to every call, in milliseconds")
-    p.add_argument("--fault", action="append", default=[], metavar="SPEC",
-                   help="inject faults, e.g. 'leads:p=0.1:606,615' or 'leads:seq=606,ok,502' "
-                   "(repeatable; see paragon_nb.sandbox.faults)")
+    state.add_argument(
+        "--state",
+        metavar="PATH",
+        help="SQLite state file (default: sandbox.sqlite3 under the home folder)",
+    )
+    p.add_argument(
+        "--rate-limit",
+        metavar="CALLS/SECONDS",
+        default="100/20",
+        help="rate limit, e.g. 100/20 (Marketo's); 0 turns it off",
+    )
+    p.add_argument(
+        "--max-concurrency",
+        type=int,
+        default=10,
+        metavar="N",
+        help="calls in flight before 615 (default 10; 0 = off)",
+    )
+    p.add_argument(
+        "--daily-quota",
+        type=int,
+        default=50_000,
+        metavar="N",
+        help="calls per day before 607 (default 50000; 0 = off)",
+    )
+    p.add_argument(
+        "--token-ttl",
+        type=int,
+        default=3600,
+        metavar="SECONDS",
+        help="access token lifetime (default 3600)",
+    )
+    p.add_argument(
+        "--latency",
+        type=float,
+        default=0.0,
+        metavar="MS",
+        help="latency added to every call, in milliseconds",
+    )
+    p.add_argument(
+        "--fault",
+        action="append",
+        default=[],
+        metavar="SPEC",
+        help="inject faults, e.g. 'leads:p=0.1:606,615' or 'leads:seq=606,ok,502' "
+        "(repeatable; see paragon_nb.sandbox.faults)",
+    )
     p.add_argument("--client-id", help="client id to accept (default: generated or from state)")
     p.add_argument("--client-secret", help="client secret to accept")
     p.set_defaults(func=_run_sandbox)
@@ -67,13 +99,28 @@ def _add_sync(sub: argparse._SubParsersAction) -> None:
     p.add_argument("file", metavar="FILE", help="CSV (UTF-8) or Parquet file")
     p.add_argument("--list", dest="list_name", metavar="NAME", help="static list name or id")
     p.add_argument("--create-list", action="store_true", help="create the list if missing")
-    p.add_argument("--lookup-field", default="email", metavar="F", help="dedupe field (default email)")
-    p.add_argument("--action", default="createOrUpdate",
-                   choices=["createOrUpdate", "createOnly", "updateOnly", "createDuplicate"])
-    p.add_argument("--map", action="append", default=[], metavar="COL=FIELD",
-                   help="map a column to a Marketo field (repeatable)")
-    p.add_argument("--ignore", action="append", default=[], metavar="COL",
-                   help="leave a column out (repeatable)")
+    p.add_argument(
+        "--lookup-field", default="email", metavar="F", help="dedupe field (default email)"
+    )
+    p.add_argument(
+        "--action",
+        default="createOrUpdate",
+        choices=["createOrUpdate", "createOnly", "updateOnly", "createDuplicate"],
+    )
+    p.add_argument(
+        "--map",
+        action="append",
+        default=[],
+        metavar="COL=FIELD",
+        help="map a column to a Marketo field (repeatable)",
+    )
+    p.add_argument(
+        "--ignore",
+        action="append",
+        default=[],
+        metavar="COL",
+        help="leave a column out (repeatable)",
+    )
     p.add_argument("--dry-run", action="store_true", help="plan only: no writes")
     p.add_argument("--report", metavar="OUT.csv", help="write one result row per input row")
     p.add_argument("--method", default="auto", choices=["auto", "rest", "bulk"])

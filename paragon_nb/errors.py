@@ -25,7 +25,7 @@ translated into this tree at one boundary each and never leak to users.
     │   └── TokenInvalid              malformed, wrong alg, bad signature, missing claim
     ├── RuntimeStateError             local Paragon runtime (projects, users, workflows)
     │   ├── NotFoundError             unknown project / workflow / run / user / event
-    │   ├── WorkflowSpecError         a spec that cannot be parsed or deployed (names the bad reference)
+    │   ├── WorkflowSpecError         unparsable or undeployable spec (names the bad reference)
     │   ├── TemplateError             a ``{{ }}`` reference that cannot be resolved
     │   └── StepError                 a workflow step failed (carries the step id)
     └── SyncError                     DataFrame sync

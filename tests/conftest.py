@@ -15,8 +15,10 @@ _ISOLATED_PREFIXES = ("MARKETO_", "PARAGON_NB_")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    live_ready = all(os.environ.get(v) for v in ("MARKETO_ENDPOINT", "MARKETO_CLIENT_ID",
-                                                 "MARKETO_CLIENT_SECRET"))
+    live_ready = all(
+        os.environ.get(v)
+        for v in ("MARKETO_ENDPOINT", "MARKETO_CLIENT_ID", "MARKETO_CLIENT_SECRET")
+    )
     skip_live = pytest.mark.skip(reason="live: set MARKETO_ENDPOINT/CLIENT_ID/CLIENT_SECRET")
     for item in items:
         if "live" in item.keywords and not live_ready:
@@ -30,7 +32,9 @@ def isolated_env(
     """Fresh env + home folder per test; returns the paragon_nb home folder."""
     keep_marketo = "live" in request.keywords
     for name in list(os.environ):
-        if name.startswith(_ISOLATED_PREFIXES) and not (keep_marketo and name.startswith("MARKETO_")):
+        if name.startswith(_ISOLATED_PREFIXES) and not (
+            keep_marketo and name.startswith("MARKETO_")
+        ):
             monkeypatch.delenv(name)
     user_home = tmp_path / "user-home"
     user_home.mkdir()

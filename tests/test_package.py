@@ -26,7 +26,10 @@ def test_errors_all_sorted_and_exported() -> None:
 
 
 def test_import_has_no_heavy_side_effects() -> None:
-    code = "import sys, paragon_nb; print(sorted(m for m in ('pandas','IPython','ipywidgets','httpx') if m in sys.modules))"
+    code = (
+        "import sys, paragon_nb; "
+        "print(sorted(m for m in ('pandas', 'IPython', 'ipywidgets', 'httpx') if m in sys.modules))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
 

@@ -107,10 +107,14 @@ class MarketoClient:
         """Leads matching ``filter_type`` in ``values`` (chunked <=300, long queries as POST)."""
         raise NotImplementedError
 
-    def get_leads(self, filter_type: str, values: Sequence[Any], **kwargs: Any) -> list[dict[str, Any]]:
+    def get_leads(
+        self, filter_type: str, values: Sequence[Any], **kwargs: Any
+    ) -> list[dict[str, Any]]:
         raise NotImplementedError
 
-    def get_lead(self, lead_id: int, *, fields: Sequence[str] | None = None) -> dict[str, Any] | None:
+    def get_lead(
+        self, lead_id: int, *, fields: Sequence[str] | None = None
+    ) -> dict[str, Any] | None:
         raise NotImplementedError
 
     def delete_leads(self, ids: Sequence[int]) -> list[RecordResult]:

@@ -83,7 +83,7 @@ class _Model(BaseModel):
 
 
 class LeadField(_Model):
-    """One lead field from ``describe``. ``name`` is the REST name (None if not usable over REST)."""
+    """One lead field from ``describe``; ``name`` is the REST name (None: not usable over REST)."""
 
     id: int
     display_name: str = Field(alias="displayName")
