@@ -328,6 +328,8 @@ def verify_user_token(
                     "verify_nbf": False,
                     "verify_aud": False,
                     "verify_iss": False,
+                    "verify_sub": False,  # checked below with our own message
+                    "verify_jti": False,
                     "require": [],
                 },
             )
