@@ -1,0 +1,37 @@
+"""JupyterLab page actions for Playwright (selectors measured for JupyterLab 4 / ipywidgets 8;
+see ../shared/reference/notebook-testing.md, section B1)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["open_notebook", "run_all", "wait_kernel_idle"]
+
+KERNEL_NAME = "Python 3 (ipykernel)"
+
+
+def open_notebook(page: Any, url: str) -> None:
+    """Open the notebook and wait until its kernel is chosen and idle."""
+    from playwright.sync_api import expect
+
+    page.goto(url)
+    page.locator(".jp-Notebook").first.wait_for()
+    # Safety net for the "Select Kernel" dialog (autostart is on and a kernelspec is set).
+    dialog_accept = page.locator(".jp-Dialog .jp-Dialog-button.jp-mod-accept")
+    if dialog_accept.count():
+        dialog_accept.first.click()
+    expect(page.locator(".jp-Toolbar-kernelName").first).to_have_text(KERNEL_NAME)
+    wait_kernel_idle(page)
+
+
+def wait_kernel_idle(page: Any, *, timeout: float = 120_000) -> None:
+    """Idle indicator (meaningful only once a kernel is attached: see open_notebook)."""
+    page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").first.wait_for(
+        timeout=timeout
+    )
+
+
+def run_all(page: Any) -> None:
+    """Run > Run All Cells through the main menu, as a reader would."""
+    page.locator("#jp-MainMenu").get_by_text("Run", exact=True).click()
+    page.locator(".lm-Menu-item[data-command='runmenu:run-all']").click()
