@@ -1,0 +1,129 @@
+"""Connect Portal driven headless: set ``.value``, ``.click()``, assert on model and view."""
+
+from __future__ import annotations
+
+import pytest
+
+from paragon_nb.widgets.connect_portal import (
+    ConnectPortal,
+    ConnectPortalModel,
+    identity_for,
+)
+from paragon_nb.widgets.list_picker import ListPicker
+
+from .fakes import SECRET, FakeProject
+
+ENDPOINT = "http://127.0.0.1:9999/rest"
+
+
+def _fill(portal: ConnectPortal, *, secret: str = SECRET, endpoint: str = ENDPOINT) -> None:
+    portal._client_id.value = "abc"
+    portal._client_secret.value = secret
+    portal._endpoint.value = endpoint
+
+
+def test_identity_is_prefilled_from_the_endpoint_until_edited() -> None:
+    portal = ConnectPortal(FakeProject(), user_id="u1")
+    portal._endpoint.value = "https://123-ABC-456.mktorest.com/rest"
+    assert portal._identity.value == "https://123-ABC-456.mktorest.com/identity"
+    portal._identity.value = "https://custom.example/identity"
+    portal._endpoint.value = "https://999-XYZ-000.mktorest.com/rest"
+    assert portal._identity.value == "https://custom.example/identity"
+    assert identity_for("not a url") == ""
+
+
+def test_connect_success_shows_connection_with_masked_secret_and_clears_field() -> None:
+    project = FakeProject()
+    portal = ConnectPortal(project, user_id="u1")
+    assert portal._tabs.titles == ("Connect",)
+    _fill(portal)
+    portal._connect.click()
+    assert portal.model.connected
+    assert portal._client_secret.value == ""
+    assert portal._tabs.titles == ("Connection", "Configuration")
+    shown = portal._connection.value
+    assert ENDPOINT in shown and "abc" in shown and SECRET not in shown and "••••" in shown
+    assert SECRET not in repr(portal) and SECRET not in repr(portal.model.trait_values())
+    assert project.calls[0] == (
+        "connect_user",
+        {"endpoint": ENDPOINT, "client_id": "abc", "identity": "http://127.0.0.1:9999/identity"},
+    )
+
+
+@pytest.mark.parametrize(
+    ("secret", "endpoint", "words"),
+    [
+        ("wrong", ENDPOINT, "refused the Client ID / Client Secret"),
+        (SECRET, "http://unreachable.invalid/rest", "Could not reach http://unreachable.invalid"),
+        ("", ENDPOINT, "Fill in the Client Secret"),
+    ],
+)
+def test_connect_errors_are_inline_plain_words(secret: str, endpoint: str, words: str) -> None:
+    portal = ConnectPortal(FakeProject(), user_id="u1")
+    _fill(portal, secret=secret, endpoint=endpoint)
+    portal._connect.click()
+    assert not portal.model.connected
+    assert words in portal.model.error
+    assert words.split(" http")[0] in portal._status.value
+    assert portal._tabs.titles == ("Connect",)
+
+
+def test_configuration_tab_lists_deployed_workflows_with_settings() -> None:
+    portal = ConnectPortal(FakeProject(), user_id="u1")
+    _fill(portal)
+    portal._connect.click()
+    names = [p.workflow_name for p in portal._panels]
+    assert names == ["Sync new leads to Marketo"]  # the undeployed draft is not shown
+    panel = portal.panel("Sync new leads to Marketo")
+    picker = panel.field("marketo_list")
+    assert isinstance(picker, ListPicker)
+    assert picker._dropdown.options == ()
+    picker._refresh.click()
+    assert [o[1] for o in picker._dropdown.options] == [1001, 1002]
+    with pytest.raises(KeyError, match="Sync new leads"):
+        portal.panel("nope")
+
+
+def test_required_setting_enforced_before_enabling_then_saved() -> None:
+    project = FakeProject()
+    portal = ConnectPortal(project, user_id="u1")
+    _fill(portal)
+    portal._connect.click()
+    panel = portal.panel("wf-1")
+    panel._enabled.value = True
+    panel._save.click()
+    assert "Fill in the required setting(s) before enabling: Marketo list" in panel._status.value
+    assert not [c for c in project.calls if c[0] == "enable_workflow"]
+    picker = panel.field("marketo_list")
+    picker._refresh.click()
+    picker._dropdown.value = 1002
+    panel._save.click()
+    assert ("set_workflow_settings", ("wf-1", {"marketo_list": 1002})) in project.calls
+    assert ("enable_workflow", "wf-1") in project.calls
+    state = project.user_state("u1")["integrations"]["marketo"]["workflowSettings"]["wf-1"]
+    assert state == {"enabled": True, "settings": {"marketo_list": 1002}}
+    assert "enabled" in panel._status.value
+
+
+def test_reopened_portal_shows_saved_state_and_disconnect_resets() -> None:
+    project = FakeProject()
+    first = ConnectPortal(project, user_id="u1")
+    first.connect(endpoint=ENDPOINT, client_id="abc", client_secret=SECRET)
+    panel = first.panel("wf-1")
+    panel.field("marketo_list").value = 1001
+    panel.enabled = True
+    assert panel.save()
+    again = ConnectPortal(project, user_id="u1")
+    assert again.model.connected and again.model.endpoint == ENDPOINT
+    assert again.panel("wf-1").enabled
+    assert again.panel("wf-1").field("marketo_list").value == 1001
+    again._disconnect.click()
+    assert not again.model.connected and again._tabs.titles == ("Connect",)
+    assert project.user_state("u1")["integrations"]["marketo"]["enabled"] is False
+
+
+def test_model_usable_without_a_view() -> None:
+    model = ConnectPortalModel(FakeProject(), user_id="u9")
+    assert model.connect(endpoint=ENDPOINT + "/", client_id=" abc ", client_secret=SECRET)
+    assert model.endpoint == ENDPOINT and model.client_id == "abc"
+    assert [wf["name"] for wf in model.workflows()] == ["Sync new leads to Marketo"]
