@@ -27,6 +27,7 @@ translated into this tree at one boundary each and never leak to users.
     │   ├── NotFoundError             unknown project / workflow / run / user / event
     │   ├── WorkflowSpecError         unparsable or undeployable spec (names the bad reference)
     │   ├── TemplateError             a ``{{ }}`` reference that cannot be resolved
+    │   ├── EventValidationError      a live event failed a strict project's schema (422)
     │   └── StepError                 a workflow step failed (carries the step id)
     └── SyncError                     DataFrame sync
         ├── MappingError              a column maps to no Marketo field (did-you-mean)
@@ -47,6 +48,7 @@ __all__ = [
     "ConcurrencyLimited",
     "ConfigurationError",
     "DuplicateKeyError",
+    "EventValidationError",
     "ImportQueueFull",
     "MARKETO_CODE_CLASSES",
     "MappingError",
@@ -281,6 +283,17 @@ class WorkflowSpecError(RuntimeStateError, ValueError):
 
 class TemplateError(RuntimeStateError, ValueError):
     """A ``{{ ... }}`` reference that is malformed or cannot be resolved (names the path)."""
+
+
+class EventValidationError(RuntimeStateError, ValueError):
+    """A live App Event does not match its schema in a strict project (REST: 422).
+
+    ``errors`` is a list of ``{"field": ..., "message": ...}``.
+    """
+
+    def __init__(self, message: str, *, errors: list[dict[str, str]] | None = None) -> None:
+        super().__init__(message)
+        self.errors = list(errors or [])
 
 
 class StepError(RuntimeStateError):
