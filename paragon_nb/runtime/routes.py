@@ -1,0 +1,266 @@
+"""Handlers of the local REST API: one small function per Paragon route, over a Project.
+
+Each handler gets the project and a verified :class:`~paragon_nb.runtime.server.Request`
+(``req.sub`` is the Connected User id from the token) and returns ``(status, body)``.
+Paths are relative to ``/projects/{id}/sdk`` (reference paragon-platform.md §3)::
+
+    POST   /events/trigger                 {"name", "payload"} -> 201 {"eventId"}
+    GET    /me   PATCH /me {"meta"}         the user's state (SDK ConnectUser shape)
+    POST   /workflows/{wf}  DELETE ...      enable / disable a workflow for the user
+    GET    /integrations                   the project's integrations and deployed workflows
+    DELETE /integrations/{integration}     disconnect (settings cleared, workflows off)
+    GET    /credentials  POST /credentials  list / connect Marketo with its four values
+    PATCH  /credentials/{credentialId}     {"config": {"workflowSettings": {wf: {...}}}}
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+from paragon_nb.runtime.server import HTTPError, Request
+
+__all__ = ["INTEGRATION", "ROUTES", "integration_id", "user_state"]
+
+INTEGRATION = "marketo"
+_MARKETO_FIELDS = {  # REST body key -> connect_user keyword
+    "endpoint": "endpoint",
+    "identity": "identity",
+    "clientId": "client_id",
+    "clientSecret": "client_secret",
+}
+
+
+def integration_id(project: Any) -> str:
+    """A stable id for the project's Marketo integration (accepted wherever Paragon takes one)."""
+    # (U) Paragon's integration ids are UUIDs it assigns; ours is derived from the project id.
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"paragon-nb:{project.id}:{INTEGRATION}"))
+
+
+def user_state(project: Any, sub: str) -> dict[str, Any]:
+    """``project.user_state(sub)`` as plain JSON; an unknown user is authenticated, unconnected."""
+    from paragon_nb.errors import NotFoundError
+
+    try:
+        state = project.user_state(sub)
+    except NotFoundError:
+        state = {"meta": {}, "integrations": {}}
+    state = json.loads(json.dumps(state, default=str))
+    state.pop("token", None)
+    state["authenticated"] = True
+    state["userId"] = sub
+    state.setdefault("meta", {})
+    integrations = state.setdefault("integrations", {})
+    marketo = integrations.setdefault(INTEGRATION, {"enabled": False})
+    settings = marketo.setdefault("workflowSettings", {})
+    marketo.setdefault("configuredWorkflows", settings)  # deprecated alias the docs still use
+    return state
+
+
+def _marketo(state: dict[str, Any]) -> dict[str, Any]:
+    return state["integrations"][INTEGRATION]
+
+
+def _credential(state: dict[str, Any]) -> dict[str, Any]:
+    marketo = _marketo(state)
+    return {
+        "id": marketo.get("credentialId"),
+        "integration": INTEGRATION,
+        "integrationType": INTEGRATION,
+        "status": marketo.get("credentialStatus"),
+        "config": {
+            "workflowSettings": marketo.get("workflowSettings", {}),
+            "sharedSettings": marketo.get("sharedSettings", {}),
+        },
+    }
+
+
+def _require_connected(state: dict[str, Any], sub: str) -> dict[str, Any]:
+    marketo = _marketo(state)
+    if not marketo.get("credentialId"):
+        raise HTTPError(
+            404,
+            f"integration {INTEGRATION!r} is not installed for user {sub!r}; "
+            "connect it first (POST /sdk/credentials or paragon.install_integration)",
+        )
+    return marketo
+
+
+# --------------------------------------------------------------------------- events
+
+
+def trigger_event(project: Any, req: Request) -> tuple[int, Any]:
+    body = req.json_object()
+    name = body.get("name")
+    if name is None:
+        raise HTTPError(400, 'missing \'name\': send {"name": <App Event name>, "payload": {}}')
+    if not isinstance(name, str) or not name.strip():
+        raise HTTPError(400, f"'name' must be a non-empty string, got {json.dumps(name)[:80]}")
+    if "payload" not in body:
+        raise HTTPError(400, f"missing 'payload' for App Event {name!r}: send a JSON object")
+    payload = body["payload"]
+    if not isinstance(payload, dict):
+        raise HTTPError(
+            400,
+            f"'payload' of App Event {name!r} must be a JSON object, "
+            f"got {type(payload).__name__ if payload is not None else 'null'}",
+        )
+    event_id = project.trigger_event(req.sub, name, payload)
+    # (U) Paragon's 201 body is undocumented (the SDK ignores it); we return the event id.
+    return 201, {"eventId": str(event_id), "name": name}
+
+
+# --------------------------------------------------------------------------- the user
+
+
+def get_me(project: Any, req: Request) -> tuple[int, Any]:
+    return 200, user_state(project, req.sub)
+
+
+def patch_me(project: Any, req: Request) -> tuple[int, Any]:
+    body = req.json_object()
+    meta = body.get("meta")
+    if not isinstance(meta, dict):
+        raise HTTPError(400, "send {\"meta\": {...}}: 'meta' must be a JSON object")
+    project.set_user_meta(req.sub, meta)
+    return 200, user_state(project, req.sub)
+
+
+def enable_workflow(project: Any, req: Request) -> tuple[int, Any]:
+    workflow = req.params["workflow"]
+    entry = _marketo(user_state(project, req.sub))["workflowSettings"].get(workflow)
+    if entry and entry.get("enabled"):
+        raise HTTPError(409, f"Workflow {workflow} is already enabled.")
+    project.enable_workflow(req.sub, workflow)
+    return 200, {"workflowId": workflow, "enabled": True}
+
+
+def disable_workflow(project: Any, req: Request) -> tuple[int, Any]:
+    workflow = req.params["workflow"]
+    entry = _marketo(user_state(project, req.sub))["workflowSettings"].get(workflow)
+    if not entry or not entry.get("enabled"):
+        raise HTTPError(
+            409, f"Workflow {workflow} cannot be disabled: it is not enabled for this user."
+        )
+    project.disable_workflow(req.sub, workflow)
+    return 200, {"workflowId": workflow, "enabled": False}
+
+
+# --------------------------------------------------------------------------- integrations
+
+
+def _workflow_summaries(project: Any) -> list[dict[str, Any]]:
+    """Deployed workflows as ``[{id, name, description, version}]`` (tolerates list or frame)."""
+    items = project.workflows()
+    if hasattr(items, "to_dict"):
+        items = items.to_dict("records")
+    out = []
+    for item in items:
+        get = item.get if isinstance(item, dict) else lambda k, d=None, i=item: getattr(i, k, d)
+        deployed = get("deployed_version", None) or get("deployed", None) or get("version", None)
+        if not deployed:
+            continue
+        out.append(
+            {
+                "id": str(get("id")),
+                "name": get("name"),
+                "description": get("name"),
+                "version": deployed if isinstance(deployed, int) else None,
+            }
+        )
+    return out
+
+
+def get_integrations(project: Any, req: Request) -> tuple[int, Any]:
+    marketo = _marketo(user_state(project, req.sub))
+    return 200, [
+        {
+            "id": integration_id(project),
+            "type": INTEGRATION,
+            "name": "Marketo",
+            "isActive": True,
+            "authenticationType": "text-credentials",  # (U) Marketo is "not OAuth" (§6.2)
+            "hasCredential": bool(marketo.get("credentialId")),
+            "workflows": _workflow_summaries(project),
+        }
+    ]
+
+
+def delete_integration(project: Any, req: Request) -> tuple[int, Any]:
+    which = req.params["integration"]
+    if which not in (INTEGRATION, integration_id(project)):
+        raise HTTPError(404, f"unknown integration {which!r}; this project has {INTEGRATION!r}")
+    _require_connected(user_state(project, req.sub), req.sub)
+    project.disconnect_user(req.sub, INTEGRATION)
+    return 200, {"integration": INTEGRATION, "uninstalled": True}
+
+
+# --------------------------------------------------------------------------- credentials
+
+
+def get_credentials(project: Any, req: Request) -> tuple[int, Any]:
+    state = user_state(project, req.sub)
+    return 200, [_credential(state)] if _marketo(state).get("credentialId") else []
+
+
+def post_credentials(project: Any, req: Request) -> tuple[int, Any]:
+    # (U) Paragon collects Marketo's four values in its portal; this body shape is ours.
+    body = req.json_object()
+    integration = body.get("integration", INTEGRATION)
+    if integration != INTEGRATION:
+        raise HTTPError(400, f"unknown integration {integration!r}; only 'marketo' is available")
+    values = body.get("credentials", body)
+    if not isinstance(values, dict):
+        raise HTTPError(400, "'credentials' must be a JSON object")
+    kwargs: dict[str, Any] = {}
+    for key, keyword in _MARKETO_FIELDS.items():
+        value = values.get(key, values.get(keyword))
+        if value is None and key != "identity":
+            raise HTTPError(400, f"missing {key!r}: Marketo needs endpoint, clientId, clientSecret")
+        if value is not None and (not isinstance(value, str) or not value.strip()):
+            raise HTTPError(400, f"{key!r} must be a non-empty string")
+        kwargs[keyword] = value
+    project.connect_user(req.sub, INTEGRATION, **kwargs)
+    return 201, _credential(user_state(project, req.sub))
+
+
+def patch_credential(project: Any, req: Request) -> tuple[int, Any]:
+    state = user_state(project, req.sub)
+    marketo = _require_connected(state, req.sub)
+    if req.params["credential"] != str(marketo["credentialId"]):
+        raise HTTPError(404, f"unknown credential {req.params['credential']!r} for this user")
+    body = req.json_object()
+    config = body.get("config")
+    if not isinstance(config, dict):
+        raise HTTPError(400, 'send {"config": {"workflowSettings": {...}}}')
+    settings = config.get("workflowSettings", config.get("configuredWorkflows", {}))
+    if not isinstance(settings, dict):
+        raise HTTPError(400, "'workflowSettings' must map workflow ids to {enabled, settings}")
+    current = marketo.get("workflowSettings", {})
+    for workflow, entry in settings.items():
+        if not isinstance(entry, dict):
+            raise HTTPError(400, f"workflowSettings[{workflow!r}] must be an object")
+        if "settings" in entry:
+            if not isinstance(entry["settings"], dict):
+                raise HTTPError(400, f"workflowSettings[{workflow!r}].settings must be an object")
+            project.set_workflow_settings(req.sub, workflow, entry["settings"])
+        if "enabled" in entry:
+            was = bool(current.get(workflow, {}).get("enabled"))
+            if bool(entry["enabled"]) and not was:
+                project.enable_workflow(req.sub, workflow)
+            elif was and not entry["enabled"]:
+                project.disable_workflow(req.sub, workflow)
+    return 200, _credential(user_state(project, req.sub))
+
+
+# (pattern relative to /sdk, {method: handler}); first match wins.
+ROUTES: list[tuple[str, dict[str, Any]]] = [
+    ("/events/trigger", {"POST": trigger_event}),
+    ("/me", {"GET": get_me, "PATCH": patch_me}),
+    ("/workflows/(?P<workflow>[^/]+)", {"POST": enable_workflow, "DELETE": disable_workflow}),
+    ("/integrations", {"GET": get_integrations}),
+    ("/integrations/(?P<integration>[^/]+)", {"DELETE": delete_integration}),
+    ("/credentials", {"GET": get_credentials, "POST": post_credentials}),
+    ("/credentials/(?P<credential>[^/]+)", {"PATCH": patch_credential}),
+]

@@ -1,0 +1,324 @@
+"""``Paragon``: a Python mirror of the browser SDK (``@useparagon/connect``), over REST.
+
+It speaks the same ``/projects/{id}/sdk/...`` paths whether it talks to a local
+:class:`~paragon_nb.runtime.project.Project` (in-process, through
+``httpx.WSGITransport`` over :class:`~paragon_nb.runtime.server.RestApp`), to our server
+(``base_url="http://127.0.0.1:port"``) or to Paragon's cloud
+(``base_url="https://api.useparagon.com"``); so every mode runs the same code::
+
+    paragon = Paragon(project)
+    paragon.authenticate(project.id, token)
+    paragon.install_integration("marketo", endpoint=..., client_id=..., client_secret=...)
+    paragon.event("Lead Created", {"email": "ada@example.com"})
+
+Errors: TokenInvalid/TokenExpired ("Failed to authenticate user with Paragon: ..."),
+TokenInvalid on any later 401/403 (the user is logged out, as the SDK does),
+NotFoundError on 404, RuntimeStateError on other refusals (422 carries ``.errors``).
+"""
+
+from __future__ import annotations
+
+import copy
+import importlib
+import importlib.util
+from typing import Any
+
+import httpx
+
+from paragon_nb import errors as _errors
+from paragon_nb._clock import Clock, system_clock
+from paragon_nb.errors import (
+    NotFoundError,
+    ParagonError,
+    RuntimeStateError,
+    TokenExpired,
+    TokenInvalid,
+)
+from paragon_nb.tokens import peek_user_token
+
+__all__ = ["DEFAULT_BASE_URL", "LOCAL_BASE_URL", "Paragon"]
+
+DEFAULT_BASE_URL = "https://api.useparagon.com"
+LOCAL_BASE_URL = "http://paragon-nb.local"
+SDK_VERSION = "2.4.0"  # the header value the real SDK sends (reference §1)
+
+
+class Paragon:
+    """The SDK mirror. Give a ``project`` (in-process) or a ``base_url`` (any server).
+
+    ``transport`` overrides the httpx transport (tests); ``clock`` is used for the
+    client-side ``exp`` check that ``authenticate`` performs, like the browser SDK.
+    Raises ValueError when neither a project nor a base_url is given.
+    """
+
+    def __init__(
+        self,
+        project: Any = None,
+        *,
+        base_url: str | None = None,
+        transport: httpx.BaseTransport | None = None,
+        timeout: float = 30.0,
+        clock: Clock | None = None,
+    ) -> None:
+        if project is None and base_url is None:
+            raise ValueError(
+                "Paragon needs a local project (Paragon(project)) or a server URL "
+                f"(Paragon(base_url={DEFAULT_BASE_URL!r}) or your `paragon-nb serve` URL)"
+            )
+        self.project = project
+        if project is not None and transport is None and base_url is None:
+            from paragon_nb.runtime.server import RestApp
+
+            transport = httpx.WSGITransport(app=RestApp(project))
+        self.base_url = (base_url or LOCAL_BASE_URL).rstrip("/")
+        self._clock = clock or system_clock
+        self._http = httpx.Client(
+            transport=transport,
+            timeout=timeout,
+            headers={
+                "Accept": "application/json",
+                "X-Paragon-SDK-Version": SDK_VERSION,
+            },
+        )
+        self._project_id: str | None = None
+        self._token: str | None = None
+        self._state: dict[str, Any] = {"authenticated": False}
+        self._integrations: list[dict[str, Any]] = []
+
+    # ------------------------------------------------------------------------- plumbing
+
+    def _request(self, method: str, path: str, *, json: Any = None) -> Any:
+        if self._token is None or self._project_id is None:
+            raise TokenInvalid(
+                "Connect SDK attempted to make an API request, but no user was authenticated; "
+                "call paragon.authenticate(project_id, user_token) first"
+            )
+        url = f"{self.base_url}/projects/{self._project_id}/sdk{path}"
+        headers = {"Authorization": f"Bearer {self._token}"}
+        try:
+            response = self._http.request(method, url, json=json, headers=headers)
+        except httpx.HTTPError as exc:
+            raise RuntimeStateError(
+                f"could not reach Paragon at {self.base_url} ({type(exc).__name__}); "
+                "is the server running?"
+            ) from None
+        try:
+            body = response.json() if response.content else None
+        except ValueError:
+            body = response.text
+        if response.is_success:
+            return body
+        message = body.get("message") if isinstance(body, dict) else None
+        if isinstance(message, list):  # validation errors: the SDK joins them
+            message = "; ".join(str(m) for m in message)
+        message = str(message or body or response.reason_phrase)
+        status = response.status_code
+        if status in (401, 403):
+            self.logout()  # what the browser SDK does on a 401/403
+            raise TokenInvalid(message)
+        if status == 404:
+            raise NotFoundError(message)
+        if status == 422 and isinstance(body, dict):
+            cls = getattr(_errors, "EventValidationError", None)
+            if cls is not None:
+                try:
+                    raise cls(message, errors=body.get("errors", []))
+                except TypeError:
+                    pass
+        error = RuntimeStateError(f"Paragon answered {status}: {message}")
+        error.status_code = status  # type: ignore[attr-defined]
+        raise error
+
+    def _refresh(self) -> dict[str, Any]:
+        state = self._request("GET", "/me")
+        self._state = {**state, "authenticated": True}
+        return self._state
+
+    # ------------------------------------------------------------------------- session
+
+    def authenticate(
+        self, project_id: str, user_token: str, *, metadata: dict[str, Any] | None = None
+    ) -> None:
+        """Sign the user in: decode the JWT, check ``exp``, load ``/sdk/me``.
+
+        Like the browser SDK it does not check the signature (the server does), and on
+        any failure it logs out and raises "Failed to authenticate user with Paragon: ...".
+        ``metadata``, if it differs from the stored meta, is saved with PATCH /sdk/me.
+        """
+        if not project_id or not user_token:
+            raise ValueError("authenticate(project_id, user_token) needs both arguments")
+        try:
+            try:
+                claims = peek_user_token(user_token)
+            except TokenInvalid:
+                raise TokenInvalid(
+                    "A well-formed JWT was not provided; sign one with sign_user_token()"
+                ) from None
+            if not claims.get("sub") and not claims.get("id"):
+                raise TokenInvalid("the JWT has no 'sub' claim (your user's id)")
+            exp = claims.get("exp")
+            if isinstance(exp, int | float) and exp <= self._clock.time():
+                raise TokenExpired("JWT token provided has expired.")
+            self._project_id, self._token = str(project_id), user_token
+            self._refresh()
+            self._integrations = self._request("GET", "/integrations") or []
+            if metadata is not None and metadata != self._state.get("meta"):
+                self._state = {**self._request("PATCH", "/me", json={"meta": metadata})}
+                self._state["authenticated"] = True
+        except ParagonError as exc:
+            self.logout()
+            raise _rewrap(exc, f"Failed to authenticate user with Paragon: {exc}") from None
+
+    def logout(self) -> None:
+        """Forget the token and the user's state."""
+        self._token = None
+        self._state = {"authenticated": False}
+        self._integrations = []
+
+    @property
+    def authenticated(self) -> bool:
+        return self._token is not None
+
+    def get_user(self) -> dict[str, Any]:
+        """A deep copy of the user's state (no token); ``{"authenticated": False}`` if none."""
+        return copy.deepcopy(self._state)
+
+    def refresh_user(self) -> dict[str, Any]:
+        """Reload the user's state from ``GET /sdk/me`` and return a copy."""
+        self._refresh()
+        return self.get_user()
+
+    def set_user_metadata(self, meta: dict[str, Any]) -> dict[str, Any]:
+        """``PATCH /sdk/me {meta}``; returns the new state."""
+        self._request("PATCH", "/me", json={"meta": meta})
+        return self.refresh_user()
+
+    def get_integrations(self) -> list[dict[str, Any]]:
+        """The project's integrations with their deployed workflows (``GET /sdk/integrations``)."""
+        self._integrations = self._request("GET", "/integrations") or []
+        return copy.deepcopy(self._integrations)
+
+    # ------------------------------------------------------------------------- events
+
+    def event(self, name: str, payload: dict[str, Any]) -> str | None:
+        """Send an App Event (``POST /sdk/events/trigger``); returns the event id if given."""
+        if not isinstance(payload, dict):
+            raise ValueError(f"payload of App Event {name!r} must be a dict (a JSON object)")
+        body = self._request("POST", "/events/trigger", json={"name": name, "payload": payload})
+        return body.get("eventId") if isinstance(body, dict) else None
+
+    # ------------------------------------------------------------------------- integrations
+
+    def _marketo_state(self, integration: str) -> dict[str, Any]:
+        if integration != "marketo":
+            raise NotFoundError(
+                f"integration {integration!r} is not in this project; configured: ['marketo']"
+            )
+        return self._state.get("integrations", {}).get("marketo", {})
+
+    def install_integration(
+        self,
+        integration: str,
+        *,
+        endpoint: str,
+        client_id: str,
+        client_secret: str,
+        identity: str | None = None,
+        replace: bool = False,
+    ) -> dict[str, Any]:
+        """Connect the user's Marketo with its four values (``POST /sdk/credentials``).
+
+        Raises RuntimeStateError "already installed" unless ``replace``; the server
+        validates the credentials. Returns the credential summary (no secret in it).
+        """
+        current = self._marketo_state(integration)
+        if current.get("credentialId") and not replace:
+            raise RuntimeStateError(
+                f"Integration {integration} is already installed for this user; "
+                "pass replace=True to reconnect or call uninstall_integration first"
+            )
+        body = {
+            "integration": integration,
+            "endpoint": endpoint,
+            "clientId": client_id,
+            "clientSecret": client_secret,
+        }
+        if identity is not None:
+            body["identity"] = identity
+        credential = self._request("POST", "/credentials", json=body)
+        self._refresh()
+        return credential
+
+    def uninstall_integration(self, integration: str) -> None:
+        """Disconnect (``DELETE /sdk/integrations/{type}``): workflows off, settings cleared."""
+        if not self._marketo_state(integration).get("credentialId"):
+            self._refresh()
+            if not self._marketo_state(integration).get("credentialId"):
+                raise NotFoundError(f"Integration {integration} is not installed for this user")
+        self._request("DELETE", f"/integrations/{integration}")
+        self._refresh()
+
+    def update_workflow_settings(
+        self, integration: str, workflow_id: str, settings: dict[str, Any]
+    ) -> dict[str, Any]:
+        """Merge ``settings`` into the workflow's user settings (PATCH the credential)."""
+        marketo = self._marketo_state(integration)
+        credential_id = marketo.get("credentialId")
+        if not credential_id:
+            raise NotFoundError(
+                f"Integration {integration} is not installed for this user; "
+                "call install_integration first"
+            )
+        current = marketo.get("workflowSettings", {}).get(workflow_id, {}).get("settings") or {}
+        merged = {**current, **settings}
+        config = {"workflowSettings": {workflow_id: {"settings": merged}}}
+        self._request("PATCH", f"/credentials/{credential_id}", json={"config": config})
+        return self.refresh_user()
+
+    def enable_workflow(self, workflow_id: str) -> dict[str, Any]:
+        """``POST /sdk/workflows/{id}``; RuntimeStateError if already enabled."""
+        self._request("POST", f"/workflows/{workflow_id}")
+        return self.refresh_user()
+
+    def disable_workflow(self, workflow_id: str) -> dict[str, Any]:
+        """``DELETE /sdk/workflows/{id}``; RuntimeStateError if it is not enabled."""
+        self._request("DELETE", f"/workflows/{workflow_id}")
+        return self.refresh_user()
+
+    def connect(self, integration: str, **options: Any) -> Any:
+        """The Connect Portal widget for ``integration`` (needs paragon_nb.widgets)."""
+        self._marketo_state(integration)
+        if not self.authenticated:
+            raise TokenInvalid("UserNotAuthenticatedError: call paragon.authenticate() first")
+        name = "paragon_nb.widgets.connect_portal"
+        if importlib.util.find_spec(name) is None:
+            raise NotImplementedError(
+                "the Connect Portal widget is not available yet (paragon_nb.widgets."
+                "connect_portal); use install_integration() and enable_workflow() instead"
+            )
+        module = importlib.import_module(name)
+        return module.ConnectPortal(self, integration, **options)
+
+    # ------------------------------------------------------------------------- lifecycle
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> Paragon:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        who = self._state.get("userId") if self.authenticated else None
+        where = f"project={self.project.id!r}" if self.project is not None else self.base_url
+        return f"Paragon({where}, user={who!r})"
+
+
+def _rewrap(exc: ParagonError, message: str) -> ParagonError:
+    """``exc``'s class with a new message (RuntimeStateError if that class needs more)."""
+    try:
+        return type(exc)(message)
+    except TypeError:
+        return RuntimeStateError(message)

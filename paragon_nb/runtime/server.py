@@ -1,0 +1,356 @@
+"""The REST face of a local :class:`~paragon_nb.runtime.project.Project`, on Paragon's paths.
+
+A plain WSGI app (:class:`RestApp`) over one project, served on loopback by the shared
+threaded server (:func:`serve_project`) or called in-process through
+``httpx.WSGITransport`` by the SDK mirror. Every route but none needs
+``Authorization: Bearer <user token>`` verified against the project's signing key::
+
+    with serve_project(project) as handle:
+        httpx.post(f"{handle.url}/projects/{project.id}/sdk/events/trigger",
+                   headers={"Authorization": f"Bearer {token}"},
+                   json={"name": "Lead Created", "payload": {...}})     # -> 201
+
+Errors are JSON ``{"message": ...}``: 401 bad/missing token, 404 unknown project or
+route, 405 wrong verb, 400 malformed request, 409 enable/disable conflicts, 413 body over
+``max_body``, 422 field errors of a strict project. Tokens never reach a log line.
+Routes and their handlers live in :mod:`paragon_nb.runtime.routes`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import signal
+import sys
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from paragon_nb._httpserver import BackgroundServer
+from paragon_nb.errors import (
+    MarketoError,
+    NotFoundError,
+    ParagonError,
+    RuntimeStateError,
+    TokenError,
+)
+
+__all__ = ["DEFAULT_MAX_BODY", "HTTPError", "Request", "RestApp", "ServerHandle", "run_cli"]
+__all__ += ["serve_project"]
+
+log = logging.getLogger(__name__)
+
+DEFAULT_MAX_BODY = 1_000_000
+_DRAIN_CAP = 16 * 1024 * 1024
+_BODY_READ = "paragon_nb.body_read"
+_PREFIX = re.compile(r"^/(?:v2/)?projects/(?P<pid>[^/]+)/sdk(?P<rest>/.*)?$")
+_REASONS = {
+    200: "OK",
+    201: "Created",
+    204: "No Content",
+    400: "Bad Request",
+    401: "Unauthorized",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    409: "Conflict",
+    413: "Payload Too Large",
+    422: "Unprocessable Entity",
+    500: "Internal Server Error",
+}
+
+
+class HTTPError(Exception):
+    """Raised by handlers to answer ``status`` with ``{"message": message, **extra}``."""
+
+    def __init__(self, status: int, message: str, **extra: Any) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.extra = extra
+
+
+@dataclass
+class Request:
+    """What a handler sees: the verified user, path parameters and the raw body bytes."""
+
+    method: str
+    path: str
+    params: dict[str, str]
+    headers: dict[str, str]
+    body: bytes = b""
+    sub: str = ""
+    claims: dict[str, Any] = field(default_factory=dict)
+
+    def json(self) -> Any:
+        """The body parsed as JSON (HTTPError 400 naming the problem if it is not)."""
+        if not self.body.strip():
+            raise HTTPError(400, "request body is empty; send a JSON object")
+        try:
+            return json.loads(self.body)
+        except UnicodeDecodeError:
+            raise HTTPError(400, "malformed JSON: the body is not UTF-8") from None
+        except ValueError as exc:
+            raise HTTPError(400, f"malformed JSON: {exc}") from None
+
+    def json_object(self) -> dict[str, Any]:
+        value = self.json()
+        if not isinstance(value, dict):
+            raise HTTPError(400, f"the body must be a JSON object, got {type(value).__name__}")
+        return value
+
+
+Handler = Callable[[Any, Request], tuple[int, Any]]
+
+
+class RestApp:
+    """WSGI app serving one project's ``/projects/{id}/sdk/...`` routes.
+
+    ``max_body`` caps request bodies (413 above it). The project must offer
+    ``id`` and ``verify_user_token(token) -> claims`` plus what each route calls.
+    """
+
+    def __init__(self, project: Any, *, max_body: int = DEFAULT_MAX_BODY) -> None:
+        from paragon_nb.runtime.routes import ROUTES
+
+        if max_body <= 0:
+            raise ValueError(f"max_body must be a positive number of bytes, got {max_body}")
+        self.project = project
+        self.max_body = max_body
+        self._routes: list[tuple[re.Pattern[str], dict[str, Handler]]] = [
+            (re.compile(f"^{pattern}$"), methods) for pattern, methods in ROUTES
+        ]
+
+    # ------------------------------------------------------------------------- WSGI
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable) -> Iterable[bytes]:
+        method = environ.get("REQUEST_METHOD", "GET").upper()
+        path = environ.get("PATH_INFO", "") or "/"
+        headers: list[tuple[str, str]] = []
+        try:
+            status, body = self._dispatch(environ, method, path, headers)
+        except HTTPError as exc:
+            status, body = exc.status, {"message": exc.message, **exc.extra}
+        except Exception:  # the server must answer; the traceback goes to the log
+            log.exception("%s %s failed", method, _loggable(path))
+            status, body = 500, {"message": "internal error in the local Paragon runtime"}
+        if not environ.get(_BODY_READ):
+            _drain(environ)
+        log.debug("%s %s -> %s", method, _loggable(path), status)
+        payload = b"" if status == 204 else json.dumps(body).encode()
+        headers += [
+            ("Content-Type", "application/json"),
+            ("Content-Length", str(len(payload))),
+        ]
+        start_response(f"{status} {_REASONS.get(status, 'Error')}", headers)
+        return [payload]
+
+    def _dispatch(
+        self, environ: dict[str, Any], method: str, path: str, out_headers: list
+    ) -> tuple[int, Any]:
+        match = _PREFIX.match(path)
+        if match is None:
+            raise HTTPError(
+                404, f"no route for {_loggable(path)}; routes start /projects/{{id}}/sdk"
+            )
+        if match["pid"] != str(self.project.id):
+            raise HTTPError(
+                404, f"unknown project {match['pid']!r}; check the project id in the URL"
+            )
+        rest = match["rest"] or "/"
+        for pattern, methods in self._routes:
+            found = pattern.match(rest)
+            if found is None:
+                continue
+            handler = methods.get(method)
+            if handler is None:
+                allowed = ", ".join(sorted(methods))
+                out_headers.append(("Allow", allowed))
+                raise HTTPError(405, f"{method} is not allowed on {rest}; use {allowed}")
+            request = Request(
+                method=method,
+                path=rest,
+                params=found.groupdict(),
+                headers=_headers(environ),
+            )
+            self._authenticate(request, environ)
+            request.body = self._read_body(environ)
+            return self._call(handler, request)
+        raise HTTPError(404, f"no route for {_loggable(rest)} under /projects/{{id}}/sdk")
+
+    def _authenticate(self, request: Request, environ: dict[str, Any]) -> None:
+        raw = environ.get("HTTP_AUTHORIZATION", "").strip()
+        scheme, _, token = raw.partition(" ")
+        if not raw:
+            raise HTTPError(401, "missing 'Authorization: Bearer <user token>' header")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise HTTPError(401, "the Authorization header must be 'Bearer <user token>'")
+        try:
+            claims = self.project.verify_user_token(token.strip())
+        except TokenError as exc:
+            raise HTTPError(401, str(exc)) from None
+        request.claims = claims
+        request.sub = str(claims["sub"])
+
+    def _read_body(self, environ: dict[str, Any]) -> bytes:
+        raw_length = environ.get("CONTENT_LENGTH") or "0"
+        try:
+            length = int(raw_length)
+        except ValueError:
+            raise HTTPError(400, f"bad Content-Length {raw_length[:20]!r}") from None
+        if length < 0:
+            raise HTTPError(400, f"bad Content-Length {length}")
+        if length > self.max_body:
+            raise HTTPError(
+                413,
+                f"request body of {length} bytes is over the {self.max_body}-byte limit; "
+                "send a smaller payload",
+            )
+        environ[_BODY_READ] = True
+        if length == 0:
+            return b""
+        stream = environ["wsgi.input"]
+        chunks, remaining = [], length
+        while remaining > 0:
+            chunk = stream.read(min(remaining, 65536))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            remaining -= len(chunk)
+        return b"".join(chunks)
+
+    def _call(self, handler: Handler, request: Request) -> tuple[int, Any]:
+        try:
+            return handler(self.project, request)
+        except HTTPError:
+            raise
+        except NotFoundError as exc:
+            raise HTTPError(404, str(exc)) from None
+        except TokenError as exc:
+            raise HTTPError(401, str(exc)) from None
+        except (RuntimeStateError, MarketoError, ValueError) as exc:
+            errors = getattr(exc, "errors", None)
+            if errors is not None and type(exc).__name__ == "EventValidationError":
+                raise HTTPError(422, str(exc), errors=_jsonable(errors)) from None
+            raise HTTPError(400, str(exc)) from None
+        except ParagonError as exc:
+            raise HTTPError(400, str(exc)) from None
+
+
+def _drain(environ: dict[str, Any]) -> None:
+    """Read (and drop) an unread body so the client sees our answer, not a reset socket."""
+    try:
+        remaining = int(environ.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return
+    if remaining > _DRAIN_CAP:
+        return  # not worth reading; the client may see a reset instead of the 4xx
+    stream = environ.get("wsgi.input")
+    while stream is not None and remaining > 0:
+        chunk = stream.read(min(remaining, 65536))
+        if not chunk:
+            break
+        remaining -= len(chunk)
+
+
+def _jsonable(value: Any) -> Any:
+    try:
+        json.dumps(value)
+        return value
+    except (TypeError, ValueError):
+        return [str(v) for v in value] if isinstance(value, list | tuple) else str(value)
+
+
+def _headers(environ: dict[str, Any]) -> dict[str, str]:
+    out = {
+        key[5:].replace("_", "-").lower(): value
+        for key, value in environ.items()
+        if key.startswith("HTTP_") and key != "HTTP_AUTHORIZATION"
+    }
+    if environ.get("CONTENT_TYPE"):
+        out["content-type"] = environ["CONTENT_TYPE"]
+    return out
+
+
+def _loggable(path: str) -> str:
+    return path[:200]
+
+
+# --------------------------------------------------------------------------- serving
+
+
+class ServerHandle:
+    """A running REST server for one project: ``.url``, ``.project_url``, ``.stop()``."""
+
+    def __init__(self, server: BackgroundServer, project: Any, app: RestApp) -> None:
+        self._server = server
+        self.project = project
+        self.app = app
+        self.url = server.url
+
+    @property
+    def project_url(self) -> str:
+        """``{url}/projects/{id}``: the base the SDK's paths hang off."""
+        return f"{self.url}/projects/{self.project.id}"
+
+    def stop(self) -> None:
+        """Stop accepting requests (idempotent). The project stays open."""
+        self._server.stop()
+
+    def __enter__(self) -> ServerHandle:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def __repr__(self) -> str:
+        return f"ServerHandle(url={self.url!r}, project_id={str(self.project.id)!r})"
+
+
+def serve_project(
+    project: Any,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    max_body: int = DEFAULT_MAX_BODY,
+) -> ServerHandle:
+    """Serve ``project``'s REST API on ``host:port`` (port 0 = any free port) in threads.
+
+    Raises OSError if the port is taken.
+
+        handle = serve_project(project); print(handle.url); handle.stop()
+    """
+    app = RestApp(project, max_body=max_body)
+    server = BackgroundServer(app, host=host, port=port).start()
+    return ServerHandle(server, project, app)
+
+
+def run_cli(args: Any) -> int:
+    """``paragon-nb serve PATH [--host] [--port]``: print one JSON line, serve until a signal.
+
+    The line is ``{"url": ..., "project_id": ...}``. SIGINT/SIGTERM stop the server, close
+    the project and return 0. Raises NotFoundError/ConfigurationError (exit 2) if PATH is
+    not a project folder.
+    """
+    from paragon_nb.runtime.project import Project
+
+    project = Project.open(args.path)
+    stop = threading.Event()
+    previous = {}
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        previous[sig] = signal.signal(sig, lambda *_: stop.set())
+    try:
+        handle = serve_project(project, host=args.host, port=args.port)
+        try:
+            print(json.dumps({"url": handle.url, "project_id": str(project.id)}), flush=True)
+            while not stop.wait(0.5):
+                pass
+        finally:
+            handle.stop()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        project.close()
+    sys.stdout.flush()
+    return 0
