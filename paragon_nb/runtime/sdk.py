@@ -286,18 +286,23 @@ class Paragon:
         return self.refresh_user()
 
     def connect(self, integration: str, **options: Any) -> Any:
-        """The Connect Portal widget for ``integration`` (needs paragon_nb.widgets)."""
+        """The Connect Portal widget for ``integration`` and the authenticated user.
+
+        Needs a local project (the portal calls it directly) and paragon_nb.widgets;
+        raises NotImplementedError otherwise (use install_integration/enable_workflow).
+        """
         self._marketo_state(integration)
         if not self.authenticated:
             raise TokenInvalid("UserNotAuthenticatedError: call paragon.authenticate() first")
         name = "paragon_nb.widgets.connect_portal"
-        if importlib.util.find_spec(name) is None:
+        if self.project is None or importlib.util.find_spec(name) is None:
             raise NotImplementedError(
-                "the Connect Portal widget is not available yet (paragon_nb.widgets."
-                "connect_portal); use install_integration() and enable_workflow() instead"
+                "the Connect Portal widget needs a local project (Paragon(project)) and "
+                "paragon_nb.widgets.connect_portal; over base_url use install_integration() "
+                "and enable_workflow() instead"
             )
         module = importlib.import_module(name)
-        return module.ConnectPortal(self, integration, **options)
+        return module.ConnectPortal(self.project, user_id=self._state["userId"], **options)
 
     # ------------------------------------------------------------------------- lifecycle
 
