@@ -150,6 +150,10 @@ class ImportJob(_Model):
 
 
 class UsageDay(_Model):
+    """One day of ``stats/usage`` (``users``: per API user) or ``stats/errors``
+    (``errors``: ``{errorCode, count}`` items)."""
+
     date: str
     total: int
     users: tuple[dict[str, Any], ...] = ()
+    errors: tuple[dict[str, Any], ...] = ()
