@@ -1,0 +1,184 @@
+"""Everything a sync decides before its first write: mapping, validation, duplicates,
+change detection against the journal, and the per-batch JSON records.
+
+``make_plan`` never calls Marketo (the caller passes describe's fields) and never writes;
+it raises :class:`MappingError` / :class:`DuplicateKeyError` before any write.
+
+    plan = make_plan(df, fields, lookup_field="email", journal=journal)
+    plan.send          # positions to upsert, in input order
+    plan.records(plan.send[:300])   # JSON-ready dicts (missing values omitted)
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from paragon_nb.errors import DuplicateKeyError
+from paragon_nb.marketo.models import LeadField
+from paragon_nb.sync.journal import Journal
+from paragon_nb.sync.mapping import ColumnMapping, build_mapping
+from paragon_nb.sync.result import SyncStatus
+from paragon_nb.sync.validate import Prepared, fingerprints, prepare
+
+__all__ = ["Plan", "make_plan", "strip_nulls"]
+
+# A `"key":null` member of a JSON object, with the comma that separates it. Inside JSON
+# strings every quote is escaped, so `,"k":null` / `{"k":null` can only be real members.
+_NULL_MEMBER = re.compile(r',"[^"\\]+":null(?=[,}])|(?<=\{)"[^"\\]+":null,?')
+
+
+def strip_nulls(text: str) -> str:
+    """Drop ``"key":null`` members from pandas' ``to_json(orient="records")`` output."""
+    return _NULL_MEMBER.sub("", text)
+
+
+@dataclass
+class Plan:
+    """Per-row decisions, by position (0..n-1) in the input.
+
+    ``status``/``lead_id``/``reason_code``/``reason`` are pre-filled for rows settled
+    locally (invalid, duplicate, unchanged); ``send`` are the rows to upsert; ``list_only``
+    rows were upserted by an earlier (interrupted) run but not yet added to the list.
+    ``pending`` flags rows a previous run left in flight.
+    """
+
+    index: pd.Index
+    mapping: ColumnMapping
+    prepared: Prepared
+    keys: np.ndarray  # normalised lookup values (object; None where missing)
+    fps: np.ndarray  # int64 fingerprints
+    status: np.ndarray  # object
+    lead_id: np.ndarray  # object (int or None)
+    reason_code: np.ndarray
+    reason: np.ndarray
+    send: np.ndarray  # int positions
+    list_only: np.ndarray  # int positions
+    pending: np.ndarray  # bool
+    clear_missing: bool = False
+
+    @property
+    def n(self) -> int:
+        return len(self.index)
+
+    def records(self, positions: np.ndarray) -> list[dict[str, object]]:
+        """The JSON records for ``positions`` (REST names; missing values omitted unless
+        ``clear_missing``, then sent as null to clear the field)."""
+        sub = self.prepared.frame.iloc[positions]
+        text = sub.to_json(orient="records", double_precision=15, force_ascii=False)
+        if not self.clear_missing:
+            text = strip_nulls(text)
+        return json.loads(text)
+
+    def label(self, pos: int) -> object:
+        return self.index[pos]
+
+
+def make_plan(
+    df: pd.DataFrame,
+    fields: list[LeadField],
+    *,
+    mapping: Mapping[str, str] | None = None,
+    ignore: Iterable[str] = (),
+    lookup_field: str = "email",
+    action: str = "createOrUpdate",
+    on_duplicate: str = "skip",
+    journal: Journal | None = None,
+    has_list: bool = False,
+    clear_missing: bool = False,
+) -> Plan:
+    """Map, validate, de-duplicate and diff ``df`` against the journal (no writes)."""
+    if on_duplicate not in ("skip", "raise"):
+        raise ValueError(f"on_duplicate must be 'skip' or 'raise', got {on_duplicate!r}")
+    cm = build_mapping(
+        list(df.columns),
+        fields,
+        mapping=mapping,
+        ignore=ignore,
+        lookup_field=lookup_field,
+        action=action,
+    )
+    prepared = prepare(df, cm)
+    n = len(df)
+    status = np.full(n, None, dtype=object)
+    lead_id = np.full(n, None, dtype=object)
+    reason_code = np.full(n, None, dtype=object)
+    reason = np.full(n, None, dtype=object)
+    for pos, text in prepared.reasons.items():
+        status[pos] = SyncStatus.INVALID.value
+        reason_code[pos] = prepared.codes.get(pos, "invalid")
+        reason[pos] = text
+    keys = prepared.lookup.to_numpy(dtype=object, na_value=None)
+    valid = ~prepared.invalid
+
+    # Duplicates among valid rows: the last occurrence wins.
+    key_series = pd.Series(keys[valid], index=np.flatnonzero(valid))
+    dup_mask = key_series.duplicated(keep="last")
+    if dup_mask.any():
+        last_pos = key_series[~key_series.duplicated(keep="last")]
+        kept = pd.Series(last_pos.index, index=last_pos.to_numpy())
+        dup_positions = key_series.index[dup_mask.to_numpy()]
+        if on_duplicate == "raise":
+            sample = [
+                f"{keys[p]!r} at rows {df.index[p]!r} and {df.index[kept[keys[p]]]!r}"
+                for p in dup_positions[:5]
+            ]
+            raise DuplicateKeyError(
+                f"{len(dup_positions)} rows repeat a {lookup_field} value already in the input "
+                f"({'; '.join(sample)}); remove them, or pass on_duplicate='skip' to send the "
+                "last occurrence"
+            )
+        for p in dup_positions.tolist():
+            keep = int(kept[keys[p]])
+            status[p] = SyncStatus.SKIPPED.value
+            reason_code[p] = "duplicate"
+            reason[p] = (
+                f"duplicate {lookup_field} {keys[p]!r}: row {df.index[keep]!r} "
+                "(its last occurrence) was sent instead"
+            )
+    fps = fingerprints(prepared.frame)
+    todo = np.flatnonzero(np.array([s is None for s in status], dtype=bool))
+    pending = np.zeros(n, dtype=bool)
+    list_only: list[int] = []
+    send = todo
+    if journal is not None and len(todo):
+        known = journal.lookup([keys[p] for p in todo])
+        if len(known):
+            j = known.reindex([keys[p] for p in todo])
+            jfp = j["fingerprint"]
+            same = (jfp.notna() & (jfp.fillna(0).astype("int64") == fps[todo])).to_numpy(dtype=bool)
+            synced = (j["state"] == "synced").to_numpy(dtype=bool, na_value=False)
+            listed = j["listed"].fillna(False).to_numpy(dtype=bool) | (not has_list)
+            pending[todo] = (j["state"] == "pending").to_numpy(dtype=bool, na_value=False)
+            done = synced & same
+            ids = j["lead_id"].to_numpy(dtype=object, na_value=None)
+            stat = j["status"].to_numpy(dtype=object, na_value=None)
+            for i in np.flatnonzero(done).tolist():
+                p = int(todo[i])
+                lead_id[p] = ids[i]
+                if listed[i]:
+                    status[p] = SyncStatus.UNCHANGED.value
+                else:
+                    list_only.append(p)
+                    status[p] = stat[i] or SyncStatus.UPDATED.value
+            send = todo[~done]
+    return Plan(
+        index=df.index,
+        mapping=cm,
+        prepared=prepared,
+        keys=keys,
+        fps=fps,
+        status=status,
+        lead_id=lead_id,
+        reason_code=reason_code,
+        reason=reason,
+        send=send,
+        list_only=np.array(list_only, dtype=np.int64),
+        pending=pending,
+        clear_missing=clear_missing,
+    )
