@@ -1,0 +1,314 @@
+"""``%load_ext paragon_nb``: cell and line magics over the local runtime. Thin by design:
+each magic parses its input, makes one call into ``runtime`` (or the sandbox) and displays
+the answer.
+
+    %%app_event Lead Created          (body: the example payload, JSON)
+    %%workflow [--deploy]             (body: the workflow spec, YAML)
+    %paragon project [PATH] | deploy NAME | event NAME $payload_or_json [--user SUB]
+    %paragon runs [--last N] | users | sandbox start|stop|status
+
+``{{ ... }}`` in a workflow body is the workflow's own templating and is never expanded from
+the notebook; Python values come in only as ``$name`` (replaced by the JSON of that
+variable). Options are traitlets: ``%config ParagonMagics.project_path = "crm-project"``.
+User mistakes surface as one-line ``UsageError``s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import shlex
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import yaml
+from IPython.core.error import UsageError
+from IPython.core.magic import Magics, cell_magic, line_magic, magics_class, no_var_expand
+from traitlets import Bool, Int, Unicode
+
+from paragon_nb.display import EventSchema, RunHistory, WorkflowDiagram
+from paragon_nb.errors import ParagonError
+
+__all__ = ["ParagonMagics", "expand_dollar_names", "load_ipython_extension"]
+
+_DOLLAR = re.compile(r"(?<![\w$\\])\$([A-Za-z_]\w*)")
+
+
+def expand_dollar_names(text: str, namespace: dict[str, Any]) -> str:
+    """Replace ``$name`` with the JSON of ``namespace[name]`` (valid YAML too).
+
+    ``{{ }}`` is left alone. ``\\$name`` keeps a literal ``$name``. An unknown name is a
+    UsageError naming it.
+    """
+
+    def sub(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name not in namespace:
+            raise UsageError(f"${name} is not defined in the notebook (define it or escape: \\$)")
+        try:
+            return json.dumps(namespace[name], default=str)
+        except (TypeError, ValueError) as exc:
+            raise UsageError(f"${name} cannot be written as JSON: {exc}") from None
+
+    return _DOLLAR.sub(sub, text).replace("\\$", "$")
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports mistakes as UsageError instead of exiting."""
+
+    def error(self, message: str) -> Any:  # type: ignore[override]
+        raise UsageError(f"{self.prog}: {message}")
+
+    def exit(self, status: int = 0, message: str | None = None) -> Any:  # type: ignore[override]
+        raise UsageError(message or self.format_usage())
+
+
+def _parser(prog: str) -> _Parser:
+    return _Parser(prog=prog, add_help=False, allow_abbrev=False)
+
+
+@magics_class
+class ParagonMagics(Magics):
+    """The paragon_nb magics. One instance per shell; holds the current project."""
+
+    project_path = Unicode(
+        "paragon-project",
+        help="folder of the project %paragon and the cell magics use (created when missing)",
+    ).tag(config=True)
+    project_name = Unicode(
+        "Notebook project", help="name given to a project the magics create"
+    ).tag(config=True)
+    user = Unicode("user-1", help="Connected User id that %paragon event sends as by default").tag(
+        config=True
+    )
+    strict_events = Bool(
+        False, help="validate events against their App Event schema (422-style errors)"
+    ).tag(config=True)
+    short_errors = Bool(True, help="show runtime errors as one line (False: full traceback)").tag(
+        config=True
+    )
+    wait_timeout = Int(60, help="seconds %paragon event waits for its runs (0: do not wait)").tag(
+        config=True
+    )
+
+    def __init__(self, shell: Any = None, **kwargs: Any) -> None:
+        super().__init__(shell=shell, **kwargs)
+        self._project: Any = None
+        self._sandbox: Any = None
+        self._commands: dict[str, Callable[[list[str]], Any]] = {
+            "project": self._cmd_project,
+            "deploy": self._cmd_deploy,
+            "event": self._cmd_event,
+            "runs": self._cmd_runs,
+            "users": self._cmd_users,
+            "sandbox": self._cmd_sandbox,
+        }
+        self.observe(self._on_strict_change, names="strict_events")
+
+    # project ----------------------------------------------------------------------------
+    @property
+    def project(self) -> Any:
+        """The current project, opened (or created) at ``project_path`` on first use."""
+        if self._project is None:
+            self.open_project(self.project_path)
+        return self._project
+
+    def open_project(self, path: str | Path) -> Any:
+        from paragon_nb.runtime.project import Project
+
+        folder = Path(path).expanduser()
+        if self._project is not None:
+            self._project.close()
+            self._project = None
+        if folder.exists() and any(folder.iterdir()):
+            project = self._guard(lambda: Project.open(folder))
+        else:
+            project = self._guard(lambda: Project.create(self.project_name, path=folder))
+        if self.strict_events:
+            project.strict = True
+        self._project = project
+        self.project_path = str(path)
+        return project
+
+    def _on_strict_change(self, change: dict[str, Any]) -> None:
+        if self._project is not None:
+            self._project.strict = bool(change["new"])
+
+    def _guard(self, call: Callable[[], Any]) -> Any:
+        """Run one runtime call; its ParagonError becomes a one-line UsageError."""
+        try:
+            return call()
+        except ParagonError as exc:
+            if not self.short_errors:
+                raise
+            raise UsageError(f"{type(exc).__name__}: {exc}") from None
+
+    def _ns(self) -> dict[str, Any]:
+        return self.shell.user_ns if self.shell is not None else {}
+
+    # cell magics ---------------------------------------------------------------------------
+    @no_var_expand
+    @cell_magic
+    def app_event(self, line: str, cell: str) -> EventSchema:
+        """%%app_event NAME — define or update an App Event; the body is its example JSON."""
+        name = line.strip()
+        if not name:
+            raise UsageError("%%app_event needs a name: %%app_event Lead Created")
+        body = expand_dollar_names(cell, self._ns())
+        try:
+            example = json.loads(body)
+        except json.JSONDecodeError as exc:
+            raise UsageError(
+                f"the example for App Event {name!r} is not valid JSON: {exc.msg} "
+                f"(line {exc.lineno}, column {exc.colno})"
+            ) from None
+        event = self._guard(lambda: self.project.define_app_event(name, example=example))
+        schema = _get(event, "schema", None)
+        if schema is None:
+            from paragon_nb.runtime.events import infer_schema
+
+            schema = infer_schema(example)
+        return EventSchema(name, schema)
+
+    @no_var_expand
+    @cell_magic
+    def workflow(self, line: str, cell: str) -> WorkflowDiagram:
+        """%%workflow [--deploy] — add/update a workflow from the YAML body; show it."""
+        parser = _parser("%%workflow")
+        parser.add_argument("--deploy", action="store_true")
+        args = parser.parse_args(shlex.split(line))
+        body = expand_dollar_names(cell, self._ns())
+        try:
+            spec = yaml.safe_load(body)
+        except yaml.YAMLError as exc:
+            raise UsageError(
+                f"the workflow body is not valid YAML: {exc}".splitlines()[0]
+            ) from None
+        if not isinstance(spec, dict):
+            raise UsageError("the workflow body must be a YAML mapping (name:, trigger:, steps:)")
+        wf = self._guard(lambda: self.project.add_workflow(spec))
+        status = "draft saved"
+        if args.deploy:
+            self._guard(lambda: self.project.deploy(_get(wf, "name", spec.get("name"))))
+            status = "deployed"
+        return WorkflowDiagram(spec, status=status)
+
+    # %paragon ------------------------------------------------------------------------------
+    @no_var_expand
+    @line_magic
+    def paragon(self, line: str) -> Any:
+        """%paragon project|deploy|event|runs|users|sandbox ... (see the module docstring)."""
+        try:
+            words = shlex.split(line)
+        except ValueError as exc:
+            raise UsageError(f"%paragon: {exc}") from None
+        if not words:
+            raise UsageError(f"%paragon needs a subcommand: {', '.join(self._commands)}")
+        command = self._commands.get(words[0])
+        if command is None:
+            raise UsageError(
+                f"%paragon: unknown subcommand {words[0]!r}; use one of {', '.join(self._commands)}"
+            )
+        return command(words[1:])
+
+    def _cmd_project(self, argv: list[str]) -> Any:
+        parser = _parser("%paragon project")
+        parser.add_argument("path", nargs="?")
+        args = parser.parse_args(argv)
+        if args.path:
+            return self.open_project(args.path)
+        return self.project
+
+    def _cmd_deploy(self, argv: list[str]) -> Any:
+        parser = _parser("%paragon deploy")
+        parser.add_argument("name", nargs="+")
+        name = " ".join(parser.parse_args(argv).name)
+        return self._guard(lambda: self.project.deploy(name))
+
+    def _cmd_event(self, argv: list[str]) -> Any:
+        parser = _parser("%paragon event")
+        parser.add_argument("words", nargs="+", help="NAME... PAYLOAD")
+        parser.add_argument("--user", default=None)
+        args = parser.parse_args(argv)
+        if len(args.words) < 2:
+            raise UsageError("%paragon event NAME $payload (or a JSON object) [--user SUB]")
+        name, raw = " ".join(args.words[:-1]), args.words[-1]
+        payload = self._payload(raw)
+        sub = args.user or self.user
+        event_id = self._guard(lambda: self.project.trigger_event(sub, name, payload))
+        if self.wait_timeout:
+            self.project.wait_idle(timeout=self.wait_timeout)
+        return event_id
+
+    def _payload(self, raw: str) -> dict[str, Any]:
+        if raw.startswith("$"):
+            name = raw[1:]
+            if name not in self._ns():
+                raise UsageError(f"{raw} is not defined in the notebook")
+            value = self._ns()[name]
+        else:
+            try:
+                value = json.loads(raw)
+            except json.JSONDecodeError:
+                raise UsageError(
+                    f"payload {raw!r} is neither $variable nor JSON; quote JSON in single quotes"
+                ) from None
+        if not isinstance(value, dict):
+            raise UsageError(
+                f"the event payload must be a dict/JSON object, not {type(value).__name__}"
+            )
+        return value
+
+    def _cmd_runs(self, argv: list[str]) -> RunHistory:
+        parser = _parser("%paragon runs")
+        parser.add_argument("--last", type=int, default=10)
+        args = parser.parse_args(argv)
+        return RunHistory.of(self.project, last=args.last)
+
+    def _cmd_users(self, argv: list[str]) -> Any:
+        _parser("%paragon users").parse_args(argv)
+        return self._guard(self.project.users)
+
+    def _cmd_sandbox(self, argv: list[str]) -> Any:
+        parser = _parser("%paragon sandbox")
+        parser.add_argument("action", choices=["start", "stop", "status"])
+        action = parser.parse_args(argv).action
+        if action == "start":
+            if self._sandbox is None:
+                from paragon_nb.sandbox.server import MarketoSandbox
+
+                self._sandbox = MarketoSandbox()
+                self._sandbox.start()
+            return self._sandbox
+        if action == "stop":
+            if self._sandbox is not None:
+                self._sandbox.stop()
+                self._sandbox = None
+            print("sandbox stopped")
+            return None
+        if self._sandbox is None:
+            print("sandbox: not running (start it with %paragon sandbox start)")
+            return None
+        return self._sandbox
+
+
+def _get(obj: Any, key: str, default: Any = None) -> Any:
+    if isinstance(obj, dict):
+        return obj.get(key, default)
+    return getattr(obj, key, default)
+
+
+def load_ipython_extension(ipython: Any) -> None:
+    """Register :class:`ParagonMagics` (``%load_ext paragon_nb``); ``%config`` reaches it."""
+    magics = ParagonMagics(shell=ipython, parent=ipython)
+    ipython.register_magics(magics)
+    if magics not in ipython.configurables:
+        ipython.configurables.append(magics)
+
+
+def unload_ipython_extension(ipython: Any) -> None:  # pragma: no cover - symmetry
+    magics = ipython.magics_manager.registry.get("ParagonMagics")
+    if magics is not None and magics._sandbox is not None:
+        magics._sandbox.stop()
