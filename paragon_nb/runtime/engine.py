@@ -1,0 +1,393 @@
+"""The run engine: executes queued runs on worker threads, step by step, recording everything.
+
+A run is created ``queued`` (with its event, in one transaction, by the project), goes
+``running`` when a worker claims it and ends ``succeeded`` or ``failed``. Before each step
+starts and after it ends, its record is written (rendered input with secrets masked, output,
+status, attempts, timing), so a run interrupted by a crash or :meth:`Engine.close` resumes on
+the next open from the first step that has no finished record: finished steps are never done
+twice; the one step that was in flight is retried (Marketo upserts and list adds are
+idempotent).
+
+Retries follow each step's :class:`~paragon_nb.runtime.workflows.RetrySpec`; waits go through
+the injected clock (a FakeClock makes them instant). A run waiting to retry stays ``running``,
+as Paragon shows it.
+
+    engine = Engine(store, clock=clock, gateway_for=..., secrets_for=..., functions={})
+    engine.submit(["run-id"]); engine.wait_idle(5)
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import re
+import threading
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from enum import StrEnum
+from typing import Any
+
+from paragon_nb._clock import Clock, SystemClock
+from paragon_nb.errors import (
+    MarketoAuthError,
+    MarketoError,
+    StepError,
+    TemplateError,
+    TransientMarketoError,
+)
+from paragon_nb.runtime.steps import (
+    ACTIONS,
+    MarketoGateway,
+    StepEnv,
+    evaluate_condition,
+    to_jsonable,
+)
+from paragon_nb.runtime.store import ProjectStore, dumps, loads
+from paragon_nb.runtime.templating import render
+from paragon_nb.runtime.workflows import ActionStep, ConditionStep, parse_spec
+
+__all__ = ["Engine", "RunStatus", "StepStatus", "mask_secrets"]
+
+log = logging.getLogger(__name__)
+
+
+class RunStatus(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+
+
+class StepStatus(StrEnum):
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+
+
+FINISHED_STEP = (StepStatus.SUCCEEDED.value, StepStatus.FAILED.value)
+_SECRET_KEY = re.compile(r"secret|password|passwd|token|authorization|api_?key", re.IGNORECASE)
+MASK = "***"
+
+
+def mask_secrets(value: Any, secrets: Iterable[str] = ()) -> Any:
+    """A copy of ``value`` with secret-looking keys and every known secret string masked."""
+    known = [s for s in secrets if s and len(s) >= 4]
+
+    def scrub(item: Any, key: str | None = None) -> Any:
+        if key is not None and _SECRET_KEY.search(key):
+            return MASK
+        if isinstance(item, str):
+            for secret in known:
+                item = item.replace(secret, MASK)
+            return item
+        if isinstance(item, Mapping):
+            return {k: scrub(v, str(k)) for k, v in item.items()}
+        if isinstance(item, list | tuple):
+            return [scrub(v) for v in item]
+        return item
+
+    return scrub(value)
+
+
+class _Interrupted(Exception):
+    """The engine is closing: leave the run ``running`` so it resumes on the next open."""
+
+
+class _StepFailed(Exception):
+    def __init__(self, step_id: str, message: str) -> None:
+        super().__init__(message)
+        self.step_id = step_id
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, StepError | TemplateError | MarketoError):
+        return str(exc)
+    return f"{type(exc).__name__}: {exc}"
+
+
+class Engine:
+    """Runs queued runs on ``workers`` daemon threads (default 5, Paragon's trial SLA)."""
+
+    def __init__(
+        self,
+        store: ProjectStore,
+        *,
+        clock: Clock,
+        gateway_for: Callable[[str], MarketoGateway],
+        secrets_for: Callable[[str], Sequence[str]] | None = None,
+        functions: Mapping[str, Callable[..., Any]] | None = None,
+        on_auth_error: Callable[[str, MarketoAuthError], None] | None = None,
+        workers: int = 5,
+    ) -> None:
+        self._store = store
+        self._clock = clock
+        self._gateway_for = gateway_for
+        self._secrets_for = secrets_for or (lambda sub: ())
+        self._functions = functions if functions is not None else {}
+        self._on_auth_error = on_auth_error
+        self._workers = max(1, workers)
+        self._queue: queue.Queue[str | None] = queue.Queue()
+        self._threads: list[threading.Thread] = []
+        self._cond = threading.Condition()
+        self._pending: set[str] = set()
+        self._closing = threading.Event()
+
+    # queueing ------------------------------------------------------------------------------
+    def submit(self, run_ids: Iterable[str]) -> None:
+        """Queue runs for execution (ids already pending are ignored)."""
+        if self._closing.is_set():
+            return  # they stay queued in the database and resume on the next open
+        with self._cond:
+            fresh = [r for r in run_ids if r not in self._pending]
+            self._pending.update(fresh)
+            self._start_workers()
+        for run_id in fresh:
+            self._queue.put(run_id)
+
+    def resume(self) -> list[str]:
+        """Queue every run left ``queued`` or ``running`` (after a crash or close)."""
+        rows = self._store.run_rows(statuses=(RunStatus.QUEUED.value, RunStatus.RUNNING.value))
+        ids = [r["id"] for r in rows]
+        self.submit(ids)
+        return ids
+
+    def _start_workers(self) -> None:
+        while len(self._threads) < self._workers:
+            thread = threading.Thread(
+                target=self._work, name=f"paragon-nb-run-{len(self._threads)}", daemon=True
+            )
+            self._threads.append(thread)
+            thread.start()
+
+    def _work(self) -> None:
+        while True:
+            run_id = self._queue.get()
+            if run_id is None:
+                return
+            try:
+                if not self._closing.is_set():
+                    self.execute(run_id)
+            except Exception:  # a bug must not kill the worker; the run stays for resume
+                log.exception("run %s crashed the engine", run_id)
+            finally:
+                with self._cond:
+                    self._pending.discard(run_id)
+                    self._cond.notify_all()
+
+    def wait_idle(self, timeout: float | None = None) -> bool:
+        """Block until no run is pending (True) or ``timeout`` real seconds pass (False)."""
+        with self._cond:
+            return self._cond.wait_for(lambda: not self._pending, timeout=timeout)
+
+    @property
+    def pending(self) -> int:
+        with self._cond:
+            return len(self._pending)
+
+    def close(self, *, timeout: float = 5.0) -> None:
+        """Stop the workers; runs still in flight stay ``running`` and resume on reopen."""
+        self._closing.set()
+        for _ in self._threads:
+            self._queue.put(None)
+        for thread in self._threads:
+            if thread is not threading.current_thread():
+                thread.join(timeout=timeout)
+        self._threads.clear()
+
+    def _sleep(self, seconds: float) -> None:
+        if isinstance(self._clock, SystemClock):
+            # a real wait must not block close(); an injected clock decides its own time
+            if self._closing.wait(seconds):
+                raise _Interrupted
+        else:
+            self._clock.sleep(seconds)
+            if self._closing.is_set():
+                raise _Interrupted
+
+    # execution -----------------------------------------------------------------------------
+    def execute(self, run_id: str) -> str:
+        """Run (or resume) one run to the end in this thread; returns its final status."""
+        row = self._store.run_row(run_id)
+        if row is None or row["status"] in (RunStatus.SUCCEEDED, RunStatus.FAILED):
+            return row["status"] if row is not None else "missing"
+        now = self._clock.time()
+        self._store.update_run(
+            run_id, status=RunStatus.RUNNING.value, started=row["started"] or now
+        )
+        sub = row["sub"]
+        secrets = list(self._secrets_for(sub))
+        try:
+            version = self._store.version_row(row["workflow_id"], row["version"])
+            event = self._store.event_row(row["event_id"])
+            if version is None or event is None:
+                raise StepError(f"run {run_id}: its workflow version or event is missing")
+            spec = parse_spec(loads(version["spec"]))
+            snapshot = loads(row["context"]) or {}
+            context: dict[str, Any] = {
+                "event": loads(event["payload"]),
+                "settings": snapshot.get("settings", {}),
+                "user": snapshot.get("user", {"id": sub, "meta": {}}),
+                "steps": {},
+            }
+            done = {s["step_id"]: s for s in self._store.step_rows(run_id)}
+            env = StepEnv(gateway_factory=lambda: self._gateway_for(sub), functions=self._functions)
+            self._run_steps(run_id, spec.steps, context, done, env, secrets, sub)
+        except _Interrupted:
+            return RunStatus.RUNNING.value
+        except _StepFailed as failed:
+            return self._finish(run_id, RunStatus.FAILED, f"step {failed.step_id!r}: {failed}")
+        except Exception as exc:
+            return self._finish(run_id, RunStatus.FAILED, mask_secrets(_describe(exc), secrets))
+        return self._finish(run_id, RunStatus.SUCCEEDED, None)
+
+    def _finish(self, run_id: str, status: RunStatus, error: str | None) -> str:
+        self._store.update_run(run_id, status=status.value, ended=self._clock.time(), error=error)
+        return status.value
+
+    def _run_steps(
+        self,
+        run_id: str,
+        steps: Sequence[Any],
+        context: dict[str, Any],
+        done: Mapping[str, Any],
+        env: StepEnv,
+        secrets: list[str],
+        sub: str,
+    ) -> None:
+        for step in steps:
+            record = done.get(step.id)
+            if record is not None and record["status"] in FINISHED_STEP:
+                output = loads(record["output"])
+                context["steps"][step.id] = output
+            elif isinstance(step, ConditionStep):
+                output = self._run_condition(run_id, step, context, secrets)
+            else:
+                prior = record["attempts"] if record is not None else 0
+                output = self._run_action(run_id, step, context, env, secrets, sub, prior)
+            if isinstance(step, ConditionStep):
+                branch = step.then if (output or {}).get("result") else step.else_
+                self._run_steps(run_id, branch, context, done, env, secrets, sub)
+
+    def _run_condition(
+        self, run_id: str, step: ConditionStep, context: dict[str, Any], secrets: list[str]
+    ) -> dict[str, Any]:
+        started = self._clock.time()
+        rule = mask_secrets(step.if_, secrets)
+        try:
+            result = evaluate_condition(step.if_, context)
+        except (TemplateError, StepError) as exc:
+            message = mask_secrets(str(exc), secrets)
+            self._store.put_step(
+                run_id,
+                step.id,
+                action="condition",
+                status=StepStatus.FAILED.value,
+                input=dumps(rule),
+                error=message,
+                attempts=1,
+                started=started,
+                ended=self._clock.time(),
+            )
+            raise _StepFailed(step.id, message) from None
+        output = {"result": result, "selectedChoice": "Yes" if result else "No"}
+        self._store.put_step(
+            run_id,
+            step.id,
+            action="condition",
+            status=StepStatus.SUCCEEDED.value,
+            input=dumps(rule),
+            output=dumps(output),
+            error=None,
+            attempts=1,
+            started=started,
+            ended=self._clock.time(),
+        )
+        context["steps"][step.id] = output
+        return output
+
+    def _run_action(
+        self,
+        run_id: str,
+        step: ActionStep,
+        context: dict[str, Any],
+        env: StepEnv,
+        secrets: list[str],
+        sub: str,
+        prior_attempts: int,
+    ) -> dict[str, Any]:
+        action = ACTIONS[step.action]
+        started = self._clock.time()
+        self._store.put_step(
+            run_id,
+            step.id,
+            action=step.action,
+            status=StepStatus.RUNNING.value,
+            started=started,
+            attempts=prior_attempts,
+        )
+        attempts = prior_attempts
+        failure: BaseException | None = None
+        try:
+            rendered = render(step.params, context)
+        except TemplateError as exc:
+            rendered, failure = None, exc
+        if failure is None:
+            self._store.put_step(
+                run_id, step.id, input=dumps(mask_secrets(to_jsonable(rendered), secrets))
+            )
+            retries = 0
+            while True:
+                attempts += 1
+                self._store.put_step(run_id, step.id, attempts=attempts)
+                try:
+                    output = to_jsonable(action.run(rendered, env))
+                except Exception as exc:
+                    if self._closing.is_set():
+                        raise _Interrupted from None
+                    if retries < step.retry.max_retries and self._retryable(exc, step):
+                        retries += 1
+                        self._store.put_step(
+                            run_id, step.id, error=mask_secrets(_describe(exc), secrets)
+                        )
+                        self._sleep(step.retry.delay(retries))
+                        continue
+                    failure = exc
+                    break
+                self._store.put_step(
+                    run_id,
+                    step.id,
+                    status=StepStatus.SUCCEEDED.value,
+                    output=dumps(mask_secrets(output, secrets)),
+                    error=None,
+                    ended=self._clock.time(),
+                )
+                context["steps"][step.id] = output
+                return output
+        if isinstance(failure, MarketoAuthError) and self._on_auth_error is not None:
+            self._on_auth_error(sub, failure)
+        message = mask_secrets(_describe(failure), secrets)
+        error_output = {
+            "error": {
+                "message": message,
+                "type": type(failure).__name__,
+                "code": getattr(failure, "code", None),
+            }
+        }
+        self._store.put_step(
+            run_id,
+            step.id,
+            status=StepStatus.FAILED.value,
+            error=message,
+            output=dumps(error_output) if step.continue_on_failure else None,
+            ended=self._clock.time(),
+            attempts=attempts,
+        )
+        if not step.continue_on_failure:
+            raise _StepFailed(step.id, message)
+        context["steps"][step.id] = error_output
+        return error_output
+
+    @staticmethod
+    def _retryable(exc: BaseException, step: ActionStep) -> bool:
+        if step.retry.on == "any":
+            return not isinstance(exc, TemplateError)
+        return isinstance(exc, TransientMarketoError)

@@ -1,0 +1,749 @@
+"""``Project``: a local, Paragon-compatible project in its own folder.
+
+The folder holds ``project.sqlite3`` (WAL) and ``secret.key`` (0600; or
+``$PARAGON_NB_SECRET_KEY``). A project has a signing key (public half only), App Events,
+workflows (drafts + immutable deployed versions), Connected Users and the events and runs
+they caused. Opening a project resumes the runs a crash or close left unfinished::
+
+    project = Project.create("Demo", path="demo-project")
+    key = project.generate_signing_key()            # keep key.private_pem: shown once
+    project.define_app_event("Lead Created", example={"email": "ada@example.com"})
+    project.add_workflow(yaml_text); project.deploy("Sync new leads to Marketo")
+    project.connect_user("user-1", "marketo", endpoint=..., client_id=..., client_secret=...)
+    project.trigger_event("user-1", "Lead Created", {"email": "bo@example.com"})
+
+Failure modes: NotFoundError (unknown workflow/event/run/folder), WorkflowSpecError (spec or
+deploy check), RuntimeStateError (settings, enablement), TokenError subclasses (tokens),
+EventValidationError (strict projects), MarketoError (connect).
+"""
+
+from __future__ import annotations
+
+import difflib
+import uuid
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from paragon_nb._clock import Clock, system_clock
+from paragon_nb.errors import (
+    EventValidationError,
+    NotFoundError,
+    RuntimeStateError,
+    TokenInvalid,
+    WorkflowSpecError,
+)
+from paragon_nb.runtime.engine import Engine, RunStatus
+from paragon_nb.runtime.events import infer_schema, validate_example, validate_payload
+from paragon_nb.runtime.steps import MarketoCredentials
+from paragon_nb.runtime.store import DB_FILE_NAME, ProjectStore, dumps, loads
+from paragon_nb.runtime.users import ConnectedUsers
+from paragon_nb.runtime.workflows import Workflow, WorkflowSpec, check_references, parse_spec
+from paragon_nb.settings import SecretBox
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
+
+    from paragon_nb.tokens import SigningKey
+
+__all__ = ["Project"]
+
+ClientFactory = Callable[[MarketoCredentials], Any]
+
+
+def _default_client_factory(clock: Clock) -> ClientFactory:
+    def factory(creds: MarketoCredentials) -> Any:
+        from paragon_nb.marketo.client import MarketoClient
+
+        return MarketoClient(
+            creds.endpoint,
+            creds.client_id,
+            creds.client_secret,
+            identity=creds.identity,
+            clock=clock,
+        )
+
+    return factory
+
+
+class Project:
+    """A local Paragon project. Use :meth:`create` or :meth:`open`; close it (or use ``with``)."""
+
+    def __init__(
+        self,
+        path: Path,
+        *,
+        clock: Clock | None = None,
+        client_factory: ClientFactory | None = None,
+        workers: int = 5,
+        resume: bool = True,
+    ) -> None:
+        self._path = path
+        self._clock = clock or system_clock
+        self._store = ProjectStore(path / DB_FILE_NAME)
+        self._box = SecretBox.for_folder(path)
+        self._users = ConnectedUsers(
+            self._store,
+            self._box,
+            clock=self._clock,
+            client_factory=client_factory or _default_client_factory(self._clock),
+        )
+        self._functions: dict[str, Callable[..., Any]] = {}
+        self._function_outputs: dict[str, Any] = {}
+        self._engine = Engine(
+            self._store,
+            clock=self._clock,
+            gateway_for=self._users.gateway_for,
+            secrets_for=self._users.secrets_for,
+            functions=self._functions,
+            on_auth_error=self._users.mark_invalid,
+            workers=workers,
+        )
+        self._server: Any = None
+        if resume and self._store.get_meta("id") is not None:
+            self._engine.resume()
+
+    # lifecycle --------------------------------------------------------------------------
+    @classmethod
+    def create(
+        cls,
+        name: str,
+        *,
+        path: str | Path,
+        clock: Clock | None = None,
+        client_factory: ClientFactory | None = None,
+        workers: int = 5,
+    ) -> Project:
+        """A new project in folder ``path`` (created). RuntimeStateError if one is there."""
+        folder = Path(path)
+        if (folder / DB_FILE_NAME).exists():
+            raise RuntimeStateError(
+                f"a project already exists in {str(folder)!r}; use Project.open({str(folder)!r})"
+            )
+        if not name or not name.strip():
+            raise RuntimeStateError("a project needs a non-empty name")
+        folder.mkdir(parents=True, exist_ok=True)
+        project = cls(folder, clock=clock, client_factory=client_factory, workers=workers)
+        project._store.init(
+            project_id=str(uuid.uuid4()), name=name.strip(), now=project._clock.time()
+        )
+        return project
+
+    @classmethod
+    def open(
+        cls,
+        path: str | Path,
+        *,
+        clock: Clock | None = None,
+        client_factory: ClientFactory | None = None,
+        workers: int = 5,
+        resume: bool = True,
+    ) -> Project:
+        """Open the project in ``path`` and resume its unfinished runs (``resume=False`` not)."""
+        folder = Path(path)
+        if not (folder / DB_FILE_NAME).exists():
+            raise NotFoundError(
+                f"no project in {str(folder)!r} (no {DB_FILE_NAME}); create one with "
+                f"Project.create(name, path={str(folder)!r})"
+            )
+        return cls(
+            folder, clock=clock, client_factory=client_factory, workers=workers, resume=resume
+        )
+
+    def close(self) -> None:
+        """Stop the server and workers; unfinished runs resume on the next open."""
+        if self._server is not None:
+            server, self._server = self._server, None
+            server.stop()
+        self._engine.close()
+        self._users.close()
+        self._store.close()
+
+    def __enter__(self) -> Project:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"Project(name={self.name!r}, id={self.id!r}, path={str(self._path)!r})"
+
+    @property
+    def id(self) -> str:
+        return str(self._store.get_meta("id"))
+
+    @property
+    def name(self) -> str:
+        return str(self._store.get_meta("name"))
+
+    @property
+    def path(self) -> Path:
+        return self._path
+
+    @property
+    def clock(self) -> Clock:
+        return self._clock
+
+    @property
+    def strict(self) -> bool:
+        """When True, live events must match their App Event schema (else 422)."""
+        return self._store.get_meta("strict") == "1"
+
+    @strict.setter
+    def strict(self, value: bool) -> None:
+        self._store.set_meta("strict", "1" if value else "0")
+
+    # signing keys and tokens ------------------------------------------------------------------
+    def generate_signing_key(self, *, bits: int = 2048) -> SigningKey:
+        """A new key pair; only its public half is stored and it replaces the old key.
+        Keep ``.private_pem`` from the returned key: it is not shown again."""
+        from paragon_nb.tokens import SigningKey
+
+        key = SigningKey.generate(bits=bits)
+        self._store.replace_signing_key(
+            kid=key.kid, public_pem=key.public_pem, now=self._clock.time()
+        )
+        return key
+
+    @property
+    def public_key(self) -> str | None:
+        """The active public key PEM (None before :meth:`generate_signing_key`)."""
+        keys = self._store.active_public_keys()
+        return keys[0] if keys else None
+
+    def verify_user_token(self, token: str, *, leeway: float = 30) -> dict[str, Any]:
+        """The claims of a user token signed with this project's key (TokenError otherwise)."""
+        from paragon_nb.tokens import verify_user_token
+
+        keys = self._store.active_public_keys()
+        if not keys:
+            raise TokenInvalid(
+                f"project {self.name!r} has no signing key; call project.generate_signing_key()"
+            )
+        return verify_user_token(token, keys, leeway=leeway, now=self._clock.time())
+
+    # App Events --------------------------------------------------------------------------------
+    def define_app_event(self, name: str, *, example: Mapping[str, Any]) -> dict[str, Any]:
+        """Define (or update the example of) an App Event; its JSON Schema is inferred."""
+        if not isinstance(name, str) or not name.strip():
+            raise RuntimeStateError("an App Event needs a non-empty name, e.g. 'Lead Created'")
+        data = validate_example(example, name=f"example of App Event {name!r}")
+        existing = self._store.app_event(name)
+        event_id = existing["id"] if existing is not None else str(uuid.uuid4())
+        self._store.upsert_app_event(
+            event_id=event_id,
+            name=name,
+            example=data,
+            schema=infer_schema(data),
+            now=self._clock.time(),
+        )
+        return self.app_event(name)
+
+    def rename_app_event(self, name: str, new_name: str) -> dict[str, Any]:
+        """Rename an App Event; drafts follow, deployed versions stay bound to it by id."""
+        row = self._event_row(name)
+        if not new_name or not new_name.strip():
+            raise RuntimeStateError("the new App Event name is empty")
+        if new_name != name and self._store.app_event(new_name) is not None:
+            raise RuntimeStateError(f"an App Event named {new_name!r} already exists")
+        self._store.upsert_app_event(
+            event_id=row["id"],
+            name=new_name,
+            example=loads(row["example"]),
+            schema=loads(row["schema"]),
+            now=self._clock.time(),
+        )
+        for wf in self._store.workflow_rows():
+            draft = loads(wf["draft"])
+            if draft.get("trigger", {}).get("app_event") == name:
+                draft["trigger"]["app_event"] = new_name
+                self._store.update_draft(
+                    wf["id"], name=wf["name"], draft=draft, now=self._clock.time()
+                )
+        return self.app_event(new_name)
+
+    def _event_row(self, name: str) -> Any:
+        row = self._store.app_event(name)
+        if row is None:
+            names = [r["name"] for r in self._store.app_events()]
+            hint = difflib.get_close_matches(name, names, n=1)
+            raise NotFoundError(
+                f"no App Event {name!r}; defined: {', '.join(names) or 'none'}"
+                + (f"; did you mean {hint[0]!r}?" if hint else "")
+                + " (define it with project.define_app_event(name, example=...))"
+            )
+        return row
+
+    def app_event(self, name: str) -> dict[str, Any]:
+        row = self._event_row(name)
+        return {
+            "id": row["id"],
+            "name": row["name"],
+            "example": loads(row["example"]),
+            "schema": loads(row["schema"]),
+        }
+
+    def app_events(self) -> list[dict[str, Any]]:
+        return [self.app_event(r["name"]) for r in self._store.app_events()]
+
+    # workflows -------------------------------------------------------------------------------
+    def register_function(self, name: str, fn: Callable[..., Any], *, output: Any = None) -> None:
+        """Make ``fn`` callable from ``python`` steps (``function: name``); ``output`` is an
+        example return value used to check ``{{steps.<id>.result...}}`` at deploy.
+        Functions are not persisted: register them again after opening the project."""
+        if not callable(fn):
+            raise RuntimeStateError(f"register_function({name!r}): {fn!r} is not callable")
+        self._functions[name] = fn
+        self._function_outputs[name] = output
+
+    def add_workflow(self, spec: str | Mapping[str, Any] | WorkflowSpec) -> Workflow:
+        """Add a workflow draft from YAML text, a dict or a spec (WorkflowSpecError if bad)."""
+        parsed = parse_spec(spec)
+        if self._store.workflow_row(parsed.name) is not None:
+            raise RuntimeStateError(
+                f"a workflow named {parsed.name!r} exists; edit it with "
+                f"project.update_workflow({parsed.name!r}, spec)"
+            )
+        wf_id = str(uuid.uuid4())
+        self._store.insert_workflow(
+            wf_id=wf_id, name=parsed.name, draft=parsed.to_dict(), now=self._clock.time()
+        )
+        return self.workflow(wf_id)
+
+    def update_workflow(
+        self, workflow: str, spec: str | Mapping[str, Any] | WorkflowSpec
+    ) -> Workflow:
+        """Replace the draft (the deployed version is untouched until the next deploy)."""
+        row = self._workflow_row(workflow)
+        parsed = parse_spec(spec)
+        other = self._store.workflow_row(parsed.name)
+        if other is not None and other["id"] != row["id"]:
+            raise RuntimeStateError(f"another workflow is already named {parsed.name!r}")
+        self._store.update_draft(
+            row["id"], name=parsed.name, draft=parsed.to_dict(), now=self._clock.time()
+        )
+        return self.workflow(row["id"])
+
+    def _workflow_row(self, workflow: str) -> Any:
+        row = self._store.workflow_row(workflow)
+        if row is None:
+            names = [r["name"] for r in self._store.workflow_rows()]
+            hint = difflib.get_close_matches(workflow, names, n=1)
+            raise NotFoundError(
+                f"no workflow {workflow!r}; workflows: {', '.join(names) or 'none'}"
+                + (f"; did you mean {hint[0]!r}?" if hint else "")
+            )
+        return row
+
+    def workflow(self, workflow: str) -> Workflow:
+        """A workflow by name or id."""
+        row = self._workflow_row(workflow)
+        versions = tuple(v["version"] for v in self._store.versions(row["id"]))
+        deployed_spec = None
+        if row["deployed_version"] is not None:
+            deployed_spec = self._version_spec(row["id"], row["deployed_version"])
+        return Workflow(
+            id=row["id"],
+            name=row["name"],
+            spec=parse_spec(loads(row["draft"])),
+            deployed_version=row["deployed_version"],
+            versions=versions,
+            created=row["created"],
+            updated=row["updated"],
+            deployed_spec=deployed_spec,
+        )
+
+    def workflows(self) -> list[Workflow]:
+        return [self.workflow(r["id"]) for r in self._store.workflow_rows()]
+
+    def _version_spec(self, wf_id: str, version: int) -> WorkflowSpec:
+        row = self._store.version_row(wf_id, version)
+        if row is None:
+            raise NotFoundError(f"workflow {wf_id!r} has no version {version}")
+        return parse_spec(loads(row["spec"]))
+
+    def versions(self, workflow: str) -> list[dict[str, Any]]:
+        """Version history: version, deployed_at, event and spec of each deploy."""
+        row = self._workflow_row(workflow)
+        return [
+            {
+                "version": v["version"],
+                "deployed_at": v["deployed_at"],
+                "event": v["event_name"],
+                "spec": loads(v["spec"]),
+                "live": v["version"] == row["deployed_version"],
+            }
+            for v in self._store.versions(row["id"])
+        ]
+
+    def deploy(self, workflow: str) -> int:
+        """Check the draft's references and snapshot it as the live version; returns it.
+        An unchanged draft re-deploys its latest version instead of adding one."""
+        row = self._workflow_row(workflow)
+        spec = parse_spec(loads(row["draft"]))
+        event = self._store.app_event(spec.trigger.app_event)
+        if event is None:
+            names = [r["name"] for r in self._store.app_events()]
+            raise WorkflowSpecError(
+                f"workflow {spec.name!r} is triggered by App Event {spec.trigger.app_event!r}, "
+                f"which is not defined (defined: {', '.join(names) or 'none'}); define it with "
+                "project.define_app_event(name, example={...})"
+            )
+        check_references(
+            spec, event_schema=loads(event["schema"]), function_outputs=self._function_outputs
+        )
+        history = self._store.versions(row["id"])
+        now = self._clock.time()
+        if (
+            history
+            and loads(history[-1]["spec"]) == spec.to_dict()
+            and history[-1]["event_id"] == event["id"]
+        ):
+            self._store.set_deployed_version(row["id"], history[-1]["version"], now=now)
+            return int(history[-1]["version"])
+        return self._store.add_version(
+            row["id"], spec=spec.to_dict(), event_id=event["id"], event_name=event["name"], now=now
+        )
+
+    def undeploy(self, workflow: str) -> None:
+        """Take the workflow offline (no new runs); history and user settings are kept."""
+        row = self._workflow_row(workflow)
+        self._store.set_deployed_version(row["id"], None, now=self._clock.time())
+
+    def _deployed(self, workflow: str) -> tuple[str, WorkflowSpec]:
+        row = self._workflow_row(workflow)
+        if row["deployed_version"] is None:
+            raise RuntimeStateError(
+                f"workflow {row['name']!r} is not deployed; deploy it first "
+                f"(project.deploy({row['name']!r})): only deployed workflows reach users"
+            )
+        return row["id"], self._version_spec(row["id"], row["deployed_version"])
+
+    # Connected Users ---------------------------------------------------------------------------
+    def connect_user(
+        self,
+        sub: str,
+        integration: str,
+        *,
+        endpoint: str,
+        client_id: str,
+        client_secret: str,
+        identity: str | None = None,
+    ) -> dict[str, Any]:
+        """Validate the Marketo credentials (token + describe), store them encrypted and
+        return the user's state. Raises the MarketoError when Marketo refuses them."""
+        self._users.connect(
+            sub,
+            integration,
+            endpoint=endpoint,
+            client_id=client_id,
+            client_secret=client_secret,
+            identity=identity,
+        )
+        return self.user_state(sub)
+
+    def disconnect_user(self, sub: str, integration: str) -> None:
+        """Remove the credential, clear the user's workflow settings and disable them."""
+        self._users.disconnect(sub, integration)
+
+    def check_credential(self, sub: str) -> str:
+        """Validate the stored credential again: "VALID" or "INVALID" (stored)."""
+        return self._users.recheck(sub)
+
+    def marketo_client(self, sub: str) -> Any:
+        """The Marketo client of the user's credential (e.g. to list their static lists)."""
+        return self._users.gateway_for(sub, require_valid=False).client
+
+    def set_workflow_settings(
+        self, sub: str, workflow: str, settings: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        """Merge settings for a deployed workflow (checked; a marketo_list must exist in the
+        user's Marketo). Returns the user's state."""
+        wf_id, spec = self._deployed(workflow)
+        self._users.set_settings(sub, wf_id, spec, settings)
+        return self.user_state(sub)
+
+    def enable_workflow(self, sub: str, workflow: str) -> dict[str, Any]:
+        """Enable for the user (VALID credential and required settings needed)."""
+        wf_id, spec = self._deployed(workflow)
+        self._users.enable(sub, wf_id, spec)
+        return self.user_state(sub)
+
+    def disable_workflow(self, sub: str, workflow: str) -> dict[str, Any]:
+        wf_id = self._workflow_row(workflow)["id"]
+        self._users.disable(sub, wf_id)
+        return self.user_state(sub)
+
+    def user_state(self, sub: str) -> dict[str, Any]:
+        """The user like the SDK's ConnectUser: authenticated, userId, meta, integrations."""
+        return self._users.state(sub)
+
+    def set_user_meta(self, sub: str, meta: Mapping[str, Any]) -> dict[str, Any]:
+        data = validate_example(meta, name=f"metadata of user {sub!r}")
+        self._store.set_user_meta(sub, data, now=self._clock.time())
+        return self.user_state(sub)
+
+    def users(self) -> pd.DataFrame:
+        """Connected users: user, marketo status, credential id, endpoint, enabled workflows,
+        meta, created."""
+        import pandas as pd
+
+        names = {r["id"]: r["name"] for r in self._store.workflow_rows()}
+        rows = []
+        for user in self._store.user_rows():
+            cred = self._store.credential(user["sub"], "marketo")
+            enabled = [
+                names.get(r["workflow_id"], r["workflow_id"])
+                for r in self._store.workflow_settings(user["sub"])
+                if r["enabled"]
+            ]
+            rows.append(
+                {
+                    "user": user["sub"],
+                    "marketo": cred["status"] if cred is not None else None,
+                    "credential_id": cred["id"] if cred is not None else None,
+                    "endpoint": cred["endpoint"] if cred is not None else None,
+                    "enabled_workflows": enabled,
+                    "meta": loads(user["meta"]),
+                    "created": pd.to_datetime(user["created"], unit="s", utc=True),
+                }
+            )
+        columns = [
+            "user",
+            "marketo",
+            "credential_id",
+            "endpoint",
+            "enabled_workflows",
+            "meta",
+            "created",
+        ]
+        return pd.DataFrame(rows, columns=columns)
+
+    # events and runs -------------------------------------------------------------------------
+    def trigger_event(self, sub: str, name: str, payload: Mapping[str, Any]) -> str:
+        """Persist the event (with one queued run per deployed workflow on ``name`` that the
+        user enabled with a VALID credential) in one transaction, start the runs, return the
+        event id. Accepted even when no workflow runs, as Paragon does."""
+        if not isinstance(sub, str) or not sub:
+            raise RuntimeStateError("trigger_event needs the user id (the token's sub)")
+        if not isinstance(name, str) or not name:
+            raise RuntimeStateError("trigger_event needs the App Event name")
+        data = validate_example(payload, name=f"payload of event {name!r}")
+        event_def = self._store.app_event(name)
+        if self.strict:
+            if event_def is None:
+                raise EventValidationError(
+                    f"App Event {name!r} is not defined and the project is strict",
+                    errors=[{"field": "name", "message": f"unknown App Event {name!r}"}],
+                )
+            errors = validate_payload(data, loads(event_def["schema"]))
+            if errors:
+                raise EventValidationError(
+                    f"payload of App Event {name!r} does not match its schema: "
+                    + "; ".join(f"{e['field'] or '(root)'}: {e['message']}" for e in errors),
+                    errors=errors,
+                )
+        now = self._clock.time()
+        event_id = str(uuid.uuid4())
+        runs = []
+        for wf_id, version in self._live_versions(name, event_def):
+            if not self._users.is_runnable(sub, wf_id):
+                continue
+            spec = self._version_spec(wf_id, version)
+            runs.append(self._new_run(event_id, wf_id, version, sub, spec, now))
+        self._store.insert_event_with_runs(
+            event={"id": event_id, "sub": sub, "name": name, "payload": data, "received": now},
+            runs=runs,
+        )
+        self._engine.submit(r["id"] for r in runs)
+        return event_id
+
+    def _live_versions(self, name: str, event_def: Any) -> list[tuple[str, int]]:
+        rows = self._store.all(
+            "SELECT w.id, w.deployed_version, v.event_id, v.event_name FROM workflows w "
+            "JOIN workflow_versions v ON v.workflow_id = w.id AND v.version = w.deployed_version"
+        )
+        out = []
+        for r in rows:
+            bound = r["event_id"] == event_def["id"] if event_def is not None else False
+            if bound or (r["event_id"] is None and r["event_name"] == name):
+                out.append((r["id"], int(r["deployed_version"])))
+        return out
+
+    def _new_run(
+        self,
+        event_id: str,
+        wf_id: str,
+        version: int,
+        sub: str,
+        spec: WorkflowSpec,
+        now: float,
+        replay_of: str | None = None,
+    ) -> dict[str, Any]:
+        user = self._store.user_row(sub)
+        context = {
+            "settings": self._users.effective_settings(sub, wf_id, spec),
+            "user": {"id": sub, "meta": loads(user["meta"]) if user is not None else {}},
+        }
+        return {
+            "id": str(uuid.uuid4()),
+            "event_id": event_id,
+            "workflow_id": wf_id,
+            "version": version,
+            "sub": sub,
+            "context": context,
+            "created": now,
+            "replay_of": replay_of,
+        }
+
+    def wait_idle(self, timeout: float | None = None) -> bool:
+        """Block until every started run finished (True) or ``timeout`` seconds pass (False)."""
+        return self._engine.wait_idle(timeout)
+
+    def replay(self, run_id: str, *, version: str = "original") -> str:
+        """Run a past run again with its stored event payload and settings; returns the new
+        run id. ``version="original"`` (default) uses the version it ran with, ``"deployed"``
+        the live one. # (U) Paragon's UI docs say current version, its API docs the original."""
+        row = self._run_row(run_id)
+        wf_version = int(row["version"])
+        if version == "deployed":
+            wf = self._workflow_row(row["workflow_id"])
+            if wf["deployed_version"] is None:
+                raise RuntimeStateError(f"workflow {wf['name']!r} is not deployed")
+            wf_version = int(wf["deployed_version"])
+        elif version != "original":
+            raise RuntimeStateError(f"version must be 'original' or 'deployed', got {version!r}")
+        new = {
+            "id": str(uuid.uuid4()),
+            "event_id": row["event_id"],
+            "workflow_id": row["workflow_id"],
+            "version": wf_version,
+            "sub": row["sub"],
+            "context": loads(row["context"]),
+            "created": self._clock.time(),
+            "replay_of": run_id,
+        }
+        self._store.insert_runs([new])
+        self._engine.submit([new["id"]])
+        return new["id"]
+
+    def _run_row(self, run_id: str) -> Any:
+        row = self._store.run_row(run_id)
+        if row is None:
+            raise NotFoundError(f"no run {run_id!r}; see project.runs() for run ids")
+        return row
+
+    def runs(self) -> pd.DataFrame:
+        """One row per run: run_id, workflow, version, user, event, status, started,
+        duration (s), error, event_id, replay_of."""
+        import pandas as pd
+
+        names = {r["id"]: r["name"] for r in self._store.workflow_rows()}
+        events = {r["id"]: r["name"] for r in self._store.all("SELECT id, name FROM events")}
+        rows = []
+        for r in self._store.run_rows():
+            started = r["started"]
+            rows.append(
+                {
+                    "run_id": r["id"],
+                    "workflow": names.get(r["workflow_id"], r["workflow_id"]),
+                    "version": r["version"],
+                    "user": r["sub"],
+                    "event": events.get(r["event_id"]),
+                    "status": r["status"],
+                    "started": pd.to_datetime(started, unit="s", utc=True) if started else pd.NaT,
+                    "duration": (r["ended"] - started) if r["ended"] and started else None,
+                    "error": r["error"],
+                    "event_id": r["event_id"],
+                    "replay_of": r["replay_of"],
+                }
+            )
+        columns = [
+            "run_id",
+            "workflow",
+            "version",
+            "user",
+            "event",
+            "status",
+            "started",
+            "duration",
+            "error",
+            "event_id",
+            "replay_of",
+        ]
+        return pd.DataFrame(rows, columns=columns)
+
+    def run(self, run_id: str) -> dict[str, Any]:
+        """Details of one run, with its event and every step record."""
+        r = self._run_row(run_id)
+        event = self._store.event_row(r["event_id"])
+        wf = self._store.workflow_row(r["workflow_id"])
+        steps = [
+            {
+                "step_id": s["step_id"],
+                "action": s["action"],
+                "status": s["status"],
+                "input": loads(s["input"]),
+                "output": loads(s["output"]),
+                "error": s["error"],
+                "attempts": s["attempts"],
+                "started": s["started"],
+                "ended": s["ended"],
+                "duration": (s["ended"] - s["started"]) if s["ended"] and s["started"] else None,
+            }
+            for s in self._store.step_rows(run_id)
+        ]
+        return {
+            "run_id": r["id"],
+            "workflow": wf["name"] if wf is not None else None,
+            "workflow_id": r["workflow_id"],
+            "version": r["version"],
+            "user": r["sub"],
+            "status": r["status"],
+            "error": r["error"],
+            "created": r["created"],
+            "started": r["started"],
+            "ended": r["ended"],
+            "duration": (r["ended"] - r["started"]) if r["ended"] and r["started"] else None,
+            "replay_of": r["replay_of"],
+            "event": {
+                "id": event["id"],
+                "name": event["name"],
+                "payload": loads(event["payload"]),
+                "received": event["received"],
+            }
+            if event is not None
+            else None,
+            "steps": steps,
+        }
+
+    def events(self) -> list[dict[str, Any]]:
+        """Every accepted event: id, user, name, payload, received, run_count (oldest first)."""
+        return [
+            {
+                "id": e["id"],
+                "user": e["sub"],
+                "name": e["name"],
+                "payload": loads(e["payload"]),
+                "received": e["received"],
+                "run_count": e["run_count"],
+            }
+            for e in self._store.event_rows()
+        ]
+
+    @property
+    def unfinished_runs(self) -> int:
+        return len(self._store.run_rows(statuses=(RunStatus.QUEUED.value, RunStatus.RUNNING.value)))
+
+    # REST ----------------------------------------------------------------------------------------
+    def serve(self, *, host: str = "127.0.0.1", port: int = 0) -> Any:
+        """Serve this project's REST API (``runtime.server``); returns a handle with ``.url``
+        and ``.stop()``; :meth:`close` stops it too."""
+        from paragon_nb.runtime.server import serve_project
+
+        handle = serve_project(self, host=host, port=port)
+        self._server = handle
+        return handle
+
+
+_ = dumps  # re-exported for callers that persist run details

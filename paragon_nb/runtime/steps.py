@@ -1,0 +1,441 @@
+"""Workflow step actions: their parameters, declared output shapes and what they do.
+
+Each action in :data:`ACTIONS` declares a pydantic parameter model (checked after rendering,
+so a bad value fails that step with a clear message), an output schema (the same JSON Schema
+subset as App Events, used by the deploy-time reference check) and a function that runs it.
+
+Marketo actions never hold a ``MarketoClient`` themselves: they call a :class:`MarketoGateway`
+(one per connected credential). The gateway is the single seam where Marketo calls of
+concurrent runs can later be coalesced into batched calls (e.g. queue the upserts of every run
+for 50 ms and send one ``sync_leads`` of up to 300 records, then hand each run its own
+``RecordResult``) without touching the engine or the actions.
+
+    out = ACTIONS["marketo.create_or_update_lead"].run({"fields": {...}}, StepEnv(gateway=gw))
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+
+from paragon_nb.errors import StepError, TemplateError
+from paragon_nb.runtime.events import OPEN_OBJECT, validate_example
+from paragon_nb.runtime.templating import render
+
+__all__ = [
+    "ACTIONS",
+    "CONDITION_OPS",
+    "ActionDef",
+    "MarketoCredentials",
+    "MarketoGateway",
+    "StepEnv",
+    "evaluate_condition",
+]
+
+
+@dataclass(frozen=True)
+class MarketoCredentials:
+    """What a user typed into the Connect Portal. The secret never shows in the repr."""
+
+    endpoint: str
+    client_id: str
+    client_secret: str = field(repr=False)
+    identity: str | None = None
+
+    def __repr__(self) -> str:
+        return (
+            f"MarketoCredentials(endpoint={self.endpoint!r}, client_id={self.client_id!r}, "
+            f"client_secret='***', identity={self.identity!r})"
+        )
+
+
+class MarketoGateway:
+    """The Marketo operations workflow steps use, for one credential.
+
+    Today each method makes the client call directly. It is the place to coalesce calls of
+    concurrent runs into Marketo batches later (see the module docstring); callers must only
+    rely on the per-record answers these methods return.
+    """
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+
+    def check(self) -> Any:
+        return self.client.check()
+
+    def upsert_lead(
+        self, record: Mapping[str, Any], *, lookup_field: str = "email", partition: str | None
+    ) -> Any:
+        kwargs: dict[str, Any] = {"lookup_field": lookup_field}
+        if partition is not None:
+            kwargs["partition"] = partition
+        return self.client.sync_leads([dict(record)], **kwargs)[0]
+
+    def add_to_list(self, list_id: int, lead_ids: list[int]) -> list[Any]:
+        return list(self.client.add_to_list(list_id, lead_ids))
+
+    def remove_from_list(self, list_id: int, lead_ids: list[int]) -> list[Any]:
+        return list(self.client.remove_from_list(list_id, lead_ids))
+
+    def get_leads(
+        self, filter_type: str, values: list[Any], *, fields: list[str] | None
+    ) -> list[dict[str, Any]]:
+        return list(self.client.get_leads(filter_type, values, fields=fields))
+
+    def get_lead(self, lead_id: int, *, fields: list[str] | None) -> dict[str, Any] | None:
+        return self.client.get_lead(lead_id, fields=fields)
+
+    def get_list(self, list_id: int) -> Any:
+        return self.client.get_list(list_id)
+
+    def close(self) -> None:
+        close = getattr(self.client, "close", None)
+        if close is not None:
+            close()
+
+
+@dataclass
+class StepEnv:
+    """What a running step may use: the user's gateway (lazy) and registered functions."""
+
+    gateway_factory: Callable[[], MarketoGateway] | None = None
+    functions: Mapping[str, Callable[..., Any]] = field(default_factory=dict)
+
+    def gateway(self) -> MarketoGateway:
+        if self.gateway_factory is None:
+            raise StepError("this run has no Marketo credential; connect the user to Marketo")
+        return self.gateway_factory()
+
+
+# ---------------------------------------------------------------------------- parameters
+
+
+class _Params(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+def _as_list(value: Any) -> Any:
+    if value is None:
+        return []
+    if isinstance(value, list | tuple):
+        return list(value)
+    if isinstance(value, str) and "," in value:  # ActionKit style: "1,2,3"
+        return [v.strip() for v in value.split(",") if v.strip()]
+    return [value]
+
+
+class CreateOrUpdateLeadParams(_Params):
+    fields: dict[str, Any]
+    lookup_field: str = "email"
+    partition: str | None = None
+
+
+class ListLeadsParams(_Params):
+    list_id: int
+    lead_ids: list[int]
+
+    @field_validator("lead_ids", mode="before")
+    @classmethod
+    def _wrap_ids(cls, value: Any) -> Any:
+        return _as_list(value)
+
+
+class GetLeadsParams(_Params):
+    filter_type: str = "email"
+    values: list[Any]
+    fields: list[str] | None = None
+
+    @field_validator("values", mode="before")
+    @classmethod
+    def _wrap_values(cls, value: Any) -> Any:
+        return _as_list(value)
+
+
+class GetLeadByIdParams(_Params):
+    lead_id: int
+    fields: list[str] | None = None
+
+
+class PythonParams(_Params):
+    function: str
+    input: dict[str, Any] = {}
+
+
+# ---------------------------------------------------------------------------- outputs
+
+_INT = {"type": "integer"}
+_STR = {"type": "string"}
+_MEMBER = {
+    "type": "object",
+    "properties": {"id": _INT, "status": _STR, "reasons": {"type": "array", "items": OPEN_OBJECT}},
+    "required": ["id", "status", "reasons"],
+}
+
+
+def _list_output(count_key: str) -> dict[str, Any]:
+    props = {
+        "list_id": _INT,
+        "lead_ids": {"type": "array", "items": _INT},
+        "results": {"type": "array", "items": _MEMBER},
+        count_key: _INT,
+        "skipped": _INT,
+    }
+    return {"type": "object", "properties": props, "required": list(props)}
+
+
+def _reasons(result: Any) -> list[dict[str, str]]:
+    return [{"code": r.code, "message": r.message} for r in getattr(result, "reasons", ())]
+
+
+def _run_upsert(params: CreateOrUpdateLeadParams, env: StepEnv) -> dict[str, Any]:
+    if not params.fields:
+        raise StepError("marketo.create_or_update_lead needs at least one field")
+    result = env.gateway().upsert_lead(
+        params.fields, lookup_field=params.lookup_field, partition=params.partition
+    )
+    status = str(getattr(result.status, "value", result.status))
+    if result.id is None or status == "skipped":
+        reasons = "; ".join(f"[{r['code']}] {r['message']}" for r in _reasons(result)) or "none"
+        raise StepError(f"Marketo skipped the lead (reasons: {reasons})")
+    return {"id": result.id, "status": status}
+
+
+def _run_list_change(params: ListLeadsParams, env: StepEnv, *, remove: bool) -> dict[str, Any]:
+    gateway = env.gateway()
+    if not params.lead_ids:
+        raise StepError("no lead ids to change: lead_ids rendered to an empty list")
+    op = gateway.remove_from_list if remove else gateway.add_to_list
+    answers = op(params.list_id, params.lead_ids)
+    results = [
+        {"id": a.id, "status": str(getattr(a.status, "value", a.status)), "reasons": _reasons(a)}
+        for a in answers
+    ]
+    done_status = "removed" if remove else "added"
+    done = sum(1 for r in results if r["status"] == done_status)
+    skipped = len(results) - done
+    # (U) Paragon's output shape is unknown; we fail only when nothing changed and Marketo
+    # gave reasons, so an already-member lead (idempotent replays) is not an error.
+    if done == 0 and any(r["reasons"] for r in results):
+        reasons = "; ".join(
+            f"lead {r['id']}: [{x['code']}] {x['message']}" for r in results for x in r["reasons"]
+        )
+        raise StepError(f"Marketo skipped every lead for list {params.list_id}: {reasons}")
+    return {
+        "list_id": params.list_id,
+        "lead_ids": params.lead_ids,
+        "results": results,
+        done_status: done,
+        "skipped": skipped,
+    }
+
+
+def _run_get_leads(params: GetLeadsParams, env: StepEnv) -> dict[str, Any]:
+    leads = env.gateway().get_leads(params.filter_type, params.values, fields=params.fields)
+    return {"leads": leads, "count": len(leads)}
+
+
+def _run_get_lead(params: GetLeadByIdParams, env: StepEnv) -> dict[str, Any]:
+    lead = env.gateway().get_lead(params.lead_id, fields=params.fields)
+    return {"lead": lead, "found": lead is not None}
+
+
+def _run_python(params: PythonParams, env: StepEnv) -> dict[str, Any]:
+    fn = env.functions.get(params.function)
+    if fn is None:
+        known = ", ".join(sorted(env.functions)) or "none"
+        raise StepError(
+            f"python function {params.function!r} is not registered (registered: {known}); "
+            "call project.register_function(name, fn) after opening the project"
+        )
+    value = fn(**params.input)
+    try:
+        checked = validate_example({"result": value}, name="the function's return value")
+    except Exception as exc:
+        raise StepError(f"python function {params.function!r} returned {exc}") from None
+    return checked
+
+
+@dataclass(frozen=True)
+class ActionDef:
+    """One action: ``params`` model, ``output`` schema, and ``run(params_model, env)``."""
+
+    name: str
+    params: type[_Params]
+    output: dict[str, Any]
+    execute: Callable[[Any, StepEnv], dict[str, Any]]
+    uses_marketo: bool = True
+
+    def validate(self, rendered: Mapping[str, Any]) -> _Params:
+        """Check rendered parameters; StepError listing every problem."""
+        try:
+            return self.params.model_validate(dict(rendered))
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"{'.'.join(map(str, e['loc'])) or 'params'}: {e['msg']}" for e in exc.errors()
+            )
+            raise StepError(f"bad parameters for {self.name}: {problems}") from None
+
+    def run(self, rendered: Mapping[str, Any], env: StepEnv) -> dict[str, Any]:
+        return self.execute(self.validate(rendered), env)
+
+    @property
+    def param_names(self) -> set[str]:
+        return set(self.params.model_fields)
+
+    @property
+    def required_params(self) -> set[str]:
+        return {n for n, f in self.params.model_fields.items() if f.is_required()}
+
+
+ACTIONS: dict[str, ActionDef] = {
+    a.name: a
+    for a in (
+        ActionDef(
+            "marketo.create_or_update_lead",
+            CreateOrUpdateLeadParams,
+            {"type": "object", "properties": {"id": _INT, "status": _STR}, "required": ["id"]},
+            _run_upsert,
+        ),
+        ActionDef(
+            "marketo.add_leads_to_list",
+            ListLeadsParams,
+            _list_output("added"),
+            lambda p, env: _run_list_change(p, env, remove=False),
+        ),
+        ActionDef(
+            "marketo.remove_leads_from_list",
+            ListLeadsParams,
+            _list_output("removed"),
+            lambda p, env: _run_list_change(p, env, remove=True),
+        ),
+        ActionDef(
+            "marketo.get_leads",
+            GetLeadsParams,
+            {
+                "type": "object",
+                "properties": {"leads": {"type": "array", "items": OPEN_OBJECT}, "count": _INT},
+                "required": ["leads", "count"],
+            },
+            _run_get_leads,
+        ),
+        ActionDef(
+            "marketo.get_lead_by_id",
+            GetLeadByIdParams,
+            {
+                "type": "object",
+                "properties": {"lead": OPEN_OBJECT, "found": {"type": "boolean"}},
+                "required": ["lead", "found"],
+            },
+            _run_get_lead,
+        ),
+        ActionDef(
+            "python",
+            PythonParams,
+            {"type": "object", "properties": {"result": {}}, "required": ["result"]},
+            _run_python,
+            uses_marketo=False,
+        ),
+    )
+}
+
+
+# ---------------------------------------------------------------------------- conditions
+
+
+def _num(value: Any) -> float | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            return None
+    return None
+
+
+def _eq(a: Any, b: Any) -> bool:
+    if a == b and type(a) is type(b):
+        return True
+    na, nb = _num(a), _num(b)
+    if na is not None and nb is not None:
+        return na == nb
+    return a == b
+
+
+def _cmp(a: Any, b: Any, op: Callable[[Any, Any], bool]) -> bool:
+    na, nb = _num(a), _num(b)
+    if na is not None and nb is not None:
+        return op(na, nb)
+    if isinstance(a, str) and isinstance(b, str):
+        return op(a, b)
+    raise StepError(f"cannot compare {a!r} with {b!r}: use numbers or strings")
+
+
+def _contains(a: Any, b: Any) -> bool:
+    if isinstance(a, str):
+        return str(b) in a
+    if isinstance(a, list | dict):
+        return b in a
+    return False
+
+
+def _empty(a: Any) -> bool:
+    return a is None or a == "" or a == [] or a == {}
+
+
+CONDITION_OPS: dict[str, Callable[[Any, Any], bool]] = {
+    "equals": _eq,
+    "not_equals": lambda a, b: not _eq(a, b),
+    "greater_than": lambda a, b: _cmp(a, b, lambda x, y: x > y),
+    "less_than": lambda a, b: _cmp(a, b, lambda x, y: x < y),
+    "greater_or_equal": lambda a, b: _cmp(a, b, lambda x, y: x >= y),
+    "less_or_equal": lambda a, b: _cmp(a, b, lambda x, y: x <= y),
+    "contains": _contains,
+    "not_contains": lambda a, b: not _contains(a, b),
+    "starts_with": lambda a, b: isinstance(a, str) and a.startswith(str(b)),
+    "ends_with": lambda a, b: isinstance(a, str) and a.endswith(str(b)),
+    "in": lambda a, b: isinstance(b, list) and any(_eq(a, x) for x in b),
+    "not_in": lambda a, b: not (isinstance(b, list) and any(_eq(a, x) for x in b)),
+    "is_empty": lambda a, _b: _empty(a),
+    "is_not_empty": lambda a, _b: not _empty(a),
+    "is_true": lambda a, _b: a is True or a == "true",
+    "is_false": lambda a, _b: a is False or a == "false",
+}
+#: operators that take no ``right`` operand; a missing ``left`` value counts as null for them
+UNARY_OPS = frozenset({"is_empty", "is_not_empty", "is_true", "is_false"})
+
+
+def evaluate_condition(rule: Mapping[str, Any], context: Mapping[str, Any]) -> bool:
+    """Evaluate ``{left, op, right}`` or ``{all: [...]}`` / ``{any: [...]}`` against a context."""
+    if "all" in rule:
+        return all(evaluate_condition(r, context) for r in rule["all"])
+    if "any" in rule:
+        return any(evaluate_condition(r, context) for r in rule["any"])
+    op = rule["op"]
+    try:
+        left = render(rule.get("left"), context)
+    except TemplateError:
+        if op not in UNARY_OPS:
+            raise
+        left = None
+    right = render(rule.get("right"), context)
+    return bool(CONDITION_OPS[op](left, right))
+
+
+def to_jsonable(value: Any) -> Any:
+    """A JSON round trip (pydantic models and enums become plain values)."""
+    return json.loads(json.dumps(value, default=_default))
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json", by_alias=True)
+    if hasattr(value, "value"):
+        return value.value
+    return str(value)

@@ -1,0 +1,398 @@
+"""The project database: one SQLite file (WAL) per project folder, safe across threads.
+
+Tables: ``meta`` (id, name, strict flag), ``signing_keys`` (public halves only), ``app_events``,
+``workflows`` (the draft) and ``workflow_versions`` (immutable deployed snapshots), ``users``,
+``credentials`` (client secrets Fernet-encrypted by the caller), ``workflow_settings``,
+``events`` (every accepted event), ``runs`` and ``run_steps``.
+
+Every write is one short ``BEGIN IMMEDIATE`` transaction on a per-thread connection. JSON
+columns are written with :func:`dumps` and read back with :func:`loads`. This module knows
+nothing about secrets: callers hand it ciphertext only.
+
+    store = ProjectStore(folder / "project.sqlite3")
+    store.init(project_id="...", name="Demo", now=clock.time())
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from paragon_nb._sqlite import ThreadLocalConnections, transaction
+
+__all__ = ["DB_FILE_NAME", "SCHEMA_VERSION", "ProjectStore", "dumps", "loads"]
+
+DB_FILE_NAME = "project.sqlite3"
+SCHEMA_VERSION = 1
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS signing_keys (
+    kid TEXT PRIMARY KEY, public_pem TEXT NOT NULL, created REAL NOT NULL,
+    active INTEGER NOT NULL DEFAULT 1);
+CREATE TABLE IF NOT EXISTS app_events (
+    id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, example TEXT NOT NULL, schema TEXT NOT NULL,
+    created REAL NOT NULL, updated REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS workflows (
+    id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, draft TEXT NOT NULL,
+    deployed_version INTEGER, created REAL NOT NULL, updated REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS workflow_versions (
+    workflow_id TEXT NOT NULL REFERENCES workflows(id), version INTEGER NOT NULL,
+    spec TEXT NOT NULL, event_id TEXT, event_name TEXT NOT NULL, deployed_at REAL NOT NULL,
+    PRIMARY KEY (workflow_id, version));
+CREATE TABLE IF NOT EXISTS users (
+    sub TEXT PRIMARY KEY, meta TEXT NOT NULL DEFAULT '{}', created REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS credentials (
+    id TEXT PRIMARY KEY, sub TEXT NOT NULL REFERENCES users(sub), integration TEXT NOT NULL,
+    endpoint TEXT NOT NULL, identity TEXT, client_id TEXT NOT NULL, secret_enc TEXT NOT NULL,
+    status TEXT NOT NULL, error TEXT, created REAL NOT NULL, checked REAL NOT NULL,
+    UNIQUE (sub, integration));
+CREATE TABLE IF NOT EXISTS workflow_settings (
+    sub TEXT NOT NULL REFERENCES users(sub), workflow_id TEXT NOT NULL REFERENCES workflows(id),
+    settings TEXT NOT NULL DEFAULT '{}', enabled INTEGER NOT NULL DEFAULT 0, updated REAL NOT NULL,
+    PRIMARY KEY (sub, workflow_id));
+CREATE TABLE IF NOT EXISTS events (
+    id TEXT PRIMARY KEY, seq INTEGER NOT NULL, sub TEXT NOT NULL, name TEXT NOT NULL,
+    payload TEXT NOT NULL, received REAL NOT NULL, run_count INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE IF NOT EXISTS runs (
+    id TEXT PRIMARY KEY, seq INTEGER NOT NULL, event_id TEXT NOT NULL REFERENCES events(id),
+    workflow_id TEXT NOT NULL, version INTEGER NOT NULL, sub TEXT NOT NULL,
+    status TEXT NOT NULL, context TEXT NOT NULL, created REAL NOT NULL, started REAL,
+    ended REAL, error TEXT, replay_of TEXT);
+CREATE INDEX IF NOT EXISTS runs_status ON runs(status);
+CREATE INDEX IF NOT EXISTS runs_event ON runs(event_id);
+CREATE TABLE IF NOT EXISTS run_steps (
+    run_id TEXT NOT NULL REFERENCES runs(id), step_id TEXT NOT NULL, seq INTEGER NOT NULL,
+    action TEXT NOT NULL, status TEXT NOT NULL, input TEXT, output TEXT, error TEXT,
+    attempts INTEGER NOT NULL DEFAULT 0, started REAL, ended REAL,
+    PRIMARY KEY (run_id, step_id));
+"""
+
+
+def dumps(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"))
+
+
+def loads(text: str | None) -> Any:
+    return None if text is None else json.loads(text)
+
+
+class ProjectStore:
+    """Data access for one project database (thread-safe: one connection per thread)."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self._conns = ThreadLocalConnections(self.path)
+        self._conns.get().executescript(_SCHEMA)
+
+    # plumbing -------------------------------------------------------------------------
+    @property
+    def conn(self) -> sqlite3.Connection:
+        return self._conns.get()
+
+    @contextmanager
+    def tx(self) -> Iterator[sqlite3.Connection]:
+        with transaction(self.conn) as conn:
+            yield conn
+
+    def one(self, sql: str, *args: Any) -> sqlite3.Row | None:
+        return self.conn.execute(sql, args).fetchone()
+
+    def all(self, sql: str, *args: Any) -> list[sqlite3.Row]:
+        return self.conn.execute(sql, args).fetchall()
+
+    def close(self) -> None:
+        self._conns.close_all()
+
+    # meta ---------------------------------------------------------------------------------
+    def init(self, *, project_id: str, name: str, now: float) -> None:
+        with self.tx() as c:
+            c.executemany(
+                "INSERT INTO meta(key, value) VALUES (?, ?)",
+                [
+                    ("id", project_id),
+                    ("name", name),
+                    ("created", repr(now)),
+                    ("strict", "0"),
+                    ("schema_version", str(SCHEMA_VERSION)),
+                ],
+            )
+
+    def get_meta(self, key: str) -> str | None:
+        row = self.one("SELECT value FROM meta WHERE key = ?", key)
+        return None if row is None else row["value"]
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self.tx() as c:
+            c.execute(
+                "INSERT INTO meta(key, value) VALUES (?, ?) "
+                "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                (key, value),
+            )
+
+    # signing keys ---------------------------------------------------------------------------
+    def replace_signing_key(self, *, kid: str, public_pem: str, now: float) -> None:
+        """Store a new public key as the only active one (the old ones stop verifying)."""
+        with self.tx() as c:
+            c.execute("UPDATE signing_keys SET active = 0")
+            c.execute(
+                "INSERT OR REPLACE INTO signing_keys(kid, public_pem, created, active) "
+                "VALUES (?, ?, ?, 1)",
+                (kid, public_pem, now),
+            )
+
+    def active_public_keys(self) -> list[str]:
+        return [
+            r["public_pem"] for r in self.all("SELECT public_pem FROM signing_keys WHERE active")
+        ]
+
+    # app events ----------------------------------------------------------------------------
+    def app_event(self, name: str) -> sqlite3.Row | None:
+        return self.one("SELECT * FROM app_events WHERE name = ?", name)
+
+    def app_event_by_id(self, event_id: str) -> sqlite3.Row | None:
+        return self.one("SELECT * FROM app_events WHERE id = ?", event_id)
+
+    def app_events(self) -> list[sqlite3.Row]:
+        return self.all("SELECT * FROM app_events ORDER BY created, name")
+
+    def upsert_app_event(
+        self, *, event_id: str, name: str, example: Any, schema: Any, now: float
+    ) -> None:
+        with self.tx() as c:
+            c.execute(
+                "INSERT INTO app_events(id, name, example, schema, created, updated) "
+                "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET name = excluded.name, "
+                "example = excluded.example, schema = excluded.schema, updated = excluded.updated",
+                (event_id, name, dumps(example), dumps(schema), now, now),
+            )
+
+    # workflows -----------------------------------------------------------------------------
+    def workflow_row(self, key: str) -> sqlite3.Row | None:
+        """By id or by name."""
+        return self.one("SELECT * FROM workflows WHERE id = ? OR name = ?", key, key)
+
+    def workflow_rows(self) -> list[sqlite3.Row]:
+        return self.all("SELECT * FROM workflows ORDER BY created, name")
+
+    def insert_workflow(self, *, wf_id: str, name: str, draft: Any, now: float) -> None:
+        with self.tx() as c:
+            c.execute(
+                "INSERT INTO workflows(id, name, draft, deployed_version, created, updated) "
+                "VALUES (?, ?, ?, NULL, ?, ?)",
+                (wf_id, name, dumps(draft), now, now),
+            )
+
+    def update_draft(self, wf_id: str, *, name: str, draft: Any, now: float) -> None:
+        with self.tx() as c:
+            c.execute(
+                "UPDATE workflows SET name = ?, draft = ?, updated = ? WHERE id = ?",
+                (name, dumps(draft), now, wf_id),
+            )
+
+    def add_version(
+        self, wf_id: str, *, spec: Any, event_id: str | None, event_name: str, now: float
+    ) -> int:
+        with self.tx() as c:
+            row = c.execute(
+                "SELECT COALESCE(MAX(version), 0) + 1 AS v FROM workflow_versions "
+                "WHERE workflow_id = ?",
+                (wf_id,),
+            ).fetchone()
+            version = int(row["v"])
+            c.execute(
+                "INSERT INTO workflow_versions(workflow_id, version, spec, event_id, event_name, "
+                "deployed_at) VALUES (?, ?, ?, ?, ?, ?)",
+                (wf_id, version, dumps(spec), event_id, event_name, now),
+            )
+            c.execute(
+                "UPDATE workflows SET deployed_version = ?, updated = ? WHERE id = ?",
+                (version, now, wf_id),
+            )
+        return version
+
+    def set_deployed_version(self, wf_id: str, version: int | None, *, now: float) -> None:
+        with self.tx() as c:
+            c.execute(
+                "UPDATE workflows SET deployed_version = ?, updated = ? WHERE id = ?",
+                (version, now, wf_id),
+            )
+
+    def version_row(self, wf_id: str, version: int) -> sqlite3.Row | None:
+        return self.one(
+            "SELECT * FROM workflow_versions WHERE workflow_id = ? AND version = ?", wf_id, version
+        )
+
+    def versions(self, wf_id: str) -> list[sqlite3.Row]:
+        return self.all(
+            "SELECT * FROM workflow_versions WHERE workflow_id = ? ORDER BY version", wf_id
+        )
+
+    # users and credentials ---------------------------------------------------------------------
+    def ensure_user(self, sub: str, *, now: float, conn: sqlite3.Connection | None = None) -> None:
+        (conn or self.conn).execute(
+            "INSERT OR IGNORE INTO users(sub, meta, created) VALUES (?, '{}', ?)", (sub, now)
+        )
+
+    def user_row(self, sub: str) -> sqlite3.Row | None:
+        return self.one("SELECT * FROM users WHERE sub = ?", sub)
+
+    def user_rows(self) -> list[sqlite3.Row]:
+        return self.all("SELECT * FROM users ORDER BY created, sub")
+
+    def set_user_meta(self, sub: str, meta: Any, *, now: float) -> None:
+        with self.tx() as c:
+            self.ensure_user(sub, now=now, conn=c)
+            c.execute("UPDATE users SET meta = ? WHERE sub = ?", (dumps(meta), sub))
+
+    def credential(self, sub: str, integration: str) -> sqlite3.Row | None:
+        return self.one(
+            "SELECT * FROM credentials WHERE sub = ? AND integration = ?", sub, integration
+        )
+
+    def credential_by_id(self, cred_id: str) -> sqlite3.Row | None:
+        return self.one("SELECT * FROM credentials WHERE id = ?", cred_id)
+
+    def put_credential(self, **row: Any) -> None:
+        """Insert or replace the user's credential for an integration (``secret_enc`` only)."""
+        with self.tx() as c:
+            self.ensure_user(row["sub"], now=row["created"], conn=c)
+            c.execute(
+                "DELETE FROM credentials WHERE sub = ? AND integration = ?",
+                (row["sub"], row["integration"]),
+            )
+            cols = ", ".join(row)
+            marks = ", ".join("?" for _ in row)
+            c.execute(f"INSERT INTO credentials({cols}) VALUES ({marks})", tuple(row.values()))
+
+    def set_credential_status(
+        self, cred_id: str, status: str, *, error: str | None, now: float
+    ) -> None:
+        with self.tx() as c:
+            c.execute(
+                "UPDATE credentials SET status = ?, error = ?, checked = ? WHERE id = ?",
+                (status, error, now, cred_id),
+            )
+
+    def delete_credential(self, sub: str, integration: str) -> None:
+        """Remove the credential and every workflow setting/enablement of that user."""
+        with self.tx() as c:
+            c.execute(
+                "DELETE FROM credentials WHERE sub = ? AND integration = ?", (sub, integration)
+            )
+            c.execute("DELETE FROM workflow_settings WHERE sub = ?", (sub,))
+
+    def workflow_settings(self, sub: str) -> list[sqlite3.Row]:
+        return self.all("SELECT * FROM workflow_settings WHERE sub = ?", sub)
+
+    def workflow_setting(self, sub: str, wf_id: str) -> sqlite3.Row | None:
+        return self.one(
+            "SELECT * FROM workflow_settings WHERE sub = ? AND workflow_id = ?", sub, wf_id
+        )
+
+    def put_workflow_setting(
+        self, sub: str, wf_id: str, *, settings: Any, enabled: bool, now: float
+    ) -> None:
+        with self.tx() as c:
+            self.ensure_user(sub, now=now, conn=c)
+            c.execute(
+                "INSERT INTO workflow_settings(sub, workflow_id, settings, enabled, updated) "
+                "VALUES (?, ?, ?, ?, ?) ON CONFLICT(sub, workflow_id) DO UPDATE SET "
+                "settings = excluded.settings, enabled = excluded.enabled, "
+                "updated = excluded.updated",
+                (sub, wf_id, dumps(settings), int(enabled), now),
+            )
+
+    # events and runs ---------------------------------------------------------------------------
+    def insert_event_with_runs(self, *, event: dict[str, Any], runs: list[dict[str, Any]]) -> None:
+        """One transaction: the event and its queued runs are durable together or not at all."""
+        with self.tx() as c:
+            seq = c.execute("SELECT COALESCE(MAX(seq), 0) + 1 AS s FROM events").fetchone()["s"]
+            c.execute(
+                "INSERT INTO events(id, seq, sub, name, payload, received, run_count) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    event["id"],
+                    seq,
+                    event["sub"],
+                    event["name"],
+                    dumps(event["payload"]),
+                    event["received"],
+                    len(runs),
+                ),
+            )
+            self._insert_runs(c, runs)
+
+    def insert_runs(self, runs: list[dict[str, Any]]) -> None:
+        with self.tx() as c:
+            self._insert_runs(c, runs)
+
+    def _insert_runs(self, c: sqlite3.Connection, runs: list[dict[str, Any]]) -> None:
+        if not runs:
+            return
+        seq = c.execute("SELECT COALESCE(MAX(seq), 0) AS s FROM runs").fetchone()["s"]
+        for offset, run in enumerate(runs, start=1):
+            c.execute(
+                "INSERT INTO runs(id, seq, event_id, workflow_id, version, sub, status, context, "
+                "created, replay_of) VALUES (?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?)",
+                (
+                    run["id"],
+                    seq + offset,
+                    run["event_id"],
+                    run["workflow_id"],
+                    run["version"],
+                    run["sub"],
+                    dumps(run["context"]),
+                    run["created"],
+                    run.get("replay_of"),
+                ),
+            )
+
+    def event_row(self, event_id: str) -> sqlite3.Row | None:
+        return self.one("SELECT * FROM events WHERE id = ?", event_id)
+
+    def event_rows(self) -> list[sqlite3.Row]:
+        return self.all("SELECT * FROM events ORDER BY seq")
+
+    def run_row(self, run_id: str) -> sqlite3.Row | None:
+        return self.one("SELECT * FROM runs WHERE id = ?", run_id)
+
+    def run_rows(self, *, statuses: tuple[str, ...] | None = None) -> list[sqlite3.Row]:
+        if statuses:
+            marks = ", ".join("?" for _ in statuses)
+            return self.all(f"SELECT * FROM runs WHERE status IN ({marks}) ORDER BY seq", *statuses)
+        return self.all("SELECT * FROM runs ORDER BY seq")
+
+    def update_run(self, run_id: str, **fields: Any) -> None:
+        sets = ", ".join(f"{k} = ?" for k in fields)
+        with self.tx() as c:
+            c.execute(f"UPDATE runs SET {sets} WHERE id = ?", (*fields.values(), run_id))
+
+    def step_rows(self, run_id: str) -> list[sqlite3.Row]:
+        return self.all("SELECT * FROM run_steps WHERE run_id = ? ORDER BY seq", run_id)
+
+    def put_step(self, run_id: str, step_id: str, **fields: Any) -> None:
+        """Insert or update one step record of a run."""
+        with self.tx() as c:
+            exists = c.execute(
+                "SELECT 1 FROM run_steps WHERE run_id = ? AND step_id = ?", (run_id, step_id)
+            ).fetchone()
+            if exists:
+                sets = ", ".join(f"{k} = ?" for k in fields)
+                c.execute(
+                    f"UPDATE run_steps SET {sets} WHERE run_id = ? AND step_id = ?",
+                    (*fields.values(), run_id, step_id),
+                )
+            else:
+                seq = c.execute(
+                    "SELECT COALESCE(MAX(seq), 0) + 1 AS s FROM run_steps WHERE run_id = ?",
+                    (run_id,),
+                ).fetchone()["s"]
+                row = {"run_id": run_id, "step_id": step_id, "seq": seq, **fields}
+                cols = ", ".join(row)
+                marks = ", ".join("?" for _ in row)
+                c.execute(f"INSERT INTO run_steps({cols}) VALUES ({marks})", tuple(row.values()))

@@ -1,0 +1,386 @@
+"""Connected Users: Marketo credentials (encrypted at rest), per-workflow settings and
+enablement, the SDK-shaped user state, and one cached Marketo gateway per credential.
+
+Rules (Paragon's, reference §5.5/§6): connecting validates the credentials (token +
+describe) before storing them; a workflow can be enabled only with a VALID credential and
+every required setting set; a ``marketo_list`` setting must name a static list that exists in
+that user's Marketo; disconnecting clears the user's settings and disables their workflows.
+
+Client secrets are encrypted with the project's :class:`~paragon_nb.settings.SecretBox` and
+never returned, logged or put in an error.
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from paragon_nb._clock import Clock
+from paragon_nb.errors import (
+    MarketoAuthError,
+    MarketoError,
+    NotFoundError,
+    RuntimeStateError,
+    StepError,
+)
+from paragon_nb.runtime.engine import mask_secrets
+from paragon_nb.runtime.steps import MarketoCredentials, MarketoGateway
+from paragon_nb.runtime.store import ProjectStore, loads
+from paragon_nb.runtime.workflows import SettingType, UserSetting, WorkflowSpec
+from paragon_nb.settings import SecretBox
+
+__all__ = ["INTEGRATIONS", "ConnectedUsers", "coerce_setting"]
+
+INTEGRATIONS = ("marketo",)
+VALID, INVALID = "VALID", "INVALID"
+
+ClientFactory = Callable[[MarketoCredentials], Any]
+
+
+def _check_integration(integration: str) -> None:
+    if integration not in INTEGRATIONS:
+        raise NotFoundError(
+            f"integration {integration!r} is not available; available: {', '.join(INTEGRATIONS)}"
+        )
+
+
+def coerce_setting(setting: UserSetting, value: Any) -> Any:
+    """``value`` converted to the setting's type; RuntimeStateError naming the setting."""
+    where = f"setting {setting.id!r} ({setting.type.value})"
+    kind = setting.type
+    if kind is SettingType.TEXT:
+        if isinstance(value, bool | dict | list):
+            raise RuntimeStateError(f"{where} takes text, got {value!r}")
+        return str(value)
+    if kind is SettingType.NUMBER:
+        if isinstance(value, bool):
+            raise RuntimeStateError(f"{where} takes a number, got {value!r}")
+        if isinstance(value, int | float):
+            return value
+        try:
+            number = float(str(value).strip())
+        except ValueError:
+            raise RuntimeStateError(f"{where} takes a number, got {value!r}") from None
+        return int(number) if number.is_integer() and "." not in str(value) else number
+    if kind is SettingType.BOOLEAN:
+        if isinstance(value, bool):
+            return value
+        text = str(value).strip().lower()
+        if text in ("true", "1", "yes", "on"):
+            return True
+        if text in ("false", "0", "no", "off"):
+            return False
+        raise RuntimeStateError(f"{where} takes true or false, got {value!r}")
+    if kind is SettingType.DROPDOWN:
+        options = setting.options or []
+        if str(value) not in options:
+            raise RuntimeStateError(f"{where}: {value!r} is not an option; options: {options}")
+        return str(value)
+    # marketo_list: a static list id, "123" or 123 # (U) Paragon stores the option value
+    # (probably a string); we store the int so {{settings.x}} feeds list_id directly.
+    if isinstance(value, bool) or not str(value).strip().isdigit():
+        raise RuntimeStateError(
+            f"{where} takes a Marketo static list id such as 1001, got {value!r}"
+        )
+    return int(str(value).strip())
+
+
+class ConnectedUsers:
+    """Credentials, settings and enablement of a project's users (thread-safe)."""
+
+    def __init__(
+        self,
+        store: ProjectStore,
+        box: SecretBox,
+        *,
+        clock: Clock,
+        client_factory: ClientFactory,
+    ) -> None:
+        self._store = store
+        self._box = box
+        self._clock = clock
+        self._client_factory = client_factory
+        self._lock = threading.Lock()
+        self._gateways: dict[str, MarketoGateway] = {}
+        self._owners: dict[str, str] = {}  # credential id -> sub
+
+    # credentials ---------------------------------------------------------------------------
+    def connect(
+        self,
+        sub: str,
+        integration: str,
+        *,
+        endpoint: str,
+        client_id: str,
+        client_secret: str,
+        identity: str | None = None,
+    ) -> None:
+        """Validate (token + describe) then store encrypted. Raises the MarketoError on
+        failure and keeps any previous credential as it was."""
+        _check_integration(integration)
+        for label, value in (
+            ("endpoint", endpoint),
+            ("client_id", client_id),
+            ("client_secret", client_secret),
+        ):
+            if not isinstance(value, str) or not value.strip():
+                raise RuntimeStateError(f"connect_user({sub!r}): {label} is empty; it is required")
+        creds = MarketoCredentials(endpoint.strip(), client_id.strip(), client_secret, identity)
+        gateway = MarketoGateway(self._client_factory(creds))
+        try:
+            gateway.check()
+        except MarketoError as exc:
+            gateway.close()
+            message = mask_secrets(str(exc), [client_secret])
+            raise type(exc)(
+                f"Marketo refused the credentials of user {sub!r} (client id {client_id!r}): "
+                f"{message}; check the Client ID/Secret and the endpoint URL",
+                code=exc.code,
+                request_id=exc.request_id,
+                http_status=exc.http_status,
+            ) from None
+        now = self._clock.time()
+        cred_id = str(uuid.uuid4())
+        self._store.put_credential(
+            id=cred_id,
+            sub=sub,
+            integration=integration,
+            endpoint=creds.endpoint,
+            identity=identity,
+            client_id=creds.client_id,
+            secret_enc=self._box.encrypt(client_secret),
+            status=VALID,
+            error=None,
+            created=now,
+            checked=now,
+        )
+        with self._lock:
+            self._drop_gateways_of(sub)
+            self._gateways[cred_id] = gateway
+            self._owners[cred_id] = sub
+
+    def disconnect(self, sub: str, integration: str) -> None:
+        _check_integration(integration)
+        if self._store.credential(sub, integration) is None:
+            raise NotFoundError(
+                f"user {sub!r} has not connected {integration}; nothing to disconnect"
+            )
+        self._store.delete_credential(sub, integration)
+        with self._lock:
+            self._drop_gateways_of(sub)
+
+    def _drop_gateways_of(self, sub: str) -> None:
+        for cred_id in [c for c, owner in self._owners.items() if owner == sub]:
+            self._owners.pop(cred_id)
+            gateway = self._gateways.pop(cred_id, None)
+            if gateway is not None:
+                gateway.close()
+
+    def credentials(self, sub: str) -> MarketoCredentials | None:
+        row = self._store.credential(sub, "marketo")
+        if row is None:
+            return None
+        return MarketoCredentials(
+            row["endpoint"], row["client_id"], self._box.decrypt(row["secret_enc"]), row["identity"]
+        )
+
+    def secrets_for(self, sub: str) -> list[str]:
+        creds = self.credentials(sub)
+        return [] if creds is None else [creds.client_secret]
+
+    def gateway_for(self, sub: str, *, require_valid: bool = True) -> MarketoGateway:
+        """The cached gateway of the user's credential (StepError when unusable)."""
+        row = self._store.credential(sub, "marketo")
+        if row is None:
+            raise StepError(
+                f"user {sub!r} has no Marketo credential; connect it with project.connect_user"
+            )
+        if require_valid and row["status"] != VALID:
+            raise StepError(
+                f"user {sub!r}'s Marketo credential is {row['status']}; reconnect it "
+                "with project.connect_user"
+            )
+        with self._lock:
+            gateway = self._gateways.get(row["id"])
+            if gateway is None:
+                creds = MarketoCredentials(
+                    row["endpoint"],
+                    row["client_id"],
+                    self._box.decrypt(row["secret_enc"]),
+                    row["identity"],
+                )
+                gateway = self._gateways[row["id"]] = MarketoGateway(self._client_factory(creds))
+                self._owners[row["id"]] = sub
+        return gateway
+
+    def mark_invalid(self, sub: str, error: MarketoAuthError) -> None:
+        """A run hit an auth error: the credential becomes INVALID until the user reconnects."""
+        row = self._store.credential(sub, "marketo")
+        if row is not None:
+            message = mask_secrets(str(error), self.secrets_for(sub))
+            self._store.set_credential_status(
+                row["id"], INVALID, error=message, now=self._clock.time()
+            )
+
+    def recheck(self, sub: str) -> str:
+        """Validate the stored credential again; returns and stores VALID or INVALID."""
+        row = self._store.credential(sub, "marketo")
+        if row is None:
+            raise NotFoundError(f"user {sub!r} has not connected marketo")
+        try:
+            self.gateway_for(sub, require_valid=False).check()
+        except MarketoError as exc:
+            self._store.set_credential_status(
+                row["id"],
+                INVALID,
+                error=mask_secrets(str(exc), self.secrets_for(sub)),
+                now=self._clock.time(),
+            )
+            return INVALID
+        self._store.set_credential_status(row["id"], VALID, error=None, now=self._clock.time())
+        return VALID
+
+    # settings and enablement -------------------------------------------------------------------
+    def _require_connected(self, sub: str) -> Any:
+        row = self._store.credential(sub, "marketo")
+        if row is None:
+            raise RuntimeStateError(
+                f"user {sub!r} has not connected Marketo; call project.connect_user first"
+            )
+        return row
+
+    def settings_of(self, sub: str, wf_id: str) -> tuple[dict[str, Any], bool]:
+        row = self._store.workflow_setting(sub, wf_id)
+        if row is None:
+            return {}, False
+        return loads(row["settings"]) or {}, bool(row["enabled"])
+
+    def set_settings(
+        self, sub: str, wf_id: str, spec: WorkflowSpec, settings: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        """Merge ``settings`` (None removes a key) after checking names, types and lists."""
+        self._require_connected(sub)
+        if not isinstance(settings, Mapping):
+            raise RuntimeStateError(
+                f"settings must be a dict of setting id -> value, got {settings!r}"
+            )
+        current, enabled = self.settings_of(sub, wf_id)
+        declared = [s.id for s in spec.user_settings]
+        for key, value in settings.items():
+            setting = spec.setting(key)
+            if setting is None:
+                raise RuntimeStateError(
+                    f"workflow {spec.name!r} has no user setting {key!r}; declared: "
+                    f"{', '.join(declared) or 'none'}"
+                )
+            if value is None:
+                if enabled and setting.required:
+                    raise RuntimeStateError(
+                        f"setting {key!r} is required while workflow {spec.name!r} is enabled; "
+                        "disable the workflow first"
+                    )
+                current.pop(key, None)
+                continue
+            coerced = coerce_setting(setting, value)
+            if setting.type is SettingType.MARKETO_LIST:
+                self._check_list(sub, coerced)
+            current[key] = coerced
+        self._store.put_workflow_setting(
+            sub, wf_id, settings=current, enabled=enabled, now=self._clock.time()
+        )
+        return current
+
+    def _check_list(self, sub: str, list_id: int) -> None:
+        gateway = self.gateway_for(sub)
+        if gateway.get_list(list_id) is not None:
+            return
+        try:
+            lists = list(gateway.client.get_lists())
+            names = ", ".join(f"{x.id} ({x.name})" for x in lists[:20]) or "none"
+        except (MarketoError, AttributeError, TypeError):
+            names = "unknown"
+        raise RuntimeStateError(
+            f"Marketo list {list_id} does not exist in user {sub!r}'s Marketo; "
+            f"existing static lists: {names}"
+        )
+
+    def effective_settings(self, sub: str, wf_id: str, spec: WorkflowSpec) -> dict[str, Any]:
+        """Stored settings plus declared defaults (what a run sees)."""
+        stored, _ = self.settings_of(sub, wf_id)
+        out = {s.id: s.default for s in spec.user_settings if s.default is not None}
+        out.update(stored)
+        return out
+
+    def enable(self, sub: str, wf_id: str, spec: WorkflowSpec) -> None:
+        row = self._require_connected(sub)
+        if row["status"] != VALID:
+            raise RuntimeStateError(
+                f"user {sub!r}'s Marketo credential is {row['status']}; reconnect before "
+                f"enabling {spec.name!r}"
+            )
+        settings = self.effective_settings(sub, wf_id, spec)
+        missing = [s.id for s in spec.user_settings if s.required and s.id not in settings]
+        if missing:
+            raise RuntimeStateError(
+                f"workflow {spec.name!r} needs its required setting(s) {', '.join(missing)} for "
+                f"user {sub!r}; set them with project.set_workflow_settings first"
+            )
+        stored, _ = self.settings_of(sub, wf_id)
+        self._store.put_workflow_setting(
+            sub, wf_id, settings=stored, enabled=True, now=self._clock.time()
+        )
+
+    def disable(self, sub: str, wf_id: str) -> None:
+        stored, _ = self.settings_of(sub, wf_id)
+        self._store.put_workflow_setting(
+            sub, wf_id, settings=stored, enabled=False, now=self._clock.time()
+        )
+
+    def is_runnable(self, sub: str, wf_id: str) -> bool:
+        """Enabled by the user and backed by a VALID credential."""
+        row = self._store.credential(sub, "marketo")
+        if row is None or row["status"] != VALID:
+            return False
+        return self.settings_of(sub, wf_id)[1]
+
+    # views -----------------------------------------------------------------------------------
+    def state(self, sub: str) -> dict[str, Any]:
+        """The SDK's ConnectUser shape (reference §2.4) for ``sub``."""
+        user = self._store.user_row(sub)
+        meta = loads(user["meta"]) if user is not None else {}
+        cred = self._store.credential(sub, "marketo")
+        workflow_settings = {
+            r["workflow_id"]: {"enabled": bool(r["enabled"]), "settings": loads(r["settings"])}
+            for r in self._store.workflow_settings(sub)
+        }
+        marketo: dict[str, Any] = {
+            "enabled": cred is not None and cred["status"] == VALID,
+            "workflowSettings": workflow_settings,
+            "configuredWorkflows": workflow_settings,  # deprecated alias the docs still use
+        }
+        if cred is not None:
+            marketo.update(
+                credentialId=cred["id"],
+                credentialStatus=cred["status"],
+                config={
+                    "endpoint": cred["endpoint"],
+                    "client_id": cred["client_id"],
+                    "identity": cred["identity"],
+                },
+            )
+            if cred["error"]:
+                marketo["credentialError"] = cred["error"]
+        return {
+            "authenticated": True,
+            "userId": sub,
+            "meta": meta,
+            "integrations": {"marketo": marketo},
+        }
+
+    def close(self) -> None:
+        with self._lock:
+            gateways, self._gateways = self._gateways, {}
+        for gateway in gateways.values():
+            gateway.close()

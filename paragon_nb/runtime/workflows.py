@@ -1,0 +1,452 @@
+"""Workflow specs: the pydantic model, parsing from YAML text or a dict, and the deploy check.
+
+A spec names one App Event trigger, the workflow-level user settings and a list of steps.
+Steps are actions (``marketo.*``, ``python``) or ``condition`` steps with ``then``/``else``
+branches::
+
+    - id: is_vip
+      action: condition
+      if: {left: "{{event.company}}", op: equals, right: Acme}   # or {all: [...]} / {any: [...]}
+      then: [ ...steps... ]
+      else: [ ...steps... ]
+
+Per step: ``retry`` (``true``/``false`` or ``{max_retries, delays, on: transient|any}``; on by
+default for transient Marketo errors with Paragon's 10/20/30/50/80 s schedule) and
+``continue_on_failure`` (the error becomes the step's output and the run goes on).
+
+:func:`parse_spec` raises WorkflowSpecError listing every problem; :func:`check_references`
+(deploy time) raises WorkflowSpecError naming each bad ``{{ }}`` and the names available.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from paragon_nb.errors import TemplateError, WorkflowSpecError
+from paragon_nb.runtime.events import check_path, infer_schema
+from paragon_nb.runtime.steps import ACTIONS, CONDITION_OPS, UNARY_OPS
+from paragon_nb.runtime.templating import ROOTS, Reference, format_path, references
+
+__all__ = [
+    "ActionStep",
+    "ConditionStep",
+    "RetrySpec",
+    "SettingType",
+    "Trigger",
+    "UserSetting",
+    "Workflow",
+    "WorkflowSpec",
+    "check_references",
+    "iter_steps",
+    "parse_spec",
+]
+
+_ID = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]*$")
+
+
+class SettingType(StrEnum):
+    TEXT = "text"
+    NUMBER = "number"
+    BOOLEAN = "boolean"
+    DROPDOWN = "dropdown"
+    MARKETO_LIST = "marketo_list"
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class UserSetting(_Model):
+    """A workflow-level user setting shown in the Connect Portal when enabling the workflow."""
+
+    id: str
+    label: str | None = None
+    type: SettingType = SettingType.TEXT
+    required: bool = False
+    options: list[str] | None = None
+    default: Any = None
+    tooltip: str | None = None
+
+    @field_validator("id")
+    @classmethod
+    def _check_id(cls, value: str) -> str:
+        if not _ID.match(value):
+            raise ValueError(f"{value!r} is not a valid id (letters, digits, _ and -)")
+        return value
+
+    @model_validator(mode="after")
+    def _check_options(self) -> UserSetting:
+        if self.type is SettingType.DROPDOWN and not self.options:
+            raise ValueError(f"dropdown setting {self.id!r} needs a non-empty options list")
+        if self.type is not SettingType.DROPDOWN and self.options is not None:
+            raise ValueError(f"options are only for dropdown settings (setting {self.id!r})")
+        return self
+
+
+class Trigger(_Model):
+    app_event: str = Field(min_length=1)
+
+
+class RetrySpec(_Model):
+    """Auto-retry of one step: ``max_retries`` retries after the listed delays (the last delay
+    repeats); ``on="transient"`` retries only transient Marketo errors (5xx, 604, 606, 615...)."""
+
+    max_retries: int = Field(default=5, ge=0, le=20)
+    delays: list[float] = Field(default_factory=lambda: [10.0, 20.0, 30.0, 50.0, 80.0])
+    on: Literal["transient", "any"] = "transient"
+
+    def delay(self, retry_number: int) -> float:
+        """Seconds to wait before retry ``retry_number`` (1-based)."""
+        if not self.delays:
+            return 0.0
+        return self.delays[min(retry_number, len(self.delays)) - 1]
+
+
+def _coerce_retry(value: Any) -> Any:
+    if value is True or value is None:
+        return RetrySpec()
+    if value is False:
+        return RetrySpec(max_retries=0)
+    return value
+
+
+class _StepBase(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+    id: str
+    title: str | None = None
+
+    @field_validator("id")
+    @classmethod
+    def _check_id(cls, value: str) -> str:
+        if not _ID.match(value):
+            raise ValueError(f"step id {value!r} must be letters, digits, _ or - (no dots)")
+        return value
+
+
+class ActionStep(_StepBase):
+    """An action step; its parameters are the extra keys (``fields``, ``list_id``, ...)."""
+
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+    action: str
+    retry: RetrySpec = Field(default_factory=RetrySpec)
+    continue_on_failure: bool = False
+
+    @field_validator("retry", mode="before")
+    @classmethod
+    def _coerce(cls, value: Any) -> Any:
+        return _coerce_retry(value)
+
+    @property
+    def params(self) -> dict[str, Any]:
+        return dict(self.model_extra or {})
+
+    @model_validator(mode="after")
+    def _check_action(self) -> ActionStep:
+        action = ACTIONS.get(self.action)
+        if action is None:
+            known = sorted([*ACTIONS, "condition"])
+            hint = difflib.get_close_matches(self.action, known, n=1)
+            raise ValueError(
+                f"step {self.id!r}: unknown action {self.action!r}; known: {', '.join(known)}"
+                + (f"; did you mean {hint[0]!r}?" if hint else "")
+            )
+        given = set(self.params)
+        unknown = given - action.param_names
+        if unknown:
+            raise ValueError(
+                f"step {self.id!r} ({self.action}): unknown parameter(s) "
+                f"{', '.join(sorted(unknown))}; allowed: {', '.join(sorted(action.param_names))}"
+            )
+        missing = action.required_params - given
+        if missing:
+            raise ValueError(
+                f"step {self.id!r} ({self.action}): missing parameter(s) "
+                f"{', '.join(sorted(missing))}"
+            )
+        return self
+
+
+class ConditionStep(_StepBase):
+    """``if`` a rule holds run ``then`` else ``else``; output ``{result, selectedChoice}``."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    action: Literal["condition"] = "condition"
+    if_: dict[str, Any] = Field(alias="if")
+    then: list[Step] = Field(default_factory=list)
+    else_: list[Step] = Field(default_factory=list, alias="else")
+
+    @field_validator("if_")
+    @classmethod
+    def _check_rule(cls, rule: dict[str, Any]) -> dict[str, Any]:
+        _check_rule(rule)
+        return rule
+
+
+def _check_rule(rule: Any) -> None:
+    if not isinstance(rule, Mapping):
+        raise ValueError(f"a condition rule must be a mapping, got {rule!r}")
+    for combinator in ("all", "any"):
+        if combinator in rule:
+            if set(rule) != {combinator} or not isinstance(rule[combinator], list):
+                raise ValueError(f"'{combinator}' takes a list of rules and nothing beside it")
+            for sub in rule[combinator]:
+                _check_rule(sub)
+            return
+    extra = set(rule) - {"left", "op", "right"}
+    if extra or "op" not in rule or "left" not in rule:
+        raise ValueError(
+            f"a rule is {{left, op, right}} (or all/any lists); got keys {sorted(rule)}"
+        )
+    if rule["op"] not in CONDITION_OPS:
+        raise ValueError(
+            f"unknown condition op {rule['op']!r}; known: {', '.join(sorted(CONDITION_OPS))}"
+        )
+    if rule["op"] not in UNARY_OPS and "right" not in rule:
+        raise ValueError(f"op {rule['op']!r} needs a 'right' operand")
+
+
+def _step_kind(value: Any) -> str:
+    action = value.get("action") if isinstance(value, Mapping) else getattr(value, "action", None)
+    return "condition" if action == "condition" else "action"
+
+
+Step = Annotated[
+    Annotated[ConditionStep, Tag("condition")] | Annotated[ActionStep, Tag("action")],
+    Discriminator(_step_kind),
+]
+ConditionStep.model_rebuild()
+
+
+class WorkflowSpec(_Model):
+    """A whole workflow as written by a person (YAML or dict)."""
+
+    name: str = Field(min_length=1)
+    description: str | None = None
+    trigger: Trigger
+    user_settings: list[UserSetting] = Field(default_factory=list)
+    steps: list[Step] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _unique_ids(self) -> WorkflowSpec:
+        seen: set[str] = set()
+        for step in iter_steps(self.steps):
+            if step.id in seen:
+                raise ValueError(f"step id {step.id!r} is used twice; step ids must be unique")
+            seen.add(step.id)
+        ids = [s.id for s in self.user_settings]
+        dupes = sorted({i for i in ids if ids.count(i) > 1})
+        if dupes:
+            raise ValueError(f"user setting id(s) used twice: {', '.join(dupes)}")
+        return self
+
+    def setting(self, setting_id: str) -> UserSetting | None:
+        return next((s for s in self.user_settings if s.id == setting_id), None)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A plain dict that :func:`parse_spec` turns back into an equal spec."""
+        return self.model_dump(mode="json", by_alias=True, exclude_defaults=True)
+
+
+def iter_steps(steps: Sequence[Any]) -> Any:
+    """Every step, depth first, in document order (branch steps after their condition)."""
+    for step in steps:
+        yield step
+        if isinstance(step, ConditionStep):
+            yield from iter_steps(step.then)
+            yield from iter_steps(step.else_)
+
+
+def parse_spec(spec: str | Mapping[str, Any] | WorkflowSpec) -> WorkflowSpec:
+    """A :class:`WorkflowSpec` from YAML text, a dict or a spec. WorkflowSpecError if invalid."""
+    if isinstance(spec, WorkflowSpec):
+        return spec
+    if isinstance(spec, str):
+        try:
+            data = yaml.safe_load(spec)
+        except yaml.YAMLError as exc:
+            raise WorkflowSpecError(f"the workflow spec is not valid YAML: {exc}") from None
+    else:
+        data = spec
+    if not isinstance(data, Mapping):
+        raise WorkflowSpecError(
+            f"a workflow spec is a mapping with name, trigger and steps; got {type(data).__name__}"
+        )
+    try:
+        return WorkflowSpec.model_validate(dict(data))
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            loc = ".".join(str(p) for p in err["loc"] if p not in ("action", "condition"))
+            msg = err["msg"].removeprefix("Value error, ")
+            problems.append(f"{loc}: {msg}" if loc else msg)
+        name = data.get("name", "?")
+        raise WorkflowSpecError(
+            f"workflow {name!r} is invalid:\n  - " + "\n  - ".join(problems)
+        ) from None
+
+
+# ---------------------------------------------------------------------------- deploy check
+
+
+def _check_ref(
+    ref: Reference,
+    *,
+    event_schema: Mapping[str, Any],
+    settings: Sequence[str],
+    earlier: Mapping[str, Mapping[str, Any]],
+    later: set[str],
+) -> str | None:
+    path = ref.path
+    root = ref.root
+    if root not in ROOTS:
+        hint = difflib.get_close_matches(root, ROOTS, n=1)
+        return f"unknown namespace {root!r}; use one of {', '.join(ROOTS)}" + (
+            f" (did you mean {hint[0]}?)" if hint else ""
+        )
+    if root == "event":
+        return check_path(event_schema, path[1:], prefix=("event",))
+    if root == "settings":
+        if len(path) == 1:
+            return "settings needs a name, e.g. settings.marketo_list"
+        name = str(path[1])
+        if name not in settings:
+            hint = difflib.get_close_matches(name, settings, n=1)
+            return (
+                f"settings.{name} is not a declared user setting; declared: "
+                f"{', '.join(settings) or 'none'}"
+                + (f"; did you mean settings.{hint[0]}?" if hint else "")
+            )
+        if len(path) > 2:
+            return f"settings.{name} is a single value; it has no field {format_path(path[2:])}"
+        return None
+    if root == "steps":
+        if len(path) == 1:
+            return "steps needs a step id, e.g. steps.upsert_lead.id"
+        step_id = str(path[1])
+        if step_id not in earlier:
+            names = list(earlier)
+            hint = difflib.get_close_matches(step_id, names, n=1)
+            why = "is a later step" if step_id in later else "is not a step of this workflow"
+            return f"steps.{step_id} {why}; earlier steps: {', '.join(names) or 'none'}" + (
+                f"; did you mean steps.{hint[0]}?" if hint else ""
+            )
+        return check_path(earlier[step_id], path[2:], prefix=("steps", step_id))
+    # user
+    if len(path) == 1:
+        return None
+    if path[1] not in ("id", "meta"):
+        return f"user.{path[1]} does not exist; available: user.id, user.meta"
+    if path[1] == "id" and len(path) > 2:
+        return "user.id is a string; it has no fields"
+    return None
+
+
+def check_references(
+    spec: WorkflowSpec,
+    *,
+    event_schema: Mapping[str, Any],
+    function_outputs: Mapping[str, Any] | None = None,
+) -> None:
+    """Check every ``{{ }}`` of ``spec`` against the event schema, the declared settings and
+    the outputs of earlier steps. ``function_outputs`` maps registered python function names to
+    an example return value (or None: unknown shape). Raises WorkflowSpecError listing every
+    bad reference with the names available."""
+    settings = [s.id for s in spec.user_settings]
+    all_ids = {s.id for s in iter_steps(spec.steps)}
+    earlier: dict[str, Mapping[str, Any]] = {}
+    problems: list[str] = []
+
+    def visit(steps: Sequence[Any]) -> None:
+        for step in steps:
+            later = all_ids - set(earlier) - {step.id}
+            target = step.if_ if isinstance(step, ConditionStep) else step.params
+            try:
+                refs = list(references(target))
+            except TemplateError as exc:
+                problems.append(f"step {step.id!r}: {exc}")
+                refs = []
+            for ref in refs:
+                msg = _check_ref(
+                    ref, event_schema=event_schema, settings=settings, earlier=earlier, later=later
+                )
+                if msg:
+                    problems.append(f"step {step.id!r}: {{{{{ref.text}}}}}: {msg}")
+            if isinstance(step, ConditionStep):
+                earlier[step.id] = {
+                    "type": "object",
+                    "properties": {
+                        "result": {"type": "boolean"},
+                        "selectedChoice": {"type": "string"},
+                    },
+                }
+                # (U) steps inside a branch are visible after the condition too; a branch not
+                # taken leaves them missing, which fails the referring step at run time.
+                visit(step.then)
+                visit(step.else_)
+                continue
+            output = ACTIONS[step.action].output
+            if step.action == "python" and function_outputs is not None:
+                fn = step.params.get("function")
+                if isinstance(fn, str) and fn not in function_outputs:
+                    problems.append(
+                        f"step {step.id!r}: python function {fn!r} is not registered; "
+                        f"registered: {', '.join(sorted(function_outputs)) or 'none'}"
+                    )
+                elif isinstance(fn, str) and function_outputs.get(fn) is not None:
+                    output = {
+                        "type": "object",
+                        "properties": {"result": infer_schema(function_outputs[fn])},
+                    }
+            earlier[step.id] = output
+
+    visit(spec.steps)
+    if problems:
+        raise WorkflowSpecError(
+            f"workflow {spec.name!r} cannot be deployed:\n  - " + "\n  - ".join(problems)
+        )
+
+
+@dataclass(frozen=True)
+class Workflow:
+    """A workflow as the project keeps it: the editable draft and the deployed version."""
+
+    id: str
+    name: str
+    spec: WorkflowSpec  # the draft
+    deployed_version: int | None
+    versions: tuple[int, ...]
+    created: float
+    updated: float
+    deployed_spec: WorkflowSpec | None = None  # the live version's spec
+
+    @property
+    def deployed(self) -> bool:
+        return self.deployed_version is not None
+
+    @property
+    def user_settings(self) -> list[UserSetting]:
+        """The settings users see: the deployed version's, else the draft's."""
+        return list((self.deployed_spec or self.spec).user_settings)
+
+    def __repr__(self) -> str:
+        state = f"v{self.deployed_version} deployed" if self.deployed else "not deployed"
+        return (
+            f"Workflow(name={self.name!r}, id={self.id!r}, {state}, versions={list(self.versions)})"
+        )

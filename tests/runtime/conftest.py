@@ -1,0 +1,83 @@
+"""Fixtures for the runtime core: a project on a FakeClock, wired to an in-memory Marketo."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from paragon_nb._clock import FakeClock
+from paragon_nb.runtime.project import Project
+
+from .fakes import CLIENT_ID, CLIENT_SECRET, FakeMarketo
+
+SEED_SPEC = """\
+name: Sync new leads to Marketo
+trigger:
+  app_event: Lead Created
+user_settings:
+  - id: marketo_list
+    label: Marketo list
+    type: marketo_list        # the "List" field: the user's Marketo static lists
+    required: true
+steps:
+  - id: upsert_lead
+    action: marketo.create_or_update_lead
+    lookup_field: email
+    fields:
+      email: "{{event.email}}"
+      firstName: "{{event.first_name}}"
+      lastName: "{{event.last_name}}"
+      company: "{{event.company}}"
+      title: "{{event.title}}"
+  - id: add_to_list
+    action: marketo.add_leads_to_list
+    list_id: "{{settings.marketo_list}}"
+    lead_ids: ["{{steps.upsert_lead.id}}"]
+"""
+
+LEAD_EXAMPLE = {
+    "first_name": "Ada",
+    "last_name": "Lovelace",
+    "email": "ada@example.com",
+    "company": "Analytical Engines",
+    "title": "Engineer",
+}
+
+ENDPOINT = "https://123-ABC-456.mktorest.com/rest"
+
+
+@pytest.fixture
+def marketo() -> FakeMarketo:
+    return FakeMarketo()
+
+
+@pytest.fixture
+def project_dir(tmp_path: Path) -> Path:
+    return tmp_path / "proj"
+
+
+@pytest.fixture
+def project(project_dir: Path, clock: FakeClock, marketo: FakeMarketo) -> Iterator[Project]:
+    p = Project.create("Demo", path=project_dir, clock=clock, client_factory=marketo.factory)
+    yield p
+    p.close()
+
+
+def connect(project: Project, sub: str = "user-1") -> dict:
+    return project.connect_user(
+        sub, "marketo", endpoint=ENDPOINT, client_id=CLIENT_ID, client_secret=CLIENT_SECRET
+    )
+
+
+@pytest.fixture
+def seeded(project: Project) -> Project:
+    """The seed flow up to 'enabled': event, workflow deployed, user connected, list picked."""
+    project.define_app_event("Lead Created", example=LEAD_EXAMPLE)
+    project.add_workflow(SEED_SPEC)
+    project.deploy("Sync new leads to Marketo")
+    connect(project)
+    project.set_workflow_settings("user-1", "Sync new leads to Marketo", {"marketo_list": "1001"})
+    project.enable_workflow("user-1", "Sync new leads to Marketo")
+    return project
