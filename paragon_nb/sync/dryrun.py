@@ -137,4 +137,5 @@ def plan_result(
         planned_calls=planned,
         remaining_quota=remaining_quota(client),
         notes=notes,
+        lookup_column=plan.mapping.lookup_column,
     )

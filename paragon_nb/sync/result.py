@@ -93,6 +93,7 @@ class SyncResult:
     planned_calls: int | None = None
     remaining_quota: int | None = None
     notes: list[str] = field(default_factory=list)
+    lookup_column: str | None = None
     _rerun: Callable[[np.ndarray], SyncResult] | None = field(default=None, repr=False)
 
     # ------------------------------------------------------------------ views

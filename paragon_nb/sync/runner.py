@@ -98,6 +98,11 @@ def sync_leads(
         raise ConfigurationError(f"action {action!r} is not one of {valid_actions}")
     if method not in ("auto", "rest", "bulk"):
         raise ConfigurationError(f"method {method!r} is not one of 'auto', 'rest', 'bulk'")
+    if method == "bulk" and action != SyncAction.CREATE_OR_UPDATE.value:
+        raise ConfigurationError(
+            f"method='bulk' imports with createOrUpdate semantics only, not {action!r}; "
+            "use method='rest' for other actions"
+        )
     calls_before = _calls(client)
     fields = client.describe()
     target = lists.find_list(client, list) if list is not None else None
@@ -163,7 +168,10 @@ def sync_leads(
             notes.append(f"created static list {target.name!r} (id {target.id})")
             if jr is None:
                 jr = open_journal(str(target.id))
-        use_bulk = method == "bulk" or (method == "auto" and len(plan.send) >= bulk_threshold)
+        upsert = action == SyncAction.CREATE_OR_UPDATE.value
+        use_bulk = method == "bulk" or (
+            method == "auto" and upsert and len(plan.send) >= bulk_threshold
+        )
         if use_bulk and len(plan.send):
             from paragon_nb.sync.bulk import run_bulk
 
@@ -206,6 +214,7 @@ def sync_leads(
         result.list_id = target.id if target else None
         result.list_name = target.name if target else None
         result.notes = notes
+        result.lookup_column = plan.mapping.lookup_column
         result._rerun = _rerunner(
             df,
             client,

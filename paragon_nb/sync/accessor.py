@@ -1,0 +1,36 @@
+"""The pandas accessor ``df.marketo``: ``df.marketo.sync(client, ...)`` is
+``sync_leads(df, client, ...)``. Registered when ``paragon_nb.sync`` is imported (which
+``paragon_nb.sync_leads`` does).
+
+    import paragon_nb.sync
+    result = df.marketo.sync(sandbox.client(), list="Newsletter", create_list=True)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+from paragon_nb.marketo.client import MarketoClient
+from paragon_nb.sync.result import SyncResult
+
+__all__ = ["MarketoAccessor"]
+
+
+@pd.api.extensions.register_dataframe_accessor("marketo")
+class MarketoAccessor:
+    """``df.marketo``: Marketo operations on a DataFrame of leads."""
+
+    def __init__(self, df: pd.DataFrame) -> None:
+        self._df = df
+
+    def sync(self, client: MarketoClient, **kwargs: Any) -> SyncResult:
+        """Same as :func:`paragon_nb.sync_leads` (same keyword arguments)."""
+        from paragon_nb.sync.runner import sync_leads
+
+        return sync_leads(self._df, client, **kwargs)
+
+    def dry_run(self, client: MarketoClient, **kwargs: Any) -> SyncResult:
+        """``sync(..., dry_run=True)``: the plan, no writes."""
+        return self.sync(client, dry_run=True, **kwargs)

@@ -1,0 +1,137 @@
+"""The Bulk Import path of the sync: CSV files of <= 10 MB, one import job each.
+
+Used by ``sync_leads(method="bulk")`` (or ``"auto"`` for large inputs, ``createOrUpdate``
+only: Marketo's import is an upsert and never says created or updated, so rows end
+``upserted``). Each file is written with a real CSV writer (pandas ``to_csv``: quoting,
+embedded newlines) with REST names as the header; missing values are blank cells, which
+leave the field unchanged. The lookup column is the row key: values are unique after
+de-duplication, so the failures file (original columns + a reason column) maps back to
+rows by it. # (U) we use the lookup column rather than an extra key column because an
+unknown column is not a lead field (Marketo would warn on every row).
+
+Lead ids are not reported by imports, so ``lead_id`` stays empty for these rows; the
+import adds the leads to the list itself (``listId``).
+
+    run_bulk(client, plan, journal, list_id=42, lookup_field="email", partition=None)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+import pandas as pd
+
+from paragon_nb.errors import MarketoAuthError, MarketoError, QuotaExceeded
+from paragon_nb.marketo.bulk import MAX_IMPORT_BYTES
+from paragon_nb.marketo.client import MarketoClient
+from paragon_nb.sync.journal import Journal, RowOutcome
+from paragon_nb.sync.plan import Plan
+from paragon_nb.sync.result import SyncStatus
+
+__all__ = ["csv_chunks", "run_bulk"]
+
+# Leave room for multipart framing under the 10 MB limit.
+FILE_BUDGET = int(MAX_IMPORT_BYTES * 0.95)
+
+
+def _csv(frame: pd.DataFrame) -> bytes:
+    out = frame.copy()
+    for col in out.columns:
+        if isinstance(out[col].dtype, pd.BooleanDtype):
+            out[col] = out[col].map({True: "true", False: "false"}).astype("str")
+    return out.to_csv(index=False, lineterminator="\n").encode("utf-8")
+
+
+def csv_chunks(
+    plan: Plan, positions: np.ndarray, *, budget: int = FILE_BUDGET
+) -> Iterator[tuple[np.ndarray, bytes]]:
+    """Yield ``(positions, csv bytes)`` covering ``positions`` in order, each <= ``budget``
+    bytes. Raises ``ValueError`` if one row alone is over the budget."""
+    frame = plan.prepared.frame
+    start = 0
+    sample = frame.iloc[positions[:1000]]
+    per_row = max(1.0, len(_csv(sample)) / max(1, len(sample)))
+    step = max(1, int(budget / (per_row * 1.25)))
+    while start < len(positions):
+        chunk = positions[start : start + step]
+        body = _csv(frame.iloc[chunk])
+        while len(body) > budget:
+            if len(chunk) == 1:
+                raise ValueError(f"row {int(chunk[0])} alone is over {budget:,} bytes of CSV")
+            chunk = chunk[: len(chunk) // 2]
+            body = _csv(frame.iloc[chunk])
+        yield chunk, body
+        start += len(chunk)
+
+
+def run_bulk(
+    client: MarketoClient,
+    plan: Plan,
+    journal: Journal | None,
+    *,
+    list_id: int | None,
+    lookup_field: str,
+    partition: str | None,
+) -> None:
+    """Import ``plan.send`` in <= 10 MB jobs; fill the plan's statuses. Marketo errors
+    become ``failed`` rows (a daily quota or auth error stops the remaining jobs)."""
+    abort: str | None = None
+    for chunk, body in csv_chunks(plan, plan.send):
+        keys = [plan.keys[p] for p in chunk]
+        if abort is not None:
+            _fail(plan, chunk, "not_sent", f"not sent: {abort}")
+            continue
+        batch_id = journal.begin_batch(keys, plan.fps[chunk], action="import") if journal else 0
+        try:
+            job = client.import_leads(
+                body,
+                format="csv",
+                lookup_field=lookup_field,
+                list_id=list_id,
+                partition=partition,
+                wait=True,
+            )
+        except MarketoError as exc:
+            reason = f"{exc}; run the same sync again to resume"
+            if isinstance(exc, QuotaExceeded | MarketoAuthError):
+                abort = reason
+            _fail(plan, chunk, exc.code or "error", reason)
+            if journal is not None:
+                journal.finish_batch(
+                    batch_id, [(k, "failed", None, None, "failed", exc.code, reason) for k in keys]
+                )
+            continue
+        failed: dict[str, str] = {}
+        for row in job.failures:
+            value = row.get(lookup_field)
+            extra = [v for k, v in row.items() if k not in plan.prepared.frame.columns]
+            if value is not None:
+                failed[str(value).strip().lower()] = extra[0] if extra else "import failed"
+        if job.status.value == "Failed":
+            msg = job.message or "import job failed"
+            failed = {str(k).lower(): msg for k in keys}
+        outcomes: list[RowOutcome] = []
+        ok_keys: list[str] = []
+        for p, key in zip(chunk.tolist(), keys, strict=True):
+            why = failed.get(str(key).lower())
+            if why is None:
+                plan.status[p] = SyncStatus.UPSERTED.value
+                outcomes.append((key, "synced", int(plan.fps[p]), None, "upserted", None, None))
+                ok_keys.append(key)
+            else:
+                plan.status[p] = SyncStatus.SKIPPED.value
+                plan.reason_code[p] = "import_failed"
+                plan.reason[p] = why
+                outcomes.append((key, "skipped", None, None, "skipped", "import_failed", why))
+        if journal is not None:
+            journal.finish_batch(batch_id, outcomes)
+            if list_id is not None and ok_keys:
+                journal.mark_listed(ok_keys)
+
+
+def _fail(plan: Plan, chunk: np.ndarray, code: str, reason: str) -> None:
+    for p in chunk.tolist():
+        plan.status[p] = SyncStatus.FAILED.value
+        plan.reason_code[p] = code
+        plan.reason[p] = reason
