@@ -1,0 +1,80 @@
+"""The sync form, headless. Mapping suggestions need only ``describe``; the Dry run / Sync
+buttons run against the sandbox in-process."""
+
+from __future__ import annotations
+
+import importlib.util
+
+import pandas as pd
+import pytest
+
+from paragon_nb.marketo.models import LeadField
+from paragon_nb.widgets.sync_form import IGNORE, SyncForm
+
+FIELDS = [
+    LeadField(id=1, displayName="Email Address", dataType="email", name="email"),
+    LeadField(id=2, displayName="First Name", dataType="string", name="firstName"),
+    LeadField(id=3, displayName="Company Name", dataType="string", name="company"),
+    LeadField(id=4, displayName="Id", dataType="integer", name="id", read_only=True),
+]
+
+
+class DescribeOnly:
+    def describe(self) -> list[LeadField]:
+        return FIELDS
+
+
+def _frame() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "Email": ["ada@example.com", "bob@example.com"],
+            "first_name": ["Ada", "Bob"],
+            "shoe size": [38, 44],
+        }
+    )
+
+
+def test_mapping_is_suggested_and_editable() -> None:
+    form = SyncForm(DescribeOnly(), frames={"leads": _frame()})
+    assert form.model.mapping == {"Email": "email", "first_name": "firstName", "shoe size": IGNORE}
+    assert form._columns["Email"].options == (IGNORE, "company", "email", "firstName")
+    form._columns["shoe size"].value = "company"
+    assert form.model.mapping["shoe size"] == "company"
+    assert form._lookup.options == ("company", "email", "firstName")
+    assert form._lookup.value == "email"
+    kwargs = form.model._kwargs()
+    assert kwargs["mapping"] == {
+        "Email": "email",
+        "first_name": "firstName",
+        "shoe size": "company",
+    }
+    assert kwargs["ignore"] == []
+
+
+def test_no_frame_is_a_plain_error() -> None:
+    form = SyncForm(DescribeOnly(), frames={})
+    form._sync.click()
+    assert "Pick a DataFrame first" in form._status.value
+
+
+HAVE_SANDBOX = importlib.util.find_spec("paragon_nb.sandbox.app") is not None
+
+
+@pytest.mark.skipif(not HAVE_SANDBOX, reason="needs paragon_nb.sandbox.app (issue 2)")
+def test_dry_run_then_sync_against_the_sandbox() -> None:
+    from paragon_nb.sandbox.app import SandboxApp
+
+    app = SandboxApp()
+    client = app.client()
+    form = SyncForm(client, frames={"leads": _frame()})
+    form._list.value = "Newsletter"
+    form._create_list.value = True
+    form._dry_run.click()
+    assert form.model.error == ""
+    assert app.lead_count() == 0
+    form._sync.click()
+    assert form.model.error == "", form.model.error
+    result = form.model.result
+    assert list(result.rows["status"]) == ["created", "created"]
+    assert app.lead_count() == 2
+    assert form._output.outputs  # the SyncResult display went to the output area
