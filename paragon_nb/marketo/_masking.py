@@ -9,10 +9,11 @@
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
 
-__all__ = ["MASK", "Masker"]
+__all__ = ["MASK", "Masker", "install_log_filter"]
 
 MASK = "***"
 
@@ -48,3 +49,35 @@ class Masker:
 
     def __repr__(self) -> str:
         return f"Masker({len(self._secrets)} secrets)"
+
+
+class _SecretLogFilter(logging.Filter):
+    """Masks secret-shaped parameters in records of loggers we do not own (httpx logs
+    every request URL at INFO, and the identity URL carries ``client_secret``)."""
+
+    _masker = Masker()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            text = record.getMessage()
+        except Exception:  # a malformed record is the logger's business, not ours
+            return True
+        masked = self._masker(text)
+        if masked != text:
+            record.msg, record.args = masked, None
+        return True
+
+
+_installed = False
+_install_lock = threading.Lock()
+
+
+def install_log_filter() -> None:
+    """Add the masking filter to the ``httpx`` and ``httpcore`` loggers (once per process)."""
+    global _installed
+    with _install_lock:
+        if _installed:
+            return
+        for name in ("httpx", "httpcore"):
+            logging.getLogger(name).addFilter(_SecretLogFilter())
+        _installed = True

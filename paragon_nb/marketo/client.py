@@ -32,7 +32,7 @@ from paragon_nb.errors import (
 )
 from paragon_nb.marketo import bulk
 from paragon_nb.marketo._http import Http
-from paragon_nb.marketo._masking import Masker
+from paragon_nb.marketo._masking import Masker, install_log_filter
 from paragon_nb.marketo.auth import MarketoAuth, TokenCache, TokenSource
 from paragon_nb.marketo.batching import batch_ranges, chunks, filter_value_chunks
 from paragon_nb.marketo.limits import Limiter, Limits
@@ -138,6 +138,7 @@ class MarketoClient:
         self.limits = limits
         self._stats = ClientStats()
         self._masker = Masker(client_secret)
+        install_log_filter()
         self._client = httpx.Client(
             transport=transport,
             timeout=timeout,
