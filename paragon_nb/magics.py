@@ -143,7 +143,8 @@ class ParagonMagics(Magics):
         except ParagonError as exc:
             if not self.short_errors:
                 raise
-            raise UsageError(f"{type(exc).__name__}: {exc}") from None
+            text = " ".join(part.strip() for part in str(exc).splitlines())
+            raise UsageError(f"{type(exc).__name__}: {text}") from None
 
     def _ns(self) -> dict[str, Any]:
         return self.shell.user_ns if self.shell is not None else {}
@@ -188,7 +189,13 @@ class ParagonMagics(Magics):
             ) from None
         if not isinstance(spec, dict):
             raise UsageError("the workflow body must be a YAML mapping (name:, trigger:, steps:)")
-        wf = self._guard(lambda: self.project.add_workflow(spec))
+        project = self.project
+        name = spec.get("name")
+        exists = any(_get(w, "name") == name for w in self._guard(project.workflows))
+        if exists:  # re-running the cell edits the draft
+            wf = self._guard(lambda: project.update_workflow(name, spec))
+        else:
+            wf = self._guard(lambda: project.add_workflow(spec))
         status = "draft saved"
         if args.deploy:
             self._guard(lambda: self.project.deploy(_get(wf, "name", spec.get("name"))))

@@ -28,6 +28,13 @@ class Recorder:
             "schema": {"type": "object", "properties": {k: {"type": "string"} for k in example}},
         }
 
+    def workflows(self) -> list[dict[str, Any]]:
+        return [{"name": "Existing"}]
+
+    def update_workflow(self, name: str, spec: dict[str, Any]) -> dict[str, Any]:
+        self.calls.append(("update_workflow", (name, spec)))
+        return {"name": spec["name"]}
+
     def add_workflow(self, spec: dict[str, Any]) -> dict[str, Any]:
         self.calls.append(("add_workflow", spec))
         return {"name": spec["name"]}
@@ -146,6 +153,11 @@ def test_workflow_keeps_templates_and_expands_only_dollar_names(ip, rec) -> None
     text = repr(out)
     assert "trigger: App Event: Lead Created" in text and "1. upsert_lead" in text
     assert "<svg" in out._repr_html_()
+
+
+def test_workflow_cell_rerun_updates_the_draft(ip, rec) -> None:
+    ip.run_cell_magic("workflow", "", "name: Existing\ntrigger: {app_event: X}\nsteps: []")
+    assert rec.calls[0][0] == "update_workflow" and rec.calls[0][1][0] == "Existing"
 
 
 def test_workflow_errors(ip, rec) -> None:

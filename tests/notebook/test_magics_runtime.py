@@ -1,0 +1,71 @@
+"""The magics over a real runtime Project (no Marketo needed for these paths)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from IPython.core.error import UsageError
+
+from paragon_nb.display import RunHistory
+
+SPEC = """\
+name: Sync new leads to Marketo
+trigger:
+  app_event: Lead Created
+user_settings:
+  - id: marketo_list
+    label: Marketo list
+    type: marketo_list
+    required: true
+steps:
+  - id: upsert_lead
+    action: marketo.create_or_update_lead
+    lookup_field: email
+    fields:
+      email: "{{event.email}}"
+      firstName: "{{event.first_name}}"
+  - id: add_to_list
+    action: marketo.add_leads_to_list
+    list_id: "{{settings.marketo_list}}"
+    lead_ids: ["{{steps.upsert_lead.id}}"]
+"""
+
+
+def test_event_workflow_deploy_and_trigger_on_a_new_project(ip, tmp_path: Path) -> None:
+    ip.run_line_magic("paragon", f"project {tmp_path / 'proj'}")
+    magics = ip.magics_manager.registry["ParagonMagics"]
+    project = magics.project
+    assert (tmp_path / "proj").is_dir()
+    schema = ip.run_cell_magic(
+        "app_event", "Lead Created", '{"email": "ada@example.com", "first_name": "Ada"}'
+    )
+    assert "event.first_name: string" in repr(schema)
+    diagram = ip.run_cell_magic("workflow", "--deploy", SPEC)
+    assert diagram.status == "deployed"
+    assert [w.name for w in project.workflows() if w.deployed] == ["Sync new leads to Marketo"]
+    # re-running the cell edits the draft instead of failing on the duplicate name
+    ip.run_cell_magic("workflow", "", SPEC.replace("firstName", "lastName"))
+    ip.user_ns["lead"] = {"email": "ada@example.com", "first_name": "Ada"}
+    event_id = ip.run_line_magic("paragon", "event Lead Created $lead --user nobody")
+    assert isinstance(event_id, str) and event_id
+    runs = ip.run_line_magic("paragon", "runs")
+    assert isinstance(runs, RunHistory) and runs.runs == []  # nobody is connected: no run
+    assert repr(runs) == "No runs yet."
+
+
+def test_bad_reference_fails_deploy_with_one_line(ip, tmp_path: Path) -> None:
+    ip.run_line_magic("paragon", f"project {tmp_path / 'proj'}")
+    ip.run_cell_magic("app_event", "Lead Created", '{"email": "a@b.c"}')
+    bad = SPEC.replace("{{event.first_name}}", "{{event.nickname}}")
+    with pytest.raises(UsageError) as info:
+        ip.run_cell_magic("workflow", "--deploy", bad)
+    assert "event.nickname" in str(info.value) and "\n" not in str(info.value)
+
+
+def test_strict_events_reject_bad_payload(ip, tmp_path: Path) -> None:
+    ip.run_line_magic("config", "ParagonMagics.strict_events = True")
+    ip.run_line_magic("paragon", f"project {tmp_path / 'proj'}")
+    ip.run_cell_magic("app_event", "Lead Created", '{"email": "a@b.c"}')
+    with pytest.raises(UsageError, match="EventValidationError"):
+        ip.run_line_magic("paragon", """event Lead Created '{"email": 5}'""")
