@@ -1,0 +1,308 @@
+"""Lead endpoints: sync (createOrUpdate/createOnly/updateOnly/createDuplicate), queries by
+filter and id, delete, describe/describe2, list membership of a lead (reference §4).
+
+Each handler takes the app and the parsed request and returns a payload dict (or raises
+``ApiError``); per-record problems become ``skipped`` results with Marketo's reason codes.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from paragon_nb.sandbox.fields import (
+    FieldDef,
+    InvalidValue,
+    describe2_result,
+    describe_item,
+    format_datetime,
+    is_searchable,
+    validate,
+)
+from paragon_nb.sandbox.wire import ApiError, Request, lead_envelope
+
+if TYPE_CHECKING:  # pragma: no cover
+    from paragon_nb.sandbox.app import SandboxApp
+
+__all__ = [
+    "ACTIONS",
+    "DEFAULT_FIELDS",
+    "apply_record",
+    "decode_page_token",
+    "encode_page_token",
+    "lead_view",
+    "page_params",
+    "requested_fields",
+]
+
+ACTIONS = ("createOrUpdate", "createOnly", "updateOnly", "createDuplicate")
+DEFAULT_FIELDS = ("id", "email", "updatedAt", "createdAt", "firstName", "lastName")
+MAX_BATCH = 300
+MAX_FILTER_MATCHES = 1000
+
+
+def _reason(code: str, message: str) -> dict[str, Any]:
+    return {"status": "skipped", "reasons": [{"code": code, "message": message}]}
+
+
+# ------------------------------------------------------------------------- paging helpers
+def encode_page_token(offset: int) -> str:
+    """An opaque cursor (base32, like Marketo's) holding the next offset."""
+    return base64.b32encode(f"pnb:{offset}".encode()).decode().rstrip("=")
+
+
+def decode_page_token(token: str | None) -> int:
+    if not token:
+        return 0
+    try:
+        padded = token + "=" * (-len(token) % 8)
+        text = base64.b32decode(padded.encode()).decode()
+        prefix, offset = text.split(":", 1)
+        if prefix != "pnb" or int(offset) < 0:
+            raise ValueError(token)
+        return int(offset)
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        message = f"Invalid value '{token}'. Required of type 'nextPageToken'"
+        raise ApiError("1001", message) from None
+
+
+def page_params(req: Request, *, max_size: int = MAX_BATCH) -> tuple[int, int]:
+    """(offset, batchSize) from ``nextPageToken`` and ``batchSize`` (default/max 300)."""
+    raw = req.get("batchSize")
+    size = max_size
+    if raw not in (None, ""):
+        try:
+            size = int(raw)
+        except ValueError:
+            raise ApiError("1001", f"Invalid value '{raw}'. Required of type 'Integer'") from None
+        if not 1 <= size <= max_size:
+            # (U) Marketo's exact answer to batchSize > 300 is not recorded
+            raise ApiError("1003", f"batchSize must be between 1 and {max_size}, got {size}")
+    return decode_page_token(req.get("nextPageToken")), size
+
+
+def paged(items: Sequence[Any], offset: int, size: int) -> dict[str, Any]:
+    """Lead-DB envelope for one page: nextPageToken/moreResult only while rows remain."""
+    page = list(items[offset : offset + size])
+    if offset + size < len(items):
+        return lead_envelope(page, moreResult=True, nextPageToken=encode_page_token(offset + size))
+    return lead_envelope(page)
+
+
+# ------------------------------------------------------------------------- lead views
+def requested_fields(req: Request, fields: dict[str, FieldDef]) -> list[str]:
+    names = req.get_list("fields") or list(DEFAULT_FIELDS)
+    for name in names:
+        if name not in fields:
+            raise ApiError("1006", f"Field '{name}' not found")
+    return names
+
+
+def lead_view(lead: dict[str, Any], names: Sequence[str], fields: dict[str, FieldDef]) -> dict:
+    """A lead as Marketo returns it: ``id`` always, requested fields, empty ones as null."""
+    out: dict[str, Any] = {"id": lead["id"]}
+    for name in names:
+        if name in ("createdAt", "updatedAt"):
+            out[name] = format_datetime(lead[name])
+        elif name == "mktoName":
+            full = " ".join(str(lead[k]) for k in ("firstName", "lastName") if lead.get(k))
+            out[name] = full or None
+        elif name in lead:
+            out[name] = lead[name]
+        else:
+            # (U) an unset boolean reads back false, like a cleared one
+            out[name] = False if fields[name].data_type == "boolean" else None
+    return out
+
+
+# ------------------------------------------------------------------------- sync
+def sync_leads(app: SandboxApp, req: Request) -> dict[str, Any]:
+    """``POST /rest/v1/leads.json``: one result per input record, in input order."""
+    if req.content_type != "application/json":
+        raise ApiError("612", "Invalid Content Type")
+    body = req.json()
+    if not isinstance(body, dict):
+        raise ApiError("609", "Invalid JSON")
+    action = body.get("action") or "createOrUpdate"
+    if action not in ACTIONS:
+        raise ApiError("1001", f"Invalid value '{action}'. Required of type 'action'")
+    fields = app.state.fields()
+    lookup = body.get("lookupField") or "email"
+    if lookup not in fields:
+        raise ApiError("1006", f"Field '{lookup}' not found")
+    if lookup == "id" and action != "updateOnly":
+        raise ApiError("1003", "lookupField 'id' is only allowed with action 'updateOnly'")
+    if lookup != "id" and not is_searchable(fields[lookup]):
+        raise ApiError("1011", f"Field '{lookup}' not supported")
+    partition = body.get("partitionName")
+    if partition not in (None, "", "Default"):
+        # (U) the sandbox has one partition, "Default"
+        raise ApiError("1008", f"Access denied to partition '{partition}'")
+    records = body.get("input")
+    if records is None:
+        raise ApiError("1002", "Missing value for required parameter 'input'")
+    if not isinstance(records, list):
+        raise ApiError("1001", "Invalid value for 'input'. Required of type 'array'")
+    if not records:
+        raise ApiError("1003", "Input cannot be empty")  # (U)
+    if len(records) > MAX_BATCH:
+        # (U) Marketo refuses the whole call; code and text are a guess.
+        raise ApiError("1003", f"Batch size exceeds the limit of {MAX_BATCH}, got {len(records)}")
+    now = app.clock.time()
+    # (U) asyncProcessing:true is processed synchronously with the normal response.
+    with app.state.tx():
+        results = [apply_record(app, rec, action, lookup, fields, now) for rec in records]
+    return lead_envelope(results)
+
+
+def apply_record(
+    app: SandboxApp,
+    record: Any,
+    action: str,
+    lookup: str,
+    fields: dict[str, FieldDef],
+    now: float,
+) -> dict[str, Any]:
+    """Apply one sync record; returns its result entry (shared with bulk import)."""
+    if not isinstance(record, dict):
+        return _reason("1003", "Invalid input record")
+    values: dict[str, Any] = {}
+    for key, value in record.items():
+        field = fields.get(key)
+        if field is None:
+            return _reason("1006", f"Field '{key}' not found")
+        if key == "id":
+            if action != "updateOnly":
+                return _reason("1003", f"Field 'id' not allowed for action '{action}'")  # (U) text
+            continue
+        if field.read_only:
+            return _reason("1003", f"Field '{key}' is read only")  # (U) Marketo may ignore it
+        try:
+            values[key] = validate(field, value)
+        except InvalidValue as exc:
+            return _reason("1003", str(exc))
+    state = app.state
+    if action == "createDuplicate":
+        return {"id": state.insert_lead(_clean(values), now), "status": "created"}
+    key_value = record.get("id") if lookup == "id" else values.get(lookup)
+    if key_value in (None, ""):
+        if action == "createOnly":
+            return {"id": state.insert_lead(_clean(values), now), "status": "created"}
+        return _reason("1003", f"Value for lookup field '{lookup}' not found")  # (U) code/text
+    matches = state.find_lead_ids(lookup, key_value)
+    if len(matches) > 1:
+        return _reason("1007", "Multiple lead match lookup criteria")
+    if not matches:
+        if action == "updateOnly":
+            return _reason("1004", "Lead not found")
+        return {"id": state.insert_lead(_clean(values), now), "status": "created"}
+    if action == "createOnly":
+        return _reason("1005", "Lead already exists")
+    lead_id = matches[0]
+    current = state.get_lead(lead_id) or {}
+    data = {k: v for k, v in current.items() if k not in ("id", "createdAt", "updatedAt")}
+    for key, value in values.items():
+        if value is None:
+            data.pop(key, None)
+        else:
+            data[key] = value
+    state.update_lead(lead_id, data, now)
+    return {"id": lead_id, "status": "updated"}
+
+
+def _clean(values: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in values.items() if v is not None}
+
+
+# ------------------------------------------------------------------------- queries
+def query_leads(app: SandboxApp, req: Request) -> dict[str, Any]:
+    """``GET /rest/v1/leads.json?filterType=&filterValues=`` (or POST ``_method=GET``)."""
+    filter_type = req.get("filterType")
+    if not filter_type:
+        raise ApiError("1002", "Missing value for required parameter 'filterType'")
+    values = req.get_list("filterValues")
+    if not values:
+        raise ApiError("1002", "Missing value for required parameter 'filterValues'")
+    if len(values) > MAX_BATCH:
+        raise ApiError("1003", f"Cannot process more than {MAX_BATCH} filter values")  # (U)
+    fields = app.state.fields()
+    field = fields.get(filter_type)
+    if field is None:
+        raise ApiError("1006", f"Field '{filter_type}' not found")
+    if not is_searchable(field):
+        raise ApiError("1011", f"Field '{filter_type}' not supported")
+    names = requested_fields(req, fields)
+    offset, size = page_params(req)
+    ids: set[int] = set()
+    with app.state.tx():
+        for raw in values:
+            try:
+                value = raw if filter_type == "id" else validate(field, raw)
+                if filter_type == "id":
+                    value = int(raw)
+            except (InvalidValue, ValueError):
+                continue
+            ids.update(app.state.find_lead_ids(filter_type, value))
+        if len(ids) > MAX_FILTER_MATCHES:
+            raise ApiError("1003", "Too many results match the filter")
+        # (U) result order: by lead id, not by filterValues order
+        leads = app.state.get_leads(sorted(ids))
+    return paged([lead_view(lead, names, fields) for lead in leads], offset, size)
+
+
+def get_lead(app: SandboxApp, req: Request, lead_id: str) -> dict[str, Any]:
+    """``GET /rest/v1/lead/{id}.json``: 0 or 1 lead."""
+    fields = app.state.fields()
+    names = requested_fields(req, fields)
+    lead = app.state.get_lead(int(lead_id))
+    return lead_envelope([] if lead is None else [lead_view(lead, names, fields)])
+
+
+def delete_leads(app: SandboxApp, req: Request) -> dict[str, Any]:
+    """All three delete forms (§4.4): ``{"id":..,"status":"deleted"}`` or skipped 1004."""
+    ids = req.input_ids(max_items=MAX_BATCH)
+    results: list[dict[str, Any]] = []
+    with app.state.tx():
+        for raw in ids:
+            lead_id = _as_int(raw)
+            if lead_id is not None and app.state.delete_lead(lead_id):
+                results.append({"id": lead_id, "status": "deleted"})
+            else:
+                # (U) unknown id on delete: skipped 1004
+                shown = lead_id if lead_id is not None else raw
+                results.append({"id": shown, **_reason("1004", "Lead not found")})
+    return lead_envelope(results)
+
+
+def lead_list_membership(app: SandboxApp, req: Request, lead_id: str) -> dict[str, Any]:
+    """``GET /rest/v1/leads/{id}/listMembership.json``."""
+    offset, size = page_params(req)
+    rows = app.state.lead_memberships(int(lead_id))
+    items = [
+        {
+            "listId": r["list_id"],
+            "createdAt": format_datetime(r["created_at"]),
+            "updatedAt": format_datetime(r["updated_at"]),
+        }
+        for r in rows
+    ]
+    return paged(items, offset, size)
+
+
+def describe(app: SandboxApp, req: Request) -> dict[str, Any]:
+    return lead_envelope([describe_item(f) for f in app.state.fields().values()])
+
+
+def describe2(app: SandboxApp, req: Request) -> dict[str, Any]:
+    return lead_envelope(describe2_result(app.state.fields().values()))
+
+
+def _as_int(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None

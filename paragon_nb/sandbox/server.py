@@ -1,0 +1,230 @@
+"""The sandbox on a real socket: :class:`MarketoSandbox` (a background-thread server on
+127.0.0.1) and ``paragon-nb sandbox`` (:func:`run_cli`).
+
+    with MarketoSandbox(rate_limit=(100, 20.0), latency=0.1) as sandbox:
+        client = sandbox.client()
+        print(sandbox.endpoint, sandbox.identity, sandbox.client_id)
+
+The server is threaded (one thread per request), so Marketo's concurrency limit (615) can be
+exercised with >= 10 concurrent calls.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+from paragon_nb import settings
+from paragon_nb._httpserver import BackgroundServer
+from paragon_nb.errors import ConfigurationError
+from paragon_nb.sandbox.app import SandboxApp
+from paragon_nb.sandbox.faults import parse_fault
+
+__all__ = [
+    "INFO_FILE",
+    "STATE_FILE",
+    "MarketoSandbox",
+    "default_sandbox",
+    "parse_rate_limit",
+    "read_sandbox_info",
+    "run_cli",
+]
+
+STATE_FILE = "sandbox.sqlite3"
+INFO_FILE = "sandbox.json"
+
+# inspection helpers served straight from the app
+_DELEGATED = frozenset(
+    {
+        "stats",
+        "reset_stats",
+        "leads",
+        "lead_count",
+        "list_members",
+        "create_list",
+        "add_field",
+        "expire_tokens",
+        "set_faults",
+        "set_limits",
+        "process_imports",
+        "transport",
+    }
+)
+
+
+class MarketoSandbox:
+    """A local Marketo served on ``host:port`` (port 0 = any free port) in a daemon thread.
+
+    Takes :class:`SandboxApp`'s keyword arguments (state, credentials, limits, latency,
+    faults, clock) or a ready ``app=``. Use as a context manager or ``start()``/``stop()``.
+    """
+
+    def __init__(
+        self,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        app: SandboxApp | None = None,
+        **app_kwargs: Any,
+    ) -> None:
+        if app is not None and app_kwargs:
+            raise ConfigurationError(
+                "MarketoSandbox: pass either app= or SandboxApp keyword arguments, not both "
+                f"(got {sorted(app_kwargs)})"
+            )
+        self.app = app if app is not None else SandboxApp(**app_kwargs)
+        self._server = BackgroundServer(self.app, host=host, port=port)
+
+    # ------------------------------------------------------------------ lifecycle
+    def start(self) -> MarketoSandbox:
+        self._server.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.stop()
+
+    def __enter__(self) -> MarketoSandbox:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # ------------------------------------------------------------------ addresses
+    @property
+    def base_url(self) -> str:
+        """``http://127.0.0.1:PORT`` (raises RuntimeError before ``start()``)."""
+        return self._server.url
+
+    @property
+    def endpoint(self) -> str:
+        return self.base_url + "/rest"
+
+    @property
+    def identity(self) -> str:
+        return self.base_url + "/identity"
+
+    @property
+    def port(self) -> int:
+        return self._server.port
+
+    @property
+    def client_id(self) -> str:
+        return self.app.client_id
+
+    @property
+    def client_secret(self) -> str:
+        return self.app.client_secret
+
+    def info(self, *, with_secret: bool = True) -> dict[str, str]:
+        """``{"endpoint", "identity", "client_id"[, "client_secret"]}``."""
+        out = {"endpoint": self.endpoint, "identity": self.identity, "client_id": self.client_id}
+        if with_secret:
+            out["client_secret"] = self.client_secret
+        return out
+
+    def client(self, **kwargs: Any) -> Any:
+        """A ``MarketoClient`` for this sandbox over the socket."""
+        from paragon_nb.marketo.client import MarketoClient
+
+        kwargs.setdefault("identity", self.identity)
+        return MarketoClient(self.endpoint, self.client_id, self.client_secret, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        if name in _DELEGATED:
+            return getattr(self.app, name)
+        raise AttributeError(f"'MarketoSandbox' object has no attribute {name!r}")
+
+    def __repr__(self) -> str:
+        where = self._server.url if self._server._server is not None else "stopped"
+        return f"MarketoSandbox({where}, client_id={self.client_id!r}, client_secret='***')"
+
+
+def default_sandbox(**kwargs: Any) -> MarketoSandbox:
+    """A (not yet started) sandbox on the default state file ``home()/sandbox.sqlite3``,
+    so its leads, lists and credentials persist between runs."""
+    kwargs.setdefault("state", settings.home() / STATE_FILE)
+    return MarketoSandbox(**kwargs)
+
+
+def read_sandbox_info() -> dict[str, Any] | None:
+    """What the last ``paragon-nb sandbox`` wrote to ``home()/sandbox.json`` (no secret)."""
+    path = settings.home(create=False) / INFO_FILE
+    try:
+        return json.loads(path.read_text())
+    except (FileNotFoundError, ValueError):
+        return None
+
+
+def parse_rate_limit(text: str | None) -> tuple[int, float] | None:
+    """``"100/20"`` -> (100, 20.0); ``"0"``/``"off"``/empty -> None. ConfigurationError else."""
+    if text is None or text.strip().lower() in ("", "0", "off", "none"):
+        return None
+    calls, sep, seconds = text.partition("/")
+    try:
+        parsed = (int(calls), float(seconds) if sep else 20.0)
+    except ValueError:
+        parsed = (0, 0.0)
+    if parsed[0] < 0 or parsed[1] <= 0:
+        raise ConfigurationError(
+            f"--rate-limit {text!r} is not CALLS/SECONDS; e.g. 100/20 (Marketo's), or 0 for off"
+        )
+    return parsed if parsed[0] else None
+
+
+def run_cli(args: argparse.Namespace) -> int:
+    """``paragon-nb sandbox``: print one JSON line, serve until SIGINT/SIGTERM, exit 0."""
+    if args.memory:
+        state: str | Path = ":memory:"
+    else:
+        state = Path(args.state) if args.state else settings.home() / STATE_FILE
+    if args.latency < 0 or args.token_ttl <= 0:
+        raise ConfigurationError("--latency must be >= 0 and --token-ttl > 0")
+    sandbox = MarketoSandbox(
+        host=args.host,
+        port=args.port,
+        state=state,
+        client_id=args.client_id,
+        client_secret=args.client_secret,
+        rate_limit=parse_rate_limit(args.rate_limit),
+        max_concurrency=args.max_concurrency or None,
+        daily_quota=args.daily_quota or None,
+        token_ttl=args.token_ttl,
+        latency=args.latency / 1000.0,
+        faults=[parse_fault(spec) for spec in args.fault],
+    )
+    stop = threading.Event()
+
+    def _on_signal(signum: int, frame: Any) -> None:
+        stop.set()
+
+    previous = {sig: signal.signal(sig, _on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        sandbox.start()
+        sys.stdout.write(json.dumps(sandbox.info()) + "\n")
+        sys.stdout.flush()
+        info_path = settings.home() / INFO_FILE
+        info = {**sandbox.info(with_secret=False), "pid": os.getpid(), "state": str(state)}
+        info_path.write_text(json.dumps(info, indent=2) + "\n")
+        while not stop.wait(0.2):
+            pass
+    finally:
+        sandbox.stop()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        _remove_info_if_ours()
+    return 0
+
+
+def _remove_info_if_ours() -> None:
+    info = read_sandbox_info()
+    if info and info.get("pid") == os.getpid():
+        try:
+            (settings.home(create=False) / INFO_FILE).unlink()
+        except FileNotFoundError:
+            pass

@@ -1,0 +1,345 @@
+"""The sandbox's state in SQLite (``":memory:"`` or a file): leads, custom fields, folders,
+static lists, memberships, tokens, credentials and import jobs.
+
+One connection guarded by one re-entrant lock: every request's reads and writes run under
+``with state.tx():`` so concurrent requests see consistent data (and a file-backed sandbox
+survives restarts). The lead-level rules (actions, reasons) live in ``leads.py``; this module
+only stores and finds.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from paragon_nb._sqlite import connect, transaction
+from paragon_nb.sandbox.fields import STANDARD_FIELDS, FieldDef
+
+__all__ = ["DEFAULT_FOLDERS", "SandboxState"]
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS custom_fields (
+    name TEXT PRIMARY KEY, id INTEGER NOT NULL, display_name TEXT NOT NULL,
+    data_type TEXT NOT NULL, length INTEGER);
+CREATE TABLE IF NOT EXISTS leads (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, email_key TEXT, data TEXT NOT NULL,
+    created_at REAL NOT NULL, updated_at REAL NOT NULL);
+CREATE INDEX IF NOT EXISTS leads_email ON leads(email_key);
+CREATE TABLE IF NOT EXISTS folders (
+    id INTEGER PRIMARY KEY, name TEXT NOT NULL, type TEXT NOT NULL, folder_type TEXT NOT NULL,
+    parent_id INTEGER, path TEXT NOT NULL, is_system INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS lists (
+    id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, description TEXT,
+    folder_id INTEGER NOT NULL, folder_type TEXT NOT NULL,
+    created_at REAL NOT NULL, updated_at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS list_members (
+    list_id INTEGER NOT NULL, lead_id INTEGER NOT NULL, created_at REAL NOT NULL,
+    updated_at REAL NOT NULL, PRIMARY KEY (list_id, lead_id));
+CREATE INDEX IF NOT EXISTS list_members_lead ON list_members(lead_id);
+CREATE TABLE IF NOT EXISTS tokens (
+    token TEXT PRIMARY KEY, client_id TEXT NOT NULL, expires_at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS imports (
+    id INTEGER PRIMARY KEY, status TEXT NOT NULL, format TEXT NOT NULL,
+    lookup_field TEXT NOT NULL, list_id INTEGER, partition TEXT, data BLOB NOT NULL,
+    created_at REAL NOT NULL, started_at REAL, finished_at REAL,
+    processed INTEGER NOT NULL DEFAULT 0, failed INTEGER NOT NULL DEFAULT 0,
+    warned INTEGER NOT NULL DEFAULT 0, message TEXT, failures BLOB, warnings BLOB);
+"""
+
+# (id, name, type, folderType, parent, path) — a default tree like a fresh instance's (U ids).
+DEFAULT_FOLDERS: tuple[tuple[int, str, str, str, int | None, str], ...] = (
+    (1, "Marketing Activities", "Folder", "Marketing Folder", None, "/Marketing Activities"),
+    (2, "Design Studio", "Folder", "Folder", None, "/Design Studio"),
+    (5, "Lead Database", "Folder", "Zone", None, "/Lead Database"),
+    (6, "Default", "Folder", "Zone", 5, "/Lead Database/Default"),
+    (12, "Group Lists", "Folder", "List", 6, "/Lead Database/Default/Group Lists"),
+    (
+        13,
+        "Group Smart Lists",
+        "Folder",
+        "Smart List",
+        6,
+        "/Lead Database/Default/Group Smart Lists",
+    ),  # noqa: E501
+)
+_FIRST_LIST_ID = 1001
+_FIRST_IMPORT_ID = 1001
+_FIRST_CUSTOM_FIELD_ID = 1000
+
+
+class SandboxState:
+    """Tables + small finders. ``path`` is ``":memory:"`` (default) or a SQLite file."""
+
+    def __init__(self, path: str | Path = ":memory:") -> None:
+        self.path = str(path)
+        self.lock = threading.RLock()
+        self.conn: sqlite3.Connection = connect(self.path)
+        self.conn.executescript(_SCHEMA)
+        with self.tx():
+            for fid, name, ftype, folder_type, parent, fpath in DEFAULT_FOLDERS:
+                self.conn.execute(
+                    "INSERT OR IGNORE INTO folders VALUES (?,?,?,?,?,?,1)",
+                    (fid, name, ftype, folder_type, parent, fpath),
+                )
+        self._fields_cache: dict[str, FieldDef] | None = None
+
+    def __repr__(self) -> str:
+        return f"SandboxState({self.path!r})"
+
+    @contextmanager
+    def tx(self) -> Iterator[sqlite3.Connection]:
+        """Lock + transaction (re-entrant: a nested ``tx`` joins the outer one)."""
+        with self.lock:
+            if self.conn.in_transaction:
+                yield self.conn
+                return
+            with transaction(self.conn):
+                yield self.conn
+
+    def close(self) -> None:
+        with self.lock:
+            self.conn.close()
+
+    # ------------------------------------------------------------------ meta
+    def get_meta(self, key: str) -> str | None:
+        with self.lock:
+            row = self.conn.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
+        return None if row is None else row[0]
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self.tx() as c:
+            c.execute("INSERT OR REPLACE INTO meta VALUES (?,?)", (key, value))
+
+    # ------------------------------------------------------------------ fields
+    def fields(self) -> dict[str, FieldDef]:
+        """Standard + custom fields by REST name."""
+        with self.lock:
+            if self._fields_cache is None:
+                out = dict(STANDARD_FIELDS)
+                for row in self.conn.execute("SELECT * FROM custom_fields ORDER BY id"):
+                    out[row["name"]] = FieldDef(
+                        row["id"], row["name"], row["display_name"], row["data_type"],
+                        row["length"], False, True,
+                    )  # fmt: skip
+                self._fields_cache = out
+            return self._fields_cache
+
+    def add_field(self, name: str, data_type: str, display_name: str, length: int | None) -> None:
+        with self.tx() as c:
+            row = c.execute("SELECT MAX(id) FROM custom_fields").fetchone()
+            fid = max(_FIRST_CUSTOM_FIELD_ID, (row[0] or 0) + 1)
+            c.execute(
+                "INSERT OR REPLACE INTO custom_fields VALUES (?,?,?,?,?)",
+                (name, fid, display_name, data_type, length),
+            )
+            self._fields_cache = None
+
+    # ------------------------------------------------------------------ leads
+    def find_lead_ids(self, field: str, value: Any) -> list[int]:
+        """Ids of leads whose ``field`` equals ``value`` (email case-insensitively)."""
+        with self.lock:
+            if field == "id":
+                sql, args = "SELECT id FROM leads WHERE id=?", (value,)
+            elif field == "email":
+                # (U) Marketo email lookups are treated as case-insensitive.
+                sql, args = "SELECT id FROM leads WHERE email_key=?", (str(value).lower(),)
+            else:
+                sql = "SELECT id FROM leads WHERE json_extract(data, ?) = ?"
+                args = (f'$."{field}"', value)
+            return [r[0] for r in self.conn.execute(sql + " ORDER BY id", args)]
+
+    def get_lead(self, lead_id: Any) -> dict[str, Any] | None:
+        with self.lock:
+            row = self.conn.execute("SELECT * FROM leads WHERE id=?", (lead_id,)).fetchone()
+        return None if row is None else _lead(row)
+
+    def get_leads(self, ids: Sequence[int]) -> list[dict[str, Any]]:
+        if not ids:
+            return []
+        with self.lock:
+            marks = ",".join("?" * len(ids))
+            rows = self.conn.execute(
+                f"SELECT * FROM leads WHERE id IN ({marks}) ORDER BY id", list(ids)
+            ).fetchall()
+        return [_lead(r) for r in rows]
+
+    def insert_lead(self, data: dict[str, Any], now: float) -> int:
+        with self.tx() as c:
+            cur = c.execute(
+                "INSERT INTO leads (email_key, data, created_at, updated_at) VALUES (?,?,?,?)",
+                (_email_key(data), json.dumps(data), now, now),
+            )
+            return int(cur.lastrowid or 0)
+
+    def update_lead(self, lead_id: int, data: dict[str, Any], now: float) -> None:
+        with self.tx() as c:
+            c.execute(
+                "UPDATE leads SET email_key=?, data=?, updated_at=? WHERE id=?",
+                (_email_key(data), json.dumps(data), now, lead_id),
+            )
+
+    def delete_lead(self, lead_id: Any) -> bool:
+        with self.tx() as c:
+            c.execute("DELETE FROM list_members WHERE lead_id=?", (lead_id,))
+            return c.execute("DELETE FROM leads WHERE id=?", (lead_id,)).rowcount > 0
+
+    def all_leads(self) -> list[dict[str, Any]]:
+        with self.lock:
+            return [_lead(r) for r in self.conn.execute("SELECT * FROM leads ORDER BY id")]
+
+    def lead_count(self) -> int:
+        with self.lock:
+            return int(self.conn.execute("SELECT COUNT(*) FROM leads").fetchone()[0])
+
+    def lead_memberships(self, lead_id: int) -> list[sqlite3.Row]:
+        with self.lock:
+            return self.conn.execute(
+                "SELECT * FROM list_members WHERE lead_id=? ORDER BY list_id", (lead_id,)
+            ).fetchall()
+
+    # ------------------------------------------------------------------ folders
+    def get_folder(self, folder_id: Any) -> sqlite3.Row | None:
+        with self.lock:
+            return self.conn.execute("SELECT * FROM folders WHERE id=?", (folder_id,)).fetchone()
+
+    def folders_by_name(self, name: str) -> list[sqlite3.Row]:
+        with self.lock:
+            return self.conn.execute(
+                "SELECT * FROM folders WHERE name=? ORDER BY id", (name,)
+            ).fetchall()
+
+    # ------------------------------------------------------------------ lists
+    def create_list(
+        self, name: str, folder_id: int, folder_type: str, description: str | None, now: float
+    ) -> int:
+        with self.tx() as c:
+            row = c.execute("SELECT MAX(id) FROM lists").fetchone()
+            list_id = max(_FIRST_LIST_ID, (row[0] or 0) + 1)
+            c.execute(
+                "INSERT INTO lists VALUES (?,?,?,?,?,?,?)",
+                (list_id, name, description, folder_id, folder_type, now, now),
+            )
+            return list_id
+
+    def get_list(self, list_id: Any) -> sqlite3.Row | None:
+        with self.lock:
+            return self.conn.execute("SELECT * FROM lists WHERE id=?", (list_id,)).fetchone()
+
+    def list_by_name(self, name: str) -> sqlite3.Row | None:
+        with self.lock:
+            return self.conn.execute("SELECT * FROM lists WHERE name=?", (name,)).fetchone()
+
+    def all_lists(self) -> list[sqlite3.Row]:
+        with self.lock:
+            return self.conn.execute("SELECT * FROM lists ORDER BY id").fetchall()
+
+    def update_list(self, list_id: int, changes: dict[str, Any], now: float) -> None:
+        with self.tx() as c:
+            for column in ("name", "description"):
+                if column in changes:
+                    c.execute(f"UPDATE lists SET {column}=? WHERE id=?", (changes[column], list_id))
+            c.execute("UPDATE lists SET updated_at=? WHERE id=?", (now, list_id))
+
+    def delete_list(self, list_id: int) -> None:
+        with self.tx() as c:
+            c.execute("DELETE FROM list_members WHERE list_id=?", (list_id,))
+            c.execute("DELETE FROM lists WHERE id=?", (list_id,))
+
+    def add_member(self, list_id: int, lead_id: int, now: float) -> None:
+        with self.tx() as c:
+            c.execute(
+                "INSERT INTO list_members VALUES (?,?,?,?) "
+                "ON CONFLICT(list_id, lead_id) DO UPDATE SET updated_at=excluded.updated_at",
+                (list_id, lead_id, now, now),
+            )
+
+    def remove_member(self, list_id: int, lead_id: int) -> bool:
+        with self.tx() as c:
+            cur = c.execute(
+                "DELETE FROM list_members WHERE list_id=? AND lead_id=?", (list_id, lead_id)
+            )
+            return cur.rowcount > 0
+
+    def is_member(self, list_id: int, lead_id: int) -> bool:
+        with self.lock:
+            row = self.conn.execute(
+                "SELECT 1 FROM list_members WHERE list_id=? AND lead_id=?", (list_id, lead_id)
+            ).fetchone()
+        return row is not None
+
+    def member_ids(self, list_id: int) -> list[int]:
+        with self.lock:
+            rows = self.conn.execute(
+                "SELECT lead_id FROM list_members WHERE list_id=? ORDER BY lead_id", (list_id,)
+            )
+            return [r[0] for r in rows]
+
+    # ------------------------------------------------------------------ tokens
+    def live_token(self, client_id: str, now: float) -> sqlite3.Row | None:
+        with self.lock:
+            return self.conn.execute(
+                "SELECT * FROM tokens WHERE client_id=? AND expires_at>? "
+                "ORDER BY expires_at DESC LIMIT 1",
+                (client_id, now),
+            ).fetchone()
+
+    def save_token(self, token: str, client_id: str, expires_at: float) -> None:
+        with self.tx() as c:
+            c.execute("INSERT INTO tokens VALUES (?,?,?)", (token, client_id, expires_at))
+
+    def get_token(self, token: str) -> sqlite3.Row | None:
+        with self.lock:
+            return self.conn.execute("SELECT * FROM tokens WHERE token=?", (token,)).fetchone()
+
+    def expire_tokens(self, now: float) -> None:
+        with self.tx() as c:
+            c.execute("UPDATE tokens SET expires_at=? WHERE expires_at>?", (now, now))
+
+    # ------------------------------------------------------------------ imports
+    def next_import_id(self) -> int:
+        with self.lock:
+            row = self.conn.execute("SELECT MAX(id) FROM imports").fetchone()
+        return max(_FIRST_IMPORT_ID, (row[0] or 0) + 1)
+
+    def insert_import(self, values: dict[str, Any]) -> int:
+        with self.tx() as c:
+            job_id = self.next_import_id()
+            cols = ["id", *values]
+            c.execute(
+                f"INSERT INTO imports ({','.join(cols)}) VALUES ({','.join('?' * len(cols))})",
+                [job_id, *values.values()],
+            )
+            return job_id
+
+    def update_import(self, job_id: int, values: dict[str, Any]) -> None:
+        with self.tx() as c:
+            sets = ",".join(f"{k}=?" for k in values)
+            c.execute(f"UPDATE imports SET {sets} WHERE id=?", [*values.values(), job_id])
+
+    def get_import(self, job_id: Any) -> sqlite3.Row | None:
+        with self.lock:
+            return self.conn.execute("SELECT * FROM imports WHERE id=?", (job_id,)).fetchone()
+
+    def active_imports(self) -> list[sqlite3.Row]:
+        with self.lock:
+            return self.conn.execute(
+                "SELECT * FROM imports WHERE status IN ('Queued','Importing') ORDER BY id"
+            ).fetchall()
+
+
+def _email_key(data: dict[str, Any]) -> str | None:
+    email = data.get("email")
+    return email.lower() if isinstance(email, str) and email else None
+
+
+def _lead(row: sqlite3.Row) -> dict[str, Any]:
+    lead = {"id": row["id"], **json.loads(row["data"])}
+    lead["createdAt"] = row["created_at"]
+    lead["updatedAt"] = row["updated_at"]
+    return lead
