@@ -218,6 +218,8 @@ class ParagonMagics(Magics):
             raise UsageError(
                 f"%paragon: unknown subcommand {words[0]!r}; use one of {', '.join(self._commands)}"
             )
+        if words[0] != "event":  # event resolves its $payload to the object itself
+            words = [expand_dollar_names(word, self._ns()).strip('"') for word in words]
         return command(words[1:])
 
     def _cmd_project(self, argv: list[str]) -> Any:

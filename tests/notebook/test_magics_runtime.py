@@ -33,7 +33,8 @@ steps:
 
 
 def test_event_workflow_deploy_and_trigger_on_a_new_project(ip, tmp_path: Path) -> None:
-    ip.run_line_magic("paragon", f"project {tmp_path / 'proj'}")
+    ip.user_ns["where"] = str(tmp_path / "proj")
+    ip.run_line_magic("paragon", "project $where")
     magics = ip.magics_manager.registry["ParagonMagics"]
     project = magics.project
     assert (tmp_path / "proj").is_dir()
