@@ -129,7 +129,8 @@ def _coerce_string(s: pd.Series, f: LeadField, *, text_field: bool) -> Coerced:
     present = ~_missing(text)
     if text_field:
         limit = max(f.length or 0, DEFAULT_TEXT_BYTES) if f.length is None else f.length
-        sizes = text.str.encode("utf-8").str.len()
+        encoded = text.str.encode("utf-8")
+        sizes = encoded.str.len() if encoded.notna().any() else pd.Series(0, index=text.index)
         unit = "UTF-8 bytes"
     else:
         limit = f.length or DEFAULT_STRING_LENGTH

@@ -1,0 +1,66 @@
+"""The journal: scopes, pending-before / results-after protocol, lookups."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from paragon_nb._clock import FakeClock
+from paragon_nb.sync.journal import JOURNAL_FILE, Journal
+
+
+def test_default_path_is_under_home(isolated_env: Path) -> None:
+    with Journal(instance="i", lookup_field="email") as j:
+        assert j.path == isolated_env / JOURNAL_FILE
+
+
+def test_pending_then_finished_then_listed(tmp_path: Path, clock: FakeClock) -> None:
+    path = tmp_path / "j.sqlite3"
+    with Journal(instance="i", lookup_field="email", list_key="7", path=path, clock=clock) as j:
+        bid = j.begin_batch(["a@x.com", "b@x.com"], [11, 22], action="createOrUpdate")
+        rows = j.lookup(["a@x.com", "b@x.com", "c@x.com"])
+        assert list(rows.index) == ["a@x.com", "b@x.com"]
+        assert set(rows["state"]) == {"pending"}
+        assert rows.loc["a@x.com", "pending_fp"] == 11
+        j.finish_batch(
+            bid,
+            [
+                ("a@x.com", "synced", 11, 101, "created", None, None),
+                ("b@x.com", "skipped", None, None, "skipped", "1003", "bad"),
+            ],
+        )
+        j.mark_listed(["a@x.com"])
+    # a new connection (a new process, in real life) sees it all
+    with Journal(instance="i", lookup_field="email", list_key="7", path=path) as j2:
+        rows = j2.lookup(["a@x.com", "b@x.com"])
+        a, b = rows.loc["a@x.com"], rows.loc["b@x.com"]
+        got = (a["state"], a["fingerprint"], a["lead_id"], a["listed"])
+        assert got == ("synced", 11, 101, True)
+        assert (b["state"], b["listed"]) == ("skipped", False)
+        assert j2.count() == 2 and j2.count("synced") == 1
+
+
+def test_scopes_are_separate(tmp_path: Path) -> None:
+    path = tmp_path / "j.sqlite3"
+    with Journal(instance="i", lookup_field="email", list_key="1", path=path) as j1:
+        j1.begin_batch(["a@x.com"], [1], action="createOrUpdate")
+    for scope in [("i", "email", "2"), ("other", "email", "1"), ("i", "id", "1")]:
+        with Journal(instance=scope[0], lookup_field=scope[1], list_key=scope[2], path=path) as j:
+            assert len(j.lookup(["a@x.com"])) == 0
+
+
+def test_resync_clears_listed_and_many_keys_lookup(tmp_path: Path) -> None:
+    path = tmp_path / "j.sqlite3"
+    keys = [f"u{i}@x.com" for i in range(2000)]
+    with Journal(instance="i", lookup_field="email", path=path) as j:
+        bid = j.begin_batch(keys, range(2000), action="createOrUpdate")
+        done = [(k, "synced", n, n, "created", None, None) for n, k in enumerate(keys)]
+        j.finish_batch(bid, done)
+        j.mark_listed(keys)
+        # few keys against a large scope: chunked IN queries
+        few = j.lookup(keys[:3])
+        assert list(few["fingerprint"]) == [0, 1, 2]
+        bid = j.begin_batch(keys[:1], [99], action="createOrUpdate")
+        j.finish_batch(bid, [(keys[0], "synced", 99, None, "updated", None, None)])
+        row = j.lookup(keys[:1]).loc[keys[0]]
+        assert (row["fingerprint"], row["lead_id"], row["listed"]) == (99, 0, False)
+        assert j.forget() == 2000
