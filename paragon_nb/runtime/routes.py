@@ -11,6 +11,7 @@ Paths are relative to ``/projects/{id}/sdk`` (reference paragon-platform.md §3)
     DELETE /integrations/{integration}     disconnect (settings cleared, workflows off)
     GET    /credentials  POST /credentials  list / connect Marketo with its four values
     PATCH  /credentials/{credentialId}     {"config": {"workflowSettings": {wf: {...}}}}
+    POST   /actions {"action": "marketo_list"}  options of a dynamic setting (the user's lists)
 """
 
 from __future__ import annotations
@@ -254,6 +255,33 @@ def patch_credential(project: Any, req: Request) -> tuple[int, Any]:
     return 200, _credential(user_state(project, req.sub))
 
 
+# --------------------------------------------------------------------------- field options
+
+_LIST_ACTIONS = ("marketo_list", "marketo.lists", "MARKETO_LIST")
+
+
+def post_actions(project: Any, req: Request) -> tuple[int, Any]:
+    """Options of a dynamic user setting, like the SDK's ``getFieldOptions``.
+
+    # (U) Paragon's action/source keys for the Marketo "List" setting are not public; we
+    # accept "marketo_list" (our setting type) and answer the user's static lists.
+    """
+    body = req.json_object()
+    action = body.get("action") or body.get("sourceKey")
+    if action not in _LIST_ACTIONS:
+        raise HTTPError(400, f"unknown action {action!r}; available: {list(_LIST_ACTIONS[:1])}")
+    _require_connected(user_state(project, req.sub), req.sub)
+    paging = body.get("paginationParameters") or {}
+    search = str(paging.get("search") or body.get("search") or "").strip().lower()
+    client = project.marketo_client(req.sub)
+    options = [
+        {"label": item.name, "value": str(item.id)}
+        for item in client.iter_static_lists()
+        if not search or search in item.name.lower()
+    ]
+    return 200, {"output": options, "nextPageCursor": None}
+
+
 # (pattern relative to /sdk, {method: handler}); first match wins.
 ROUTES: list[tuple[str, dict[str, Any]]] = [
     ("/events/trigger", {"POST": trigger_event}),
@@ -263,4 +291,5 @@ ROUTES: list[tuple[str, dict[str, Any]]] = [
     ("/integrations/(?P<integration>[^/]+)", {"DELETE": delete_integration}),
     ("/credentials", {"GET": get_credentials, "POST": post_credentials}),
     ("/credentials/(?P<credential>[^/]+)", {"PATCH": patch_credential}),
+    ("/actions", {"POST": post_actions}),
 ]

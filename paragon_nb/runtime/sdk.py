@@ -275,6 +275,20 @@ class Paragon:
         self._request("PATCH", f"/credentials/{credential_id}", json={"config": config})
         return self.refresh_user()
 
+    def get_field_options(
+        self, integration: str, action: str = "marketo_list", *, search: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Options of a dynamic setting (``POST /sdk/actions``): for ``"marketo_list"`` the
+        user's static lists as ``[{"label": name, "value": "<id>"}]``."""
+        self._marketo_state(integration)
+        body = {
+            "integration": integration,
+            "action": action,
+            "paginationParameters": {"search": search} if search else {},
+        }
+        answer = self._request("POST", "/actions", json=body)
+        return list(answer.get("output", [])) if isinstance(answer, dict) else []
+
     def enable_workflow(self, workflow_id: str) -> dict[str, Any]:
         """``POST /sdk/workflows/{id}``; RuntimeStateError if already enabled."""
         self._request("POST", f"/workflows/{workflow_id}")
