@@ -189,10 +189,12 @@ def check_path(
             if str(seg) not in props:
                 names = sorted(props)
                 hint = difflib.get_close_matches(str(seg), names, n=1)
-                did = f"; did you mean {format_path((*prefix, *path[:depth], hint[0]))}?"
-                return f"{where} does not exist; available: {', '.join(names) or 'none'}" + (
-                    did if hint else ""
+                did = (
+                    f"; did you mean {format_path((*prefix, *path[:depth], hint[0]))}?"
+                    if hint
+                    else ""
                 )
+                return f"{where} does not exist; available: {', '.join(names) or 'none'}{did}"
             current = props[str(seg)]
         elif kind == "array":
             if not isinstance(seg, int):

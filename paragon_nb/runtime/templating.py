@@ -95,7 +95,7 @@ def format_path(path: tuple[str | int, ...]) -> str:
         elif re.fullmatch(r"[A-Za-z_][A-Za-z0-9_\-]*", seg):
             out += seg if i == 0 else f".{seg}"
         else:
-            out += "[" + json.dumps(seg) + "]"
+            out += '["' + seg.replace("\\", "\\\\").replace('"', '\\"') + '"]'
     return out
 
 

@@ -187,7 +187,7 @@ class ConditionStep(_StepBase):
     """``if`` a rule holds run ``then`` else ``else``; output ``{result, selectedChoice}``."""
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
-    action: Literal["condition"] = "condition"
+    action: Literal["condition"]
     if_: dict[str, Any] = Field(alias="if")
     then: list[Step] = Field(default_factory=list)
     else_: list[Step] = Field(default_factory=list, alias="else")
@@ -358,6 +358,12 @@ def _check_ref(
     return None
 
 
+_ERROR_OUTPUT: dict[str, Any] = {
+    "type": "object",
+    "properties": {"message": {"type": "string"}, "type": {"type": "string"}, "code": {}},
+}
+
+
 def check_references(
     spec: WorkflowSpec,
     *,
@@ -414,6 +420,12 @@ def check_references(
                         "type": "object",
                         "properties": {"result": infer_schema(function_outputs[fn])},
                     }
+            if step.continue_on_failure:
+                # a failed step's output is {"error": {...}} instead (Paragon: "the error
+                # becomes its output"), so both shapes may be referenced
+                props = dict(output.get("properties", {}))
+                props["error"] = _ERROR_OUTPUT
+                output = {**output, "properties": props}
             earlier[step.id] = output
 
     visit(spec.steps)
