@@ -111,7 +111,7 @@ class Http:
             attempt += 1
             try:
                 with self.limiter.slot():
-                    self.stats.record_call(path)
+                    self.stats.record_call(method, path)
                     response = self._send(method, path, params, content, headers, form, files)
                 return self._parse(response, label=label, raw=raw)
             except QuotaExceeded:

@@ -216,6 +216,7 @@ class MarketoAuth(httpx.Auth):
         token = self.source.token()
         request.headers["Authorization"] = f"Bearer {token}"
         response = yield request
+        response.read()  # overriding sync_auth_flow bypasses requires_response_body
         if auth_error_code(response) is None:
             return
         if self._on_renewal is not None:

@@ -27,6 +27,7 @@ def path_key(path: str) -> str:
 class ClientStats:
     """Counters updated by every request a :class:`MarketoClient` makes.
 
+    ``per_path`` keys read ``"POST /rest/v1/lists/{id}/leads.json"`` (ids folded).
     ``codes`` counts response-level Marketo codes and HTTP error statuses seen (including
     ones later cured by a retry); ``auth_renewals`` counts token renewals after 600/601/602.
     Read attributes directly or take :meth:`as_dict` for a consistent snapshot.
@@ -42,10 +43,10 @@ class ClientStats:
         self.auth_renewals = 0
         self.network_errors = 0
 
-    def record_call(self, path: str) -> None:
+    def record_call(self, method: str, path: str) -> None:
         with self._lock:
             self.calls += 1
-            self.per_path[path_key(path)] += 1
+            self.per_path[f"{method} {path_key(path)}"] += 1
 
     def record_code(self, code: str) -> None:
         with self._lock:

@@ -127,7 +127,7 @@ def test_sync_leads_any_size_in_input_order_concurrently(fake: FakeMarketo) -> N
     assert all(b["partitionName"] == "Default" and b["lookupField"] == "email" for b in bodies)
     assert fake.max_in_flight == 3
     assert sorted(done) == [299, 300, 300]
-    assert client.stats.per_path == {"/rest/v1/leads.json": 3}
+    assert client.stats.per_path == {"POST /rest/v1/leads.json": 3}
 
 
 def test_sync_leads_refuses_unknown_action_and_sends_nothing(fake: FakeMarketo) -> None:
