@@ -209,6 +209,10 @@ class SyncForm(w.VBox):
             result = self.model.run(dry_run=dry_run)
             if result is not None:
                 display(result)
+        if result is not None:
+            counts = ", ".join(f"{k} {v:,}" for k, v in result.counts.items()) or "no rows"
+            kind = "Dry run" if dry_run else "Sync"
+            self._status.value = f"<b>{kind}:</b> {html.escape(counts)}"
 
     def _build_mapping(self) -> None:
         mapping = self.model.mapping

@@ -3,10 +3,7 @@ buttons run against the sandbox in-process."""
 
 from __future__ import annotations
 
-import importlib.util
-
 import pandas as pd
-import pytest
 
 from paragon_nb.marketo.models import LeadField
 from paragon_nb.widgets.sync_form import IGNORE, SyncForm
@@ -57,10 +54,6 @@ def test_no_frame_is_a_plain_error() -> None:
     assert "Pick a DataFrame first" in form._status.value
 
 
-HAVE_SANDBOX = importlib.util.find_spec("paragon_nb.sandbox.app") is not None
-
-
-@pytest.mark.skipif(not HAVE_SANDBOX, reason="needs paragon_nb.sandbox.app (issue 2)")
 def test_dry_run_then_sync_against_the_sandbox() -> None:
     from paragon_nb.sandbox.app import SandboxApp
 
@@ -72,9 +65,12 @@ def test_dry_run_then_sync_against_the_sandbox() -> None:
     form._dry_run.click()
     assert form.model.error == ""
     assert app.lead_count() == 0
+    assert form._status.value.startswith("<b>Dry run:</b>")
     form._sync.click()
     assert form.model.error == "", form.model.error
     result = form.model.result
     assert list(result.rows["status"]) == ["created", "created"]
     assert app.lead_count() == 2
-    assert form._output.outputs  # the SyncResult display went to the output area
+    assert form._status.value == "<b>Sync:</b> created 2"
+    form._sync.click()  # unchanged rows cost nothing
+    assert set(form.model.result.rows["status"]) == {"unchanged"}

@@ -1,0 +1,74 @@
+"""The Connect Portal over a real Project and the sandbox (in-process): the seed flow as a
+user clicks it — connect, pick the list, enable — then an event lands the lead in that list."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from paragon_nb.marketo.client import MarketoClient
+from paragon_nb.runtime.project import Project
+from paragon_nb.sandbox.app import SandboxApp
+from paragon_nb.widgets.connect_portal import ConnectPortal
+
+from .test_magics_runtime import SPEC
+
+ENDPOINT = "http://sandbox.local/rest"
+
+
+@pytest.fixture
+def app() -> SandboxApp:
+    return SandboxApp()
+
+
+@pytest.fixture
+def project(tmp_path: Path, app: SandboxApp) -> Any:
+    def factory(creds: Any) -> MarketoClient:
+        return MarketoClient(
+            creds.endpoint,
+            creds.client_id,
+            creds.client_secret,
+            identity=creds.identity,
+            transport=app.transport(),
+        )
+
+    proj = Project.create("Portal test", path=tmp_path / "proj", client_factory=factory)
+    proj.define_app_event("Lead Created", example={"email": "ada@example.com", "first_name": "Ada"})
+    proj.add_workflow(SPEC)
+    proj.deploy("Sync new leads to Marketo")
+    try:
+        yield proj
+    finally:
+        proj.close()
+
+
+def test_bad_secret_then_connect_pick_list_enable_and_event_lands(app, project) -> None:
+    newsletter = app.create_list("Newsletter")
+    app.create_list("Webinar")
+    portal = ConnectPortal(project, user_id="user-1")
+    portal.connect(endpoint=ENDPOINT, client_id=app.client_id, client_secret="wrong")
+    assert not portal.model.connected
+    assert "refused the Client ID / Client Secret" in portal._status.value
+    portal.connect(endpoint=ENDPOINT, client_id=app.client_id, client_secret=app.client_secret)
+    assert portal.model.connected, portal.model.error
+    assert app.client_secret not in portal._connection.value
+    panel = portal.panel("Sync new leads to Marketo")
+    picker = panel.field("marketo_list")
+    picker._refresh.click()
+    labels = [label for label, _ in picker._dropdown.options]
+    assert any(label.startswith("Newsletter") for label in labels), labels
+    picker._filter.value = "news"
+    picker._dropdown.value = int(newsletter["id"])
+    panel._enabled.value = True
+    panel._save.click()
+    assert "enabled" in panel._status.value, panel._status.value
+    project.trigger_event(
+        "user-1", "Lead Created", {"email": "ada@example.com", "first_name": "Ada"}
+    )
+    assert project.wait_idle(timeout=30)
+    lead_ids = [lead["id"] for lead in app.leads() if lead["email"] == "ada@example.com"]
+    assert lead_ids and set(lead_ids) <= set(app.list_members(int(newsletter["id"])))
+    runs = project.runs()
+    assert list(runs["status"]) == ["succeeded"]
