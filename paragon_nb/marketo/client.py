@@ -26,8 +26,10 @@ from pydantic import SecretStr
 from paragon_nb._clock import Clock, system_clock
 from paragon_nb.errors import (
     ConfigurationError,
+    MarketoAuthError,
     MarketoError,
     MarketoNotFound,
+    QuotaExceeded,
     TransientMarketoError,
 )
 from paragon_nb.marketo import bulk
@@ -308,7 +310,8 @@ class MarketoClient:
         ``progress(n)`` is called with each finished batch's size. ``on_batch_error``:
         ``"raise"`` (default) raises the first batch failure with ``partial_results`` (per
         batch lists, ``None`` for batches not done); ``"skip"`` marks that batch's records
-        skipped with the error's code and message and carries on. ``createDuplicate`` is
+        skipped with the error's code and message and carries on (``QuotaExceeded`` and
+        ``MarketoAuthError`` always raise). ``createDuplicate`` is
         never resent after an ambiguous failure (the write may have happened)."""
         try:
             act = SyncAction(action)
@@ -339,7 +342,8 @@ class MarketoClient:
                     what=f"sync_leads {act.value} of records {r.start}..{r.stop - 1}",
                 )
             except MarketoError as err:
-                if on_batch_error == "raise":
+                # quota and credentials problems end the whole run, whatever the policy
+                if on_batch_error == "raise" or isinstance(err, QuotaExceeded | MarketoAuthError):
                     raise
                 reason = Reason(code=err.code or "error", message=str(err))
                 return [RecordResult(status=RecordStatus.SKIPPED, reasons=(reason,))] * len(r)

@@ -443,3 +443,27 @@ def test_unknown_path_is_not_found(fake: FakeMarketo) -> None:
     with pytest.raises(MarketoNotFound, match="610"):
         client.usage(last_7_days=True)
     assert BASE in client.endpoint
+
+
+def test_daily_budget_stops_before_sending(fake: FakeMarketo) -> None:
+    from paragon_nb.errors import QuotaExceeded
+
+    fake.route("GET", "/rest/v1/lead/1.json")(lambda r, b: ok([{"id": 1}]))
+    client = make_client(fake, daily_budget=2)
+    client.get_lead(1)
+    client.get_lead(1)
+    with pytest.raises(QuotaExceeded, match="daily budget of 2") as info:
+        client.get_lead(1)
+    assert info.value.resets_at is not None
+    assert len(fake.rest_requests()) == 2
+    assert client.limits.daily_budget == 2
+
+
+def test_quota_exceeded_raises_even_when_skipping_batches(fake: FakeMarketo) -> None:
+    from paragon_nb.errors import QuotaExceeded
+
+    _sync_route(fake)
+    fake.script["/rest/v1/leads.json"] = ["607"]
+    client = make_client(fake, limits=Limits(max_concurrency=1))
+    with pytest.raises(QuotaExceeded):
+        client.sync_leads([{"email": f"u{i}@x.com"} for i in range(10)], on_batch_error="skip")
