@@ -218,7 +218,7 @@ class ParagonMagics(Magics):
             raise UsageError(
                 f"%paragon: unknown subcommand {words[0]!r}; use one of {', '.join(self._commands)}"
             )
-        if words[0] != "event":  # event resolves its $payload to the object itself
+        if words[0] not in ("event", "project"):  # those resolve $name to the object itself
             words = [expand_dollar_names(word, self._ns()).strip('"') for word in words]
         return command(words[1:])
 
@@ -226,9 +226,23 @@ class ParagonMagics(Magics):
         parser = _parser("%paragon project")
         parser.add_argument("path", nargs="?")
         args = parser.parse_args(argv)
-        if args.path:
-            return self.open_project(args.path)
-        return self.project
+        if not args.path:
+            return self.project
+        target: Any = args.path
+        if target.startswith("$"):
+            if target[1:] not in self._ns():
+                raise UsageError(f"{target} is not defined in the notebook")
+            target = self._ns()[target[1:]]
+        if isinstance(target, str | Path):
+            return self.open_project(target)
+        if not hasattr(target, "trigger_event"):
+            raise UsageError(f"{args.path} is neither a folder nor a Project")
+        if self._project is not None and self._project is not target:
+            self._project.close()
+        self._project = target  # an open Project (e.g. made with a custom client_factory)
+        if self.strict_events:
+            target.strict = True
+        return target
 
     def _cmd_deploy(self, argv: list[str]) -> Any:
         parser = _parser("%paragon deploy")

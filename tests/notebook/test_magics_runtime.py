@@ -70,3 +70,14 @@ def test_strict_events_reject_bad_payload(ip, tmp_path: Path) -> None:
     ip.run_cell_magic("app_event", "Lead Created", '{"email": "a@b.c"}')
     with pytest.raises(UsageError, match="EventValidationError"):
         ip.run_line_magic("paragon", """event Lead Created '{"email": 5}'""")
+
+
+def test_project_can_be_an_open_project_object(ip, tmp_path: Path) -> None:
+    from paragon_nb.runtime.project import Project
+
+    project = Project.create("Mine", path=tmp_path / "mine")
+    ip.user_ns["mine"] = project
+    assert ip.run_line_magic("paragon", "project $mine") is project
+    ip.user_ns["nothing"] = 42
+    with pytest.raises(UsageError, match="neither a folder nor a Project"):
+        ip.run_line_magic("paragon", "project $nothing")
