@@ -75,20 +75,14 @@ def connect(**kwargs: Any) -> MarketoClient:
     if any(os.environ.get(v) for v in _ENV):
         return MarketoClient.from_env(**kwargs)
     try:
-        from paragon_nb.sandbox import server
+        from paragon_nb.sandbox.server import default_sandbox
     except ImportError as exc:  # pragma: no cover - the sandbox ships with the package
-        raise ConfigurationError(f"no MARKETO_* variables and no local sandbox ({exc})") from None
-    for name in ("default_client", "default_sandbox"):
-        factory = getattr(server, name, None)
-        if factory is None:
-            continue
-        made = factory()
-        client = made.client(**kwargs) if hasattr(made, "client") else made
-        return client
-    raise ConfigurationError(
-        "no MARKETO_ENDPOINT/MARKETO_CLIENT_ID/MARKETO_CLIENT_SECRET set and no local sandbox "
-        "available; set the variables or run `paragon-nb sandbox`"
-    )
+        raise ConfigurationError(
+            "no MARKETO_ENDPOINT/MARKETO_CLIENT_ID/MARKETO_CLIENT_SECRET set and no local "
+            f"sandbox available ({exc}); set the variables"
+        ) from None
+    # The sandbox on the home folder's state file, in-process (no socket, no server to run).
+    return default_sandbox().app.client(**kwargs)
 
 
 def report_frame(result: SyncResult, source: pd.DataFrame) -> pd.DataFrame:

@@ -1,0 +1,195 @@
+"""End to end against the in-process sandbox (FakeClock; no sockets, no sleeps)."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from paragon_nb._clock import FakeClock
+from paragon_nb.errors import DuplicateKeyError, MappingError, SyncError
+from paragon_nb.sandbox import SandboxApp
+from paragon_nb.sync.runner import sync_leads
+
+from .conftest import (
+    MESSY_DUPLICATE,
+    MESSY_EMAILS,
+    MESSY_INVALID,
+    MESSY_VALID,
+    big_frame,
+    messy_frame,
+)
+
+
+def _by_email(app: SandboxApp) -> dict[str, dict]:
+    return {lead["email"]: lead for lead in app.leads()}
+
+
+def _list_id(app: SandboxApp, client, name: str) -> int:
+    found = client.get_list_by_name(name)
+    assert found is not None
+    return found.id
+
+
+def test_messy_frame_every_row_accounted_for(app: SandboxApp, client) -> None:
+    df = messy_frame()
+    result = sync_leads(df, client, list="Messy", create_list=True, progress=False)
+    rows = result.rows
+    assert rows.index.equals(df.index)
+    assert list(rows.columns) == ["status", "lead_id", "reason_code", "reason"]
+    status = rows["status"].to_dict()
+    assert {k for k, v in status.items() if v == "created"} == MESSY_VALID
+    assert {k for k, v in status.items() if v == "invalid"} == MESSY_INVALID
+    assert {k for k, v in status.items() if v == "skipped"} == MESSY_DUPLICATE
+    assert rows.loc["r0", "reason_code"] == "duplicate" and "'r9'" in rows.loc["r0", "reason"]
+    assert "'bad-email'" in rows.loc["r2", "reason"]
+    assert rows.loc["r3", "reason_code"] == "missing_lookup"
+    assert "12.5" in rows.loc["r4", "reason"] and "numberOfEmployees" in rows.loc["r4", "reason"]
+    assert "2021-02-30" in rows.loc["r5", "reason"]
+    assert "'maybe'" in rows.loc["r6", "reason"]
+    assert "title" in rows.loc["r7", "reason"]
+    # the sandbox holds exactly the valid leads, with the right values, all in the list
+    leads = _by_email(app)
+    assert set(leads) == MESSY_EMAILS
+    assert leads["bob@example.com"]["firstName"] == "Bób 🚀"
+    assert leads["bob@example.com"]["company"] == 'Quote "Co", Ltd'
+    assert leads["bob@example.com"]["numberOfEmployees"] == 12
+    assert leads["grace@example.com"]["company"] == "Navy,\nCOBOL dept"
+    assert leads["grace@example.com"].get("firstName") is None
+    assert leads["ada@example.com"]["firstName"] == "Augusta Ada"  # the last occurrence
+    assert leads["heidi@example.com"]["dateOfBirth"] == "2000-01-31"
+    ids = set(rows.loc[list(MESSY_VALID), "lead_id"].astype(int))
+    assert ids == {lead["id"] for lead in leads.values()}
+    assert set(app.list_members(result.list_id)) == ids
+    assert result.summary["counts"] == {"invalid": 6, "created": 4, "skipped": 1}
+
+
+def test_rerun_is_all_unchanged_with_zero_writes(app: SandboxApp, clock: FakeClock) -> None:
+    df = messy_frame()
+    first = sync_leads(df, app.client(clock=clock), list="Messy", create_list=True,
+                       progress=False)  # fmt: skip
+    app.reset_stats()
+    again = sync_leads(df, app.client(clock=clock), list="Messy", progress=False)
+    assert app.stats.write_calls == 0
+    assert (again.rows.loc[list(MESSY_VALID), "status"] == "unchanged").all()
+    assert again.rows.loc[list(MESSY_VALID), "lead_id"].equals(
+        first.rows.loc[list(MESSY_VALID), "lead_id"]
+    )
+    assert (again.rows.loc[list(MESSY_INVALID), "status"] == "invalid").all()
+    # a changed row is sent again, alone
+    df.loc["r1", "title"] = "Boss"
+    app.reset_stats()
+    third = sync_leads(df, app.client(clock=clock), list="Messy", progress=False)
+    assert third.rows.loc["r1", "status"] == "updated"
+    assert (third.rows.loc[["r8", "r9", "r10"], "status"] == "unchanged").all()
+    assert app.stats.calls_by_route["POST /rest/v1/leads.json"] == 1
+    assert _by_email(app)["bob@example.com"]["title"] == "Boss"
+
+
+def test_mapping_error_stops_before_any_write(app: SandboxApp, client) -> None:
+    df = messy_frame().rename(columns={"title": "job_titel"})
+    with pytest.raises(MappingError, match="job_titel"):
+        sync_leads(df, client, list="X", create_list=True, progress=False)
+    assert app.stats.write_calls == 0 and app.lead_count() == 0
+    result = sync_leads(df, client, ignore=["job_titel"], progress=False)
+    assert result.counts["created"] == 5  # r7's over-long title is no longer sent
+
+
+def test_duplicates_can_raise(client) -> None:
+    with pytest.raises(DuplicateKeyError, match="'r0' and 'r9'"):
+        sync_leads(messy_frame(), client, on_duplicate="raise", progress=False)
+
+
+def test_unknown_list_is_refused_before_writes(app: SandboxApp, client) -> None:
+    app.create_list("Existing")
+    with pytest.raises(SyncError, match=r"'Nope' not found.*'Existing'.*create_list=True"):
+        sync_leads(messy_frame(), client, list="Nope", progress=False)
+    assert app.lead_count() == 0
+
+
+def test_list_by_id_and_dry_run(app: SandboxApp, client) -> None:
+    list_id = app.create_list("ById")["id"]
+    df = big_frame(650)
+    plan = sync_leads(df, client, list=list_id, dry_run=True, progress=False)
+    assert plan.dry_run and app.stats.write_calls == 0 and app.lead_count() == 0
+    assert plan.counts == {"would create": 650}
+    assert plan.planned_calls == 3 + 3
+    assert plan.remaining_quota is not None and plan.remaining_quota < 50_000
+    done = sync_leads(df, client, list=str(list_id), progress=False)
+    assert done.counts == {"created": 650}
+    assert len(app.list_members(list_id)) == 650
+    df.loc[0, "lastName"] = "Changed"
+    plan2 = sync_leads(df, client, list=list_id, dry_run=True, progress=False)
+    assert plan2.counts == {"unchanged": 649, "would update": 1}
+    assert plan2.planned_calls == 2
+
+
+def test_dry_run_compares_with_marketo_without_journal(app: SandboxApp, client) -> None:
+    df = big_frame(5)
+    sync_leads(df, client, journal=False, progress=False)
+    df.loc[1, "firstName"] = "Other"
+    plan = sync_leads(df, client, journal=False, dry_run=True, progress=False)
+    assert plan.rows["status"].tolist() == ["unchanged", "would update"] + ["unchanged"] * 3
+
+
+def test_mirror_removes_only_with_confirmation(app: SandboxApp, client) -> None:
+    sync_leads(big_frame(10), client, list="M", create_list=True, progress=False)
+    keep = big_frame(10).iloc[:4]
+    with pytest.raises(SyncError, match="remove 6 members"):
+        sync_leads(keep, client, list="M", mirror=True, mirror_threshold=5, progress=False)
+    lid = _list_id(app, client, "M")
+    assert len(app.list_members(lid)) == 10
+    r = sync_leads(keep, client, list="M", mirror=True, mirror_threshold=5, confirm=True,
+                   progress=False)  # fmt: skip
+    assert len(app.list_members(lid)) == 4 and "removed 6" in r.notes[-1]
+    assert app.lead_count() == 10  # leads themselves are never deleted
+
+
+def test_accessor_and_update_only_and_create_only(app: SandboxApp, client) -> None:
+    import paragon_nb.sync  # noqa: F401  (registers df.marketo)
+
+    df = big_frame(3)
+    r = df.marketo.sync(client, action="createOnly", progress=False)
+    assert r.counts == {"created": 3}
+    again = df.assign(lastName="New").marketo.sync(client, action="createOnly", progress=False)
+    assert again.counts == {"skipped": 3}
+    assert set(again.rows["reason_code"]) == {"1005"}
+    upd = df.assign(lastName="Upd").marketo.sync(client, action="updateOnly", progress=False)
+    assert upd.counts == {"updated": 3}
+
+
+def test_retry_resends_failed_rows(app: SandboxApp, client) -> None:
+    from paragon_nb.sandbox import Fault
+
+    app.set_faults([Fault(route="leads", sequence=(None, "607"))])
+    df = big_frame(400)
+    r = sync_leads(df, client, progress=False, workers=1)
+    assert r.counts == {"created": 300, "failed": 100}
+    assert r.failed.index.equals(df.index[300:])
+    assert "quota" in r.failed["reason"].iloc[0]
+    fixed = r.retry()
+    assert fixed.counts == {"created": 400}
+    assert fixed.rows.index.equals(df.index)
+    assert app.lead_count() == 400
+
+
+def test_bulk_import_path(app: SandboxApp, client) -> None:
+    df = messy_frame()
+    r = sync_leads(df, client, list="Bulk", create_list=True, method="bulk", progress=False)
+    status = r.rows["status"].to_dict()
+    assert {k for k, v in status.items() if v == "upserted"} == MESSY_VALID
+    assert {k for k, v in status.items() if v == "invalid"} == MESSY_INVALID
+    assert set(_by_email(app)) == MESSY_EMAILS
+    assert _by_email(app)["grace@example.com"]["company"] == "Navy,\nCOBOL dept"
+    assert len(app.list_members(r.list_id)) == 4
+    app.reset_stats()
+    again = sync_leads(df, client, list="Bulk", method="bulk", progress=False)
+    assert app.stats.write_calls == 0
+    assert (again.rows.loc[list(MESSY_VALID), "status"] == "unchanged").all()
+
+
+def test_report_index_alignment_with_duplicate_labels(client) -> None:
+    df = big_frame(4)
+    df.index = pd.Index(["a", "a", "b", "b"])
+    r = sync_leads(df, client, progress=False)
+    assert r.rows.index.equals(df.index)
+    assert r.rows["status"].tolist() == ["created"] * 4
