@@ -1,0 +1,142 @@
+"""Durability: `paragon-nb serve` is killed with SIGKILL right after a burst of 201s; the
+project reopened in-process finishes every accepted event's run, none twice."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+import pytest
+
+from paragon_nb.runtime.project import Project
+from paragon_nb.sandbox.server import MarketoSandbox
+
+from .e2e import EVENT, connect_and_enable, lead, seed_project
+
+pytestmark = pytest.mark.slow
+
+BURST = 30  # events; 2 Marketo calls each stays under the client's 90 calls / 20 s
+
+
+def _start_server(path: Path) -> tuple[subprocess.Popen[str], dict]:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "paragon_nb.cli", "serve", str(path), "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=dict(os.environ),
+    )
+    watchdog = threading.Timer(60, proc.kill)  # a hung start must not hang the suite
+    watchdog.start()
+    try:
+        line = proc.stdout.readline() if proc.stdout else ""
+    finally:
+        watchdog.cancel()
+    if not line:
+        proc.kill()
+        _, err = proc.communicate(timeout=10)
+        pytest.fail(f"paragon-nb serve did not start: {err[-2000:]}")
+    return proc, json.loads(line)
+
+
+def test_kill_9_after_201s_loses_no_event_and_runs_none_twice(tmp_path: Path) -> None:
+    path = tmp_path / "proj"
+    # latency keeps runs in flight when the kill lands
+    with MarketoSandbox(rate_limit=None, latency=0.1) as sandbox:
+        listing = sandbox.app.create_list("Newsletter")
+        seeded = seed_project(path)
+        connect_and_enable(
+            seeded,
+            "user-1",
+            endpoint=sandbox.endpoint,
+            identity=sandbox.identity,
+            client_id=sandbox.client_id,
+            client_secret=sandbox.client_secret,
+            list_id=listing["id"],
+        )
+        token = seeded.token("user-1")
+        project_id = seeded.project.id
+        seeded.project.close()
+
+        proc, info = _start_server(path)
+        try:
+            assert info["project_id"] == project_id
+            url = f"{info['url']}/projects/{project_id}/sdk/events/trigger"
+            headers = {"Authorization": f"Bearer {token}"}
+
+            def post(i: int) -> str | None:
+                body = {"name": EVENT, "payload": lead(i)}
+                response = httpx.post(url, json=body, headers=headers, timeout=30)
+                return response.json()["eventId"] if response.status_code == 201 else None
+
+            with ThreadPoolExecutor(6) as pool:
+                accepted = [e for e in pool.map(post, range(BURST)) if e is not None]
+        finally:
+            os.kill(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=10)
+            if proc.stdout:
+                proc.stdout.close()
+            if proc.stderr:
+                proc.stderr.close()
+        assert proc.returncode == -signal.SIGKILL
+        assert len(accepted) == BURST
+
+        interrupted = Project.open(path, resume=False)
+        left = interrupted.unfinished_runs  # runs the kill cut short (queued or running)
+        interrupted.close()
+        # ~0.2 s per run on 5 workers: the burst outpaces them, so the kill lands mid-work
+        assert left > 0, "the kill landed after every run finished: nothing was resumed"
+        reopened = Project.open(path)
+        try:
+            assert reopened.wait_idle(timeout=120)
+            runs = reopened.runs()
+            events = {e["id"] for e in reopened.events()}
+        finally:
+            reopened.close()
+
+        assert set(accepted) <= events
+        per_event = Counter(runs["event_id"])
+        assert all(per_event[e] == 1 for e in accepted), per_event.most_common(3)
+        assert len(runs) == len(events) == BURST
+        assert set(runs["status"]) == {"succeeded"}, runs["error"].dropna().tolist()[:3]
+        emails = Counter(row["email"] for row in sandbox.app.leads())
+        assert emails == Counter(f"ada{i}@example.com" for i in range(BURST))
+        assert len(sandbox.app.list_members(listing["id"])) == BURST
+
+
+def test_serve_cli_exits_0_on_sigterm(tmp_path: Path) -> None:
+    seeded = seed_project(tmp_path / "proj")
+    seeded.project.close()
+    proc, info = _start_server(tmp_path / "proj")
+    try:
+        me = httpx.get(
+            f"{info['url']}/projects/{info['project_id']}/sdk/me",
+            headers={"Authorization": f"Bearer {seeded.token('u')}"},
+            timeout=10,
+        )
+        assert me.status_code == 200 and me.json()["userId"] == "u"
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=15) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.communicate(timeout=10)
+
+
+def test_serve_cli_reports_missing_project(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "paragon_nb.cli", "serve", str(tmp_path / "none")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert "no project in" in result.stderr
