@@ -206,11 +206,12 @@ def run_cli(args: argparse.Namespace) -> int:
     previous = {sig: signal.signal(sig, _on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         sandbox.start()
-        sys.stdout.write(json.dumps(sandbox.info()) + "\n")
-        sys.stdout.flush()
+        # the info file first: whoever reads the JSON line may look for it at once
         info_path = settings.home() / INFO_FILE
         info = {**sandbox.info(with_secret=False), "pid": os.getpid(), "state": str(state)}
         info_path.write_text(json.dumps(info, indent=2) + "\n")
+        sys.stdout.write(json.dumps(sandbox.info()) + "\n")
+        sys.stdout.flush()
         while not stop.wait(0.2):
             pass
     finally:

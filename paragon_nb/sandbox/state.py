@@ -66,7 +66,7 @@ DEFAULT_FOLDERS: tuple[tuple[int, str, str, str, int | None, str], ...] = (
         "Smart List",
         6,
         "/Lead Database/Default/Group Smart Lists",
-    ),  # noqa: E501
+    ),
 )
 _FIRST_LIST_ID = 1001
 _FIRST_IMPORT_ID = 1001

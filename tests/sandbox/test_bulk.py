@@ -24,7 +24,10 @@ def _status(api: Api, batch_id: int) -> dict:
 def test_import_moves_through_states_with_failures_and_list(api: Api, clock: FakeClock) -> None:
     list_id = api.create_list("Imported")
     api.sync([{"email": "old@x.com", "firstName": "Old"}])
-    data = b"email,firstName,numberOfEmployees\nold@x.com,Renamed,3\nnew@x.com,New,\nbad,Bad,1\nx@x.com,X,1.5\n"
+    data = (
+        b"email,firstName,numberOfEmployees\n"
+        b"old@x.com,Renamed,3\nnew@x.com,New,\nbad,Bad,1\nx@x.com,X,1.5\n"
+    )
     res = _import(api, data, format="csv", lookupField="email", listId=str(list_id))
     job = res["result"][0]
     assert job == {"batchId": job["batchId"], "importId": str(job["batchId"]), "status": "Queued"}
