@@ -218,25 +218,38 @@ class ParagonMagics(Magics):
             raise UsageError(
                 f"%paragon: unknown subcommand {words[0]!r}; use one of {', '.join(self._commands)}"
             )
-        if words[0] not in ("event", "project"):  # those resolve $name to the object itself
-            words = [expand_dollar_names(word, self._ns()).strip('"') for word in words]
+        if words[0] != "event":  # event resolves its $payload to the object itself
+            words = [self._expand_word(word) for word in words]
+            if words[0] != "project":  # only project takes an object ($project)
+                words = [str(word) for word in words]
         return command(words[1:])
 
+    def _expand_word(self, word: str) -> Any:
+        """``$name`` alone -> the object; inside a word -> its text (paths, names)."""
+        ns = self._ns()
+        whole = _DOLLAR.fullmatch(word)
+        if whole:
+            if whole.group(1) not in ns:
+                raise UsageError(f"{word} is not defined in the notebook")
+            return ns[whole.group(1)]
+
+        def sub(match: re.Match[str]) -> str:
+            if match.group(1) not in ns:
+                raise UsageError(f"${match.group(1)} is not defined in the notebook")
+            return str(ns[match.group(1)])
+
+        return _DOLLAR.sub(sub, word)
+
     def _cmd_project(self, argv: list[str]) -> Any:
-        parser = _parser("%paragon project")
-        parser.add_argument("path", nargs="?")
-        args = parser.parse_args(argv)
-        if not args.path:
+        if not argv:
             return self.project
-        target: Any = args.path
-        if target.startswith("$"):
-            if target[1:] not in self._ns():
-                raise UsageError(f"{target} is not defined in the notebook")
-            target = self._ns()[target[1:]]
+        if len(argv) > 1:
+            raise UsageError("%paragon project takes one PATH (or $project)")
+        target: Any = argv[0]
         if isinstance(target, str | Path):
             return self.open_project(target)
         if not hasattr(target, "trigger_event"):
-            raise UsageError(f"{args.path} is neither a folder nor a Project")
+            raise UsageError(f"{target!r} is neither a folder nor a Project")
         if self._project is not None and self._project is not target:
             self._project.close()
         self._project = target  # an open Project (e.g. made with a custom client_factory)

@@ -1,0 +1,302 @@
+"""Write the tutorial notebooks (sources only); execute them with
+
+    .venv/bin/python notebooks/build_notebooks.py && \
+    .venv/bin/jupyter nbconvert --to notebook --execute --inplace notebooks/0*.ipynb
+
+Cells whose output is the lesson carry the ``nbval-check-output`` tag (a comment marker
+cannot precede a ``%%`` cell magic, so tags are used throughout).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import nbformat
+
+HERE = Path(__file__).parent
+CHECK = "nbval-check-output"
+
+KERNELSPEC = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
+
+
+def md(text: str) -> nbformat.NotebookNode:
+    return nbformat.v4.new_markdown_cell(text.strip())
+
+
+def code(text: str, *tags: str) -> nbformat.NotebookNode:
+    cell = nbformat.v4.new_code_cell(text.strip())
+    if tags:
+        cell.metadata["tags"] = list(tags)
+    return cell
+
+
+def notebook(cells: list[nbformat.NotebookNode]) -> nbformat.NotebookNode:
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = KERNELSPEC
+    nb.metadata["language_info"] = {"name": "python"}
+    nb.cells = cells
+    return nb
+
+
+SCRATCH = """
+import os
+import tempfile
+from pathlib import Path
+
+# Everything this notebook creates (project, journal, sandbox state) goes to a scratch folder,
+# so running it again starts from zero.
+workdir = Path(tempfile.mkdtemp(prefix="paragon-tutorial-"))
+os.environ["PARAGON_NB_HOME"] = str(workdir / "home")
+"""
+
+SEED_SPEC = """
+%%workflow --deploy
+name: Sync new leads to Marketo
+trigger:
+  app_event: Lead Created
+user_settings:
+  - id: marketo_list
+    label: Marketo list
+    type: marketo_list        # the "List" field: the user's Marketo static lists
+    required: true
+steps:
+  - id: upsert_lead
+    action: marketo.create_or_update_lead
+    lookup_field: email
+    fields:
+      email: "{{event.email}}"
+      firstName: "{{event.first_name}}"
+      lastName: "{{event.last_name}}"
+      company: "{{event.company}}"
+      title: "{{event.title}}"
+  - id: add_to_list
+    action: marketo.add_leads_to_list
+    list_id: "{{settings.marketo_list}}"
+    lead_ids: ["{{steps.upsert_lead.id}}"]
+"""
+
+
+def tutorial_01() -> nbformat.NotebookNode:
+    return notebook(
+        [
+            md("""
+# Building a Marketo integration, in a notebook
+
+Paragon's tutorial *Building a Marketo Integration* wires an app to its users' Marketo: when
+your app emits a **Lead Created** event, a workflow **creates or updates the lead** in that
+user's Marketo and **adds it to the static list the user picked** when they connected.
+
+This notebook does every step of that tutorial locally, offline:
+
+1. a Marketo to talk to (the local sandbox plays your user's Marketo instance);
+2. a project, the **App Event** and the **workflow** (two Marketo steps and a *List* setting);
+3. deploy, a **signing key** and a **user token**, authenticate like the SDK does;
+4. the user connects Marketo in the **Connect Portal**, picks a list and enables the workflow;
+5. send the event with the **SDK** and with the **REST API**, then see the lead in the list
+   and the run in the history.
+
+Run it top to bottom (*Run > Run All Cells*). Nothing needs credentials.
+"""),
+            code(SCRATCH),
+            md("""
+## 1. A Marketo to talk to
+
+Your users bring their own Marketo. Here the **sandbox** stands in for one: it speaks
+Marketo's REST API (identity, leads, static lists, limits and error codes) on 127.0.0.1. We
+give it a few static lists, as a real instance would have.
+"""),
+            code("""
+from paragon_nb import MarketoSandbox
+
+sandbox = MarketoSandbox(
+    client_id="tutorial-client",
+    # the browser test passes its own secret; otherwise the sandbox makes one up
+    client_secret=os.environ.get("TUTORIAL_SANDBOX_SECRET"),
+).start()
+for name in ("Newsletter", "Webinar attendees", "Trade show 2026"):
+    sandbox.app.create_list(name)
+sandbox
+"""),
+            md("""
+## 2. A project, the App Event and the workflow
+
+`%load_ext paragon_nb` adds the magics. `%paragon project` opens (or creates) a project: a
+folder holding its App Events, workflows, signing key, connected users and runs.
+"""),
+            code("""
+%load_ext paragon_nb
+project = %paragon project $workdir/marketo-tutorial
+project.name
+"""),
+            md("""
+An **App Event** is defined by an example payload. The schema inferred from it is what the
+workflow can reference as `{{event.<field>}}`.
+"""),
+            code(
+                """
+%%app_event Lead Created
+{
+  "email": "ada@example.com",
+  "first_name": "Ada",
+  "last_name": "Lovelace",
+  "company": "Analytical Engines",
+  "title": "Engineer"
+}
+""",
+                CHECK,
+            ),
+            md("""
+The **workflow** is the tutorial's: triggered by *Lead Created*, it upserts the lead, then
+adds it to the list in the user's **Marketo list** setting. `{{ }}` is the workflow's own
+templating (resolved per run, never from this notebook). `--deploy` checks every reference
+against the event schema, the settings and earlier steps, then makes it live.
+"""),
+            code(SEED_SPEC, CHECK),
+            md("""
+## 3. Signing key, user token, authenticate
+
+Your app signs a short-lived **user token** (RS256 JWT) for each of its users with the
+project's **signing key**. The project keeps only the public half; the private key is shown
+once (here: kept in a variable, never printed).
+"""),
+            code("""
+from paragon_nb import Paragon, sign_user_token
+
+key = project.generate_signing_key()
+token = sign_user_token(key.private_pem, "user-1", ttl=3600)
+print("project keeps the public key:", project.public_key.splitlines()[0])
+print("user token (shortened):", token[:10] + "…")
+"""),
+            md("""
+`Paragon` mirrors the JavaScript SDK: `authenticate(project_id, token)` checks the token and
+loads the user, exactly as `paragon.authenticate` does in your app's frontend.
+"""),
+            code(
+                """
+paragon = Paragon(project)
+paragon.authenticate(project.id, token)
+user = paragon.get_user()
+print(user["userId"], "connected to Marketo:", user["integrations"]["marketo"]["enabled"])
+""",
+                CHECK,
+            ),
+            md("""
+## 4. The user connects Marketo in the Connect Portal
+
+`paragon.connect("marketo")` opens the portal. A user types the four values Marketo gives
+them (*Admin > LaunchPoint > View Details* and *Admin > Web Services*). For the sandbox:
+
+- **Client ID**: `tutorial-client`, **Endpoint URL**: printed below (the Identity URL fills
+  itself in);
+- **Client Secret**: run `sandbox.client_secret` in a scratch cell. We never print it here,
+  so no secret ends up saved in the notebook.
+
+Press **Connect**; the *Configuration* tab then lists the deployed workflow: pick a list in
+**Marketo list** (loaded live from the account), tick **Enabled**, **Save**.
+"""),
+            code("""
+print("Endpoint URL:", sandbox.endpoint)
+portal = paragon.connect("marketo")
+portal
+"""),
+            md("""
+The same, headless (what the cell below does when the notebook runs on its own): fill the
+form and press Connect, then set the list and enable the workflow through the same widgets.
+"""),
+            code("""
+if os.environ.get("TUTORIAL_INTERACTIVE") == "1":
+    print("Connect in the portal above, enable the workflow, then run the cells below.")
+else:
+    portal.connect(
+        endpoint=sandbox.endpoint,
+        client_id=sandbox.client_id,
+        client_secret=sandbox.client_secret,
+    )
+    panel = portal.panel("Sync new leads to Marketo")
+    lists = panel.field("marketo_list")
+    lists.refresh()                      # loads the user's static lists, every page
+    lists.model.filter = "Newsletter"
+    lists.value = lists.model.options[0][1]
+    panel.enabled = True
+    panel.save()
+    print(portal.model.message)
+"""),
+            md("""
+## 5. Send the event, with the SDK and with the REST API
+
+`paragon.event(name, payload)` is what your app calls. The REST route is the same one
+Paragon serves: `POST /projects/{id}/sdk/events/trigger` with the user token as Bearer.
+"""),
+            code("""
+paragon.event("Lead Created", {
+    "email": "ada@example.com", "first_name": "Ada", "last_name": "Lovelace",
+    "company": "Analytical Engines", "title": "Engineer",
+})
+"""),
+            code(
+                """
+import httpx
+
+server = project.serve()     # the project's REST API on 127.0.0.1
+response = httpx.post(
+    f"{server.url}/projects/{project.id}/sdk/events/trigger",
+    headers={"Authorization": f"Bearer {token}"},
+    json={"name": "Lead Created", "payload": {
+        "email": "grace@example.com", "first_name": "Grace", "last_name": "Hopper",
+        "company": "Navy", "title": "Rear Admiral"}},
+)
+print(response.status_code)
+""",
+                CHECK,
+            ),
+            md("""
+## 6. The leads are in the list, the runs in the history
+
+Runs execute in the background; `wait_idle` waits for them. Then ask Marketo (the sandbox)
+which leads the list holds.
+"""),
+            code(
+                """
+project.wait_idle(timeout=60)
+marketo = sandbox.client()
+newsletter = marketo.get_list_by_name("Newsletter")
+members = {m["email"] for m in marketo.list_members(newsletter.id, fields=["email"])}
+for email in ("ada@example.com", "grace@example.com"):
+    print(f"{email} in list {newsletter.name!r}: {email in members}")
+""",
+                CHECK,
+            ),
+            code("%paragon runs --last 5"),
+            md("""
+Each row opens onto its steps: the rendered input, the output (the lead id, the list
+result), attempts and timing. `project.runs()` gives the same as a DataFrame.
+
+That is the whole tutorial. Next: `02_bulk_sync_from_dataframe.ipynb` (many leads at once),
+`03_prototyping_workflows.ipynb` (conditions, Python steps, retries, replay) and
+`04_going_live.ipynb` (a real Marketo and Paragon's cloud).
+"""),
+            code("""
+server.stop()
+sandbox.stop()
+"""),
+        ]
+    )
+
+
+def main() -> int:
+    builders = {"01_marketo_integration_tutorial.ipynb": tutorial_01}
+    try:
+        from build_more import more  # noqa: PLC0415 - optional second half
+    except ImportError:
+        more = {}
+    builders.update(more)
+    for name, build in builders.items():
+        nbformat.write(build(), HERE / name)
+        print("wrote", name)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(HERE))
+    sys.exit(main())
