@@ -16,8 +16,8 @@ with a ``FakeClock`` run in zero time.
 
 from __future__ import annotations
 
+import bisect
 import threading
-from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -87,6 +87,11 @@ class Limiter:
     Order matters: a caller first takes a concurrency slot, *then* its place in the rate
     window, so the timestamp recorded is as close as possible to the moment the request
     leaves (a call waiting for a slot must not already occupy the window).
+
+    The server counts a call when it *arrives*, somewhere between our departure and the
+    response. So when a call completes, its place in the window is re-stamped with the
+    completion time: the window we enforce then covers every instant the server may have
+    counted it at, and scheduling jitter cannot push the server's count over the limit.
     """
 
     def __init__(self, limits: Limits | None = None, *, clock: Clock | None = None) -> None:
@@ -94,7 +99,7 @@ class Limiter:
         self._clock = clock or system_clock
         self._lock = threading.Lock()
         self._sem = threading.BoundedSemaphore(self.limits.max_concurrency)
-        self._sent: deque[float] = deque()
+        self._sent: list[float] = []  # sorted stamps of calls in the window
         self._paused_until = 0.0
         self._in_flight = 0
         self.max_in_flight = 0
@@ -110,7 +115,7 @@ class Limiter:
         daily budget is spent (before anything is sent)."""
         self._sem.acquire()
         try:
-            self._take_window_place()
+            stamp = self._take_window_place()
             with self._lock:
                 self._in_flight += 1
                 self.max_in_flight = max(self.max_in_flight, self._in_flight)
@@ -119,6 +124,7 @@ class Limiter:
             finally:
                 with self._lock:
                     self._in_flight -= 1
+                    self._restamp(stamp, self._clock.monotonic())
         finally:
             self._sem.release()
 
@@ -147,10 +153,17 @@ class Limiter:
 
     def _prune(self, now: float) -> None:
         horizon = now - self.limits.rate_window
-        while self._sent and self._sent[0] <= horizon:
-            self._sent.popleft()
+        cut = bisect.bisect_right(self._sent, horizon)
+        if cut:
+            del self._sent[:cut]
 
-    def _take_window_place(self) -> None:
+    def _restamp(self, stamp: float, done: float) -> None:
+        i = bisect.bisect_left(self._sent, stamp)
+        if i < len(self._sent) and self._sent[i] == stamp:
+            del self._sent[i]
+        bisect.insort(self._sent, done)
+
+    def _take_window_place(self) -> float:
         while True:
             with self._lock:
                 now = self._clock.monotonic()
@@ -159,9 +172,9 @@ class Limiter:
                     self._prune(now)
                     if len(self._sent) < self.limits.rate_calls:
                         self._count_day()  # may raise QuotaExceeded: nothing recorded yet
-                        self._sent.append(now)
+                        bisect.insort(self._sent, now)
                         self.max_calls_in_window = max(self.max_calls_in_window, len(self._sent))
-                        return
+                        return now
                     wait = self._sent[0] + self.limits.rate_window - now
             # Sleep outside the lock so other threads can read counters meanwhile.
             self._clock.sleep(max(wait, 1e-3))

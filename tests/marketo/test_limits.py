@@ -127,3 +127,14 @@ def test_pause_holds_back_new_calls(clock: FakeClock) -> None:
     limiter.pause(20.0)
     with limiter.slot():
         assert clock.monotonic() >= 20.0
+
+
+def test_a_call_occupies_the_window_until_it_completes(clock: FakeClock) -> None:
+    """The server may count a call any time before its answer: keep it until then + window."""
+    limiter = Limiter(Limits(rate_calls=2, rate_window=10.0), clock=clock)
+    with limiter.slot():
+        clock.advance(1.0)  # a slow call: the server may have counted it at t=1
+    with limiter.slot():
+        pass
+    with limiter.slot():
+        assert clock.monotonic() == pytest.approx(11.0)
