@@ -7,6 +7,7 @@ import base64
 import hashlib
 import hmac
 import json
+import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -15,6 +16,8 @@ import httpx
 import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from paragon_nb.runtime.server import RestApp, serve_project
 from paragon_nb.tokens import SigningKey
@@ -312,3 +315,45 @@ def test_loopback_server_serves_concurrent_clients(stub: Any, bearer: Any) -> No
     assert sorted(e[2]["i"] for e in stub.events) == list(range(40))
     assert big.status_code == 413
     assert "127.0.0.1" in repr(handle)
+
+
+_json = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=8),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3)
+    ),
+    max_leaves=8,
+)
+_bodies = _json | st.fixed_dictionaries({"name": _json | st.text(max_size=12), "payload": _json})
+
+
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(body=_bodies)
+def test_any_json_body_is_201_or_400_never_500(
+    stub: Any, http: httpx.Client, bearer: Any, body: Any
+) -> None:
+    before = len(stub.events)
+    response = http.post("/events/trigger", json=body, headers=bearer())
+    valid = (
+        isinstance(body, dict)
+        and isinstance(body.get("name"), str)
+        and body["name"].strip() != ""
+        and isinstance(body.get("payload"), dict)
+    )
+    assert response.status_code == (201 if valid else 400), (body, response.text)
+    assert len(stub.events) == before + (1 if valid else 0)
+    assert isinstance(response.json()["eventId" if valid else "message"], str)
+
+
+def test_debug_logs_never_contain_the_token(stub: Any, bearer: Any, caplog: Any) -> None:
+    headers = bearer()
+    token = headers["Authorization"].split()[1]
+    caplog.set_level(logging.DEBUG)
+    with serve_project(stub) as handle:
+        url = f"{handle.project_url}/sdk/events/trigger"
+        assert httpx.post(url, json=EVENT, headers=headers, timeout=10).status_code == 201
+        assert httpx.post(url, content=b"{", headers=headers, timeout=10).status_code == 400
+    assert "events/trigger" in caplog.text  # the request was logged ...
+    assert token not in caplog.text and token[-20:] not in caplog.text  # ... without the token
