@@ -25,9 +25,9 @@ from typing import Any
 
 import httpx
 
-from paragon_nb import errors as _errors
 from paragon_nb._clock import Clock, system_clock
 from paragon_nb.errors import (
+    EventValidationError,
     NotFoundError,
     ParagonError,
     RuntimeStateError,
@@ -119,12 +119,7 @@ class Paragon:
         if status == 404:
             raise NotFoundError(message)
         if status == 422 and isinstance(body, dict):
-            cls = getattr(_errors, "EventValidationError", None)
-            if cls is not None:
-                try:
-                    raise cls(message, errors=body.get("errors", []))
-                except TypeError:
-                    pass
+            raise EventValidationError(message, errors=body.get("errors") or [])
         error = RuntimeStateError(f"Paragon answered {status}: {message}")
         error.status_code = status  # type: ignore[attr-defined]
         raise error

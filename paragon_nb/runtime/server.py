@@ -30,15 +30,24 @@ from typing import Any
 
 from paragon_nb._httpserver import BackgroundServer
 from paragon_nb.errors import (
+    EventValidationError,
     MarketoError,
     NotFoundError,
     ParagonError,
     RuntimeStateError,
     TokenError,
+    TransientMarketoError,
 )
 
-__all__ = ["DEFAULT_MAX_BODY", "HTTPError", "Request", "RestApp", "ServerHandle", "run_cli"]
-__all__ += ["serve_project"]
+__all__ = [
+    "DEFAULT_MAX_BODY",
+    "HTTPError",
+    "Request",
+    "RestApp",
+    "ServerHandle",
+    "run_cli",
+    "serve_project",
+]
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +67,7 @@ _REASONS = {
     413: "Payload Too Large",
     422: "Unprocessable Entity",
     500: "Internal Server Error",
+    502: "Bad Gateway",
 }
 
 
@@ -229,10 +239,12 @@ class RestApp:
             raise HTTPError(404, str(exc)) from None
         except TokenError as exc:
             raise HTTPError(401, str(exc)) from None
+        except EventValidationError as exc:
+            errors = getattr(exc, "errors", [])
+            raise HTTPError(422, str(exc), errors=_jsonable(errors)) from None
+        except TransientMarketoError as exc:
+            raise HTTPError(502, f"Marketo did not answer usefully: {exc}; retry later") from None
         except (RuntimeStateError, MarketoError, ValueError) as exc:
-            errors = getattr(exc, "errors", None)
-            if errors is not None and type(exc).__name__ == "EventValidationError":
-                raise HTTPError(422, str(exc), errors=_jsonable(errors)) from None
             raise HTTPError(400, str(exc)) from None
         except ParagonError as exc:
             raise HTTPError(400, str(exc)) from None

@@ -78,6 +78,10 @@ class StubProject:
             from paragon_nb.errors import MarketoAuthError
 
             raise MarketoAuthError("identity refused the client id/secret", code="401")
+        if kwargs["client_secret"] == "down":
+            from paragon_nb.errors import TransientMarketoError
+
+            raise TransientMarketoError("connection refused", code="502")
         self._user(sub)["cred"] = {"id": "cred-1"}
 
     def disconnect_user(self, sub: str, integration: str) -> None:

@@ -252,6 +252,9 @@ def test_connect_errors_are_400_without_secrets(http: httpx.Client, bearer: Any)
     assert missing.status_code == 400 and "clientId" in missing.json()["message"]
     other = http.post("/credentials", json={"integration": "hubspot"}, headers=bearer())
     assert other.status_code == 400
+    down = {"endpoint": "http://m/rest", "clientId": "id", "clientSecret": "down"}
+    response = http.post("/credentials", json=down, headers=bearer())
+    assert response.status_code == 502 and "retry later" in response.json()["message"]
 
 
 def test_enable_without_connection_is_400(http: httpx.Client, bearer: Any) -> None:

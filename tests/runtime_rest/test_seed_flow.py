@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
+from paragon_nb.errors import EventValidationError
 from paragon_nb.runtime.sdk import Paragon
 from paragon_nb.sandbox.app import LOCAL_ORIGIN, SandboxApp
 from paragon_nb.tokens import SigningKey
@@ -178,3 +179,14 @@ def test_strict_project_answers_422_and_records_nothing(seeded: Seeded) -> None:
     assert response.status_code == 422
     assert response.json()["errors"] and "email" in str(response.json()["errors"])
     assert project.events() == []
+
+
+def test_strict_project_through_paragon_raises_event_validation_error(seeded: Seeded) -> None:
+    seeded.project.strict = True
+    with Paragon(seeded.project) as paragon:
+        paragon.authenticate(seeded.project.id, seeded.token())
+        with pytest.raises(EventValidationError) as info:
+            paragon.event(EVENT, {"email": 42})
+        assert any(e["field"] == "email" for e in info.value.errors)
+        paragon.event(EVENT, lead())  # a matching payload is accepted
+    assert len(seeded.project.events()) == 1
