@@ -43,7 +43,7 @@ from paragon_nb.runtime.steps import (
 )
 from paragon_nb.runtime.store import ProjectStore, dumps, loads
 from paragon_nb.runtime.templating import render
-from paragon_nb.runtime.workflows import ActionStep, ConditionStep, parse_spec
+from paragon_nb.runtime.workflows import ActionStep, ConditionStep, WorkflowSpec, parse_spec
 
 __all__ = ["Engine", "RunStatus", "StepStatus", "mask_secrets"]
 
@@ -130,6 +130,7 @@ class Engine:
         self._cond = threading.Condition()
         self._pending: set[str] = set()
         self._closing = threading.Event()
+        self._specs: dict[tuple[str, int], WorkflowSpec] = {}
 
     # queueing ------------------------------------------------------------------------------
     def submit(self, run_ids: Iterable[str]) -> None:
@@ -220,7 +221,7 @@ class Engine:
             event = self._store.event_row(row["event_id"])
             if version is None or event is None:
                 raise StepError(f"run {run_id}: its workflow version or event is missing")
-            spec = parse_spec(loads(version["spec"]))
+            spec = self._spec(row["workflow_id"], row["version"], version["spec"])
             snapshot = loads(row["context"]) or {}
             context: dict[str, Any] = {
                 "event": loads(event["payload"]),
@@ -238,6 +239,14 @@ class Engine:
         except Exception as exc:
             return self._finish(run_id, RunStatus.FAILED, mask_secrets(_describe(exc), secrets))
         return self._finish(run_id, RunStatus.SUCCEEDED, None)
+
+    def _spec(self, wf_id: str, version: int, text: str) -> WorkflowSpec:
+        # deployed versions are immutable, so their parsed specs can be shared
+        key = (wf_id, version)
+        spec = self._specs.get(key)
+        if spec is None:
+            spec = self._specs[key] = parse_spec(loads(text))
+        return spec
 
     def _finish(self, run_id: str, status: RunStatus, error: str | None) -> str:
         self._store.update_run(run_id, status=status.value, ended=self._clock.time(), error=error)
@@ -316,28 +325,29 @@ class Engine:
     ) -> dict[str, Any]:
         action = ACTIONS[step.action]
         started = self._clock.time()
-        self._store.put_step(
-            run_id,
-            step.id,
-            action=step.action,
-            status=StepStatus.RUNNING.value,
-            started=started,
-            attempts=prior_attempts,
-        )
         attempts = prior_attempts
         failure: BaseException | None = None
         try:
             rendered = render(step.params, context)
         except TemplateError as exc:
             rendered, failure = None, exc
+        # one write before the first attempt and one after the last keep the happy path at
+        # two transactions per step (the record is still written before the call is made)
+        self._store.put_step(
+            run_id,
+            step.id,
+            action=step.action,
+            status=StepStatus.RUNNING.value,
+            started=started,
+            attempts=attempts + (failure is None),
+            input=None if failure else dumps(mask_secrets(to_jsonable(rendered), secrets)),
+        )
         if failure is None:
-            self._store.put_step(
-                run_id, step.id, input=dumps(mask_secrets(to_jsonable(rendered), secrets))
-            )
             retries = 0
             while True:
                 attempts += 1
-                self._store.put_step(run_id, step.id, attempts=attempts)
+                if retries:
+                    self._store.put_step(run_id, step.id, attempts=attempts)
                 try:
                     output = to_jsonable(action.run(rendered, env))
                 except Exception as exc:

@@ -100,6 +100,7 @@ class Project:
             workers=workers,
         )
         self._server: Any = None
+        self._specs: dict[tuple[str, int], WorkflowSpec] = {}
         if resume and self._store.get_meta("id") is not None:
             self._engine.resume()
 
@@ -357,10 +358,14 @@ class Project:
         return [self.workflow(r["id"]) for r in self._store.workflow_rows()]
 
     def _version_spec(self, wf_id: str, version: int) -> WorkflowSpec:
+        cached = self._specs.get((wf_id, version))
+        if cached is not None:
+            return cached  # versions are immutable
         row = self._store.version_row(wf_id, version)
         if row is None:
             raise NotFoundError(f"workflow {wf_id!r} has no version {version}")
-        return parse_spec(loads(row["spec"]))
+        spec = self._specs[(wf_id, version)] = parse_spec(loads(row["spec"]))
+        return spec
 
     def versions(self, workflow: str) -> list[dict[str, Any]]:
         """Version history: version, deployed_at, event and spec of each deploy."""

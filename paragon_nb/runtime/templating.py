@@ -18,6 +18,7 @@ does not resolve raises :class:`TemplateError` naming the full path and the miss
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Iterator, Mapping
@@ -128,6 +129,7 @@ def _parse_path(text: str, source: str) -> tuple[str | int, ...]:
     return tuple(path)
 
 
+@functools.lru_cache(maxsize=4096)  # templates repeat across runs; Template is immutable
 def parse(text: str) -> Template:
     """Split ``text`` into literals and references. Raises TemplateError when malformed."""
     parts: list[str | Reference] = []

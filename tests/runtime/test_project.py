@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import os
 import stat
+import threading
 from pathlib import Path
 
 import pytest
@@ -269,3 +270,16 @@ def test_no_plaintext_secret_in_the_project_folder(seeded: Project) -> None:
     for path in files:
         assert CLIENT_SECRET.encode() not in path.read_bytes(), path
     assert CLIENT_SECRET not in repr(seeded)
+
+
+def test_short_lived_threads_do_not_leak_connections(seeded: Project) -> None:
+    import psutil
+
+    proc = psutil.Process()
+    seeded.user_state("user-1")
+    before = proc.num_fds()
+    for _ in range(100):  # the REST server runs each request on a new thread
+        t = threading.Thread(target=seeded.user_state, args=("user-1",))
+        t.start()
+        t.join()
+    assert proc.num_fds() - before < 10
