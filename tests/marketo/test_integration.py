@@ -137,3 +137,23 @@ def test_over_loopback_socket(clock: FakeClock) -> None:
         assert 1 <= stats.max_in_flight <= 4
         assert stats.errors_by_code == {}
         client.close()
+
+
+def test_big_records_split_under_the_body_limit(app: SandboxApp, client: MarketoClient) -> None:
+    records = [
+        {"email": f"big{i}@example.com", "address": "x" * 25_000} for i in range(100)
+    ]  # 2.5 MB in all: at least 3 bodies, none refused with 413
+    results = client.sync_leads(records)
+    assert {r.status for r in results} == {RecordStatus.CREATED}
+    assert client.stats.per_path["POST /rest/v1/leads.json"] >= 3
+    assert app.stats.errors_by_code == {}
+
+
+def test_long_filter_query_goes_as_post_and_sandbox_answers(client: MarketoClient) -> None:
+    emails = [
+        f"a.rather.long.mailbox.name.number{i}@subdomain.example-company.com" for i in range(300)
+    ]
+    client.sync_leads([{"email": e} for e in emails])
+    found = client.get_leads("email", emails, fields=["email"])
+    assert sorted(f["email"] for f in found) == sorted(emails)
+    assert client.stats.per_path["POST /rest/v1/leads.json"] == 2  # the sync + the query
