@@ -25,6 +25,7 @@ translated into this tree at one boundary each and never leak to users.
     │   └── TokenInvalid              malformed, wrong alg, bad signature, missing claim
     ├── RuntimeStateError             local Paragon runtime (projects, users, workflows)
     │   ├── NotFoundError             unknown project / workflow / run / user / event
+    │   ├── ParagonRequestError       an SDK request a Paragon(-compatible) server refused
     │   ├── WorkflowSpecError         unparsable or undeployable spec (names the bad reference)
     │   ├── TemplateError             a ``{{ }}`` reference that cannot be resolved
     │   ├── EventValidationError      a live event failed a strict project's schema (422)
@@ -58,6 +59,7 @@ __all__ = [
     "MarketoRequestError",
     "NotFoundError",
     "ParagonError",
+    "ParagonRequestError",
     "PayloadTooLarge",
     "QuotaExceeded",
     "RateLimited",
@@ -271,6 +273,15 @@ class TokenInvalid(TokenError):
 
 class RuntimeStateError(ParagonError):
     """Errors of the local Paragon-compatible runtime."""
+
+
+class ParagonRequestError(RuntimeStateError):
+    """A Paragon(-compatible) server refused an SDK request; ``status_code`` is its HTTP status
+    and the message is the server's ``message``."""
+
+    def __init__(self, message: str, *, status_code: int | None = None) -> None:
+        super().__init__(message)
+        self.status_code = status_code
 
 
 class NotFoundError(RuntimeStateError, LookupError):

@@ -13,7 +13,8 @@ It speaks the same ``/projects/{id}/sdk/...`` paths whether it talks to a local
 
 Errors: TokenInvalid/TokenExpired ("Failed to authenticate user with Paragon: ..."),
 TokenInvalid on any later 401/403 (the user is logged out, as the SDK does),
-NotFoundError on 404, RuntimeStateError on other refusals (422 carries ``.errors``).
+NotFoundError on 404, EventValidationError on 422 (``.errors``), ParagonRequestError
+(``.status_code``) on other refusals, RuntimeStateError when the server cannot be reached.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from paragon_nb.errors import (
     EventValidationError,
     NotFoundError,
     ParagonError,
+    ParagonRequestError,
     RuntimeStateError,
     TokenExpired,
     TokenInvalid,
@@ -120,9 +122,7 @@ class Paragon:
             raise NotFoundError(message)
         if status == 422 and isinstance(body, dict):
             raise EventValidationError(message, errors=body.get("errors") or [])
-        error = RuntimeStateError(f"Paragon answered {status}: {message}")
-        error.status_code = status  # type: ignore[attr-defined]
-        raise error
+        raise ParagonRequestError(f"Paragon answered {status}: {message}", status_code=status)
 
     def _refresh(self) -> dict[str, Any]:
         state = self._request("GET", "/me")
@@ -285,12 +285,12 @@ class Paragon:
         return list(answer.get("output", [])) if isinstance(answer, dict) else []
 
     def enable_workflow(self, workflow_id: str) -> dict[str, Any]:
-        """``POST /sdk/workflows/{id}``; RuntimeStateError if already enabled."""
+        """``POST /sdk/workflows/{id}``; ParagonRequestError (409) if already enabled."""
         self._request("POST", f"/workflows/{workflow_id}")
         return self.refresh_user()
 
     def disable_workflow(self, workflow_id: str) -> dict[str, Any]:
-        """``DELETE /sdk/workflows/{id}``; RuntimeStateError if it is not enabled."""
+        """``DELETE /sdk/workflows/{id}``; ParagonRequestError (409) if it is not enabled."""
         self._request("DELETE", f"/workflows/{workflow_id}")
         return self.refresh_user()
 

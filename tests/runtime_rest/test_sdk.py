@@ -7,7 +7,13 @@ from typing import Any
 import pytest
 
 from paragon_nb._clock import FakeClock
-from paragon_nb.errors import NotFoundError, RuntimeStateError, TokenExpired, TokenInvalid
+from paragon_nb.errors import (
+    NotFoundError,
+    ParagonRequestError,
+    RuntimeStateError,
+    TokenExpired,
+    TokenInvalid,
+)
 from paragon_nb.runtime.sdk import Paragon
 from paragon_nb.runtime.server import serve_project
 from paragon_nb.tokens import sign_user_token
@@ -82,9 +88,9 @@ def test_full_user_journey(stub: Any, keys: Any) -> None:
     state = paragon.enable_workflow("wf-1")
     entry = state["integrations"]["marketo"]["workflowSettings"]["wf-1"]
     assert entry == {"enabled": True, "settings": {"marketo_list": "7", "other": 1}}
-    with pytest.raises(RuntimeStateError, match="already enabled") as info:
+    with pytest.raises(ParagonRequestError, match="already enabled") as info:
         paragon.enable_workflow("wf-1")
-    assert info.value.status_code == 409  # type: ignore[attr-defined]
+    assert info.value.status_code == 409
     assert paragon.event("Lead Created", {"email": "a@x.com"}) == "evt-1"
     assert stub.events == [("u", "Lead Created", {"email": "a@x.com"})]
     paragon.disable_workflow("wf-1")
