@@ -27,17 +27,18 @@ from typing import TYPE_CHECKING, Any
 
 from paragon_nb._clock import Clock, system_clock
 from paragon_nb.errors import (
-    EventValidationError,
     NotFoundError,
     RuntimeStateError,
     TokenInvalid,
     WorkflowSpecError,
 )
+from paragon_nb.runtime.dispatch import Dispatcher
 from paragon_nb.runtime.engine import Engine, RunStatus
-from paragon_nb.runtime.events import infer_schema, validate_example, validate_payload
+from paragon_nb.runtime.events import infer_schema, validate_example
 from paragon_nb.runtime.steps import MarketoCredentials
-from paragon_nb.runtime.store import DB_FILE_NAME, ProjectStore, dumps, loads
+from paragon_nb.runtime.store import DB_FILE_NAME, ProjectStore, loads
 from paragon_nb.runtime.users import ConnectedUsers
+from paragon_nb.runtime.views import events_list, run_detail, runs_frame, users_frame
 from paragon_nb.runtime.workflows import Workflow, WorkflowSpec, check_references, parse_spec
 from paragon_nb.settings import SecretBox
 
@@ -98,6 +99,13 @@ class Project:
             functions=self._functions,
             on_auth_error=self._users.mark_invalid,
             workers=workers,
+        )
+        self._dispatch = Dispatcher(
+            self._store,
+            self._users,
+            self._engine,
+            clock=self._clock,
+            spec_for=self._version_spec,
         )
         self._server: Any = None
         self._specs: dict[tuple[str, int], WorkflowSpec] = {}
@@ -489,117 +497,16 @@ class Project:
         return self.user_state(sub)
 
     def users(self) -> pd.DataFrame:
-        """Connected users: user, marketo status, credential id, endpoint, enabled workflows,
-        meta, created."""
-        import pandas as pd
-
-        names = {r["id"]: r["name"] for r in self._store.workflow_rows()}
-        rows = []
-        for user in self._store.user_rows():
-            cred = self._store.credential(user["sub"], "marketo")
-            enabled = [
-                names.get(r["workflow_id"], r["workflow_id"])
-                for r in self._store.workflow_settings(user["sub"])
-                if r["enabled"]
-            ]
-            rows.append(
-                {
-                    "user": user["sub"],
-                    "marketo": cred["status"] if cred is not None else None,
-                    "credential_id": cred["id"] if cred is not None else None,
-                    "endpoint": cred["endpoint"] if cred is not None else None,
-                    "enabled_workflows": enabled,
-                    "meta": loads(user["meta"]),
-                    "created": pd.to_datetime(user["created"], unit="s", utc=True),
-                }
-            )
-        columns = [
-            "user",
-            "marketo",
-            "credential_id",
-            "endpoint",
-            "enabled_workflows",
-            "meta",
-            "created",
-        ]
-        return pd.DataFrame(rows, columns=columns)
+        """Connected users: user, marketo (credential status), credential_id, endpoint,
+        enabled_workflows, meta, created."""
+        return users_frame(self._store)
 
     # events and runs -------------------------------------------------------------------------
     def trigger_event(self, sub: str, name: str, payload: Mapping[str, Any]) -> str:
         """Persist the event (with one queued run per deployed workflow on ``name`` that the
         user enabled with a VALID credential) in one transaction, start the runs, return the
         event id. Accepted even when no workflow runs, as Paragon does."""
-        if not isinstance(sub, str) or not sub:
-            raise RuntimeStateError("trigger_event needs the user id (the token's sub)")
-        if not isinstance(name, str) or not name:
-            raise RuntimeStateError("trigger_event needs the App Event name")
-        data = validate_example(payload, name=f"payload of event {name!r}")
-        event_def = self._store.app_event(name)
-        if self.strict:
-            if event_def is None:
-                raise EventValidationError(
-                    f"App Event {name!r} is not defined and the project is strict",
-                    errors=[{"field": "name", "message": f"unknown App Event {name!r}"}],
-                )
-            errors = validate_payload(data, loads(event_def["schema"]))
-            if errors:
-                raise EventValidationError(
-                    f"payload of App Event {name!r} does not match its schema: "
-                    + "; ".join(f"{e['field'] or '(root)'}: {e['message']}" for e in errors),
-                    errors=errors,
-                )
-        now = self._clock.time()
-        event_id = str(uuid.uuid4())
-        runs = []
-        for wf_id, version in self._live_versions(name, event_def):
-            if not self._users.is_runnable(sub, wf_id):
-                continue
-            spec = self._version_spec(wf_id, version)
-            runs.append(self._new_run(event_id, wf_id, version, sub, spec, now))
-        self._store.insert_event_with_runs(
-            event={"id": event_id, "sub": sub, "name": name, "payload": data, "received": now},
-            runs=runs,
-        )
-        self._engine.submit(r["id"] for r in runs)
-        return event_id
-
-    def _live_versions(self, name: str, event_def: Any) -> list[tuple[str, int]]:
-        rows = self._store.all(
-            "SELECT w.id, w.deployed_version, v.event_id, v.event_name FROM workflows w "
-            "JOIN workflow_versions v ON v.workflow_id = w.id AND v.version = w.deployed_version"
-        )
-        out = []
-        for r in rows:
-            bound = r["event_id"] == event_def["id"] if event_def is not None else False
-            if bound or (r["event_id"] is None and r["event_name"] == name):
-                out.append((r["id"], int(r["deployed_version"])))
-        return out
-
-    def _new_run(
-        self,
-        event_id: str,
-        wf_id: str,
-        version: int,
-        sub: str,
-        spec: WorkflowSpec,
-        now: float,
-        replay_of: str | None = None,
-    ) -> dict[str, Any]:
-        user = self._store.user_row(sub)
-        context = {
-            "settings": self._users.effective_settings(sub, wf_id, spec),
-            "user": {"id": sub, "meta": loads(user["meta"]) if user is not None else {}},
-        }
-        return {
-            "id": str(uuid.uuid4()),
-            "event_id": event_id,
-            "workflow_id": wf_id,
-            "version": version,
-            "sub": sub,
-            "context": context,
-            "created": now,
-            "replay_of": replay_of,
-        }
+        return self._dispatch.trigger(sub, name, payload, strict=self.strict)
 
     def wait_idle(self, timeout: float | None = None) -> bool:
         """Block until every started run finished (True) or ``timeout`` seconds pass (False)."""
@@ -618,19 +525,7 @@ class Project:
             wf_version = int(wf["deployed_version"])
         elif version != "original":
             raise RuntimeStateError(f"version must be 'original' or 'deployed', got {version!r}")
-        new = {
-            "id": str(uuid.uuid4()),
-            "event_id": row["event_id"],
-            "workflow_id": row["workflow_id"],
-            "version": wf_version,
-            "sub": row["sub"],
-            "context": loads(row["context"]),
-            "created": self._clock.time(),
-            "replay_of": run_id,
-        }
-        self._store.insert_runs([new])
-        self._engine.submit([new["id"]])
-        return new["id"]
+        return self._dispatch.replay(row, version=wf_version)
 
     def _run_row(self, run_id: str) -> Any:
         row = self._store.run_row(run_id)
@@ -639,102 +534,17 @@ class Project:
         return row
 
     def runs(self) -> pd.DataFrame:
-        """One row per run: run_id, workflow, version, user, event, status, started,
-        duration (s), error, event_id, replay_of."""
-        import pandas as pd
-
-        names = {r["id"]: r["name"] for r in self._store.workflow_rows()}
-        events = {r["id"]: r["name"] for r in self._store.all("SELECT id, name FROM events")}
-        rows = []
-        for r in self._store.run_rows():
-            started = r["started"]
-            rows.append(
-                {
-                    "run_id": r["id"],
-                    "workflow": names.get(r["workflow_id"], r["workflow_id"]),
-                    "version": r["version"],
-                    "user": r["sub"],
-                    "event": events.get(r["event_id"]),
-                    "status": r["status"],
-                    "started": pd.to_datetime(started, unit="s", utc=True) if started else pd.NaT,
-                    "duration": (r["ended"] - started) if r["ended"] and started else None,
-                    "error": r["error"],
-                    "event_id": r["event_id"],
-                    "replay_of": r["replay_of"],
-                }
-            )
-        columns = [
-            "run_id",
-            "workflow",
-            "version",
-            "user",
-            "event",
-            "status",
-            "started",
-            "duration",
-            "error",
-            "event_id",
-            "replay_of",
-        ]
-        return pd.DataFrame(rows, columns=columns)
+        """One row per run: run_id, workflow, version, user, event, status (queued/running/
+        succeeded/failed), started (UTC), duration (s), error, event_id, replay_of."""
+        return runs_frame(self._store)
 
     def run(self, run_id: str) -> dict[str, Any]:
-        """Details of one run, with its event and every step record."""
-        r = self._run_row(run_id)
-        event = self._store.event_row(r["event_id"])
-        wf = self._store.workflow_row(r["workflow_id"])
-        steps = [
-            {
-                "step_id": s["step_id"],
-                "action": s["action"],
-                "status": s["status"],
-                "input": loads(s["input"]),
-                "output": loads(s["output"]),
-                "error": s["error"],
-                "attempts": s["attempts"],
-                "started": s["started"],
-                "ended": s["ended"],
-                "duration": (s["ended"] - s["started"]) if s["ended"] and s["started"] else None,
-            }
-            for s in self._store.step_rows(run_id)
-        ]
-        return {
-            "run_id": r["id"],
-            "workflow": wf["name"] if wf is not None else None,
-            "workflow_id": r["workflow_id"],
-            "version": r["version"],
-            "user": r["sub"],
-            "status": r["status"],
-            "error": r["error"],
-            "created": r["created"],
-            "started": r["started"],
-            "ended": r["ended"],
-            "duration": (r["ended"] - r["started"]) if r["ended"] and r["started"] else None,
-            "replay_of": r["replay_of"],
-            "event": {
-                "id": event["id"],
-                "name": event["name"],
-                "payload": loads(event["payload"]),
-                "received": event["received"],
-            }
-            if event is not None
-            else None,
-            "steps": steps,
-        }
+        """Details of one run, with its event and every step record (secrets masked)."""
+        return run_detail(self._store, self._run_row(run_id))
 
     def events(self) -> list[dict[str, Any]]:
         """Every accepted event: id, user, name, payload, received, run_count (oldest first)."""
-        return [
-            {
-                "id": e["id"],
-                "user": e["sub"],
-                "name": e["name"],
-                "payload": loads(e["payload"]),
-                "received": e["received"],
-                "run_count": e["run_count"],
-            }
-            for e in self._store.event_rows()
-        ]
+        return events_list(self._store)
 
     @property
     def unfinished_runs(self) -> int:
@@ -749,6 +559,3 @@ class Project:
         handle = serve_project(self, host=host, port=port)
         self._server = handle
         return handle
-
-
-_ = dumps  # re-exported for callers that persist run details

@@ -1,0 +1,155 @@
+"""Read-side views of a project: runs and users as pandas DataFrames, a run's details and
+the event log as plain dicts. pandas is imported inside the functions that need it.
+
+    runs_frame(store)          # one row per run
+    run_detail(store, row)     # one run with its event and step records
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import TYPE_CHECKING, Any
+
+from paragon_nb.runtime.store import ProjectStore, loads
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
+
+__all__ = ["events_list", "run_detail", "runs_frame", "users_frame"]
+
+
+def users_frame(store: ProjectStore) -> pd.DataFrame:
+    """Connected users: user, marketo status, credential id, endpoint, enabled workflows,
+    meta, created."""
+    import pandas as pd
+
+    names = {r["id"]: r["name"] for r in store.workflow_rows()}
+    rows = []
+    for user in store.user_rows():
+        cred = store.credential(user["sub"], "marketo")
+        enabled = [
+            names.get(r["workflow_id"], r["workflow_id"])
+            for r in store.workflow_settings(user["sub"])
+            if r["enabled"]
+        ]
+        rows.append(
+            {
+                "user": user["sub"],
+                "marketo": cred["status"] if cred is not None else None,
+                "credential_id": cred["id"] if cred is not None else None,
+                "endpoint": cred["endpoint"] if cred is not None else None,
+                "enabled_workflows": enabled,
+                "meta": loads(user["meta"]),
+                "created": pd.to_datetime(user["created"], unit="s", utc=True),
+            }
+        )
+    columns = [
+        "user",
+        "marketo",
+        "credential_id",
+        "endpoint",
+        "enabled_workflows",
+        "meta",
+        "created",
+    ]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def runs_frame(store: ProjectStore) -> pd.DataFrame:
+    """One row per run: run_id, workflow, version, user, event, status, started,
+    duration (s), error, event_id, replay_of."""
+    import pandas as pd
+
+    names = {r["id"]: r["name"] for r in store.workflow_rows()}
+    events = {r["id"]: r["name"] for r in store.all("SELECT id, name FROM events")}
+    rows = []
+    for r in store.run_rows():
+        started = r["started"]
+        rows.append(
+            {
+                "run_id": r["id"],
+                "workflow": names.get(r["workflow_id"], r["workflow_id"]),
+                "version": r["version"],
+                "user": r["sub"],
+                "event": events.get(r["event_id"]),
+                "status": r["status"],
+                "started": pd.to_datetime(started, unit="s", utc=True) if started else pd.NaT,
+                "duration": (r["ended"] - started) if r["ended"] and started else None,
+                "error": r["error"],
+                "event_id": r["event_id"],
+                "replay_of": r["replay_of"],
+            }
+        )
+    columns = [
+        "run_id",
+        "workflow",
+        "version",
+        "user",
+        "event",
+        "status",
+        "started",
+        "duration",
+        "error",
+        "event_id",
+        "replay_of",
+    ]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def run_detail(store: ProjectStore, r: sqlite3.Row) -> dict[str, Any]:
+    """Details of one run, with its event and every step record."""
+    event = store.event_row(r["event_id"])
+    wf = store.workflow_row(r["workflow_id"])
+    steps = [
+        {
+            "step_id": s["step_id"],
+            "action": s["action"],
+            "status": s["status"],
+            "input": loads(s["input"]),
+            "output": loads(s["output"]),
+            "error": s["error"],
+            "attempts": s["attempts"],
+            "started": s["started"],
+            "ended": s["ended"],
+            "duration": (s["ended"] - s["started"]) if s["ended"] and s["started"] else None,
+        }
+        for s in store.step_rows(r["id"])
+    ]
+    return {
+        "run_id": r["id"],
+        "workflow": wf["name"] if wf is not None else None,
+        "workflow_id": r["workflow_id"],
+        "version": r["version"],
+        "user": r["sub"],
+        "status": r["status"],
+        "error": r["error"],
+        "created": r["created"],
+        "started": r["started"],
+        "ended": r["ended"],
+        "duration": (r["ended"] - r["started"]) if r["ended"] and r["started"] else None,
+        "replay_of": r["replay_of"],
+        "event": {
+            "id": event["id"],
+            "name": event["name"],
+            "payload": loads(event["payload"]),
+            "received": event["received"],
+        }
+        if event is not None
+        else None,
+        "steps": steps,
+    }
+
+
+def events_list(store: ProjectStore) -> list[dict[str, Any]]:
+    """Every accepted event: id, user, name, payload, received, run_count (oldest first)."""
+    return [
+        {
+            "id": e["id"],
+            "user": e["sub"],
+            "name": e["name"],
+            "payload": loads(e["payload"]),
+            "received": e["received"],
+            "run_count": e["run_count"],
+        }
+        for e in store.event_rows()
+    ]
