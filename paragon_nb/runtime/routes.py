@@ -128,8 +128,13 @@ def patch_me(project: Any, req: Request) -> tuple[int, Any]:
     return 200, user_state(project, req.sub)
 
 
+def _workflow_id(project: Any, workflow: str) -> str:
+    """The id of a workflow given by id or name (NotFoundError -> 404 names the known ones)."""
+    return str(project.workflow(workflow).id)
+
+
 def enable_workflow(project: Any, req: Request) -> tuple[int, Any]:
-    workflow = req.params["workflow"]
+    workflow = _workflow_id(project, req.params["workflow"])
     entry = _marketo(user_state(project, req.sub))["workflowSettings"].get(workflow)
     if entry and entry.get("enabled"):
         raise HTTPError(409, f"Workflow {workflow} is already enabled.")
@@ -138,7 +143,7 @@ def enable_workflow(project: Any, req: Request) -> tuple[int, Any]:
 
 
 def disable_workflow(project: Any, req: Request) -> tuple[int, Any]:
-    workflow = req.params["workflow"]
+    workflow = _workflow_id(project, req.params["workflow"])
     entry = _marketo(user_state(project, req.sub))["workflowSettings"].get(workflow)
     if not entry or not entry.get("enabled"):
         raise HTTPError(
@@ -239,12 +244,13 @@ def patch_credential(project: Any, req: Request) -> tuple[int, Any]:
     if not isinstance(settings, dict):
         raise HTTPError(400, "'workflowSettings' must map workflow ids to {enabled, settings}")
     current = marketo.get("workflowSettings", {})
-    for workflow, entry in settings.items():
+    for key, entry in settings.items():
+        workflow = _workflow_id(project, key)
         if not isinstance(entry, dict):
-            raise HTTPError(400, f"workflowSettings[{workflow!r}] must be an object")
+            raise HTTPError(400, f"workflowSettings[{key!r}] must be an object")
         if "settings" in entry:
             if not isinstance(entry["settings"], dict):
-                raise HTTPError(400, f"workflowSettings[{workflow!r}].settings must be an object")
+                raise HTTPError(400, f"workflowSettings[{key!r}].settings must be an object")
             project.set_workflow_settings(req.sub, workflow, entry["settings"])
         if "enabled" in entry:
             was = bool(current.get(workflow, {}).get("enabled"))

@@ -5,6 +5,7 @@ Project and the sandbox."""
 from __future__ import annotations
 
 import threading
+import types
 import uuid
 from typing import Any
 
@@ -93,6 +94,9 @@ class StubProject:
             if workflow in (wf["id"], wf["name"]):
                 return wf["id"]
         raise NotFoundError(f"unknown workflow {workflow!r}")
+
+    def workflow(self, workflow: str) -> Any:
+        return types.SimpleNamespace(id=self._wf(workflow))
 
     def set_workflow_settings(self, sub: str, workflow: str, settings: dict) -> None:
         entry = self._user(sub)["wf"].setdefault(self._wf(workflow), {"enabled": False})

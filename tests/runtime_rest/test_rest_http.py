@@ -360,3 +360,19 @@ def test_debug_logs_never_contain_the_token(stub: Any, bearer: Any, caplog: Any)
         assert httpx.post(url, content=b"{", headers=headers, timeout=10).status_code == 400
     assert "events/trigger" in caplog.text  # the request was logged ...
     assert token not in caplog.text and token[-20:] not in caplog.text  # ... without the token
+
+
+def test_workflows_can_be_named_by_name(stub: Any, http: httpx.Client, bearer: Any) -> None:
+    auth = bearer("u")
+    creds = {"endpoint": "http://m/rest", "clientId": "id", "clientSecret": "x"}
+    assert http.post("/credentials", json=creds, headers=auth).status_code == 201
+    assert http.post("/workflows/Sync new leads to Marketo", headers=auth).status_code == 200
+    assert http.post("/workflows/wf-1", headers=auth).status_code == 409
+    by_name = {"Sync new leads to Marketo": {"enabled": False, "settings": {"marketo_list": 9}}}
+    patched = http.patch(
+        "/credentials/cred-1", json={"config": {"workflowSettings": by_name}}, headers=auth
+    )
+    assert patched.json()["config"]["workflowSettings"]["wf-1"] == {
+        "enabled": False,
+        "settings": {"marketo_list": 9},
+    }
