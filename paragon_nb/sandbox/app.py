@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import gzip
 import logging
-import math
-import re
 import secrets
 import threading
 import time
@@ -27,7 +25,7 @@ from typing import Any
 from paragon_nb import settings
 from paragon_nb._clock import Clock, system_clock
 from paragon_nb.errors import ConfigurationError
-from paragon_nb.sandbox import bulk, leads, lists
+from paragon_nb.sandbox import bulk, identity, lists, routes
 from paragon_nb.sandbox.faults import FAULT_MESSAGES, Fault, FaultInjector, is_http_status
 from paragon_nb.sandbox.fields import DATA_TYPES, FieldDef, format_datetime
 from paragon_nb.sandbox.limits import NOT_COUNTED, Gate, Limits, SandboxStats
@@ -40,7 +38,6 @@ from paragon_nb.sandbox.wire import (
     failure_envelope,
     html_error,
     json_response,
-    lead_envelope,
 )
 
 __all__ = ["SandboxApp"]
@@ -52,72 +49,6 @@ MAX_BODY = 1024 * 1024
 MAX_IMPORT_BODY = 10 * 1024 * 1024
 LOCAL_ORIGIN = "http://sandbox.local"
 _UNSET: Any = object()
-
-Handler = Callable[..., Any]
-# (path regex, {effective method: (handler, is_write)}, envelope kind)
-_ROUTES: list[tuple[re.Pattern[str], dict[str, tuple[Handler, bool]], str]] = []
-
-
-def _route(pattern: str, kind: str = "lead", **methods: tuple[Handler, bool]) -> None:
-    _ROUTES.append((re.compile(pattern + r"\Z"), methods, kind))
-
-
-def _usage(days: int) -> Handler:
-    return lambda app, req: lead_envelope(app.gate.usage.usage_rows(app.gate.days(days)))
-
-
-def _errors(days: int) -> Handler:
-    return lambda app, req: lead_envelope(app.gate.usage.error_rows(app.gate.days(days)))
-
-
-_route(
-    "/rest/v1/leads\\.json",
-    POST=(leads.sync_leads, True),
-    GET=(leads.query_leads, False),
-    DELETE=(leads.delete_leads, True),
-)
-_route("/rest/v1/leads/delete\\.json", POST=(leads.delete_leads, True))
-_route("/rest/v1/lead/(\\d+)\\.json", GET=(leads.get_lead, False))
-_route("/rest/v1/leads/describe\\.json", GET=(leads.describe, False))
-_route("/rest/v1/leads/describe2\\.json", GET=(leads.describe2, False))
-_route("/rest/v1/leads/(\\d+)/listMembership\\.json", GET=(leads.lead_list_membership, False))
-_route("/rest/v1/lists\\.json", GET=(lists.get_lists, False))
-_route("/rest/v1/lists/(\\d+)\\.json", GET=(lists.get_list, False))
-_route(
-    "/rest/v1/lists?/(\\d+)/leads\\.json",
-    GET=(lists.members, False),
-    POST=(lists.add_members, True),
-    DELETE=(lists.remove_members, True),
-)
-_route("/rest/v1/lists?/(\\d+)/leads/ismember\\.json", GET=(lists.is_member, False))
-_route("/rest/v1/stats/usage\\.json", GET=(_usage(1), False))
-_route("/rest/v1/stats/usage/last7days\\.json", GET=(_usage(7), False))
-_route("/rest/v1/stats/errors\\.json", GET=(_errors(1), False))
-_route("/rest/v1/stats/errors/last7days\\.json", GET=(_errors(7), False))
-_route(
-    "/rest/asset/v1/staticLists\\.json",
-    "asset",
-    GET=(lists.browse_lists, False),
-    POST=(lists.create_list, False),
-)
-_route("/rest/asset/v1/staticList/byName\\.json", "asset", GET=(lists.static_list_by_name, False))
-_route(
-    "/rest/asset/v1/staticList/(\\d+)\\.json",
-    "asset",
-    GET=(lists.get_static_list, False),
-    POST=(lists.update_static_list, False),
-)
-_route(
-    "/rest/asset/v1/staticList/(\\d+)/delete\\.json",
-    "asset",
-    POST=(lists.delete_static_list, False),
-)
-_route("/rest/asset/v1/folder/byName\\.json", "asset", GET=(lists.folder_by_name, False))
-_route("/rest/asset/v1/folder/(\\d+)\\.json", "asset", GET=(lists.get_folder, False))
-_route("/bulk/v1/leads\\.json", POST=(bulk.create_import, True))
-_route("/bulk/v1/leads/batch/(\\d+)\\.json", GET=(bulk.import_status, False))
-_route("/bulk/v1/leads/batch/(\\d+)/failures\\.json", GET=(bulk.import_failures, False))
-_route("/bulk/v1/leads/batch/(\\d+)/warnings\\.json", GET=(bulk.import_warnings, False))
 
 
 class SandboxApp:
@@ -327,11 +258,11 @@ class SandboxApp:
         req = Request.build(method, path, query, headers, body)
         if path.rstrip("/") == "/identity/oauth/token":
             self._bump("identity_calls")
-            return self._identity(req)
+            return identity.issue_token(self, req)
         self._bump("calls_total", route=f"{method} {path}")
         kind = "asset" if path.startswith("/rest/asset/") else "lead"
         try:
-            user = self._authenticate(req)
+            user = identity.authenticate(self, req)
         except ApiError as err:
             return self._error(err, kind)
         try:
@@ -348,7 +279,7 @@ class SandboxApp:
 
     def _dispatch(self, req: Request, kind: str) -> Response:
         try:
-            handler, write, kind, groups = self._resolve(req, kind)
+            handler, write, kind, groups = routes.resolve(req)
             if write:
                 self._bump("write_calls")
             if self.latency > 0:
@@ -369,17 +300,6 @@ class SandboxApp:
         if isinstance(payload, Response):
             return payload
         return json_response(payload)
-
-    def _resolve(self, req: Request, kind: str) -> tuple[Handler, bool, str, tuple[str, ...]]:
-        for pattern, methods, route_kind in _ROUTES:
-            match = pattern.match(req.path)
-            if match is None:
-                continue
-            entry = methods.get(req.effective_method)
-            if entry is None:
-                raise ApiError("605", f"Request method '{req.effective_method}' not supported")
-            return entry[0], entry[1], route_kind, match.groups()
-        raise ApiError("610", "Requested resource not found")
 
     def _fault(self, code: str, kind: str) -> Response:
         if is_http_status(code):
@@ -416,61 +336,6 @@ class SandboxApp:
         headers = [(k, v) for k, v in resp.headers if k.lower() != "content-length"]
         headers += [("Content-Encoding", "gzip"), ("Content-Length", str(len(body)))]
         return Response(resp.status, headers, body, resp.code)
-
-    # ------------------------------------------------------------------ auth
-    def _authenticate(self, req: Request) -> str:
-        auth = req.headers.get("authorization", "")
-        token = auth[7:].strip() if auth[:7].lower() == "bearer " else ""
-        token = token or (req.get("access_token") or "")  # deprecated, still accepted
-        if not token:
-            raise ApiError("600", "Access token not specified")
-        row = self.state.get_token(token)
-        if row is None:
-            raise ApiError("601", "Access token invalid")
-        if row["expires_at"] <= self.clock.time():
-            raise ApiError("602", "Access token expired")
-        return self.scope
-
-    def _identity(self, req: Request) -> Response:
-        """Client-credentials tokens: the same token until expiry, with falling expires_in."""
-        no_store = [("Cache-Control", "no-store"), ("Pragma", "no-cache")]
-        if req.method not in ("GET", "POST"):
-            return _oauth_error(405, "invalid_request", "Only GET and POST are supported")
-        grant = req.get("grant_type")
-        if not grant:
-            return _oauth_error(400, "invalid_request", "Missing grant type")
-        if grant != "client_credentials":
-            return _oauth_error(400, "unsupported_grant_type", f"Unsupported grant type: {grant}")
-        cid, secret = req.get("client_id") or "", req.get("client_secret") or ""
-        # (U) the exact error/description pairing of Marketo's 401 bodies is not recorded
-        if not secrets.compare_digest(cid.encode(), self.client_id.encode()):
-            return _oauth_error(401, "invalid_client", "No client with requested id")
-        if not secrets.compare_digest(secret.encode(), self._client_secret.encode()):
-            return _oauth_error(401, "unauthorized", "Bad client credentials")
-        now = self.clock.time()
-        with self.state.tx():
-            row = self.state.live_token(cid, now)
-            if row is None:
-                token, expires_at = f"{uuid.uuid4()}:sb", now + self.token_ttl
-                self.state.save_token(token, cid, expires_at)
-            else:
-                token, expires_at = row["token"], row["expires_at"]
-        expires_in = max(0, math.ceil(expires_at - now) - 1)  # a fresh token says 3599
-        payload = {
-            "access_token": token,
-            "token_type": "bearer",
-            "expires_in": expires_in,
-            "scope": self.scope,
-        }
-        return json_response(payload, extra=no_store)
-
-
-def _oauth_error(status: int, error: str, description: str) -> Response:
-    return json_response(
-        {"error": error, "error_description": description},
-        status=status,
-        extra=[("Cache-Control", "no-store"), ("Pragma", "no-cache")],
-    )
 
 
 def _headers(environ: dict[str, Any]) -> dict[str, str]:
