@@ -75,7 +75,11 @@ def _add_sandbox(sub: argparse._SubParsersAction) -> None:
         action="append",
         default=[],
         metavar="SPEC",
-        help="inject faults, e.g. 'leads:p=0.1:606,615' or 'leads:seq=606,ok,502' "
+        help="inject faults: ROUTE:p=PROB:CODES or ROUTE:seq=CODE,ok,... [:after], e.g. "
+        "'leads:p=0.1:606,615' or 'leads:seq=606,ok,502'. ROUTE is an alias (leads, lead, "
+        "describe, lists, members, assets, static-lists, bulk, import, stats, all, *), a path "
+        "glob or a path substring; Marketo codes (604 606 608 611 615 713 ...) answer HTTP 200 "
+        "envelopes, HTTP statuses (502 503 500) an HTML page; ':after' runs the call first "
         "(repeatable; see paragon_nb.sandbox.faults)",
     )
     p.add_argument("--client-id", help="client id to accept (default: generated or from state)")
