@@ -291,6 +291,13 @@ def lead_list_membership(app: SandboxApp, req: Request, lead_id: str) -> dict[st
     return paged(items, offset, size)
 
 
+def partitions(app: SandboxApp, req: Request) -> dict[str, Any]:
+    """``GET /rest/v1/leads/partitions.json``: the sandbox has one partition (U)."""
+    return lead_envelope(
+        [{"id": 1, "name": "Default", "description": "Initial system lead partition"}]
+    )
+
+
 def describe(app: SandboxApp, req: Request) -> dict[str, Any]:
     return lead_envelope([describe_item(f) for f in app.state.fields().values()])
 

@@ -125,3 +125,11 @@ def test_zero_import_seconds_completes_on_first_poll(clock: FakeClock) -> None:
         _status(api, job["batchId"])["message"]
         == "Import succeeded, 1 records imported (1 members)"
     )
+
+
+def test_unparsable_file_fails_the_job(api: Api, clock: FakeClock) -> None:
+    job = _import(api, b"email\n\xff\xfe\xfa@x.com\n")["result"][0]
+    _status(api, job["batchId"])
+    clock.advance(api.app.import_seconds)
+    done = _status(api, job["batchId"])
+    assert done["status"] == "Failed" and done["message"].startswith("Import failed")

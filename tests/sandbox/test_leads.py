@@ -283,3 +283,10 @@ def test_describe_and_describe2(app: SandboxApp, api: Api) -> None:
 def test_gzip_when_asked(api: Api) -> None:
     r = api.request("GET", "/rest/v1/leads/describe.json", headers={"Accept-Encoding": "gzip"})
     assert r.headers["content-encoding"] == "gzip" and r.json()["success"] is True
+
+
+def test_partitions_and_unknown_partition(api: Api) -> None:
+    res = api.get("/rest/v1/leads/partitions.json")
+    assert [p["name"] for p in res["result"]] == ["Default"]
+    assert api.sync([{"email": "p@x.com"}], partitionName="Default")["success"] is True
+    assert api.sync([{"email": "p@x.com"}], partitionName="Europe")["errors"][0]["code"] == "1008"

@@ -200,3 +200,35 @@ def test_cli_bad_flag_is_a_usage_error(isolated_env: Path) -> None:
         timeout=30,
     )
     assert out.returncode == 2 and "fault spec 'leads:zz'" in out.stderr
+
+
+def test_concurrent_writes_over_the_socket_stay_consistent() -> None:
+    with MarketoSandbox(rate_limit=None, max_concurrency=None) as sandbox:
+        with httpx.Client() as http:
+            token = _token(http, sandbox.identity, sandbox.client_id, sandbox.client_secret)
+        list_id = sandbox.create_list("Concurrent")["id"]
+        auth = {"Authorization": f"Bearer {token}"}
+
+        def worker(n: int) -> None:
+            with httpx.Client(timeout=30) as http:
+                for round_ in range(3):
+                    records = [{"email": f"w{n}-{i}@x.com"} for i in range(50)]
+                    records.append({"email": "shared@x.com", "title": f"{n}-{round_}"})
+                    res = http.post(
+                        sandbox.endpoint + "/v1/leads.json", json={"input": records}, headers=auth
+                    ).json()
+                    ids = [r["id"] for r in res["result"]]
+                    http.post(
+                        f"{sandbox.endpoint}/v1/lists/{list_id}/leads.json",
+                        json={"input": [{"id": i} for i in ids]},
+                        headers=auth,
+                    )
+
+        threads = [threading.Thread(target=worker, args=(n,)) for n in range(10)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        assert sandbox.lead_count() == 10 * 50 + 1  # the shared email never duplicated
+        assert len(sandbox.list_members(list_id)) == 501
+        assert sandbox.stats.write_calls == 60
