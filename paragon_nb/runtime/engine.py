@@ -19,9 +19,13 @@ as Paragon shows it.
 from __future__ import annotations
 
 import logging
+import os
 import queue
 import re
+import socket
+import sqlite3
 import threading
+import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from enum import StrEnum
 from typing import Any
@@ -88,6 +92,45 @@ def mask_secrets(value: Any, secrets: Iterable[str] = ()) -> Any:
     return scrub(value)
 
 
+_LIVE_ENGINES: set[str] = set()
+_LIVE_LOCK = threading.Lock()
+
+
+def _owner_is_stale(owner: str) -> bool:
+    """True when the engine that claimed a run can no longer be running it.
+
+    Same process: the engine was closed. Same host, other process: that process is gone
+    (a kill -9 leaves its runs claimable at once). # (U) another host sharing the folder is
+    trusted to be alive: projects are local folders.
+    """
+    host, _, rest = owner.partition(":")
+    pid_text, _, engine_id = rest.partition(":")
+    if not pid_text.isdigit():
+        return True
+    pid = int(pid_text)
+    if host != socket.gethostname():
+        return False
+    if pid == os.getpid():
+        with _LIVE_LOCK:
+            return engine_id not in _LIVE_ENGINES
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return _is_zombie(pid)
+
+
+def _is_zombie(pid: int) -> bool:
+    """A killed child its parent has not reaped yet still answers kill(pid, 0) (Linux)."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as fh:
+            return fh.read().rsplit(")", 1)[-1].split()[0] == "Z"
+    except (OSError, IndexError):
+        return False
+
+
 class _Interrupted(Exception):
     """The engine is closing: leave the run ``running`` so it resumes on the next open."""
 
@@ -130,6 +173,11 @@ class Engine:
         self._cond = threading.Condition()
         self._pending: set[str] = set()
         self._closing = threading.Event()
+        self._engine_id = uuid.uuid4().hex[:12]
+        #: who executes a claimed run: host, process and engine; see _owner_is_stale
+        self.owner = f"{socket.gethostname()}:{os.getpid()}:{self._engine_id}"
+        with _LIVE_LOCK:
+            _LIVE_ENGINES.add(self._engine_id)
         self._specs: dict[tuple[str, int], WorkflowSpec] = {}
 
     # queueing ------------------------------------------------------------------------------
@@ -193,6 +241,12 @@ class Engine:
             if thread is not threading.current_thread():
                 thread.join(timeout=timeout)
         self._threads.clear()
+        with _LIVE_LOCK:
+            _LIVE_ENGINES.discard(self._engine_id)
+        try:
+            self._store.release_runs(self.owner)
+        except sqlite3.Error:  # the store may already be closed; liveness covers it
+            log.debug("could not release the runs of %s", self.owner)
 
     def _sleep(self, seconds: float) -> None:
         if isinstance(self._clock, SystemClock):
@@ -207,13 +261,12 @@ class Engine:
     # execution -----------------------------------------------------------------------------
     def execute(self, run_id: str) -> str:
         """Run (or resume) one run to the end in this thread; returns its final status."""
-        row = self._store.run_row(run_id)
-        if row is None or row["status"] in (RunStatus.SUCCEEDED, RunStatus.FAILED):
-            return row["status"] if row is not None else "missing"
-        now = self._clock.time()
-        self._store.update_run(
-            run_id, status=RunStatus.RUNNING.value, started=row["started"] or now
+        row = self._store.claim_run(
+            run_id, self.owner, is_stale=_owner_is_stale, now=self._clock.time()
         )
+        if row is None:  # finished, or another live engine (maybe another process) has it
+            current = self._store.run_row(run_id)
+            return current["status"] if current is not None else "missing"
         sub = row["sub"]
         secrets = list(self._secrets_for(sub))
         try:

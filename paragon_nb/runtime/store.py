@@ -19,7 +19,7 @@ import json
 import sqlite3
 import threading
 import weakref
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -64,7 +64,7 @@ CREATE TABLE IF NOT EXISTS runs (
     id TEXT PRIMARY KEY, seq INTEGER NOT NULL, event_id TEXT NOT NULL REFERENCES events(id),
     workflow_id TEXT NOT NULL, version INTEGER NOT NULL, sub TEXT NOT NULL,
     status TEXT NOT NULL, context TEXT NOT NULL, created REAL NOT NULL, started REAL,
-    ended REAL, error TEXT, replay_of TEXT);
+    ended REAL, error TEXT, replay_of TEXT, owner TEXT);
 CREATE INDEX IF NOT EXISTS runs_status ON runs(status);
 CREATE INDEX IF NOT EXISTS runs_event ON runs(event_id);
 CREATE TABLE IF NOT EXISTS run_steps (
@@ -420,6 +420,33 @@ class ProjectStore:
         sets = ", ".join(f"{k} = ?" for k in fields)
         with self.tx() as c:
             c.execute(f"UPDATE runs SET {sets} WHERE id = ?", (*fields.values(), run_id))
+
+    def claim_run(
+        self, run_id: str, owner: str, *, is_stale: Callable[[str], bool], now: float
+    ) -> sqlite3.Row | None:
+        """Atomically make ``owner`` the executor of an unfinished run; the run row, or None
+        when it is finished, missing or owned by a live executor."""
+        with self.tx() as c:
+            row = c.execute("SELECT * FROM runs WHERE id = ?", (run_id,)).fetchone()
+            if row is None or row["status"] not in ("queued", "running"):
+                return None
+            held = row["owner"]
+            if held is not None and held != owner and not is_stale(held):
+                return None
+            c.execute(
+                "UPDATE runs SET status = 'running', owner = ?, started = COALESCE(started, ?) "
+                "WHERE id = ?",
+                (owner, now, run_id),
+            )
+            return c.execute("SELECT * FROM runs WHERE id = ?", (run_id,)).fetchone()
+
+    def release_runs(self, owner: str) -> None:
+        """Unfinished runs of ``owner`` become claimable at once (an orderly close)."""
+        with self.tx() as c:
+            c.execute(
+                "UPDATE runs SET owner = NULL WHERE owner = ? AND status IN ('queued', 'running')",
+                (owner,),
+            )
 
     def step_rows(self, run_id: str) -> list[sqlite3.Row]:
         return self.all("SELECT * FROM run_steps WHERE run_id = ? ORDER BY seq", run_id)

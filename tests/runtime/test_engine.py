@@ -361,3 +361,47 @@ def test_concurrent_events_all_complete(seeded: Project, marketo: FakeMarketo) -
     runs = seeded.runs()
     assert len(runs) == 40 and set(runs["status"]) == {"succeeded"}
     assert len(marketo.members[1001]) == 40 and len(seeded.events()) == 40
+
+
+def test_two_projects_on_one_folder_never_run_a_run_twice(
+    project: Project, project_dir: Path, clock: FakeClock, marketo: FakeMarketo
+) -> None:
+    project.define_app_event("Lead Created", example=LEAD_EXAMPLE)
+    gate, started, calls = threading.Event(), threading.Event(), []
+
+    def slow() -> str:
+        calls.append(1)
+        started.set()
+        gate.wait(5)
+        return "done"
+
+    project.register_function("slow", slow)
+    connect(project)
+    add_flow(project, "  - id: s\n    action: python\n    function: slow\n")
+    project.trigger_event("user-1", "Lead Created", LEAD_EXAMPLE)
+    assert started.wait(5)
+    # a second process-like opener resumes unfinished runs: this one is owned by a live engine
+    other = Project.open(project_dir, clock=clock, client_factory=marketo.factory)
+    other.register_function("slow", slow)
+    assert other.wait_idle(5)
+    gate.set()
+    assert project.wait_idle(5)
+    assert len(calls) == 1 and list(other.runs()["status"]) == ["succeeded"]
+    other.close()
+
+
+def test_owner_liveness() -> None:
+    import os
+    import socket
+    import subprocess
+    import sys
+
+    from paragon_nb.runtime.engine import _owner_is_stale
+
+    host = socket.gethostname()
+    assert _owner_is_stale(f"{host}:{os.getpid()}:closed-engine")
+    assert not _owner_is_stale(f"other-host:{os.getpid()}:x")
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    assert _owner_is_stale(f"{host}:{child.pid}:x")
+    assert _owner_is_stale("garbage")
