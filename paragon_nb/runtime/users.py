@@ -314,6 +314,7 @@ class ConnectedUsers:
         return out
 
     def enable(self, sub: str, wf_id: str, spec: WorkflowSpec) -> None:
+        """Enable (idempotent). # (U) the JS SDK throws when already enabled; we do not."""
         row = self._require_connected(sub)
         if row["status"] != VALID:
             raise RuntimeStateError(

@@ -295,6 +295,8 @@ def parse_spec(spec: str | Mapping[str, Any] | WorkflowSpec) -> WorkflowSpec:
         for err in exc.errors():
             loc = ".".join(str(p) for p in err["loc"] if p not in ("action", "condition"))
             msg = err["msg"].removeprefix("Value error, ")
+            if err["type"] == "string_type" and isinstance(err.get("input"), bool):
+                msg += " (YAML reads yes/no/on/off/true/false as booleans: quote the value)"
             problems.append(f"{loc}: {msg}" if loc else msg)
         name = data.get("name", "?")
         raise WorkflowSpecError(

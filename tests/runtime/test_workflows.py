@@ -225,3 +225,11 @@ def test_continue_on_failure_steps_expose_their_error() -> None:
         )
     )
     check_references(spec, event_schema=SCHEMA)
+
+
+def test_yaml_booleans_get_a_hint() -> None:
+    text = SEED_SPEC.replace(
+        "  - id: marketo_list", "  - id: on\n    type: boolean\n  - id: marketo_list"
+    )
+    with pytest.raises(WorkflowSpecError, match="YAML reads yes/no/on/off"):
+        parse_spec(text)
