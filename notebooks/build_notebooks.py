@@ -274,11 +274,8 @@ result), attempts and timing. `project.runs()` gives the same as a DataFrame.
 
 That is the whole tutorial. Next: `02_bulk_sync_from_dataframe.ipynb` (many leads at once),
 `03_prototyping_workflows.ipynb` (conditions, Python steps, retries, replay) and
-`04_going_live.ipynb` (a real Marketo and Paragon's cloud).
-"""),
-            code("""
-server.stop()
-sandbox.stop()
+`04_going_live.ipynb` (a real Marketo and Paragon's cloud). The sandbox and the REST
+server stop with the kernel (or call `server.stop()` and `sandbox.stop()`).
 """),
         ]
     )

@@ -230,6 +230,14 @@ class RunHistory:
         return "\n".join(lines)
 
     def _cell(self, key: str, value: Any) -> str:
+        if _missing(value):
+            return "<td></td>"
+        if key in ("run_id", "id") and len(str(value)) > 12:
+            return f"<td title='{_esc(value)}'><code>{_esc(str(value)[:8])}</code></td>"
+        if key == "started" and hasattr(value, "strftime"):
+            return f"<td>{_esc(value.strftime('%Y-%m-%d %H:%M:%S'))}</td>"
+        if key == "duration" and isinstance(value, int | float):
+            return f"<td>{value * 1000:,.0f} ms</td>"
         if key == "status":
             colour = STATUS_COLOURS.get(str(value), "#424242")
             return f"<td><b style='color:{colour}'>{_esc(value)}</b></td>"

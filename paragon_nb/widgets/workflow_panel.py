@@ -76,6 +76,8 @@ def _field_for(spec: Mapping[str, Any], value: Any, list_picker: Callable[[Any],
     if kind == "marketo_list":
         picker = list_picker(None if value in (None, "") else int(value))
         picker._dropdown.description = label
+        picker._dropdown.style.description_width = "120px"
+        picker._filter.style.description_width = "120px"
         return picker
     if kind == "number":
         return w.FloatText(value=float(value or 0), description=label)
