@@ -290,6 +290,7 @@ class SandboxApp:
                 return self._fault(fault[0], kind)
             if self.on_request is not None:
                 self.on_request(req)
+            bulk.advance(self)  # imports progress on the clock, seen by every later call
             payload = handler(self, req, *groups)
             if fault is not None:  # an "after" fault: the work is done, the answer is lost
                 return self._fault(fault[0], kind)

@@ -133,3 +133,13 @@ def test_unparsable_file_fails_the_job(api: Api, clock: FakeClock) -> None:
     clock.advance(api.app.import_seconds)
     done = _status(api, job["batchId"])
     assert done["status"] == "Failed" and done["message"].startswith("Import failed")
+
+
+def test_any_later_call_sees_a_finished_import(api: Api, clock: FakeClock) -> None:
+    _import(api, b"email\nlater@x.com\n")
+    api.get("/rest/v1/leads/describe.json")  # starts the job
+    clock.advance(api.app.import_seconds)
+    found = api.get(
+        "/rest/v1/leads.json", params={"filterType": "email", "filterValues": "later@x.com"}
+    )
+    assert len(found["result"]) == 1
