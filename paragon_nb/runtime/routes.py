@@ -98,7 +98,7 @@ def trigger_event(project: Any, req: Request) -> tuple[int, Any]:
         raise HTTPError(400, 'missing \'name\': send {"name": <App Event name>, "payload": {}}')
     if not isinstance(name, str) or not name.strip():
         raise HTTPError(400, f"'name' must be a non-empty string, got {json.dumps(name)[:80]}")
-    if "payload" not in body:
+    if "payload" not in body:  # (U) Paragon's answer to a missing payload is undocumented
         raise HTTPError(400, f"missing 'payload' for App Event {name!r}: send a JSON object")
     payload = body["payload"]
     if not isinstance(payload, dict):
@@ -137,6 +137,7 @@ def enable_workflow(project: Any, req: Request) -> tuple[int, Any]:
     workflow = _workflow_id(project, req.params["workflow"])
     entry = _marketo(user_state(project, req.sub))["workflowSettings"].get(workflow)
     if entry and entry.get("enabled"):
+        # (U) the SDK throws "already enabled"; the server's status for it is undocumented
         raise HTTPError(409, f"Workflow {workflow} is already enabled.")
     project.enable_workflow(req.sub, workflow)
     return 200, {"workflowId": workflow, "enabled": True}
