@@ -138,12 +138,17 @@ def _cli(*args: str) -> Iterator[tuple[subprocess.Popen, dict]]:
 
 
 def test_cli_prints_json_line_serves_concurrently_and_exits_cleanly(isolated_env: Path) -> None:
-    with _cli("--memory", "--max-concurrency", "20", "--latency", "300") as (proc, info):
+    flags = ("--memory", "--max-concurrency", "20", "--latency", "300", "--token-ttl", "50")
+    with _cli(*flags) as (proc, info):
         assert set(info) == {"endpoint", "identity", "client_id", "client_secret"}
         written = json.loads((isolated_env / "sandbox.json").read_text())
         assert written["endpoint"] == info["endpoint"] and "client_secret" not in written
         with httpx.Client() as http:
-            token = _token(http, info["identity"], info["client_id"], info["client_secret"])
+            creds = {"grant_type": "client_credentials", "client_id": info["client_id"],
+                     "client_secret": info["client_secret"]}  # fmt: skip
+            issued = http.get(info["identity"] + "/oauth/token", params=creds).json()
+        assert 45 <= issued["expires_in"] <= 49  # --token-ttl 50
+        token = issued["access_token"]
         results: list[bool] = []
 
         def call() -> None:
@@ -186,8 +191,26 @@ def test_cli_flags_trigger_limits_and_state_persists(isolated_env: Path) -> None
         assert codes == ["615", None, "606"]
         proc.send_signal(signal.SIGINT)
         assert proc.wait(10) == 0
-    with _cli("--state", str(state)) as (proc, again):
+    with _cli("--state", str(state), "--daily-quota", "1", "--token-ttl", "50") as (proc, again):
         assert (again["client_id"], again["client_secret"]) == ("cid", "csecret")
+        with httpx.Client() as http:
+            creds = {
+                "grant_type": "client_credentials",
+                "client_id": "cid",
+                "client_secret": "csecret",
+            }
+            # the token of the first run is still valid (tokens persist with the state)
+            assert (
+                http.get(again["identity"] + "/oauth/token", params=creds).json()["access_token"]
+                == token
+            )
+            url = again["endpoint"] + "/v1/leads/describe.json"
+            auth = {"Authorization": f"Bearer {token}"}
+            codes = [
+                http.get(url, headers=auth).json().get("errors", [{}])[0].get("code")
+                for _ in range(2)
+            ]
+        assert codes == [None, "607"]
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(10) == 0
 
