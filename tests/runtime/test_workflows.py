@@ -1,7 +1,11 @@
 from __future__ import annotations
 
+import re
+
 import pytest
 import yaml
+from hypothesis import assume, given
+from hypothesis import strategies as st
 
 from paragon_nb.errors import WorkflowSpecError
 from paragon_nb.runtime.events import infer_schema
@@ -233,3 +237,39 @@ def test_yaml_booleans_get_a_hint() -> None:
     )
     with pytest.raises(WorkflowSpecError, match="YAML reads yes/no/on/off"):
         parse_spec(text)
+
+
+_keys = st.from_regex(r"[a-z][a-z0-9_]{0,6}", fullmatch=True)
+_examples = st.recursive(
+    st.one_of(st.text(max_size=3), st.integers(), st.booleans()),
+    lambda inner: st.dictionaries(_keys, inner, min_size=1, max_size=3),
+    max_leaves=8,
+).filter(lambda v: isinstance(v, dict))
+
+
+def _paths(value: object, prefix: tuple = ()) -> list[tuple]:
+    out = [prefix] if prefix else []
+    if isinstance(value, dict):
+        for key, item in value.items():
+            out += _paths(item, (*prefix, key))
+    return out
+
+
+@given(_examples, st.data())
+def test_deploy_check_accepts_exactly_the_paths_of_the_example(example: dict, data) -> None:
+    path = data.draw(st.sampled_from(_paths(example)))
+    ref = "{{event." + ".".join(path) + "}}"
+    good = parse_spec(
+        spec_with([{"id": "a", "action": "python", "function": "f", "input": {"v": ref}}])
+    )
+    check_references(good, event_schema=infer_schema(example), function_outputs={"f": None})
+    parent = example
+    for key in path[:-1]:
+        parent = parent[key]
+    assume(path[-1] + "_x" not in parent)
+    missing = "{{event." + ".".join((*path[:-1], path[-1] + "_x")) + "}}"
+    bad = parse_spec(
+        spec_with([{"id": "a", "action": "python", "function": "f", "input": {"v": missing}}])
+    )
+    with pytest.raises(WorkflowSpecError, match=re.escape(missing)):
+        check_references(bad, event_schema=infer_schema(example), function_outputs={"f": None})
