@@ -87,7 +87,9 @@ class SandboxApp:
         self._stats = SandboxStats()
         self._stats_lock = threading.Lock()
         limits = Limits.build(rate_limit, max_concurrency, daily_quota)
-        self.gate = Gate(limits, self.clock, self._stats)
+        # only a file-backed sandbox writes its usage through (keeps the quota on restart)
+        persistent = self.state.path != ":memory:"
+        self.gate = Gate(limits, self.clock, self._stats, state=self.state if persistent else None)
         self.token_ttl = float(token_ttl)
         self.latency = float(latency)
         self.import_seconds = float(import_seconds)

@@ -15,10 +15,13 @@ import threading
 from collections import Counter, deque
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from paragon_nb._clock import Clock
 from paragon_nb.sandbox.wire import ApiError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from paragon_nb.sandbox.state import SandboxState
 
 __all__ = ["NOT_COUNTED", "Gate", "Limits", "SandboxStats", "Usage"]
 
@@ -74,11 +77,29 @@ class SandboxStats:
 
 
 class Usage:
-    """Counted calls and errors per (US Central) day, for quota and the stats endpoints."""
+    """Counted calls and errors per (US Central) day, for quota and the stats endpoints.
 
-    def __init__(self) -> None:
+    With a ``state`` the counters are written through to its ``usage`` table and reloaded,
+    so a file-backed sandbox keeps its daily quota across restarts.
+    """
+
+    def __init__(self, state: SandboxState | None = None, *, today: date | None = None) -> None:
         self.calls: dict[date, Counter] = {}  # day -> user -> count
         self.errors: dict[date, Counter] = {}  # day -> code -> count
+        self._state = state
+        if state is not None and today is not None:
+            since = (today - timedelta(days=7)).isoformat()
+            for row in state.usage_rows(since):
+                table = self.calls if row["kind"] == "calls" else self.errors
+                table.setdefault(date.fromisoformat(row["day"]), Counter())[row["key"]] += row[
+                    "count"
+                ]
+
+    def bump(self, day: date, kind: str, key: str, delta: int = 1) -> None:
+        table = self.calls if kind == "calls" else self.errors
+        table.setdefault(day, Counter())[key] += delta
+        if self._state is not None:
+            self._state.bump_usage(day.isoformat(), kind, key, delta)
 
     @staticmethod
     def day(now: float) -> date:
@@ -117,11 +138,18 @@ class Usage:
 class Gate:
     """Admission control for one sandbox: quota, rate window, concurrency (thread-safe)."""
 
-    def __init__(self, limits: Limits, clock: Clock, stats: SandboxStats) -> None:
+    def __init__(
+        self,
+        limits: Limits,
+        clock: Clock,
+        stats: SandboxStats,
+        *,
+        state: SandboxState | None = None,
+    ) -> None:
         self.limits = limits
         self.clock = clock
         self.stats = stats
-        self.usage = Usage()
+        self.usage = Usage(state, today=Usage.day(clock.time()))
         self._lock = threading.Lock()
         self._window: deque[float] = deque()
         self._in_flight = 0
@@ -145,7 +173,7 @@ class Gate:
                     "606", f"Max rate limit '{calls}' exceeded with in '{seconds:g}' secs"
                 )
             self._window.append(mono)
-            self.usage.calls.setdefault(day, Counter())[user] += 1
+            self.usage.bump(day, "calls", user)
             self.stats.counted_calls += 1
             self.stats.max_calls_in_window = max(self.stats.max_calls_in_window, len(self._window))
             limit = self.limits.max_concurrency
@@ -171,13 +199,13 @@ class Gate:
             day = self.usage.day(self.clock.time())
             counter = self.usage.calls.get(day)
             if counter and counter[user] > 0:
-                counter[user] -= 1
+                self.usage.bump(day, "calls", user, -1)
             self.stats.counted_calls -= 1
 
     def record_error(self, code: str) -> None:
         with self._lock:
             day = self.usage.day(self.clock.time())
-            self.usage.errors.setdefault(day, Counter())[code] += 1
+            self.usage.bump(day, "errors", code)
 
     @property
     def in_flight(self) -> int:

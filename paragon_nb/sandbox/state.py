@@ -44,6 +44,9 @@ CREATE TABLE IF NOT EXISTS list_members (
 CREATE INDEX IF NOT EXISTS list_members_lead ON list_members(lead_id);
 CREATE TABLE IF NOT EXISTS tokens (
     token TEXT PRIMARY KEY, client_id TEXT NOT NULL, expires_at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS usage (
+    day TEXT NOT NULL, kind TEXT NOT NULL, key TEXT NOT NULL, count INTEGER NOT NULL,
+    PRIMARY KEY (day, kind, key));
 CREATE TABLE IF NOT EXISTS imports (
     id INTEGER PRIMARY KEY, status TEXT NOT NULL, format TEXT NOT NULL,
     lookup_field TEXT NOT NULL, list_id INTEGER, partition TEXT, data BLOB NOT NULL,
@@ -300,6 +303,20 @@ class SandboxState:
     def expire_tokens(self, now: float) -> None:
         with self.tx() as c:
             c.execute("UPDATE tokens SET expires_at=? WHERE expires_at>?", (now, now))
+
+    # ------------------------------------------------------------------ usage
+    def bump_usage(self, day: str, kind: str, key: str, delta: int) -> None:
+        """Add ``delta`` to a daily counter (kind "calls" by user, "errors" by code)."""
+        with self.tx() as c:
+            c.execute(
+                "INSERT INTO usage VALUES (?,?,?,?) "
+                "ON CONFLICT(day, kind, key) DO UPDATE SET count = count + excluded.count",
+                (day, kind, key, delta),
+            )
+
+    def usage_rows(self, since: str) -> list[sqlite3.Row]:
+        with self.lock:
+            return self.conn.execute("SELECT * FROM usage WHERE day >= ?", (since,)).fetchall()
 
     # ------------------------------------------------------------------ imports
     def next_import_id(self) -> int:

@@ -200,3 +200,24 @@ def test_route_matching() -> None:
     assert not Fault(route="leads").matches("/rest/v1/lists/5/leads.json")
     assert Fault(route="/bulk/*/batch/*").matches("/bulk/v1/leads/batch/3.json")
     assert Fault(route="staticList").matches("/rest/asset/v1/staticList/3.json")
+
+
+def test_file_backed_sandbox_keeps_its_daily_quota_across_restarts(
+    clock: FakeClock, isolated_env
+) -> None:
+    path = isolated_env / "quota.sqlite3"
+    first = SandboxApp(state=path, clock=clock, daily_quota=2, rate_limit=None)
+    api = make_api(first)
+    assert [_code(api.get(DESCRIBE)) for _ in range(2)] == [None, None]
+    first.state.close()
+    second = SandboxApp(state=path, clock=clock, daily_quota=2, rate_limit=None)
+    again = make_api(second)
+    again._token = api.token()  # tokens persist too
+    assert _code(again.get(DESCRIBE)) == "607"
+    assert (
+        again.get("/rest/v1/stats/errors.json")["success"] is False
+    )  # quota applies to stats calls too
+    second.state.close()
+    assert SandboxApp(state=path, clock=clock).gate.usage.error_rows([second.gate.days(1)[0]])[0][
+        "errors"
+    ] == [{"errorCode": "607", "count": 2}]

@@ -191,7 +191,8 @@ def test_cli_flags_trigger_limits_and_state_persists(isolated_env: Path) -> None
         assert codes == ["615", None, "606"]
         proc.send_signal(signal.SIGINT)
         assert proc.wait(10) == 0
-    with _cli("--state", str(state), "--daily-quota", "1", "--token-ttl", "50") as (proc, again):
+    # the first run counted 2 calls today (615 and ok; the 606 is not counted)
+    with _cli("--state", str(state), "--daily-quota", "3", "--token-ttl", "50") as (proc, again):
         assert (again["client_id"], again["client_secret"]) == ("cid", "csecret")
         with httpx.Client() as http:
             creds = {
