@@ -19,7 +19,6 @@ EventValidationError (strict projects), MarketoError (connect).
 
 from __future__ import annotations
 
-import difflib
 import uuid
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -30,16 +29,16 @@ from paragon_nb.errors import (
     NotFoundError,
     RuntimeStateError,
     TokenInvalid,
-    WorkflowSpecError,
 )
+from paragon_nb.runtime.catalog import Catalog
 from paragon_nb.runtime.dispatch import Dispatcher
 from paragon_nb.runtime.engine import Engine, RunStatus
-from paragon_nb.runtime.events import infer_schema, validate_example
+from paragon_nb.runtime.events import validate_example
 from paragon_nb.runtime.steps import MarketoCredentials
-from paragon_nb.runtime.store import DB_FILE_NAME, ProjectStore, loads
+from paragon_nb.runtime.store import DB_FILE_NAME, ProjectStore
 from paragon_nb.runtime.users import ConnectedUsers
 from paragon_nb.runtime.views import events_list, run_detail, runs_frame, users_frame
-from paragon_nb.runtime.workflows import Workflow, WorkflowSpec, check_references, parse_spec
+from paragon_nb.runtime.workflows import Workflow, WorkflowSpec
 from paragon_nb.settings import SecretBox
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -89,14 +88,13 @@ class Project:
             clock=self._clock,
             client_factory=client_factory or _default_client_factory(self._clock),
         )
-        self._functions: dict[str, Callable[..., Any]] = {}
-        self._function_outputs: dict[str, Any] = {}
+        self._catalog = Catalog(self._store, clock=self._clock)
         self._engine = Engine(
             self._store,
             clock=self._clock,
             gateway_for=self._users.gateway_for,
             secrets_for=self._users.secrets_for,
-            functions=self._functions,
+            functions=self._catalog.functions,
             on_auth_error=self._users.mark_invalid,
             workers=workers,
         )
@@ -105,10 +103,9 @@ class Project:
             self._users,
             self._engine,
             clock=self._clock,
-            spec_for=self._version_spec,
+            spec_for=self._catalog.version_spec,
         )
         self._server: Any = None
-        self._specs: dict[tuple[str, int], WorkflowSpec] = {}
         if resume and self._store.get_meta("id") is not None:
             self._engine.resume()
 
@@ -231,206 +228,59 @@ class Project:
             )
         return verify_user_token(token, keys, leeway=leeway, now=self._clock.time())
 
-    # App Events --------------------------------------------------------------------------------
+    # App Events and workflows (runtime.catalog) -----------------------------------------------
     def define_app_event(self, name: str, *, example: Mapping[str, Any]) -> dict[str, Any]:
-        """Define (or update the example of) an App Event; its JSON Schema is inferred."""
-        if not isinstance(name, str) or not name.strip():
-            raise RuntimeStateError("an App Event needs a non-empty name, e.g. 'Lead Created'")
-        data = validate_example(example, name=f"example of App Event {name!r}")
-        existing = self._store.app_event(name)
-        event_id = existing["id"] if existing is not None else str(uuid.uuid4())
-        self._store.upsert_app_event(
-            event_id=event_id,
-            name=name,
-            example=data,
-            schema=infer_schema(data),
-            now=self._clock.time(),
-        )
-        return self.app_event(name)
+        """Define (or update the example of) an App Event; its JSON Schema is inferred.
+        The example must be a JSON object (RuntimeStateError naming the bad value)."""
+        return self._catalog.define_app_event(name, example=example)
 
     def rename_app_event(self, name: str, new_name: str) -> dict[str, Any]:
         """Rename an App Event; drafts follow, deployed versions stay bound to it by id."""
-        row = self._event_row(name)
-        if not new_name or not new_name.strip():
-            raise RuntimeStateError("the new App Event name is empty")
-        if new_name != name and self._store.app_event(new_name) is not None:
-            raise RuntimeStateError(f"an App Event named {new_name!r} already exists")
-        self._store.upsert_app_event(
-            event_id=row["id"],
-            name=new_name,
-            example=loads(row["example"]),
-            schema=loads(row["schema"]),
-            now=self._clock.time(),
-        )
-        for wf in self._store.workflow_rows():
-            draft = loads(wf["draft"])
-            if draft.get("trigger", {}).get("app_event") == name:
-                draft["trigger"]["app_event"] = new_name
-                self._store.update_draft(
-                    wf["id"], name=wf["name"], draft=draft, now=self._clock.time()
-                )
-        return self.app_event(new_name)
-
-    def _event_row(self, name: str) -> Any:
-        row = self._store.app_event(name)
-        if row is None:
-            names = [r["name"] for r in self._store.app_events()]
-            hint = difflib.get_close_matches(name, names, n=1)
-            raise NotFoundError(
-                f"no App Event {name!r}; defined: {', '.join(names) or 'none'}"
-                + (f"; did you mean {hint[0]!r}?" if hint else "")
-                + " (define it with project.define_app_event(name, example=...))"
-            )
-        return row
+        return self._catalog.rename_app_event(name, new_name)
 
     def app_event(self, name: str) -> dict[str, Any]:
-        row = self._event_row(name)
-        return {
-            "id": row["id"],
-            "name": row["name"],
-            "example": loads(row["example"]),
-            "schema": loads(row["schema"]),
-        }
+        """``{id, name, example, schema}`` (NotFoundError with did-you-mean)."""
+        return self._catalog.app_event(name)
 
     def app_events(self) -> list[dict[str, Any]]:
-        return [self.app_event(r["name"]) for r in self._store.app_events()]
+        return self._catalog.app_events()
 
-    # workflows -------------------------------------------------------------------------------
     def register_function(self, name: str, fn: Callable[..., Any], *, output: Any = None) -> None:
-        """Make ``fn`` callable from ``python`` steps (``function: name``); ``output`` is an
-        example return value used to check ``{{steps.<id>.result...}}`` at deploy.
-        Functions are not persisted: register them again after opening the project."""
-        if not callable(fn):
-            raise RuntimeStateError(f"register_function({name!r}): {fn!r} is not callable")
-        self._functions[name] = fn
-        self._function_outputs[name] = output
+        """Make ``fn`` callable from ``python`` steps (``function: name``, called with the
+        step's ``input`` as keyword arguments; its return value is ``steps.<id>.result``).
+        ``output`` is an example return value for the deploy check. Functions are not
+        persisted: register them again after opening the project."""
+        self._catalog.register_function(name, fn, output=output)
 
     def add_workflow(self, spec: str | Mapping[str, Any] | WorkflowSpec) -> Workflow:
         """Add a workflow draft from YAML text, a dict or a spec (WorkflowSpecError if bad)."""
-        parsed = parse_spec(spec)
-        if self._store.workflow_row(parsed.name) is not None:
-            raise RuntimeStateError(
-                f"a workflow named {parsed.name!r} exists; edit it with "
-                f"project.update_workflow({parsed.name!r}, spec)"
-            )
-        wf_id = str(uuid.uuid4())
-        self._store.insert_workflow(
-            wf_id=wf_id, name=parsed.name, draft=parsed.to_dict(), now=self._clock.time()
-        )
-        return self.workflow(wf_id)
+        return self._catalog.add_workflow(spec)
 
     def update_workflow(
         self, workflow: str, spec: str | Mapping[str, Any] | WorkflowSpec
     ) -> Workflow:
         """Replace the draft (the deployed version is untouched until the next deploy)."""
-        row = self._workflow_row(workflow)
-        parsed = parse_spec(spec)
-        other = self._store.workflow_row(parsed.name)
-        if other is not None and other["id"] != row["id"]:
-            raise RuntimeStateError(f"another workflow is already named {parsed.name!r}")
-        self._store.update_draft(
-            row["id"], name=parsed.name, draft=parsed.to_dict(), now=self._clock.time()
-        )
-        return self.workflow(row["id"])
-
-    def _workflow_row(self, workflow: str) -> Any:
-        row = self._store.workflow_row(workflow)
-        if row is None:
-            names = [r["name"] for r in self._store.workflow_rows()]
-            hint = difflib.get_close_matches(workflow, names, n=1)
-            raise NotFoundError(
-                f"no workflow {workflow!r}; workflows: {', '.join(names) or 'none'}"
-                + (f"; did you mean {hint[0]!r}?" if hint else "")
-            )
-        return row
+        return self._catalog.update_workflow(workflow, spec)
 
     def workflow(self, workflow: str) -> Workflow:
-        """A workflow by name or id."""
-        row = self._workflow_row(workflow)
-        versions = tuple(v["version"] for v in self._store.versions(row["id"]))
-        deployed_spec = None
-        if row["deployed_version"] is not None:
-            deployed_spec = self._version_spec(row["id"], row["deployed_version"])
-        return Workflow(
-            id=row["id"],
-            name=row["name"],
-            spec=parse_spec(loads(row["draft"])),
-            deployed_version=row["deployed_version"],
-            versions=versions,
-            created=row["created"],
-            updated=row["updated"],
-            deployed_spec=deployed_spec,
-        )
+        """A workflow by name or id (NotFoundError with did-you-mean)."""
+        return self._catalog.workflow(workflow)
 
     def workflows(self) -> list[Workflow]:
-        return [self.workflow(r["id"]) for r in self._store.workflow_rows()]
-
-    def _version_spec(self, wf_id: str, version: int) -> WorkflowSpec:
-        cached = self._specs.get((wf_id, version))
-        if cached is not None:
-            return cached  # versions are immutable
-        row = self._store.version_row(wf_id, version)
-        if row is None:
-            raise NotFoundError(f"workflow {wf_id!r} has no version {version}")
-        spec = self._specs[(wf_id, version)] = parse_spec(loads(row["spec"]))
-        return spec
+        return self._catalog.workflows()
 
     def versions(self, workflow: str) -> list[dict[str, Any]]:
-        """Version history: version, deployed_at, event and spec of each deploy."""
-        row = self._workflow_row(workflow)
-        return [
-            {
-                "version": v["version"],
-                "deployed_at": v["deployed_at"],
-                "event": v["event_name"],
-                "spec": loads(v["spec"]),
-                "live": v["version"] == row["deployed_version"],
-            }
-            for v in self._store.versions(row["id"])
-        ]
+        """Version history: version, deployed_at, event, spec, live."""
+        return self._catalog.versions(workflow)
 
     def deploy(self, workflow: str) -> int:
         """Check the draft's references and snapshot it as the live version; returns it.
-        An unchanged draft re-deploys its latest version instead of adding one."""
-        row = self._workflow_row(workflow)
-        spec = parse_spec(loads(row["draft"]))
-        event = self._store.app_event(spec.trigger.app_event)
-        if event is None:
-            names = [r["name"] for r in self._store.app_events()]
-            raise WorkflowSpecError(
-                f"workflow {spec.name!r} is triggered by App Event {spec.trigger.app_event!r}, "
-                f"which is not defined (defined: {', '.join(names) or 'none'}); define it with "
-                "project.define_app_event(name, example={...})"
-            )
-        check_references(
-            spec, event_schema=loads(event["schema"]), function_outputs=self._function_outputs
-        )
-        history = self._store.versions(row["id"])
-        now = self._clock.time()
-        if (
-            history
-            and loads(history[-1]["spec"]) == spec.to_dict()
-            and history[-1]["event_id"] == event["id"]
-        ):
-            self._store.set_deployed_version(row["id"], history[-1]["version"], now=now)
-            return int(history[-1]["version"])
-        return self._store.add_version(
-            row["id"], spec=spec.to_dict(), event_id=event["id"], event_name=event["name"], now=now
-        )
+        WorkflowSpecError names each bad reference and what is available."""
+        return self._catalog.deploy(workflow)
 
     def undeploy(self, workflow: str) -> None:
         """Take the workflow offline (no new runs); history and user settings are kept."""
-        row = self._workflow_row(workflow)
-        self._store.set_deployed_version(row["id"], None, now=self._clock.time())
-
-    def _deployed(self, workflow: str) -> tuple[str, WorkflowSpec]:
-        row = self._workflow_row(workflow)
-        if row["deployed_version"] is None:
-            raise RuntimeStateError(
-                f"workflow {row['name']!r} is not deployed; deploy it first "
-                f"(project.deploy({row['name']!r})): only deployed workflows reach users"
-            )
-        return row["id"], self._version_spec(row["id"], row["deployed_version"])
+        self._catalog.undeploy(workflow)
 
     # Connected Users ---------------------------------------------------------------------------
     def connect_user(
@@ -472,18 +322,18 @@ class Project:
     ) -> dict[str, Any]:
         """Merge settings for a deployed workflow (checked; a marketo_list must exist in the
         user's Marketo). Returns the user's state."""
-        wf_id, spec = self._deployed(workflow)
+        wf_id, spec = self._catalog.deployed(workflow)
         self._users.set_settings(sub, wf_id, spec, settings)
         return self.user_state(sub)
 
     def enable_workflow(self, sub: str, workflow: str) -> dict[str, Any]:
         """Enable for the user (VALID credential and required settings needed)."""
-        wf_id, spec = self._deployed(workflow)
+        wf_id, spec = self._catalog.deployed(workflow)
         self._users.enable(sub, wf_id, spec)
         return self.user_state(sub)
 
     def disable_workflow(self, sub: str, workflow: str) -> dict[str, Any]:
-        wf_id = self._workflow_row(workflow)["id"]
+        wf_id = self._catalog.workflow_row(workflow)["id"]
         self._users.disable(sub, wf_id)
         return self.user_state(sub)
 
@@ -519,7 +369,7 @@ class Project:
         row = self._run_row(run_id)
         wf_version = int(row["version"])
         if version == "deployed":
-            wf = self._workflow_row(row["workflow_id"])
+            wf = self._catalog.workflow_row(row["workflow_id"])
             if wf["deployed_version"] is None:
                 raise RuntimeStateError(f"workflow {wf['name']!r} is not deployed")
             wf_version = int(wf["deployed_version"])
