@@ -14,8 +14,11 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import signal
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -170,6 +173,32 @@ def bench_accept(root: Path, *, events: int, threads: int) -> None:
     print(f"  runs after the busy burst: {done} (drained {drain:.1f} s after the last 201)")
 
 
+def bench_accept_subprocess(root: Path, *, events: int, threads: int) -> None:
+    """Accept rate with the server in its own process (`paragon-nb serve`): no shared GIL."""
+    project, key = _project(root / "accept-proc", None)
+    project.close()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "paragon_nb.cli", "serve", str(root / "accept-proc")],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        info = json.loads(proc.stdout.readline() if proc.stdout else "{}")
+        url = f"{info['url']}/projects/{info['project_id']}/sdk/events/trigger"
+        fig = _post_burst(
+            url, sign_user_token(key.private_pem, "idle"), events=events, threads=threads, tag="p"
+        )
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=30)
+        if proc.stdout:
+            proc.stdout.close()
+    print(
+        f"  {'server in its own process':<26} {fig['rate']:8.1f} events/s accepted "
+        f"(p50 {fig['p50_ms']:.1f} ms, p95 {fig['p95_ms']:.1f} ms; no enabled workflow)"
+    )
+
+
 def bench_end_to_end(root: Path, *, events: int, threads: int, scale: float) -> None:
     window = MARKETO_WINDOW / scale
     client_limits = Limits(rate_calls=90, rate_window=window, max_concurrency=8)
@@ -222,6 +251,7 @@ def main(argv: list[str] | None = None) -> int:
         os.environ["PARAGON_NB_HOME"] = str(Path(tmp) / "home")
         print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs")
         bench_accept(Path(tmp), events=args.events, threads=args.threads)
+        bench_accept_subprocess(Path(tmp), events=args.events, threads=args.threads)
         bench_end_to_end(Path(tmp), events=args.e2e_events, threads=args.threads, scale=args.scale)
     return 0
 
