@@ -268,8 +268,9 @@ class Engine:
             current = self._store.run_row(run_id)
             return current["status"] if current is not None else "missing"
         sub = row["sub"]
-        secrets = list(self._secrets_for(sub))
+        secrets: list[str] = []
         try:
+            secrets = list(self._secrets_for(sub))  # may fail: e.g. the secret key changed
             version = self._store.version_row(row["workflow_id"], row["version"])
             event = self._store.event_row(row["event_id"])
             if version is None or event is None:

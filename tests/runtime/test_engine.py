@@ -405,3 +405,15 @@ def test_owner_liveness() -> None:
     child.wait()
     assert _owner_is_stale(f"{host}:{child.pid}:x")
     assert _owner_is_stale("garbage")
+
+
+def test_an_undecryptable_credential_fails_the_run_clearly(
+    seeded: Project, project_dir: Path, clock: FakeClock, marketo: FakeMarketo
+) -> None:
+    seeded.close()
+    (project_dir / "secret.key").unlink()  # the key that encrypted the client secret is gone
+    with Project.open(project_dir, clock=clock, client_factory=marketo.factory) as again:
+        again.trigger_event("user-1", "Lead Created", LEAD_EXAMPLE)
+        run = only_run(again)
+    assert run["status"] == "failed"
+    assert "cannot be decrypted with the current key" in run["error"]
