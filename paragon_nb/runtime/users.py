@@ -8,6 +8,9 @@ that user's Marketo; disconnecting clears the user's settings and disables their
 
 Client secrets are encrypted with the project's :class:`~paragon_nb.settings.SecretBox` and
 never returned, logged or put in an error.
+
+    users.connect("user-1", "marketo", endpoint=..., client_id=..., client_secret=...)
+    users.enable("user-1", workflow_id, spec)   # RuntimeStateError naming what is missing
 """
 
 from __future__ import annotations
