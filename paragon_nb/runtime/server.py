@@ -2,8 +2,8 @@
 
 A plain WSGI app (:class:`RestApp`) over one project, served on loopback by the shared
 threaded server (:func:`serve_project`) or called in-process through
-``httpx.WSGITransport`` by the SDK mirror. Every route but none needs
-``Authorization: Bearer <user token>`` verified against the project's signing key::
+``httpx.WSGITransport`` by the SDK mirror. Every route needs
+``Authorization: Bearer <user token>``, verified against the project's signing key::
 
     with serve_project(project) as handle:
         httpx.post(f"{handle.url}/projects/{project.id}/sdk/events/trigger",
@@ -12,7 +12,9 @@ threaded server (:func:`serve_project`) or called in-process through
 
 Errors are JSON ``{"message": ...}``: 401 bad/missing token, 404 unknown project or
 route, 405 wrong verb, 400 malformed request, 409 enable/disable conflicts, 413 body over
-``max_body``, 422 field errors of a strict project. Tokens never reach a log line.
+``max_body``, 422 field errors of a strict project, 502 Marketo unreachable on connect.
+Checks run in that order: route and project (404), verb (405), token (401), size (413),
+body (400), so a refused request never reaches the project. Tokens never reach a log line.
 Routes and their handlers live in :mod:`paragon_nb.runtime.routes`.
 """
 
