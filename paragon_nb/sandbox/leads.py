@@ -188,7 +188,7 @@ def apply_record(
         return {"id": state.insert_lead(_clean(values), now), "status": "created"}
     key_value = record.get("id") if lookup == "id" else values.get(lookup)
     if key_value in (None, ""):
-        if action == "createOnly":
+        if action == "createOnly":  # (U) nothing to dedupe on: created
             return {"id": state.insert_lead(_clean(values), now), "status": "created"}
         return _reason("1003", f"Value for lookup field '{lookup}' not found")  # (U) code/text
     matches = state.find_lead_ids(lookup, key_value)
