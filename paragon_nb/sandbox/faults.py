@@ -19,6 +19,7 @@ import random
 import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from paragon_nb.errors import ConfigurationError
 
@@ -75,7 +76,12 @@ class Fault:
     after: bool = False
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "codes", tuple(str(c) for c in self.codes))
+        codes: Any = self.codes
+        if isinstance(codes, str | int):  # Fault(codes="606") means one code, not "6","0","6"
+            codes = str(codes).split(",")
+        object.__setattr__(self, "codes", tuple(str(c) for c in codes))
+        if isinstance(self.sequence, str):
+            object.__setattr__(self, "sequence", tuple(self.sequence.split(",")))
         if self.sequence is not None:
             seq = tuple(None if c is None or str(c).lower() in _PASS_WORDS else str(c)
                         for c in self.sequence)  # fmt: skip

@@ -117,6 +117,7 @@ def test_sync_query_and_delete(target: Target) -> None:
         assert [r["id"] for r in via_post["result"]] == [created["id"]]
     finally:
         _delete_leads(target, ids)
+    assert ids, "no lead was created"
     gone = target.json("GET", f"/rest/v1/lead/{ids[0]}.json")
     assert gone["result"] == []
 

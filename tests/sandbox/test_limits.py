@@ -221,3 +221,8 @@ def test_file_backed_sandbox_keeps_its_daily_quota_across_restarts(
     assert SandboxApp(state=path, clock=clock).gate.usage.error_rows([second.gate.days(1)[0]])[0][
         "errors"
     ] == [{"errorCode": "607", "count": 2}]
+
+
+def test_fault_codes_given_as_one_string() -> None:
+    assert Fault(codes="606,615").codes == ("606", "615")
+    assert Fault(sequence="606,ok").sequence == ("606", None)
