@@ -120,6 +120,8 @@ class Http:
                 error = err
             if error.code:
                 self.stats.record_code(error.code)
+                if error.code in ("606", "615"):
+                    self.limiter.throttled(error.code)  # someone else shares the instance
             if not should_retry(error, idempotent=idempotent):
                 if not idempotent and should_retry(error) and is_ambiguous(error):
                     raise type(error)(

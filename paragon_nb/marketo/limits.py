@@ -92,13 +92,23 @@ class Limiter:
     response. So when a call completes, its place in the window is re-stamped with the
     completion time: the window we enforce then covers every instant the server may have
     counted it at, and scheduling jitter cannot push the server's count over the limit.
+
+    Marketo's limits are shared by every integration on the instance, so a 606 or 615 means
+    someone else is using part of them. :meth:`throttled` then halves the effective rate
+    (606, at most once per window) or takes one off the effective concurrency (each 615);
+    each quiet window after that gives back a tenth of the rate and one slot (AIMD). The
+    configured :class:`Limits` are never exceeded.
     """
 
     def __init__(self, limits: Limits | None = None, *, clock: Clock | None = None) -> None:
         self.limits = limits or Limits()
         self._clock = clock or system_clock
         self._lock = threading.Lock()
-        self._sem = threading.BoundedSemaphore(self.limits.max_concurrency)
+        self._cond = threading.Condition(self._lock)
+        self._holders = 0  # callers holding a concurrency place (sending or waiting to)
+        self.rate_calls = self.limits.rate_calls  # effective, <= configured
+        self.concurrency = self.limits.max_concurrency  # effective, <= configured
+        self._rate_changed = self._conc_changed = -float("inf")
         self._sent: list[float] = []  # sorted stamps of calls in the window
         self._paused_until = 0.0
         self._in_flight = 0
@@ -113,7 +123,10 @@ class Limiter:
     def slot(self) -> Iterator[None]:
         """Hold one call's place: blocks until allowed; raises ``QuotaExceeded`` when the
         daily budget is spent (before anything is sent)."""
-        self._sem.acquire()
+        with self._cond:
+            while self._holders >= self.concurrency:
+                self._cond.wait()
+            self._holders += 1
         try:
             stamp = self._take_window_place()
             with self._lock:
@@ -126,12 +139,37 @@ class Limiter:
                     self._in_flight -= 1
                     self._restamp(stamp, self._clock.monotonic())
         finally:
-            self._sem.release()
+            with self._cond:
+                self._holders -= 1
+                self._cond.notify_all()
 
     def pause(self, seconds: float) -> None:
         """Hold back every new call for ``seconds`` (after a 606 the window must drain)."""
         with self._lock:
             self._paused_until = max(self._paused_until, self._clock.monotonic() + seconds)
+
+    def throttled(self, code: str) -> None:
+        """The server said 606 (rate) or 615 (concurrency): back off the effective limit."""
+        with self._cond:
+            now = self._clock.monotonic()
+            window = self.limits.rate_window
+            if code == "606" and now - self._rate_changed >= window:
+                self.rate_calls = max(1, self.rate_calls // 2)
+                self._rate_changed = now
+            elif code == "615":  # each 615 is one call too many in flight: one less
+                self.concurrency = max(1, self.concurrency - 1)
+                self._conc_changed = now
+
+    def _recover(self, now: float) -> None:
+        """Additive increase: one step per quiet window, back up to the configured limits."""
+        window, lim = self.limits.rate_window, self.limits
+        if self.rate_calls < lim.rate_calls and now - self._rate_changed >= window:
+            self.rate_calls = min(lim.rate_calls, self.rate_calls + max(1, lim.rate_calls // 10))
+            self._rate_changed = now
+        if self.concurrency < lim.max_concurrency and now - self._conc_changed >= window:
+            self.concurrency += 1
+            self._conc_changed = now
+            self._cond.notify_all()
 
     @property
     def in_flight(self) -> int:
@@ -170,7 +208,8 @@ class Limiter:
                 wait = self._paused_until - now
                 if wait <= 0:
                     self._prune(now)
-                    if len(self._sent) < self.limits.rate_calls:
+                    self._recover(now)
+                    if len(self._sent) < self.rate_calls:
                         self._count_day()  # may raise QuotaExceeded: nothing recorded yet
                         bisect.insort(self._sent, now)
                         self.max_calls_in_window = max(self.max_calls_in_window, len(self._sent))
@@ -198,6 +237,6 @@ class Limiter:
     def __repr__(self) -> str:
         lim = self.limits
         return (
-            f"Limiter({lim.rate_calls}/{lim.rate_window:g}s, "
-            f"max_concurrency={lim.max_concurrency}, in_flight={self.in_flight})"
+            f"Limiter({self.rate_calls}/{lim.rate_calls} per {lim.rate_window:g}s, "
+            f"concurrency {self.concurrency}/{lim.max_concurrency}, in_flight={self.in_flight})"
         )

@@ -124,3 +124,5 @@ def test_sandbox_limits_tighter_than_client_are_survived(clock: FakeClock) -> No
     )
     _check_complete(app, client, 1500)
     assert client.stats.retries >= 1
+    # the client learned the instance's real limits instead of thrashing
+    assert client.limiter.concurrency < 6 or client.limiter.rate_calls < 50

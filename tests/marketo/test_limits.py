@@ -138,3 +138,45 @@ def test_a_call_occupies_the_window_until_it_completes(clock: FakeClock) -> None
         pass
     with limiter.slot():
         assert clock.monotonic() == pytest.approx(11.0)
+
+
+def test_throttled_backs_off_then_recovers_each_quiet_window(clock: FakeClock) -> None:
+    limiter = Limiter(Limits(rate_calls=80, rate_window=20.0, max_concurrency=8), clock=clock)
+    limiter.throttled("606")
+    limiter.throttled("606")  # same window: one cut only
+    assert limiter.rate_calls == 40
+    limiter.throttled("615")
+    limiter.throttled("615")
+    assert limiter.concurrency == 6
+    clock.advance(20.0)
+    with limiter.slot():
+        pass
+    assert (limiter.rate_calls, limiter.concurrency) == (48, 7)
+    for _ in range(10):
+        clock.advance(20.0)
+        with limiter.slot():
+            pass
+    assert (limiter.rate_calls, limiter.concurrency) == (80, 8)  # never above configured
+
+
+def test_reduced_concurrency_is_enforced_across_threads(clock: FakeClock) -> None:
+    limiter = Limiter(Limits(max_concurrency=6), clock=clock)
+    for _ in range(4):
+        limiter.throttled("615")
+    gate = threading.Event()
+    entered = threading.Semaphore(0)
+
+    def worker() -> None:
+        with limiter.slot():
+            entered.release()
+            gate.wait(10)
+
+    threads = [threading.Thread(target=worker) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for _ in range(2):
+        assert entered.acquire(timeout=10)
+    gate.set()
+    for t in threads:
+        t.join()
+    assert limiter.max_in_flight == 2

@@ -1,0 +1,289 @@
+"""The core of :class:`~paragon_nb.marketo.client.MarketoClient`: construction, the send
+path, batch fan-out, paging and describe. Resource methods live in leads.py, lists.py and
+imports.py as mixins over this base; client.py puts them together.
+
+    client = MarketoClient.from_env()      # see client.py for the public contract
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor
+from concurrent.futures import wait as wait_futures
+from typing import Any, Self, TypeVar
+from urllib.parse import urlsplit
+
+import httpx
+from pydantic import SecretStr
+
+from paragon_nb._clock import Clock, system_clock
+from paragon_nb.errors import ConfigurationError
+from paragon_nb.marketo._http import Http
+from paragon_nb.marketo._masking import Masker, install_log_filter
+from paragon_nb.marketo.auth import MarketoAuth, TokenCache, TokenSource
+from paragon_nb.marketo.limits import Limiter, Limits
+from paragon_nb.marketo.models import LeadField, Reason
+from paragon_nb.marketo.paging import TokenPager
+from paragon_nb.marketo.retry import RetryPolicy
+from paragon_nb.marketo.stats import ClientStats
+
+__all__ = ["ClientBase", "reasons_of"]
+
+T = TypeVar("T")
+
+ENV_ENDPOINT = "MARKETO_ENDPOINT"
+ENV_IDENTITY = "MARKETO_IDENTITY"
+ENV_CLIENT_ID = "MARKETO_CLIENT_ID"
+ENV_CLIENT_SECRET = "MARKETO_CLIENT_SECRET"
+
+
+def _split_endpoint(endpoint: str) -> tuple[str, str]:
+    """``(origin_base, rest_path)``: ``https://h/rest`` -> ``("https://h", "/rest")``."""
+    parts = urlsplit(endpoint.strip())
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ConfigurationError(
+            f"Marketo endpoint {endpoint!r} is not an http(s) URL; use the REST endpoint from "
+            f"Admin > Web Services, e.g. https://123-ABC-456.mktorest.com/rest"
+        )
+    path = parts.path.rstrip("/")
+    for suffix in ("/rest/v1", "/rest"):
+        if path.endswith(suffix):
+            path = path[: -len(suffix)]
+            break
+    return f"{parts.scheme}://{parts.netloc}{path}", "/rest"
+
+
+class ClientBase:
+    """A thread-safe Marketo REST client that keeps within Marketo's limits.
+
+    ``endpoint`` is the REST base ending in ``/rest`` (as Marketo's admin shows it);
+    ``identity`` defaults to the same origin + ``/identity``. ``transport`` is any httpx
+    transport (``httpx.WSGITransport(app=sandbox_app)`` in tests). ``clock`` is injected
+    everywhere time is read or slept. The client secret and access tokens never appear in
+    reprs, logs or error messages.
+
+    Limits: ``limits`` (a :class:`Limits`) bounds calls per window, calls in flight and an
+    optional daily budget (``daily_budget=`` overrides the one in ``limits``). ``retry``
+    (a :class:`RetryPolicy`) bounds retries. ``timeout`` cannot be disabled.
+    ``token_cache`` shares tokens between clients of one instance.
+    """
+
+    def __init__(
+        self,
+        endpoint: str,
+        client_id: str,
+        client_secret: str,
+        *,
+        identity: str | None = None,
+        transport: httpx.BaseTransport | None = None,
+        timeout: float | httpx.Timeout = 30.0,
+        limits: Limits | None = None,
+        retry: RetryPolicy | None = None,
+        clock: Clock | None = None,
+        daily_budget: int | None = None,
+        token_cache: TokenCache | None = None,
+    ) -> None:
+        if not client_id:
+            raise ConfigurationError("Marketo client_id is empty; set MARKETO_CLIENT_ID")
+        if not client_secret:
+            raise ConfigurationError("Marketo client_secret is empty; set MARKETO_CLIENT_SECRET")
+        if timeout is None:
+            raise ConfigurationError(
+                "MarketoClient timeout=None would let a call hang forever; pass seconds"
+            )
+        base, rest = _split_endpoint(endpoint)
+        self.endpoint = base + rest
+        self.identity = (identity or base + "/identity").rstrip("/")
+        self.client_id = client_id
+        self._secret = SecretStr(client_secret)
+        self._clock = clock or system_clock
+        limits = limits or Limits()
+        if daily_budget is not None:
+            limits = Limits(
+                rate_calls=limits.rate_calls,
+                rate_window=limits.rate_window,
+                max_concurrency=limits.max_concurrency,
+                daily_budget=daily_budget,
+            )
+        self.limits = limits
+        self._stats = ClientStats()
+        self._masker = Masker(client_secret)
+        install_log_filter()
+        self._client = httpx.Client(
+            transport=transport,
+            timeout=timeout,
+            headers={"Accept-Encoding": "gzip", "Accept": "application/json"},
+            limits=httpx.Limits(max_connections=limits.max_concurrency + 4),
+        )
+        self._tokens = TokenSource(
+            self.identity,
+            client_id,
+            self._secret,
+            http=self._client,
+            clock=self._clock,
+            cache=token_cache,
+            masker=self._masker,
+            on_fetch=self._stats.record_token,
+        )
+        self._http = Http(
+            base=base,
+            http=self._client,
+            auth=MarketoAuth(self._tokens, on_renewal=self._stats.record_renewal),
+            limiter=Limiter(limits, clock=self._clock),
+            retry=retry or RetryPolicy(),
+            clock=self._clock,
+            stats=self._stats,
+            masker=self._masker,
+        )
+        self._describe: list[LeadField] | None = None
+        self._describe_lock = threading.Lock()
+
+    @classmethod
+    def from_env(cls, **kwargs: Any) -> Self:
+        """From MARKETO_ENDPOINT, MARKETO_CLIENT_ID, MARKETO_CLIENT_SECRET (+ MARKETO_IDENTITY).
+
+        Raises ``ConfigurationError`` naming every missing variable. Keyword arguments go
+        to the constructor (``transport=``, ``limits=`` ...)."""
+        names = (ENV_ENDPOINT, ENV_CLIENT_ID, ENV_CLIENT_SECRET)
+        missing = [n for n in names if not os.environ.get(n)]
+        if missing:
+            raise ConfigurationError(
+                f"missing environment variable(s) {', '.join(missing)}; set them to your "
+                f"Marketo REST endpoint (…/rest) and LaunchPoint client id/secret, or start "
+                f"a local sandbox with `paragon-nb sandbox`"
+            )
+        kwargs.setdefault("identity", os.environ.get(ENV_IDENTITY) or None)
+        return cls(
+            os.environ[ENV_ENDPOINT],
+            os.environ[ENV_CLIENT_ID],
+            os.environ[ENV_CLIENT_SECRET],
+            **kwargs,
+        )
+
+    # identity of the instance -----------------------------------------------------------
+    endpoint: str
+    identity: str
+    client_id: str
+
+    @property
+    def instance_key(self) -> str:
+        """A stable key for this Marketo instance (normalised endpoint), for journals."""
+        parts = urlsplit(self.endpoint)
+        return f"{parts.scheme}://{parts.netloc.lower()}{parts.path}"
+
+    @property
+    def limiter(self) -> Limiter:
+        """The limiter all of this client's calls go through (for inspection)."""
+        return self._http.limiter
+
+    def __repr__(self) -> str:
+        return f"MarketoClient(endpoint={self.endpoint!r}, client_id={self.client_id!r})"
+
+    def close(self) -> None:
+        self._client.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def check(self) -> list[LeadField]:
+        """Validate credentials: get a token and call describe. Raises MarketoAuthError etc."""
+        return self.describe(refresh=True)
+
+    # plumbing -------------------------------------------------------------------------------
+    def _call(self, method: str, path: str, **kwargs: Any) -> Any:
+        return self._http.call(method, path, **kwargs)
+
+    def _run_batches(
+        self,
+        pieces: Sequence[T],
+        send: Callable[[T], list[Any]],
+        *,
+        progress: Callable[[int], None] | None = None,
+        size: Callable[[T], int] = len,  # type: ignore[assignment]
+    ) -> list[list[Any]]:
+        """``send`` every piece, concurrently up to the concurrency limit; results in order.
+
+        On a failure, pieces not started are cancelled, running ones finish, and the error
+        is raised with ``partial_results`` (a list with ``None`` for unsent pieces)."""
+        if len(pieces) <= 1:
+            out = [send(p) for p in pieces]
+            if progress is not None and pieces:
+                progress(size(pieces[0]))
+            return out
+        workers = min(self.limits.max_concurrency, len(pieces))
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="marketo") as pool:
+            futures: list[Future[list[Any]]] = [pool.submit(send, p) for p in pieces]
+            if progress is not None:
+                for piece, fut in zip(pieces, futures, strict=True):
+                    fut.add_done_callback(
+                        lambda f, n=size(piece): (
+                            progress(n) if not f.cancelled() and f.exception() is None else None
+                        )
+                    )
+            _, pending = wait_futures(futures, return_when=FIRST_EXCEPTION)
+            failed = [f for f in futures if f.done() and f.exception() is not None]
+            if failed:
+                for fut in pending:
+                    fut.cancel()
+                wait_futures(futures)
+                error = failed[0].exception()
+                assert error is not None
+                partial = [
+                    f.result() if f.done() and not f.cancelled() and f.exception() is None else None
+                    for f in futures
+                ]
+                error.partial_results = partial  # type: ignore[attr-defined]
+                raise error
+            return [f.result() for f in futures]
+
+    # metadata ---------------------------------------------------------------------------
+    def describe(self, *, refresh: bool = False) -> list[LeadField]:
+        """Lead fields (cached per client; ``refresh=True`` to re-read)."""
+        with self._describe_lock:
+            if self._describe is None or refresh:
+                envelope = self._call("GET", "/rest/v1/leads/describe.json")
+                fields = []
+                for item in envelope.get("result") or []:
+                    rest = item.get("rest") or {}
+                    fields.append(
+                        LeadField(
+                            id=item["id"],
+                            displayName=item.get("displayName") or rest.get("name") or "",
+                            dataType=item.get("dataType") or "string",
+                            length=item.get("length"),
+                            name=rest.get("name"),
+                            read_only=bool(rest.get("readOnly", False)),
+                        )
+                    )
+                self._describe = fields
+            return list(self._describe)
+
+    def _paged(self, path: str, query: Mapping[str, Any], *, what: str) -> Iterator[Any]:
+        """Follow ``nextPageToken``; queries over 8 KB go as POST with ``_method=GET``."""
+        pager = TokenPager()
+        while not pager.done:
+            params = {**query, **pager.params()}
+            if self._http.url_fits(path, params):
+                envelope = self._call("GET", path, params=params, what=what)
+            else:
+                envelope = self._call(
+                    "POST", path, params={"_method": "GET"}, form=params, what=what
+                )
+            yield from pager.advance(envelope)
+
+    @property
+    def stats(self) -> ClientStats:
+        """Calls made by this client: total, per path, retries, codes seen (606/615...)."""
+        return self._stats
+
+
+def reasons_of(item: Mapping[str, Any]) -> tuple[Reason, ...]:
+    return tuple(
+        Reason(code=str(r.get("code")), message=str(r.get("message", "")))
+        for r in item.get("reasons") or ()
+    )

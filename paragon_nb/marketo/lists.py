@@ -1,0 +1,196 @@
+"""List resources of the client: lead-DB and asset static lists, create (default folder),
+membership add/remove/is-member (chunked <= 300) and members (paged). A mixin over
+:class:`~paragon_nb.marketo._base.ClientBase`.
+
+    lst = client.get_list_by_name("Newsletter") or client.create_list("Newsletter")
+    client.add_to_list(lst.id, lead_ids)
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+
+from paragon_nb.errors import MarketoError, MarketoNotFound, TransientMarketoError
+from paragon_nb.marketo._base import ClientBase, reasons_of
+from paragon_nb.marketo.batching import chunks
+from paragon_nb.marketo.models import ListMemberResult, ListMemberStatus, StaticList
+from paragon_nb.marketo.paging import OffsetPager
+
+__all__ = ["DEFAULT_LIST_FOLDERS", "ListsMixin"]
+
+# Folder names tried, in order, when create_list gets no folder. "Group Lists" is the
+# system folder of every instance's Lead Database. # (U) the fallbacks are guesses.
+DEFAULT_LIST_FOLDERS = ("Group Lists", "Lead Database")
+
+
+class ListsMixin(ClientBase):
+    """Lists, static lists and membership."""
+
+    def iter_lists(
+        self, *, ids: Sequence[int] | None = None, names: Sequence[str] | None = None
+    ) -> Iterator[StaticList]:
+        """Lead-DB lists (``GET /rest/v1/lists.json``), paged."""
+        query: dict[str, Any] = {"batchSize": 300}
+        if ids:
+            query["id"] = ",".join(str(int(i)) for i in ids)
+        if names:
+            # Comma-joined as documented; a name containing a comma goes as repeated
+            # parameters instead. # (U) Marketo's handling of repeated `name` is unverified.
+            names = list(names)
+            query["name"] = names if any("," in n for n in names) else ",".join(names)
+        for item in self._paged("/rest/v1/lists.json", query, what="lists"):
+            yield StaticList.model_validate(item)
+
+    def get_lists(self, **kwargs: Any) -> list[StaticList]:
+        """Eager :meth:`iter_lists`."""
+        return list(self.iter_lists(**kwargs))
+
+    def iter_static_lists(self, *, folder: Mapping[str, Any] | None = None) -> Iterator[StaticList]:
+        """Asset-API static lists (offset paging, 200 a page)."""
+        pager = OffsetPager(200)
+        base: dict[str, Any] = {"folder": json.dumps(dict(folder)) if folder else None}
+        while not pager.done:
+            envelope = self._call(
+                "GET", "/rest/asset/v1/staticLists.json", params={**base, **pager.params()}
+            )
+            for item in pager.advance(envelope):
+                yield StaticList.model_validate(item)
+
+    def get_list(self, list_id: int) -> StaticList | None:
+        """A static list by id (asset API), or ``None``."""
+        try:
+            envelope = self._call("GET", f"/rest/asset/v1/staticList/{int(list_id)}.json")
+        except MarketoNotFound:
+            return None
+        result = envelope.get("result") or []
+        return StaticList.model_validate(result[0]) if result else None
+
+    def get_list_by_name(self, name: str) -> StaticList | None:
+        """A static list by exact name (asset API), or ``None``."""
+        try:
+            envelope = self._call(
+                "GET", "/rest/asset/v1/staticList/byName.json", params={"name": name}
+            )
+        except MarketoNotFound:
+            return None
+        result = envelope.get("result") or []
+        return StaticList.model_validate(result[0]) if result else None
+
+    def _default_list_folder(self) -> dict[str, Any]:
+        for name in DEFAULT_LIST_FOLDERS:
+            try:
+                envelope = self._call(
+                    "GET", "/rest/asset/v1/folder/byName.json", params={"name": name}
+                )
+            except MarketoNotFound:
+                continue
+            for item in envelope.get("result") or []:
+                folder = item.get("folderId") or {"id": item.get("id"), "type": "Folder"}
+                if folder.get("id") is not None:
+                    return {"id": int(folder["id"]), "type": folder.get("type", "Folder")}
+        raise MarketoNotFound(
+            f"no default folder for static lists (looked for {list(DEFAULT_LIST_FOLDERS)}); "
+            f"pass folder={{'id': <folder id>, 'type': 'Folder'}} to create_list"
+        )
+
+    def create_list(
+        self, name: str, *, folder: Mapping[str, Any] | None = None, description: str | None = None
+    ) -> StaticList:
+        """Create a static list (default folder: the instance's "Group Lists" folder).
+
+        Creating is not idempotent: after an ambiguous failure (timeout, 5xx) the list is
+        looked up by name instead of being created twice."""
+        target = dict(folder) if folder else self._default_list_folder()
+        form = {"name": name, "folder": json.dumps(target), "description": description}
+        try:
+            envelope = self._call(
+                "POST",
+                "/rest/asset/v1/staticLists.json",
+                form=form,
+                idempotent=False,
+                what=f"create list {name!r}",
+            )
+        except TransientMarketoError:
+            existing = self.get_list_by_name(name)
+            if existing is not None:
+                return existing
+            raise
+        result = envelope.get("result") or []
+        if not result:
+            raise MarketoNotFound(f"create list {name!r}: Marketo answered without the new list")
+        return StaticList.model_validate(result[0])
+
+    def _membership(
+        self, method: str, path: str, list_id: int, lead_ids: Sequence[int], what: str
+    ) -> list[ListMemberResult]:
+        def send(chunk: list[int]) -> list[ListMemberResult]:
+            if method == "POST":
+                envelope = self._call(
+                    "POST", path, json_body={"input": [{"id": i} for i in chunk]}, what=what
+                )
+            else:
+                params = {"id": ",".join(str(i) for i in chunk)}
+                envelope = self._call(method, path, params=params, what=what)
+            return _member_results(envelope, chunk, what=what)
+
+        per_chunk = self._run_batches(chunks([int(i) for i in lead_ids]), send)
+        return [r for chunk in per_chunk for r in chunk]
+
+    def add_to_list(self, list_id: int, lead_ids: Sequence[int]) -> list[ListMemberResult]:
+        """Add leads (chunks of 300, concurrent); per id ``added`` or ``skipped`` (1004)."""
+        path = f"/rest/v1/lists/{int(list_id)}/leads.json"
+        return self._membership("POST", path, list_id, lead_ids, f"add to list {list_id}")
+
+    def remove_from_list(self, list_id: int, lead_ids: Sequence[int]) -> list[ListMemberResult]:
+        """Remove leads; a lead that was not a member (1015) counts as ``removed`` (its
+        reason is kept); unknown leads stay ``skipped`` (1004)."""
+        path = f"/rest/v1/lists/{int(list_id)}/leads.json"
+        results = self._membership("DELETE", path, list_id, lead_ids, f"remove from {list_id}")
+        return [
+            r.model_copy(update={"status": ListMemberStatus.REMOVED})
+            if r.status is ListMemberStatus.SKIPPED and any(x.code == "1015" for x in r.reasons)
+            else r
+            for r in results
+        ]
+
+    def is_member(self, list_id: int, lead_ids: Sequence[int]) -> dict[int, bool]:
+        """``{lead id: member?}``; unknown leads map to False."""
+        path = f"/rest/v1/lists/{int(list_id)}/leads/ismember.json"
+        results = self._membership("GET", path, list_id, lead_ids, f"ismember {list_id}")
+        return {r.id: r.status is ListMemberStatus.MEMBER for r in results}
+
+    def iter_list_members(
+        self, list_id: int, *, fields: Sequence[str] | None = None
+    ) -> Iterator[dict[str, Any]]:
+        """Leads in a static list, paged by ``nextPageToken``."""
+        query = {"fields": ",".join(fields) if fields else None, "batchSize": 300}
+        path = f"/rest/v1/lists/{int(list_id)}/leads.json"
+        yield from self._paged(path, query, what=f"members of list {list_id}")
+
+    def list_members(self, list_id: int, **kwargs: Any) -> list[dict[str, Any]]:
+        """Eager :meth:`iter_list_members`."""
+        return list(self.iter_list_members(list_id, **kwargs))
+
+
+def _member_results(
+    envelope: Mapping[str, Any], ids: Sequence[int], *, what: str
+) -> list[ListMemberResult]:
+    result = envelope.get("result") or []
+    by_id = {int(item["id"]): item for item in result if item.get("id") is not None}
+    out = []
+    for position, lead_id in enumerate(ids):
+        # Match by id (Marketo echoes it on every row); fall back to position. # (U) order
+        item = by_id.get(lead_id) or (result[position] if position < len(result) else None)
+        if item is None:
+            raise MarketoError(
+                f"{what}: Marketo returned no result for lead id {lead_id} "
+                f"(requestId {envelope.get('requestId')})"
+            )
+        out.append(
+            ListMemberResult(
+                id=lead_id, status=ListMemberStatus(item["status"]), reasons=reasons_of(item)
+            )
+        )
+    return out
