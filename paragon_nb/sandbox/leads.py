@@ -298,6 +298,36 @@ def partitions(app: SandboxApp, req: Request) -> dict[str, Any]:
     )
 
 
+def _schema_item(field: FieldDef) -> dict[str, Any]:
+    item: dict[str, Any] = {
+        "displayName": field.display_name,
+        "name": field.name,
+        "description": None,
+        "dataType": field.data_type,
+    }
+    if field.length is not None:
+        item["length"] = field.length
+    item.update(
+        {"isHidden": False, "isHtmlEncodingInEmail": True, "isSensitive": False,
+         "isCustom": field.custom}
+    )  # fmt: skip
+    return item
+
+
+def schema_fields(app: SandboxApp, req: Request) -> dict[str, Any]:
+    """``GET /rest/v1/leads/schema/fields.json`` (batchSize <= 300, nextPageToken)."""
+    offset, size = page_params(req)
+    return paged([_schema_item(f) for f in app.state.fields().values()], offset, size)
+
+
+def schema_field(app: SandboxApp, req: Request, name: str) -> dict[str, Any]:
+    """``GET /rest/v1/leads/schema/fields/{fieldApiName}.json``."""
+    field = app.state.fields().get(name)
+    if field is None:
+        raise ApiError("1006", f"Field '{name}' not found")  # (U) code for an unknown field
+    return lead_envelope([_schema_item(field)])
+
+
 def describe(app: SandboxApp, req: Request) -> dict[str, Any]:
     return lead_envelope([describe_item(f) for f in app.state.fields().values()])
 

@@ -143,3 +143,17 @@ def test_any_later_call_sees_a_finished_import(api: Api, clock: FakeClock) -> No
         "/rest/v1/leads.json", params={"filterType": "email", "filterValues": "later@x.com"}
     )
     assert len(found["result"]) == 1
+
+
+def test_second_import_into_a_busy_list_is_1019(api: Api, clock: FakeClock) -> None:
+    list_id = str(api.create_list("Busy"))
+    assert _import(api, b"email\na@x.com\n", listId=list_id)["success"] is True
+    assert _import(api, b"email\nb@x.com\n", listId=list_id)["errors"] == [
+        {"code": "1019", "message": "Import in progress"}
+    ]
+    busy = api.post(f"/rest/asset/v1/staticList/{list_id}/delete.json")
+    assert busy["errors"][0]["code"] == "709"  # a list used by an import cannot be deleted
+    clock.advance(api.app.import_seconds)
+    api.app.process_imports()
+    clock.advance(api.app.import_seconds)
+    assert _import(api, b"email\nb@x.com\n", listId=list_id)["success"] is True

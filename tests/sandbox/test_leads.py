@@ -290,3 +290,25 @@ def test_partitions_and_unknown_partition(api: Api) -> None:
     assert [p["name"] for p in res["result"]] == ["Default"]
     assert api.sync([{"email": "p@x.com"}], partitionName="Default")["success"] is True
     assert api.sync([{"email": "p@x.com"}], partitionName="Europe")["errors"][0]["code"] == "1008"
+
+
+def test_schema_field_endpoints(app: SandboxApp, api: Api) -> None:
+    app.add_field("tier", "integer")
+    page = api.get("/rest/v1/leads/schema/fields.json", params={"batchSize": 10})
+    assert len(page["result"]) == 10 and page["nextPageToken"]
+    one = api.get("/rest/v1/leads/schema/fields/tier.json")["result"][0]
+    assert one["dataType"] == "integer" and one["isCustom"] is True and "length" not in one
+    assert api.get("/rest/v1/leads/schema/fields/email.json")["result"][0]["length"] == 255
+    assert api.get("/rest/v1/leads/schema/fields/nope.json")["errors"][0]["code"] == "1006"
+
+
+def test_rest_prefixed_identity_path_is_a_600(api: Api) -> None:
+    """Reference §1.1: putting /rest in front of /identity is a classic cause of 600."""
+    app = api.app
+    res = api.get(
+        "/rest/identity/oauth/token",
+        auth=False,
+        params={"grant_type": "client_credentials", "client_id": app.client_id,
+                "client_secret": app.client_secret},
+    )  # fmt: skip
+    assert res["errors"][0]["code"] == "600"
