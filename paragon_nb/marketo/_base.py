@@ -56,7 +56,7 @@ def _split_endpoint(endpoint: str) -> tuple[str, str]:
 
 
 class ClientBase:
-    """A thread-safe Marketo REST client that keeps within Marketo's limits.
+    """The shared core of :class:`MarketoClient` (construction, send path, fan-out, paging).
 
     ``endpoint`` is the REST base ending in ``/rest`` (as Marketo's admin shows it);
     ``identity`` defaults to the same origin + ``/identity``. ``transport`` is any httpx
@@ -283,6 +283,7 @@ class ClientBase:
 
 
 def reasons_of(item: Mapping[str, Any]) -> tuple[Reason, ...]:
+    """The ``reasons`` of one result row as typed values (codes as strings)."""
     return tuple(
         Reason(code=str(r.get("code")), message=str(r.get("message", "")))
         for r in item.get("reasons") or ()

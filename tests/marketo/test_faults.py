@@ -126,3 +126,32 @@ def test_sandbox_limits_tighter_than_client_are_survived(clock: FakeClock) -> No
     assert client.stats.retries >= 1
     # the client learned the instance's real limits instead of thrashing
     assert client.limiter.concurrency < 6 or client.limiter.rate_calls < 50
+
+
+def test_one_client_shared_by_many_worker_threads(clock: FakeClock) -> None:
+    """Callers' own threads (not just sync_leads' pool) share one set of limits."""
+    app = SandboxApp(clock=clock)
+    client = app.client(clock=clock, limits=LIMITS)
+    lst = client.create_list("Shared")
+    errors: list[BaseException] = []
+
+    def worker(w: int) -> None:
+        try:
+            for b in range(3):
+                records = [{"email": f"w{w}b{b}n{i}@example.com"} for i in range(100)]
+                ids = [r.id for r in client.sync_leads(records)]
+                client.add_to_list(lst.id, ids)  # type: ignore[arg-type]
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker, args=(w,)) for w in range(10)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert app.lead_count() == 3000
+    assert len(app.list_members(lst.id)) == 3000
+    _check_within_limits(app, LIMITS)
+    assert client.limiter.max_in_flight <= LIMITS.max_concurrency
+    assert app.stats.errors_by_code == {}
