@@ -143,19 +143,34 @@ class JupyterLabServer:
             assert self.proc is not None and self.proc.stderr is not None
             for line in self.proc.stderr:
                 self.log_lines.append(line.rstrip())
-                if marker in line and "running at" not in line:
-                    ready.set()
-                if "is running at" in line or "Use Control-C" in line:
+                if marker in line and "/lab" in line:  # the URL printed once it listens
                     ready.set()
             ready.set()  # the server exited: stop waiting
 
         threading.Thread(target=drain, name="jupyterlab-log", daemon=True).start()
         ready.wait(self.timeout)
-        if self.proc.poll() is not None or not ready.is_set():
+        if self.proc.poll() is not None or not ready.is_set() or not self._accepts():
             log = "\n".join(self.log_lines[-40:])
             self.stop()
             raise RuntimeError(f"JupyterLab did not start on port {self.port}:\n{log}")
         return self
+
+    def _accepts(self, attempts: int = 100) -> bool:
+        """TCP connects until the port accepts: Jupyter prints its URL just before it binds.
+
+        Waiting for another process has no clock to fake; each retry waits 0.1 s on an Event
+        that the process's exit would end early (bounded: ``attempts`` tries).
+        """
+        exited = threading.Event()
+        for _ in range(attempts):
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=5):
+                    return True
+            except OSError:
+                if self.proc is None or self.proc.poll() is not None:
+                    return False
+                exited.wait(0.1)
+        return False
 
     def stop(self) -> None:
         if self.proc is None:

@@ -13,7 +13,7 @@ import secrets
 from pathlib import Path
 from typing import Any
 
-from .ui import open_notebook, run_all, wait_kernel_idle
+from .ui import open_notebook, run_all, wait_kernel_idle, wait_output
 
 NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
 TUTORIAL = NOTEBOOKS / "01_marketo_integration_tutorial.ipynb"
@@ -34,7 +34,7 @@ def test_tutorial_01_connect_portal_in_the_browser(
     run_all(page)
 
     # Run All reaches the end: nothing is connected yet, so the lead is not in the list.
-    _output(page, "in list 'Newsletter': False").wait_for(timeout=120_000)
+    wait_output(page, "in list 'Newsletter': False")
     wait_kernel_idle(page)
     endpoint_text = _output(page, "Endpoint URL:").inner_text()
     endpoint = re.search(r"Endpoint URL: (\S+)", endpoint_text).group(1)  # type: ignore[union-attr]
@@ -69,8 +69,7 @@ def test_tutorial_01_connect_portal_in_the_browser(
     cell.locator(".jp-InputPrompt").first.click()
     page.locator("#jp-MainMenu").get_by_text("Run", exact=True).click()
     page.locator(".lm-Menu-item[data-command='notebook:run-all-below']").click()
-    landed = _output(page, "ada@example.com in list 'Newsletter': True")
-    landed.wait_for(timeout=120_000)
+    landed = wait_output(page, "ada@example.com in list 'Newsletter': True")
     expect(landed).to_contain_text("grace@example.com in list 'Newsletter': True")
     wait_kernel_idle(page)
     runs = page.locator(".paragon-runs").first

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["open_notebook", "run_all", "wait_kernel_idle"]
+__all__ = ["notebook_errors", "open_notebook", "run_all", "wait_kernel_idle", "wait_output"]
 
 KERNEL_NAME = "Python 3 (ipykernel)"
 
@@ -35,3 +35,26 @@ def run_all(page: Any) -> None:
     """Run > Run All Cells through the main menu, as a reader would."""
     page.locator("#jp-MainMenu").get_by_text("Run", exact=True).click()
     page.locator(".lm-Menu-item[data-command='runmenu:run-all']").click()
+
+
+def notebook_errors(page: Any) -> str:
+    """Tracebacks and stderr shown in the notebook (for failure messages)."""
+    sel = (
+        ".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr'],"
+        ".jp-RenderedText[data-mime-type='application/vnd.jupyter.stderr']"
+    )
+    texts = page.locator(sel).all_inner_texts()
+    status = page.locator(".jp-Notebook-ExecutionIndicator").first.get_attribute("data-status")
+    return f"kernel status {status!r}; error outputs: {texts[-3:]!r}"
+
+
+def wait_output(page: Any, text: str, *, timeout: float = 120_000) -> Any:
+    """The first output area containing ``text``; on timeout, say what the notebook shows."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    locator = page.locator(".jp-OutputArea-output", has_text=text).first
+    try:
+        locator.wait_for(timeout=timeout)
+    except PlaywrightTimeout:
+        raise AssertionError(f"no output {text!r} appeared; {notebook_errors(page)}") from None
+    return locator
