@@ -95,12 +95,15 @@ class Http:
         idempotent: bool = True,
         raw: bool = False,
         what: str | None = None,
+        min_read_timeout: float | None = None,
     ) -> Any:
         """Send ``method path`` (path below the origin, e.g. ``/rest/v1/leads.json``) with
         retries. Returns the parsed envelope (dict), or the text for ``raw`` calls (files).
 
         ``idempotent=False`` forbids resending after an ambiguous failure (604, 5xx,
-        network error after sending). Raises the ``MarketoError`` subclass for the code.
+        network error after sending). ``min_read_timeout`` raises the read timeout for calls
+        Marketo itself may work on for long (sync: up to 90 s before its own 604). Raises
+        the ``MarketoError`` subclass for the code.
         """
         label = what or f"{method} {path}"
         content = dumps(json_body) if json_body is not None else None
@@ -112,7 +115,9 @@ class Http:
             try:
                 with self.limiter.slot():
                     self.stats.record_call(method, path)
-                    response = self._send(method, path, params, content, headers, form, files)
+                    response = self._send(
+                        method, path, params, content, headers, form, files, min_read_timeout
+                    )
                 return self._parse(response, label=label, raw=raw)
             except QuotaExceeded:
                 raise
@@ -169,7 +174,17 @@ class Http:
         headers: dict[str, str] | None,
         form: Mapping[str, Any] | None,
         files: Mapping[str, Any] | None,
+        min_read_timeout: float | None = None,
     ) -> httpx.Response:
+        timeout: Any = httpx.USE_CLIENT_DEFAULT
+        current = self._http.timeout
+        if min_read_timeout is not None and (current.read or 0) < min_read_timeout:
+            timeout = httpx.Timeout(
+                connect=current.connect,
+                read=min_read_timeout,
+                write=current.write,
+                pool=current.pool,
+            )
         try:
             return self._http.request(
                 method,
@@ -180,6 +195,7 @@ class Http:
                 data=_clean(form) if form else None,
                 files=files,
                 auth=self._auth,
+                timeout=timeout,
             )
         except MarketoError:
             raise  # from the token source (identity 401, unreachable)

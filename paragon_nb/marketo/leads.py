@@ -14,7 +14,11 @@ from paragon_nb.marketo._base import ClientBase, reasons_of
 from paragon_nb.marketo.batching import batch_ranges, chunks, filter_value_chunks
 from paragon_nb.marketo.models import Reason, RecordResult, RecordStatus, SyncAction, UsageDay
 
-__all__ = ["LeadsMixin"]
+__all__ = ["SYNC_READ_TIMEOUT", "LeadsMixin"]
+
+# Marketo works on a Sync Leads call for up to 90 s before answering 604 (reference §3):
+# reading its answer must be allowed to take that long, whatever the client's timeout.
+SYNC_READ_TIMEOUT = 95.0
 
 
 class LeadsMixin(ClientBase):
@@ -65,6 +69,7 @@ class LeadsMixin(ClientBase):
                     "/rest/v1/leads.json",
                     json_body=body,
                     idempotent=act is not SyncAction.CREATE_DUPLICATE,
+                    min_read_timeout=SYNC_READ_TIMEOUT,
                     what=f"sync_leads {act.value} of records {r.start}..{r.stop - 1}",
                 )
             except MarketoError as err:

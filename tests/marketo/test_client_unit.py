@@ -467,3 +467,15 @@ def test_quota_exceeded_raises_even_when_skipping_batches(fake: FakeMarketo) -> 
     client = make_client(fake, limits=Limits(max_concurrency=1))
     with pytest.raises(QuotaExceeded):
         client.sync_leads([{"email": f"u{i}@x.com"} for i in range(10)], on_batch_error="skip")
+
+
+def test_sync_may_wait_as_long_as_marketo_works_on_it(fake: FakeMarketo) -> None:
+    _sync_route(fake)
+    fake.route("GET", "/rest/v1/lead/1.json")(lambda r, b: ok([{"id": 1}]))
+    client = make_client(fake, timeout=30.0)
+    client.sync_leads([{"email": "u1@x.com"}])
+    client.get_lead(1)
+    sync_req, get_req = fake.rest_requests()
+    assert sync_req.extensions["timeout"]["read"] == 95.0  # Marketo's 90 s + margin
+    assert sync_req.extensions["timeout"]["connect"] == 30.0
+    assert get_req.extensions["timeout"]["read"] == 30.0
