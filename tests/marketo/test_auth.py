@@ -132,3 +132,16 @@ def test_many_threads_after_revocation_renew_once(fake: FakeMarketo) -> None:
     for t in threads:
         t.join()
     assert fake.identity_calls == 2
+
+
+def test_token_cache_shared_between_clients_of_one_instance(fake: FakeMarketo) -> None:
+    from paragon_nb.marketo.auth import TokenCache
+
+    cache = TokenCache()
+    first = make_client(fake, token_cache=cache)
+    second = make_client(fake, token_cache=cache)
+    first.get_lead(1)
+    second.get_lead(1)
+    assert fake.identity_calls == 1
+    assert second.stats.tokens_fetched == 0
+    assert "tok-" not in repr(cache.get(CLIENT_ID))  # the token value stays hidden

@@ -157,3 +157,35 @@ def test_long_filter_query_goes_as_post_and_sandbox_answers(client: MarketoClien
     found = client.get_leads("email", emails, fields=["email"])
     assert sorted(f["email"] for f in found) == sorted(emails)
     assert client.stats.per_path["POST /rest/v1/leads.json"] == 2  # the sync + the query
+
+
+def test_lists_by_id_folder_and_dataframe_import(app: SandboxApp, client: MarketoClient) -> None:
+    import pandas as pd
+
+    a = client.create_list("A")
+    b = client.create_list("B", folder={"id": 12, "type": "Folder"})
+    assert {x.name for x in client.get_lists(ids=[a.id, b.id])} == {"A", "B"}
+    in_folder = {x.id for x in client.iter_static_lists(folder={"id": 12, "type": "Folder"})}
+    assert {a.id, b.id} <= in_folder
+    df = pd.DataFrame({"email": ["p@example.com", "q@example.com"], "firstName": ["P", "Q"]})
+    job = client.import_leads(df, list_id=b.id, poll_interval=1.0)
+    assert job.num_leads_processed == 2 and job.failures == ()
+    assert len(app.list_members(b.id)) == 2
+
+
+def test_import_queue_full_is_waited_out(app: SandboxApp, client: MarketoClient) -> None:
+    from paragon_nb.sandbox.faults import Fault
+
+    app.set_faults([Fault(route="import", sequence=("1016", "1016"))])
+    job = client.import_leads(b"email\nr@example.com\n", poll_interval=1.0)
+    assert job.num_leads_processed == 1
+    assert client.stats.codes["1016"] == 2 and client.stats.retries == 2
+
+
+def test_usage_errors_report_what_the_client_met(app: SandboxApp, client: MarketoClient) -> None:
+    from paragon_nb.sandbox.faults import Fault
+
+    app.set_faults([Fault(route="leads", sequence=("606",))])
+    client.sync_leads(_records(2))
+    errors = {e["errorCode"]: e["count"] for day in client.usage_errors() for e in day.errors}
+    assert errors.get("606") == 1
