@@ -138,9 +138,14 @@ def main(argv: list[str] | None = None) -> None:
         f"(Marketo's {RATE_CALLS} / 20 s scaled down 10x), {MAX_CONCURRENCY} in flight, "
         f"latency {LATENCY * 1000:.0f} ms; N = {args.n:,} leads upserted + added to a list"
     )
+    print(
+        "(a) paragon_nb MarketoClient, Limits(90 calls / 2 s, 8 in flight); "
+        "(b) marketorestpython 0.5.25, batches of 300, sequential, mc.host = sandbox URL"
+    )
     runs = [run_paragon(args.n), run_marketorestpython(args.n)]
+    base = runs[1].leads_per_s
     head = (
-        f"{'client':<24}{'calls':>7}{'wall s':>9}{'leads/s':>10}{'of bound':>10}"
+        f"{'client':<24}{'calls':>7}{'wall s':>9}{'leads/s':>10}{'vs (b)':>8}{'of bound':>10}"
         f"{'606':>6}{'615':>6}{'in flight':>11}{'max/window':>12}{'correct':>9}"
     )
     print(head)
@@ -148,7 +153,8 @@ def main(argv: list[str] | None = None) -> None:
     for r in runs:
         print(
             f"{r.name:<24}{r.calls:>7}{r.wall:>9.1f}{r.leads_per_s:>10.0f}"
-            f"{r.bound_fraction:>10.0%}{r.errors.get('606', 0):>6}{r.errors.get('615', 0):>6}"
+            f"{r.leads_per_s / base:>7.1f}x{r.bound_fraction:>10.0%}"
+            f"{r.errors.get('606', 0):>6}{r.errors.get('615', 0):>6}"
             f"{r.max_in_flight:>11}{r.max_in_window:>12}{'yes' if r.leads_ok else 'NO':>9}"
         )
     a, b = runs
