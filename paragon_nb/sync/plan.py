@@ -11,31 +11,22 @@ it raises :class:`MappingError` / :class:`DuplicateKeyError` before any write.
 
 from __future__ import annotations
 
-import json
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from paragon_nb.errors import DuplicateKeyError
 from paragon_nb.marketo.models import LeadField
 from paragon_nb.sync.journal import Journal
 from paragon_nb.sync.mapping import ColumnMapping, build_mapping
 from paragon_nb.sync.result import SyncStatus
-from paragon_nb.sync.validate import Prepared, fingerprints, prepare
+from paragon_nb.sync.serialise import batch_records, batch_text, row_fingerprints, row_json
+from paragon_nb.sync.validate import Prepared, prepare
 
-__all__ = ["Plan", "make_plan", "strip_nulls"]
-
-# A `"key":null` member of a JSON object, with the comma that separates it. Inside JSON
-# strings every quote is escaped, so `,"k":null` / `{"k":null` can only be real members.
-_NULL_MEMBER = re.compile(r',"[^"\\]+":null(?=[,}])|(?<=\{)"[^"\\]+":null,?')
-
-
-def strip_nulls(text: str) -> str:
-    """Drop ``"key":null`` members from pandas' ``to_json(orient="records")`` output."""
-    return _NULL_MEMBER.sub("", text)
+__all__ = ["Plan", "make_plan"]
 
 
 @dataclass
@@ -60,7 +51,7 @@ class Plan:
     send: np.ndarray  # int positions
     list_only: np.ndarray  # int positions
     pending: np.ndarray  # bool
-    clear_missing: bool = False
+    json_rows: pa.Array  # one JSON object text per row (what is sent)
 
     @property
     def n(self) -> int:
@@ -69,11 +60,11 @@ class Plan:
     def records(self, positions: np.ndarray) -> list[dict[str, object]]:
         """The JSON records for ``positions`` (REST names; missing values omitted unless
         ``clear_missing``, then sent as null to clear the field)."""
-        sub = self.prepared.frame.iloc[positions]
-        text = sub.to_json(orient="records", double_precision=15, force_ascii=False)
-        if not self.clear_missing:
-            text = strip_nulls(text)
-        return json.loads(text)
+        return batch_records(self.json_rows, positions)
+
+    def batch_text(self, positions: np.ndarray) -> str:
+        """The JSON array text of ``positions`` (the ``input`` of one sync call)."""
+        return batch_text(self.json_rows, positions)
 
     def label(self, pos: int) -> object:
         return self.index[pos]
@@ -91,8 +82,10 @@ def make_plan(
     journal: Journal | None = None,
     has_list: bool = False,
     clear_missing: bool = False,
+    fingerprint: bool = True,
 ) -> Plan:
-    """Map, validate, de-duplicate and diff ``df`` against the journal (no writes)."""
+    """Map, validate, de-duplicate and diff ``df`` against the journal (no writes).
+    ``fingerprint=False`` skips fingerprints (and so the journal diff): benchmarks only."""
     if on_duplicate not in ("skip", "raise"):
         raise ValueError(f"on_duplicate must be 'skip' or 'raise', got {on_duplicate!r}")
     cm = build_mapping(
@@ -117,12 +110,12 @@ def make_plan(
     valid = ~prepared.invalid
 
     # Duplicates among valid rows: the last occurrence wins.
-    key_series = pd.Series(keys[valid], index=np.flatnonzero(valid))
+    key_series = prepared.lookup[valid]  # arrow-backed: fast duplicated()
     dup_mask = key_series.duplicated(keep="last")
     if dup_mask.any():
         last_pos = key_series[~key_series.duplicated(keep="last")]
         kept = pd.Series(last_pos.index, index=last_pos.to_numpy())
-        dup_positions = key_series.index[dup_mask.to_numpy()]
+        dup_positions = key_series.index[dup_mask.to_numpy(dtype=bool)]
         if on_duplicate == "raise":
             sample = [
                 f"{keys[p]!r} at rows {df.index[p]!r} and {df.index[kept[keys[p]]]!r}"
@@ -141,12 +134,15 @@ def make_plan(
                 f"duplicate {lookup_field} {keys[p]!r}: row {df.index[keep]!r} "
                 "(its last occurrence) was sent instead"
             )
-    fps = fingerprints(prepared.frame)
-    todo = np.flatnonzero(np.array([s is None for s in status], dtype=bool))
+    json_rows = row_json(prepared.frame, clear_missing=clear_missing, first=cm.lookup_field.name)
+    todo = np.flatnonzero(pd.isna(status))
+    fps = np.zeros(n, dtype=np.int64)
+    if fingerprint:
+        fps[todo] = row_fingerprints(json_rows, todo)
     pending = np.zeros(n, dtype=bool)
     list_only: list[int] = []
     send = todo
-    if journal is not None and len(todo):
+    if journal is not None and fingerprint and len(todo):
         known = journal.lookup([keys[p] for p in todo])
         if len(known):
             j = known.reindex([keys[p] for p in todo])
@@ -180,5 +176,5 @@ def make_plan(
         send=send,
         list_only=np.array(list_only, dtype=np.int64),
         pending=pending,
-        clear_missing=clear_missing,
+        json_rows=json_rows,
     )

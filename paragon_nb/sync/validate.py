@@ -37,7 +37,7 @@ from pandas.api import types as ptypes
 from paragon_nb.marketo.models import LeadField
 from paragon_nb.sync.mapping import ColumnMapping
 
-__all__ = ["Coerced", "Prepared", "coerce_column", "fingerprints", "prepare"]
+__all__ = ["Coerced", "Prepared", "coerce_column", "prepare"]
 
 # (U) Marketo integer fields are 32-bit; values outside are reported invalid here.
 INT_MIN, INT_MAX = -(2**31), 2**31 - 1
@@ -50,7 +50,6 @@ _EMAIL_RE = (
 )
 _TRUE = ("true", "yes", "1", "1.0")
 _FALSE = ("false", "no", "0", "0.0")
-_ISO_DATE_RE = r"^\d{4}-\d{2}-\d{2}"
 
 
 @dataclass
@@ -228,22 +227,35 @@ def _coerce_date(s: pd.Series, f: LeadField) -> Coerced:
     text = _as_text(s).str.strip()
     present = ~_missing(text)
     text = text.where(present)
-    # The date part of ISO strings (also of tz-aware ones: their local date).
-    head = text.str.extract(f"({_ISO_DATE_RE[1:]})", expand=False)
-    iso = text.str.fullmatch(r"\d{4}-\d{2}-\d{2}([ T][0-9:.]+)?(Z|[+-]\d{2}:?\d{2})?")
-    iso = iso.to_numpy(dtype=bool, na_value=False)
-    parsed = pd.to_datetime(head.where(iso), errors="coerce", format="%Y-%m-%d")
-    rest = present & ~iso
+    # Fast path: plain YYYY-MM-DD strings are checked by parsing and sent as they are.
+    plain = text.str.fullmatch(r"\d{4}-\d{2}-\d{2}").to_numpy(dtype=bool, na_value=False)
+    checked = pd.to_datetime(text.where(plain), errors="coerce", format="%Y-%m-%d")
+    ok = plain & checked.notna().to_numpy(dtype=bool)
+    values = text.where(ok)
+    rest = present & ~plain
     if rest.any():
-        other = _parse_times(text[rest], utc=False)
-        if isinstance(other.dtype, pd.DatetimeTZDtype):
-            other = other.dt.tz_localize(None)
-        parsed = parsed.copy()
-        parsed[rest] = other.dt.normalize()
-    ok = parsed.notna().to_numpy(dtype=bool)
+        sub = text[rest]
+        # ISO date-times (also tz-aware: their local date) keep their date part.
+        iso = sub.str.fullmatch(r"\d{4}-\d{2}-\d{2}[ T][0-9:.]+(Z|[+-]\d{2}:?\d{2})?")
+        iso = iso.to_numpy(dtype=bool, na_value=False)
+        parsed = pd.to_datetime(sub.str.slice(0, 10).where(iso), errors="coerce",
+                                format="%Y-%m-%d")  # fmt: skip
+        other = ~iso
+        if other.any():
+            more = _parse_times(sub[other], utc=False)
+            if isinstance(more.dtype, pd.DatetimeTZDtype):
+                more = more.dt.tz_localize(None)
+            parsed = parsed.copy()
+            parsed[other] = more.dt.normalize()
+        good = parsed.notna().to_numpy(dtype=bool)
+        text_dates = parsed.dt.strftime("%Y-%m-%d").astype("str")
+        values = values.copy()
+        positions = np.flatnonzero(rest)[good]
+        values.iloc[positions] = text_dates.to_numpy()[good]
+        ok = ok.copy()
+        ok[positions] = True
     bad = present & ~ok
-    values = parsed.dt.strftime("%Y-%m-%d").astype("str").where(ok)
-    return Coerced(values, bad, "invalid_date", "a date (YYYY-MM-DD)")
+    return Coerced(values.where(ok), bad, "invalid_date", "a date (YYYY-MM-DD)")
 
 
 def _coerce_datetime(s: pd.Series, f: LeadField) -> Coerced:
@@ -337,12 +349,3 @@ def prepare(df: pd.DataFrame, cm: ColumnMapping) -> Prepared:
         invalid |= missing_key
     reasons = {pos: "; ".join(msgs) for pos, msgs in messages.items()}
     return Prepared(frame=frame, invalid=invalid, reasons=reasons, codes=codes, lookup=lookup)
-
-
-def fingerprints(frame: pd.DataFrame) -> np.ndarray:
-    """A 64-bit fingerprint (as int64) of each row's coerced values, independent of column
-    order; two rows with the same field values give the same number in any process."""
-    cols = sorted(frame.columns)
-    hashed = pd.util.hash_pandas_object(frame[cols], index=False).to_numpy(dtype="uint64")
-    names = pd.util.hash_array(np.array(["\x1f".join(cols)], dtype=object))[0]
-    return (hashed ^ np.uint64(names)).view(np.int64)

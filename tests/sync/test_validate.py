@@ -3,7 +3,6 @@ with a reason; nothing is silently lost or mis-typed."""
 
 from __future__ import annotations
 
-import json
 import math
 from datetime import UTC, date, datetime, timedelta, timezone
 
@@ -14,8 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from paragon_nb.sync.mapping import build_mapping
-from paragon_nb.sync.plan import strip_nulls
-from paragon_nb.sync.validate import INT_MAX, INT_MIN, coerce_column, fingerprints, prepare
+from paragon_nb.sync.validate import INT_MAX, INT_MIN, coerce_column, prepare
 
 from ._fields import BY_NAME, FIELDS
 
@@ -191,49 +189,6 @@ def test_text_limit_is_bytes_and_integral_floats_in_string_fields() -> None:
     assert phone.values.tolist()[:2] == ["5551234", "1.5"]
 
 
-def _frame(values: list[dict]) -> pd.DataFrame:
-    return pd.DataFrame(values)
-
-
-@given(
-    st.lists(
-        st.fixed_dictionaries(
-            {
-                "firstName": st.one_of(st.none(), st.text(max_size=15)),
-                "company": st.one_of(st.none(), st.text(max_size=15)),
-            }
-        ),
-        min_size=1,
-        max_size=20,
-    )
-)
-def test_records_omit_missing_values_and_keep_text_exactly(rows: list[dict]) -> None:
-    """The batch JSON (pandas to_json + strip_nulls) equals the rows minus missing values,
-    whatever the text holds (quotes, `"k":null`, braces, unicode)."""
-    df = _frame([{"email": f"u{i}@x.com", **r} for i, r in enumerate(rows)])
-    cm = build_mapping(df.columns, FIELDS)
-    prepared = prepare(df, cm)
-    text = prepared.frame.to_json(orient="records", force_ascii=False, double_precision=15)
-    got = json.loads(strip_nulls(text))
-    expected = [
-        {
-            k: v
-            for k, v in {"email": f"u{i}@x.com", **r}.items()
-            if v is not None and str(v).strip() != ""
-        }
-        for i, r in enumerate(rows)
-    ]
-    assert got == expected
-
-
-def test_strip_nulls_tricky_strings() -> None:
-    text = json.dumps([{"a": None, "b": ',"c":null}', "c": None}, {"a": '{"x":null', "b": None}])
-    assert json.loads(strip_nulls(text.replace(", ", ",").replace(": ", ":"))) == [
-        {"b": ',"c":null}'},
-        {"a": '{"x":null'},
-    ]
-
-
 def test_prepare_reasons_name_field_and_value_and_missing_lookup() -> None:
     df = pd.DataFrame(
         {"email": ["a@x.com", "bad", None], "number_of_employees": ["1", "1.5", "2"]},
@@ -245,14 +200,3 @@ def test_prepare_reasons_name_field_and_value_and_missing_lookup() -> None:
     assert "numberOfEmployees" in p.reasons[1] and "1.5" in p.reasons[1]
     assert p.codes[2] == "missing_lookup"
     assert p.lookup.tolist()[0] == "a@x.com"
-
-
-def test_fingerprints_ignore_column_order_and_source_types() -> None:
-    a = pd.DataFrame({"email": ["a@x.com"], "numberOfEmployees": [12]})
-    b = pd.DataFrame({"numberOfEmployees": ["12.0"], "email": [" A@x.com "]})
-    pa = prepare(a, build_mapping(a.columns, FIELDS))
-    pb = prepare(b, build_mapping(b.columns, FIELDS))
-    assert fingerprints(pa.frame)[0] == fingerprints(pb.frame)[0]
-    c = pd.DataFrame({"email": ["a@x.com"], "numberOfEmployees": [13]})
-    pc = prepare(c, build_mapping(c.columns, FIELDS))
-    assert fingerprints(pc.frame)[0] != fingerprints(pa.frame)[0]

@@ -1,0 +1,340 @@
+"""Benchmark of the DataFrame sync (issue 3): P1, P2, P3, P4, P6 side by side, one run.
+
+    .venv/bin/python benchmarks/bench_sync.py                  # full sizes (several minutes)
+    .venv/bin/python benchmarks/bench_sync.py --rows 6000      # P1/P2/P3 scaled down
+
+- P1: sync ``--rows`` new leads into a new list on a loopback sandbox enforcing a scaled
+  Marketo window (100 calls / 2 s, 10 in flight) with ``--p1-latency`` per call: the
+  fraction of the rate bound reached (calls / s / 50), and 606/615 answers seen.
+- P2: the same job with our sync vs marketorestpython 0.5.25 as its README shows
+  (batches of 300, sequential, then add to list), both at 300 ms latency: wall-time ratio.
+- P3: re-sync of P1's unchanged frame: calls, write calls, time.
+- P4: local preparation (map + validate + coerce + serialise to JSON records) of
+  ``--p4-rows`` rows vs validating the same rows one by one with a pydantic model.
+- P6: peak RSS of a ``--p6-rows`` sync in a child process (against a sandbox process with
+  limits off) vs the frame's own size.
+
+Targets: P1 >= 0.9 with no 606/615; P2 >= 2.5x; P3 zero writes; P4 >= 5x and >= 200k rows/s;
+P6 <= 2x the frame + 200 MB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from paragon_nb.marketo.limits import Limits
+from paragon_nb.sandbox import MarketoSandbox, SandboxApp
+from paragon_nb.sync.plan import make_plan
+from paragon_nb.sync.runner import sync_leads
+from paragon_nb.sync.serialise import row_fingerprints
+
+WINDOW = (100, 2.0)  # Marketo's 100 calls / 20 s, scaled down 10x in time
+BOUND = WINDOW[0] / WINDOW[1]  # calls per second
+
+
+def leads_frame(n: int, *, prefix: str = "lead", seed: int = 0) -> pd.DataFrame:
+    """``n`` distinct, valid-looking leads with mixed types (as analysts' frames have)."""
+    rng = np.random.default_rng(seed)
+    ids = pd.Series(np.arange(n)).astype(str)
+    firsts = np.array(["Ada", "Grace", "Alan", "Edsger", "Barbara", "Ken", "Zoë", "José"])
+    companies = np.array(["Acme, Inc.", 'The "Best" Co', "Initech", "Globex", "Umbrella"])
+    born = pd.to_datetime("1950-01-01") + pd.to_timedelta(rng.integers(0, 18_000, n), unit="D")
+    return pd.DataFrame(
+        {
+            "email": prefix + ids + "@example.com",
+            "first_name": firsts[rng.integers(0, len(firsts), n)],
+            "last_name": "Name" + ids,
+            "company": companies[rng.integers(0, len(companies), n)],
+            "number_of_employees": rng.integers(1, 5000, n).astype("float64"),
+            "annual_revenue": np.round(rng.random(n) * 1e6, 2),
+            "unsubscribed": np.where(rng.random(n) < 0.5, "yes", "no"),
+            "date_of_birth": born.strftime("%Y-%m-%d"),
+        }
+    )
+
+
+# ----------------------------------------------------------------------------- P1 / P3
+
+
+def p1_p3(rows: int, latency: float, journal_dir: Path) -> dict[str, Any]:
+    df = leads_frame(rows, prefix="p1-")
+    with MarketoSandbox(rate_limit=WINDOW, max_concurrency=10, latency=latency) as sandbox:
+        limits = Limits(rate_calls=95, rate_window=WINDOW[1], max_concurrency=8)
+        client = sandbox.client(limits=limits)
+        journal = str(journal_dir / "p1.sqlite3")
+        t0 = time.perf_counter()
+        result = sync_leads(df, client, list="P1", create_list=True, progress=False,
+                            journal=journal)  # fmt: skip
+        elapsed = time.perf_counter() - t0
+        stats = sandbox.stats
+        calls = stats.calls_total
+        codes = dict(stats.errors_by_code)
+        out: dict[str, Any] = {
+            "rows": rows,
+            "latency_ms": latency * 1000,
+            "counts": result.counts,
+            "calls": calls,
+            "seconds": elapsed,
+            "fraction": calls / elapsed / BOUND,
+            "max_in_window": stats.max_calls_in_window,
+            "606": codes.get("606", 0),
+            "615": codes.get("615", 0),
+            "members": len(sandbox.list_members(result.list_id)),
+        }
+        sandbox.reset_stats()
+        again_client = sandbox.client(limits=limits)
+        t0 = time.perf_counter()
+        again = sync_leads(df, again_client, list="P1", progress=False, journal=journal)
+        out["p3_seconds"] = time.perf_counter() - t0
+        out["p3_calls"] = sandbox.stats.calls_total
+        out["p3_writes"] = sandbox.stats.write_calls
+        out["p3_counts"] = again.counts
+    return out
+
+
+# ----------------------------------------------------------------------------- P2
+
+
+def p2(rows: int, latency: float, journal_dir: Path) -> dict[str, Any]:
+    from marketorestpython.client import MarketoClient as MRP
+
+    df = leads_frame(rows, prefix="p2-")
+    with MarketoSandbox(rate_limit=WINDOW, max_concurrency=10, latency=latency) as sandbox:
+        client = sandbox.client(limits=Limits(rate_calls=95, rate_window=WINDOW[1]))
+        t0 = time.perf_counter()
+        ours = sync_leads(df, client, list="P2", create_list=True, progress=False,
+                          journal=str(journal_dir / "p2.sqlite3"))  # fmt: skip
+        ours_s = time.perf_counter() - t0
+        assert ours.counts == {"created": rows}, ours.counts
+    with MarketoSandbox(rate_limit=WINDOW, max_concurrency=10, latency=latency) as sandbox:
+        list_id = sandbox.create_list("P2")["id"]
+        mc = MRP("000-AAA-000", sandbox.client_id, sandbox.client_secret, max_retry_time=60,
+                 requests_timeout=(3, 60))  # fmt: skip
+        mc.host = sandbox.base_url
+        # The README's way: records as dicts, batches of 300, one call after another.
+        records = df.rename(
+            columns={"first_name": "firstName", "last_name": "lastName",
+                     "number_of_employees": "numberOfEmployees",
+                     "annual_revenue": "annualRevenue", "date_of_birth": "dateOfBirth"}
+        ).to_dict("records")  # fmt: skip
+        for r in records:
+            r["unsubscribed"] = r["unsubscribed"] == "yes"
+        t0 = time.perf_counter()
+        ids: list[int] = []
+        for i in range(0, len(records), 300):
+            res = mc.execute(method="create_update_leads", leads=records[i : i + 300],
+                             action="createOrUpdate", lookupField="email")  # fmt: skip
+            ids.extend(r["id"] for r in res if "id" in r)
+        for i in range(0, len(ids), 300):
+            mc.execute(method="add_leads_to_list", listId=list_id, id=ids[i : i + 300])
+        theirs_s = time.perf_counter() - t0
+        assert len(sandbox.list_members(list_id)) == rows
+    return {"rows": rows, "ours_s": ours_s, "theirs_s": theirs_s, "ratio": theirs_s / ours_s}
+
+
+# ----------------------------------------------------------------------------- P4
+
+
+def p4(rows: int) -> dict[str, Any]:
+    from pydantic import BaseModel, Field, ValidationError, field_validator
+
+    from paragon_nb.sync.validate import _EMAIL_RE
+
+    fields = SandboxApp().client().describe()
+    df = leads_frame(rows, prefix="p4-")
+    t0 = time.perf_counter()
+    plan = make_plan(df, fields, journal=None, fingerprint=False)
+    n_bytes = 0
+    for start in range(0, len(plan.send), 300):
+        n_bytes += len(plan.batch_text(plan.send[start : start + 300]))
+    ours_s = time.perf_counter() - t0
+    assert len(plan.send) == rows
+    t0 = time.perf_counter()
+    row_fingerprints(plan.json_rows, plan.send)
+    fingerprint_s = time.perf_counter() - t0
+
+    class Lead(BaseModel):
+        email: str = Field(pattern=f"^{_EMAIL_RE}$", max_length=255)
+        firstName: str | None = Field(None, max_length=255)
+        lastName: str | None = Field(None, max_length=255)
+        company: str | None = Field(None, max_length=255)
+        numberOfEmployees: int | None = None
+        annualRevenue: float | None = None
+        unsubscribed: bool | None = None
+        dateOfBirth: date | None = None
+
+        @field_validator("email", mode="before")
+        @classmethod
+        def _trim(cls, v: Any) -> Any:
+            return v.strip().lower() if isinstance(v, str) else v
+
+    names = {
+        "first_name": "firstName",
+        "last_name": "lastName",
+        "company": "company",
+        "number_of_employees": "numberOfEmployees",
+        "annual_revenue": "annualRevenue",
+        "unsubscribed": "unsubscribed",
+        "date_of_birth": "dateOfBirth",
+        "email": "email",
+    }
+    t0 = time.perf_counter()
+    ok = 0
+    batch: list[str] = []
+    for rec in df.to_dict("records"):
+        clean = {names[k]: (None if v is None or v != v or v == "" else v) for k, v in rec.items()}
+        try:
+            batch.append(Lead.model_validate(clean).model_dump_json(exclude_none=True))
+            ok += 1
+        except ValidationError:
+            pass
+        if len(batch) == 300:
+            body = "[" + ",".join(batch) + "]"
+            batch = []
+            del body
+    theirs_s = time.perf_counter() - t0
+    assert ok == rows
+    return {
+        "rows": rows,
+        "ours_s": ours_s,
+        "ours_rps": rows / ours_s,
+        "pydantic_s": theirs_s,
+        "pydantic_rps": rows / theirs_s,
+        "ratio": theirs_s / ours_s,
+        "fingerprint_s": fingerprint_s,
+    }
+
+
+# ----------------------------------------------------------------------------- P6
+
+
+def _rss() -> int:
+    with open("/proc/self/statm") as fh:
+        return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def p6_child(rows: int) -> None:
+    """Runs in a child process: build the frame, sync it, print the memory figures."""
+    from paragon_nb.marketo.client import MarketoClient
+
+    client = MarketoClient.from_env(limits=Limits(rate_calls=1_000_000, rate_window=1.0))
+    client.describe()
+    baseline = _rss()
+    df = leads_frame(rows, prefix="p6-")
+    frame_bytes = int(df.memory_usage(deep=True).sum())
+    t0 = time.perf_counter()
+    result = sync_leads(df, client, list="P6", create_list=True, progress=False)
+    elapsed = time.perf_counter() - t0
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    print(json.dumps({"rows": rows, "baseline": baseline, "frame": frame_bytes, "peak": peak,
+                      "seconds": elapsed, "counts": result.counts}))  # fmt: skip
+
+
+def p6(rows: int, home: Path) -> dict[str, Any]:
+    env = {**os.environ, "PARAGON_NB_HOME": str(home)}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "paragon_nb.cli", "sandbox", "--memory", "--rate-limit", "0",
+         "--max-concurrency", "0", "--daily-quota", "0"],
+        env=env, stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert server.stdout is not None
+        info = json.loads(server.stdout.readline())
+        child_env = {**env, **{f"MARKETO_{k.upper()}": v for k, v in info.items()}}
+        out = subprocess.run(
+            [sys.executable, __file__, "--p6-child", str(rows)],
+            env=child_env, capture_output=True, text=True, check=True,
+        )  # fmt: skip
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    data = json.loads(out.stdout.strip().splitlines()[-1])
+    used = data["peak"] - data["baseline"]
+    data["used"] = used
+    data["budget"] = 2 * data["frame"] + 200 * 2**20
+    return data
+
+
+# ----------------------------------------------------------------------------- table
+
+
+def _mb(n: float) -> str:
+    return f"{n / 2**20:,.0f} MB"
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--rows", type=int, default=30_000, help="P1/P2/P3 rows (default 30000)")
+    ap.add_argument("--p1-latency", type=float, default=0.1, help="P1 latency s (default 0.1)")
+    ap.add_argument("--p2-latency", type=float, default=0.3, help="P2 latency s (default 0.3)")
+    ap.add_argument("--p4-rows", type=int, default=1_000_000)
+    ap.add_argument("--p6-rows", type=int, default=1_000_000)
+    ap.add_argument("--only", default="P1,P2,P4,P6", help="comma list of P1,P2,P4,P6")
+    ap.add_argument("--p6-child", type=int, help=argparse.SUPPRESS)
+    args = ap.parse_args(argv)
+    if args.p6_child:
+        p6_child(args.p6_child)
+        return 0
+    only = {s.strip().upper() for s in args.only.split(",")}
+    lines = []
+    with tempfile.TemporaryDirectory() as tmp:
+        os.environ["PARAGON_NB_HOME"] = tmp
+        tmpdir = Path(tmp)
+        if "P1" in only:
+            r = p1_p3(args.rows, args.p1_latency, tmpdir)
+            lines.append(("P1", f"{r['rows']:,} new leads -> list, 100 calls/2 s, "
+                          f"{r['latency_ms']:.0f} ms latency",
+                          f"{r['fraction']:.2f} of bound ({r['calls']} calls in "
+                          f"{r['seconds']:.1f} s; max {r['max_in_window']} in a window); "
+                          f"606={r['606']} 615={r['615']}",
+                          ">= 0.9, no 606/615",
+                          r["fraction"] >= 0.9 and r["606"] == 0 and r["615"] == 0))  # fmt: skip
+            lines.append(("P3", f"re-sync of the unchanged {r['rows']:,} rows",
+                          f"{r['p3_calls']} calls ({r['p3_writes']} writes) in "
+                          f"{r['p3_seconds']:.2f} s; {r['p3_counts']}",
+                          "zero writes", r["p3_writes"] == 0))  # fmt: skip
+        if "P2" in only:
+            r = p2(args.rows, args.p2_latency, tmpdir)
+            lines.append(("P2", f"{r['rows']:,} leads vs marketorestpython, "
+                          f"{args.p2_latency * 1000:.0f} ms latency",
+                          f"{r['ratio']:.1f}x faster ({r['ours_s']:.1f} s vs "
+                          f"{r['theirs_s']:.1f} s)", ">= 2.5x", r["ratio"] >= 2.5))  # fmt: skip
+        if "P4" in only:
+            r = p4(args.p4_rows)
+            lines.append(("P4", f"prepare {r['rows']:,} rows (map+validate+coerce+JSON)",
+                          f"{r['ours_rps']:,.0f} rows/s ({r['ours_s']:.1f} s); pydantic per row "
+                          f"{r['pydantic_rps']:,.0f} rows/s: {r['ratio']:.1f}x; (+ change-"
+                          f"detection fingerprints {r['fingerprint_s']:.1f} s)",
+                          ">= 200k rows/s, >= 5x",
+                          r["ours_rps"] >= 200_000 and r["ratio"] >= 5))  # fmt: skip
+        if "P6" in only:
+            r = p6(args.p6_rows, tmpdir / "p6")
+            lines.append(("P6", f"peak memory of a {r['rows']:,}-row sync",
+                          f"{_mb(r['used'])} over baseline; frame {_mb(r['frame'])}; budget "
+                          f"{_mb(r['budget'])} ({r['seconds']:.0f} s, {r['counts']})",
+                          "<= 2x frame + 200 MB", r["used"] <= r["budget"]))  # fmt: skip
+    width = [max(len(str(line[i])) for line in lines) for i in range(4)]
+    header = ("", "job", "measured", "target")
+    print(" | ".join(h.ljust(w) for h, w in zip(header, width, strict=False)) + " | ok")
+    print("-+-".join("-" * w for w in width) + "-+---")
+    for line in lines:
+        cells = " | ".join(str(c).ljust(w) for c, w in zip(line[:4], width, strict=True))
+        print(f"{cells} | {'yes' if line[4] else 'NO'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
