@@ -41,8 +41,11 @@ class LeadsMixin(ClientBase):
         ``"raise"`` (default) raises the first batch failure with ``partial_results`` (per
         batch lists, ``None`` for batches not done); ``"skip"`` marks that batch's records
         skipped with the error's code and message and carries on (``QuotaExceeded`` and
-        ``MarketoAuthError`` always raise). ``createDuplicate`` is
-        never resent after an ambiguous failure (the write may have happened)."""
+        ``MarketoAuthError`` always raise). ``createDuplicate`` is never resent after an
+        ambiguous failure (the write may have happened): ``TransientMarketoError`` says so.
+
+            results = client.sync_leads(rows, lookup_field="email")
+            ids = [r.id for r in results]          # None where skipped; see r.reason"""
         try:
             act = SyncAction(action)
         except ValueError:

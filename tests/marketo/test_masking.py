@@ -6,6 +6,8 @@ import logging
 
 import httpx
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from paragon_nb._clock import FakeClock
 from paragon_nb.errors import MarketoError
@@ -79,3 +81,14 @@ def test_retry_logs_do_not_leak(clock: FakeClock, caplog: pytest.LogCaptureFixtu
     assert "retrying" in caplog.text
     assert SECRET not in caplog.text
     assert all(t not in caplog.text for t in fake.tokens)
+
+
+@given(
+    secret=st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789-_.", min_size=6, max_size=40),
+    before=st.text(max_size=50),
+    after=st.text(max_size=50),
+)
+def test_registered_secrets_never_survive_masking(secret: str, before: str, after: str) -> None:
+    masker = Masker()
+    masker.add(secret)
+    assert secret not in masker(f"{before}{secret}{after}?client_secret={secret}")
