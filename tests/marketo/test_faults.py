@@ -21,6 +21,9 @@ from paragon_nb.sandbox.faults import Fault
 from paragon_nb.sandbox.server import MarketoSandbox
 
 LIMITS = Limits(rate_calls=12, rate_window=20.0, max_concurrency=4)
+# Every thread's sleep advances the one shared FakeClock, so elapsed time per call is
+# inflated by the number of threads: judge these runs by attempts, not by elapsed time.
+PATIENT = RetryPolicy(max_attempts=10, max_elapsed=None, seed=5)
 
 
 def _records(n: int) -> list[dict]:
@@ -96,7 +99,7 @@ def test_token_expiry_mid_run(clock: FakeClock) -> None:
                 app.expire_tokens()
 
     app.on_request = expire_now_and_then
-    client = app.client(clock=clock, limits=LIMITS)
+    client = app.client(clock=clock, limits=LIMITS, retry=PATIENT)
     _check_complete(app, client, 3000)
     _check_within_limits(app, LIMITS)
     assert client.stats.auth_renewals >= 2
@@ -107,9 +110,7 @@ def test_random_faults_over_loopback_stay_within_limits(clock: FakeClock) -> Non
     faults = [Fault(route="all", probability=0.15, codes=("604", "608", "611", "713", "502"))]
     limits = Limits(rate_calls=15, rate_window=20.0, max_concurrency=5)
     with MarketoSandbox(clock=clock, faults=faults, latency=0.003, seed=11) as sandbox:
-        client = sandbox.client(
-            clock=clock, limits=limits, retry=RetryPolicy(max_attempts=10, seed=5)
-        )
+        client = sandbox.client(clock=clock, limits=limits, retry=PATIENT)
         _check_complete(sandbox.app, client, 2400)
         _check_within_limits(sandbox.app, limits)
         assert sum(client.stats.codes.values()) >= 1
@@ -120,7 +121,9 @@ def test_sandbox_limits_tighter_than_client_are_survived(clock: FakeClock) -> No
     """A client configured above the server's limits meets 606/615 and still finishes."""
     app = SandboxApp(clock=clock, rate_limit=(8, 20.0), max_concurrency=2)
     client = app.client(
-        clock=clock, limits=Limits(rate_calls=50, rate_window=20.0, max_concurrency=6)
+        clock=clock,
+        limits=Limits(rate_calls=50, rate_window=20.0, max_concurrency=6),
+        retry=PATIENT,
     )
     _check_complete(app, client, 1500)
     assert client.stats.retries >= 1
