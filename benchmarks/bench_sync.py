@@ -28,18 +28,21 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 from typing import Any
 
+import httpx
 import numpy as np
 import pandas as pd
 
+from paragon_nb.marketo.client import MarketoClient
 from paragon_nb.marketo.limits import Limits
-from paragon_nb.sandbox import MarketoSandbox, SandboxApp
+from paragon_nb.sandbox import SandboxApp
 from paragon_nb.sync.plan import make_plan
 from paragon_nb.sync.runner import sync_leads
-from paragon_nb.sync.serialise import row_fingerprints
 
 WINDOW = (100, 2.0)  # Marketo's 100 calls / 20 s, scaled down 10x in time
 BOUND = WINDOW[0] / WINDOW[1]  # calls per second
@@ -69,19 +72,73 @@ def leads_frame(n: int, *, prefix: str = "lead", seed: int = 0) -> pd.DataFrame:
 # ----------------------------------------------------------------------------- P1 / P3
 
 
-def p1_p3(rows: int, latency: float, journal_dir: Path) -> dict[str, Any]:
+@contextmanager
+def sandbox_process(home: Path, *, latency: float, rate: str = "100/2") -> Iterator[dict]:
+    """A sandbox in its own process (so its CPU does not compete with ours for the GIL)."""
+    env = {**os.environ, "PARAGON_NB_HOME": str(home)}
+    concurrency = "0" if rate == "0" else "10"
+    cmd = [sys.executable, "-m", "paragon_nb.cli", "sandbox", "--memory", "--rate-limit", rate,
+           "--max-concurrency", concurrency, "--daily-quota", "0",
+           "--latency", str(latency * 1000)]  # fmt: skip
+    server = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, text=True)
+    try:
+        assert server.stdout is not None
+        yield json.loads(server.stdout.readline())
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+class _Timing(httpx.BaseTransport):
+    """Records when each REST call leaves (identity excluded), for window statistics."""
+
+    def __init__(self) -> None:
+        self.inner = httpx.HTTPTransport()
+        self.starts: list[float] = []
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        if "/identity/" not in request.url.path:
+            self.starts.append(time.perf_counter())
+        return self.inner.handle_request(request)
+
+    def close(self) -> None:
+        self.inner.close()
+
+    def peak_in_window(self, window: float) -> int:
+        starts = sorted(self.starts)
+        best, lo = 0, 0
+        for hi, t in enumerate(starts):
+            while t - starts[lo] >= window:
+                lo += 1
+            best = max(best, hi - lo + 1)
+        return best
+
+
+def _client(info: dict, **kwargs: Any) -> MarketoClient:
+    return MarketoClient(info["endpoint"], info["client_id"], info["client_secret"],
+                         identity=info["identity"], **kwargs)  # fmt: skip
+
+
+WRITE_PATHS = ("/rest/v1/leads.json", "/rest/v1/lists/{id}/leads.json", "/bulk/v1/leads.json")
+
+
+def p1_p3(rows: int, latency: float, home: Path) -> dict[str, Any]:
     df = leads_frame(rows, prefix="p1-")
-    with MarketoSandbox(rate_limit=WINDOW, max_concurrency=10, latency=latency) as sandbox:
-        limits = Limits(rate_calls=95, rate_window=WINDOW[1], max_concurrency=8)
-        client = sandbox.client(limits=limits)
-        journal = str(journal_dir / "p1.sqlite3")
+    # One integration alone on the instance may use the whole window (the limiter counts a
+    # call's window place from its completion, so the server never sees more than 100).
+    limits = Limits(rate_calls=WINDOW[0], rate_window=WINDOW[1], max_concurrency=8)
+    journal = str(home / "p1.sqlite3")
+    with sandbox_process(home / "p1", latency=latency) as info:
+        timing = _Timing()
+        client = _client(info, limits=limits, transport=timing)
         t0 = time.perf_counter()
         result = sync_leads(df, client, list="P1", create_list=True, progress=False,
                             journal=journal)  # fmt: skip
         elapsed = time.perf_counter() - t0
-        stats = sandbox.stats
-        calls = stats.calls_total
-        codes = dict(stats.errors_by_code)
+        stats = client.stats
+        calls = stats.calls
+        first_write = sorted(timing.starts)[4] if len(timing.starts) > 4 else t0
+        send_s = time.perf_counter() - first_write
         out: dict[str, Any] = {
             "rows": rows,
             "latency_ms": latency * 1000,
@@ -89,18 +146,18 @@ def p1_p3(rows: int, latency: float, journal_dir: Path) -> dict[str, Any]:
             "calls": calls,
             "seconds": elapsed,
             "fraction": calls / elapsed / BOUND,
-            "max_in_window": stats.max_calls_in_window,
-            "606": codes.get("606", 0),
-            "615": codes.get("615", 0),
-            "members": len(sandbox.list_members(result.list_id)),
+            "send_fraction": (calls - 4) / send_s / BOUND,
+            "peak_window": timing.peak_in_window(WINDOW[1]),
+            "606": stats.codes.get("606", 0),
+            "615": stats.codes.get("615", 0),
+            "members": len(client.list_members(result.list_id, fields=["id"])),
         }
-        sandbox.reset_stats()
-        again_client = sandbox.client(limits=limits)
+        again_client = _client(info, limits=limits)
         t0 = time.perf_counter()
         again = sync_leads(df, again_client, list="P1", progress=False, journal=journal)
         out["p3_seconds"] = time.perf_counter() - t0
-        out["p3_calls"] = sandbox.stats.calls_total
-        out["p3_writes"] = sandbox.stats.write_calls
+        out["p3_calls"] = again_client.stats.calls
+        out["p3_writes"] = sum(again_client.stats.per_path.get(p, 0) for p in WRITE_PATHS)
         out["p3_counts"] = again.counts
     return out
 
@@ -108,22 +165,23 @@ def p1_p3(rows: int, latency: float, journal_dir: Path) -> dict[str, Any]:
 # ----------------------------------------------------------------------------- P2
 
 
-def p2(rows: int, latency: float, journal_dir: Path) -> dict[str, Any]:
+def p2(rows: int, latency: float, home: Path) -> dict[str, Any]:
     from marketorestpython.client import MarketoClient as MRP
 
     df = leads_frame(rows, prefix="p2-")
-    with MarketoSandbox(rate_limit=WINDOW, max_concurrency=10, latency=latency) as sandbox:
-        client = sandbox.client(limits=Limits(rate_calls=95, rate_window=WINDOW[1]))
+    with sandbox_process(home / "p2a", latency=latency) as info:
+        client = _client(info, limits=Limits(rate_calls=95, rate_window=WINDOW[1]))
         t0 = time.perf_counter()
         ours = sync_leads(df, client, list="P2", create_list=True, progress=False,
-                          journal=str(journal_dir / "p2.sqlite3"))  # fmt: skip
+                          journal=str(home / "p2.sqlite3"))  # fmt: skip
         ours_s = time.perf_counter() - t0
         assert ours.counts == {"created": rows}, ours.counts
-    with MarketoSandbox(rate_limit=WINDOW, max_concurrency=10, latency=latency) as sandbox:
-        list_id = sandbox.create_list("P2")["id"]
-        mc = MRP("000-AAA-000", sandbox.client_id, sandbox.client_secret, max_retry_time=60,
+    with sandbox_process(home / "p2b", latency=latency) as info:
+        helper = _client(info)
+        list_id = helper.create_list("P2").id
+        mc = MRP("000-AAA-000", info["client_id"], info["client_secret"], max_retry_time=60,
                  requests_timeout=(3, 60))  # fmt: skip
-        mc.host = sandbox.base_url
+        mc.host = info["endpoint"].removesuffix("/rest")
         # The README's way: records as dicts, batches of 300, one call after another.
         records = df.rename(
             columns={"first_name": "firstName", "last_name": "lastName",
@@ -141,7 +199,7 @@ def p2(rows: int, latency: float, journal_dir: Path) -> dict[str, Any]:
         for i in range(0, len(ids), 300):
             mc.execute(method="add_leads_to_list", listId=list_id, id=ids[i : i + 300])
         theirs_s = time.perf_counter() - t0
-        assert len(sandbox.list_members(list_id)) == rows
+        assert len(helper.list_members(list_id, fields=["id"])) == rows
     return {"rows": rows, "ours_s": ours_s, "theirs_s": theirs_s, "ratio": theirs_s / ours_s}
 
 
@@ -158,12 +216,12 @@ def p4(rows: int) -> dict[str, Any]:
     t0 = time.perf_counter()
     plan = make_plan(df, fields, journal=None, fingerprint=False)
     n_bytes = 0
-    for start in range(0, len(plan.send), 300):
-        n_bytes += len(plan.batch_text(plan.send[start : start + 300]))
+    for _batch, text in plan.iter_batches(plan.send):
+        n_bytes += len(text)
     ours_s = time.perf_counter() - t0
     assert len(plan.send) == rows
     t0 = time.perf_counter()
-    row_fingerprints(plan.json_rows, plan.send)
+    plan.fingerprints(plan.send)
     fingerprint_s = time.perf_counter() - t0
 
     class Lead(BaseModel):
@@ -228,8 +286,6 @@ def _rss() -> int:
 
 def p6_child(rows: int) -> None:
     """Runs in a child process: build the frame, sync it, print the memory figures."""
-    from paragon_nb.marketo.client import MarketoClient
-
     client = MarketoClient.from_env(limits=Limits(rate_calls=1_000_000, rate_window=1.0))
     client.describe()
     baseline = _rss()
@@ -244,26 +300,15 @@ def p6_child(rows: int) -> None:
 
 
 def p6(rows: int, home: Path) -> dict[str, Any]:
-    env = {**os.environ, "PARAGON_NB_HOME": str(home)}
-    server = subprocess.Popen(
-        [sys.executable, "-m", "paragon_nb.cli", "sandbox", "--memory", "--rate-limit", "0",
-         "--max-concurrency", "0", "--daily-quota", "0"],
-        env=env, stdout=subprocess.PIPE, text=True,
-    )  # fmt: skip
-    try:
-        assert server.stdout is not None
-        info = json.loads(server.stdout.readline())
-        child_env = {**env, **{f"MARKETO_{k.upper()}": v for k, v in info.items()}}
+    with sandbox_process(home / "p6", latency=0.0, rate="0") as info:
+        child_env = {**os.environ, "PARAGON_NB_HOME": str(home / "p6"),
+                     **{f"MARKETO_{k.upper()}": v for k, v in info.items()}}  # fmt: skip
         out = subprocess.run(
             [sys.executable, __file__, "--p6-child", str(rows)],
             env=child_env, capture_output=True, text=True, check=True,
         )  # fmt: skip
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
     data = json.loads(out.stdout.strip().splitlines()[-1])
-    used = data["peak"] - data["baseline"]
-    data["used"] = used
+    data["used"] = data["peak"] - data["baseline"]
     data["budget"] = 2 * data["frame"] + 200 * 2**20
     return data
 
@@ -278,7 +323,7 @@ def _mb(n: float) -> str:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--rows", type=int, default=30_000, help="P1/P2/P3 rows (default 30000)")
-    ap.add_argument("--p1-latency", type=float, default=0.1, help="P1 latency s (default 0.1)")
+    ap.add_argument("--p1-latency", type=float, default=0.05, help="P1 latency s (default 0.05)")
     ap.add_argument("--p2-latency", type=float, default=0.3, help="P2 latency s (default 0.3)")
     ap.add_argument("--p4-rows", type=int, default=1_000_000)
     ap.add_argument("--p6-rows", type=int, default=1_000_000)
@@ -297,8 +342,9 @@ def main(argv: list[str] | None = None) -> int:
             r = p1_p3(args.rows, args.p1_latency, tmpdir)
             lines.append(("P1", f"{r['rows']:,} new leads -> list, 100 calls/2 s, "
                           f"{r['latency_ms']:.0f} ms latency",
-                          f"{r['fraction']:.2f} of bound ({r['calls']} calls in "
-                          f"{r['seconds']:.1f} s; max {r['max_in_window']} in a window); "
+                          f"{r['fraction']:.2f} of bound end to end ({r['calls']} calls in "
+                          f"{r['seconds']:.1f} s); {r['send_fraction']:.2f} while sending; "
+                          f"peak {r['peak_window']} calls in a 2 s window; "
                           f"606={r['606']} 615={r['615']}",
                           ">= 0.9, no 606/615",
                           r["fraction"] >= 0.9 and r["606"] == 0 and r["615"] == 0))  # fmt: skip
@@ -321,7 +367,7 @@ def main(argv: list[str] | None = None) -> int:
                           ">= 200k rows/s, >= 5x",
                           r["ours_rps"] >= 200_000 and r["ratio"] >= 5))  # fmt: skip
         if "P6" in only:
-            r = p6(args.p6_rows, tmpdir / "p6")
+            r = p6(args.p6_rows, tmpdir)
             lines.append(("P6", f"peak memory of a {r['rows']:,}-row sync",
                           f"{_mb(r['used'])} over baseline; frame {_mb(r['frame'])}; budget "
                           f"{_mb(r['budget'])} ({r['seconds']:.0f} s, {r['counts']})",

@@ -11,7 +11,8 @@ it raises :class:`MappingError` / :class:`DuplicateKeyError` before any write.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import json
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -23,7 +24,7 @@ from paragon_nb.marketo.models import LeadField
 from paragon_nb.sync.journal import Journal
 from paragon_nb.sync.mapping import ColumnMapping, build_mapping
 from paragon_nb.sync.result import SyncStatus
-from paragon_nb.sync.serialise import batch_records, batch_text, row_fingerprints, row_json
+from paragon_nb.sync.serialise import row_fingerprints, row_json
 from paragon_nb.sync.validate import Prepared, prepare
 
 __all__ = ["Plan", "make_plan"]
@@ -51,20 +52,49 @@ class Plan:
     send: np.ndarray  # int positions
     list_only: np.ndarray  # int positions
     pending: np.ndarray  # bool
-    json_rows: pa.Array  # one JSON object text per row (what is sent)
+    clear_missing: bool = False
 
     @property
     def n(self) -> int:
         return len(self.index)
 
+    def _rows(self, positions: np.ndarray) -> pa.Array:
+        frame = self.prepared.frame.iloc[np.asarray(positions, dtype=np.int64)]
+        return row_json(
+            frame, clear_missing=self.clear_missing, first=self.mapping.lookup_field.name
+        )
+
     def records(self, positions: np.ndarray) -> list[dict[str, object]]:
         """The JSON records for ``positions`` (REST names; missing values omitted unless
         ``clear_missing``, then sent as null to clear the field)."""
-        return batch_records(self.json_rows, positions)
+        return json.loads(self.batch_text(positions))
 
     def batch_text(self, positions: np.ndarray) -> str:
         """The JSON array text of ``positions`` (the ``input`` of one sync call)."""
-        return batch_text(self.json_rows, positions)
+        return "[" + ",".join(self._rows(positions).to_pylist()) + "]"
+
+    def iter_batches(
+        self, positions: np.ndarray, *, size: int = 300, per_chunk: int = 30
+    ) -> Iterator[tuple[np.ndarray, str]]:
+        """``(batch positions, JSON array text)`` for consecutive batches of ``size``.
+        Rows are serialised ``per_chunk`` batches at a time, so memory stays bounded."""
+        step = size * per_chunk
+        for start in range(0, len(positions), step):
+            chunk = positions[start : start + step]
+            rows = self._rows(chunk)
+            for b in range(0, len(chunk), size):
+                texts = rows.slice(b, size).to_pylist()
+                yield chunk[b : b + size], "[" + ",".join(texts) + "]"
+
+    def fingerprints(self, positions: np.ndarray, *, chunk: int = 50_000) -> np.ndarray:
+        """Fingerprints of the JSON texts of ``positions`` (computed in chunks)."""
+        out = np.zeros(len(positions), dtype=np.int64)
+        for start in range(0, len(positions), chunk):
+            part = positions[start : start + chunk]
+            out[start : start + len(part)] = row_fingerprints(
+                self._rows(part), np.arange(len(part))
+            )
+        return out
 
     def label(self, pos: int) -> object:
         return self.index[pos]
@@ -134,47 +164,53 @@ def make_plan(
                 f"duplicate {lookup_field} {keys[p]!r}: row {df.index[keep]!r} "
                 "(its last occurrence) was sent instead"
             )
-    json_rows = row_json(prepared.frame, clear_missing=clear_missing, first=cm.lookup_field.name)
     todo = np.flatnonzero(pd.isna(status))
-    fps = np.zeros(n, dtype=np.int64)
-    if fingerprint:
-        fps[todo] = row_fingerprints(json_rows, todo)
-    pending = np.zeros(n, dtype=bool)
-    list_only: list[int] = []
-    send = todo
-    if journal is not None and fingerprint and len(todo):
-        known = journal.lookup([keys[p] for p in todo])
-        if len(known):
-            j = known.reindex([keys[p] for p in todo])
-            jfp = j["fingerprint"]
-            same = (jfp.notna() & (jfp.fillna(0).astype("int64") == fps[todo])).to_numpy(dtype=bool)
-            synced = (j["state"] == "synced").to_numpy(dtype=bool, na_value=False)
-            listed = j["listed"].fillna(False).to_numpy(dtype=bool) | (not has_list)
-            pending[todo] = (j["state"] == "pending").to_numpy(dtype=bool, na_value=False)
-            done = synced & same
-            ids = j["lead_id"].to_numpy(dtype=object, na_value=None)
-            stat = j["status"].to_numpy(dtype=object, na_value=None)
-            for i in np.flatnonzero(done).tolist():
-                p = int(todo[i])
-                lead_id[p] = ids[i]
-                if listed[i]:
-                    status[p] = SyncStatus.UNCHANGED.value
-                else:
-                    list_only.append(p)
-                    status[p] = stat[i] or SyncStatus.UPDATED.value
-            send = todo[~done]
-    return Plan(
+    plan = Plan(
         index=df.index,
         mapping=cm,
         prepared=prepared,
         keys=keys,
-        fps=fps,
+        fps=np.zeros(n, dtype=np.int64),
         status=status,
         lead_id=lead_id,
         reason_code=reason_code,
         reason=reason,
-        send=send,
-        list_only=np.array(list_only, dtype=np.int64),
-        pending=pending,
-        json_rows=json_rows,
+        send=todo,
+        list_only=np.zeros(0, dtype=np.int64),
+        pending=np.zeros(n, dtype=bool),
+        clear_missing=clear_missing,
     )
+    if fingerprint and len(todo):
+        plan.fps[todo] = plan.fingerprints(todo)
+    if journal is not None and fingerprint and len(todo):
+        _diff(plan, journal, todo, has_list=has_list)
+    return plan
+
+
+def _diff(plan: Plan, journal: Journal, todo: np.ndarray, *, has_list: bool) -> None:
+    """Settle rows the journal says are synced with the same fingerprint: ``unchanged``
+    (or list-only when not yet in the list); flag rows a previous run left pending."""
+    keys = [plan.keys[p] for p in todo]
+    known = journal.lookup(keys)
+    if not len(known):
+        return
+    j = known.reindex(keys)
+    jfp = j["fingerprint"]
+    same = (jfp.notna() & (jfp.fillna(0).astype("int64") == plan.fps[todo])).to_numpy(dtype=bool)
+    synced = (j["state"] == "synced").to_numpy(dtype=bool, na_value=False)
+    listed = j["listed"].fillna(False).to_numpy(dtype=bool) | (not has_list)
+    plan.pending[todo] = (j["state"] == "pending").to_numpy(dtype=bool, na_value=False)
+    done = synced & same
+    ids = j["lead_id"].to_numpy(dtype=object, na_value=None)
+    stat = j["status"].to_numpy(dtype=object, na_value=None)
+    list_only: list[int] = []
+    for i in np.flatnonzero(done).tolist():
+        p = int(todo[i])
+        plan.lead_id[p] = ids[i]
+        if listed[i]:
+            plan.status[p] = SyncStatus.UNCHANGED.value
+        else:
+            list_only.append(p)
+            plan.status[p] = stat[i] or SyncStatus.UPDATED.value
+    plan.send = todo[~done]
+    plan.list_only = np.array(list_only, dtype=np.int64)
