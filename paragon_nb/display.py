@@ -63,15 +63,32 @@ class WorkflowDiagram:
     def steps(self) -> list[Mapping[str, Any]]:
         return [s for s in self.spec.get("steps") or [] if isinstance(s, Mapping)]
 
+    def flat_steps(self) -> list[tuple[str, Mapping[str, Any]]]:
+        """(branch path, step) depth first: a condition's ``then``/``else`` steps follow it
+        with a path like ``is_vip.then``."""
+        out: list[tuple[str, Mapping[str, Any]]] = []
+
+        def visit(steps: Any, path: str) -> None:
+            for step in steps or []:
+                if not isinstance(step, Mapping):
+                    continue
+                out.append((path, step))
+                for branch in ("then", "else"):
+                    visit(step.get(branch), f"{step.get('id')}.{branch}")
+
+        visit(self.spec.get("steps"), "")
+        return out
+
     @property
     def settings(self) -> list[Mapping[str, Any]]:
         return [s for s in self.spec.get("user_settings") or [] if isinstance(s, Mapping)]
 
     def __repr__(self) -> str:
         lines = [f"Workflow {self.spec.get('name', '(unnamed)')!r}", f"  trigger: {self.trigger}"]
-        for i, step in enumerate(self.steps, 1):
+        for i, (path, step) in enumerate(self.flat_steps(), 1):
             sid, kind = _step_label(step)
-            lines.append(f"  {i}. {sid} ({kind})")
+            where = f" [{path}]" if path else ""
+            lines.append(f"  {i}. {sid} ({kind}){where}")
         for s in self.settings:
             req = ", required" if s.get("required") else ""
             lines.append(f"  setting {s.get('id')}: {s.get('type', 'text')}{req}")
@@ -81,9 +98,11 @@ class WorkflowDiagram:
 
     def _svg(self) -> str:
         boxes = [("trigger", self.trigger, "#e3f2fd", "#1565c0")]
-        for i, step in enumerate(self.steps, 1):
+        for i, (path, step) in enumerate(self.flat_steps(), 1):
             sid, kind = _step_label(step)
-            boxes.append((f"step {i}", f"{sid} · {kind}", "#f5f5f5", "#616161"))
+            tag = f"step {i}" + (f" · if {path}" if path else "")
+            fill = "#fff8e1" if kind == "condition" else "#f5f5f5"
+            boxes.append((tag, f"{sid} · {kind}", fill, "#616161"))
         height = len(boxes) * (_BOX_H + _GAP)
         parts = [
             f"<svg xmlns='http://www.w3.org/2000/svg' width='{_BOX_W + 20}' height='{height}' "

@@ -224,3 +224,26 @@ def test_run_history_html_has_colours_and_drill_down(rec) -> None:
 def test_expand_dollar_names_escape() -> None:
     assert expand_dollar_names(r"cost: \$price {{x}}", {}) == "cost: $price {{x}}"
     assert expand_dollar_names("n: $n", {"n": [1, "a"]}) == 'n: [1, "a"]'
+
+
+def test_diagram_shows_condition_branches() -> None:
+    spec = {
+        "name": "Route",
+        "trigger": {"app_event": "Signup"},
+        "steps": [
+            {
+                "id": "is_vip",
+                "action": "condition",
+                "if": {},
+                "then": [{"id": "add_vip", "action": "marketo.add_leads_to_list"}],
+                "else": [{"id": "log", "action": "python"}],
+            },
+        ],
+    }
+    diagram = WorkflowDiagram(spec)
+    assert repr(diagram).splitlines()[2:] == [
+        "  1. is_vip (condition)",
+        "  2. add_vip (marketo.add_leads_to_list) [is_vip.then]",
+        "  3. log (python) [is_vip.else]",
+    ]
+    assert diagram._repr_html_().count("<rect") == 4  # trigger + 3 steps

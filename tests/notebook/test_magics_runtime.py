@@ -81,3 +81,15 @@ def test_project_can_be_an_open_project_object(ip, tmp_path: Path) -> None:
     ip.user_ns["nothing"] = 42
     with pytest.raises(UsageError, match="neither a folder nor a Project"):
         ip.run_line_magic("paragon", "project $nothing")
+
+
+def test_sandbox_start_status_stop(ip, capsys) -> None:
+    sandbox = ip.run_line_magic("paragon", "sandbox start")
+    assert sandbox.endpoint.startswith("http://127.0.0.1:")
+    assert ip.run_line_magic("paragon", "sandbox start") is sandbox  # one per shell
+    assert ip.run_line_magic("paragon", "sandbox status") is sandbox
+    assert sandbox.client_secret not in repr(sandbox)
+    assert sandbox.client().check()  # it answers
+    ip.run_line_magic("paragon", "sandbox stop")
+    assert ip.run_line_magic("paragon", "sandbox status") is None
+    assert "not running" in capsys.readouterr().out
