@@ -193,3 +193,31 @@ def test_report_index_alignment_with_duplicate_labels(client) -> None:
     r = sync_leads(df, client, progress=False)
     assert r.rows.index.equals(df.index)
     assert r.rows["status"].tolist() == ["created"] * 4
+
+
+def test_progress_bar_counts_rows(client, capsys) -> None:
+    r = sync_leads(big_frame(700), client, list="P", create_list=True, progress=True)
+    assert r.counts == {"created": 700}
+    err = capsys.readouterr().err
+    assert "700/700" in err and "rows" in err
+
+
+def test_create_only_resume_reads_1005_on_pending_rows_as_created(app: SandboxApp, client) -> None:
+    """A createOnly run killed after Marketo wrote a batch but before the journal recorded
+    it: on the next run the journal has those rows pending, Marketo answers 1005, and the
+    rows count as created (with their ids), not skipped."""
+    from paragon_nb.sync.journal import Journal
+    from paragon_nb.sync.plan import make_plan
+
+    df = big_frame(5)
+    sync_leads(df.iloc[:3], client, action="createOnly", journal=False, progress=False)
+    journal = Journal(instance=client.instance_key, lookup_field="email")
+    plan = make_plan(df, client.describe())
+    journal.begin_batch([plan.keys[p] for p in range(3)], plan.fps[:3], action="createOnly")
+    journal.close()  # ... and the process died here
+    r = sync_leads(df, client, action="createOnly", progress=False)
+    assert r.rows["status"].tolist() == ["created"] * 5
+    assert r.rows["lead_id"].notna().all()
+    assert app.lead_count() == 5
+    again = sync_leads(df, client, action="createOnly", progress=False)
+    assert again.counts == {"unchanged": 5}
