@@ -293,7 +293,13 @@ class ConnectPortal(w.VBox):
                 f"<tr><td><b>Status</b></td><td>{html.escape(m.credential_status or 'VALID')}"
                 "</td></tr></table>"
             )
-            first = w.VBox([self._connection, self._disconnect])
+            warning = w.HTML("")
+            if m.credential_status == "INVALID":  # §6.1: invalid credentials ask to reconnect
+                warning.value = (
+                    "<div class='paragon-error' style='color:#b00020'>Marketo no longer accepts "
+                    "these credentials: Disconnect, then connect again with new ones.</div>"
+                )
+            first = w.VBox([self._connection, warning, self._disconnect])
             loader = m.list_loader()
             self._panels = [
                 WorkflowPanel(wf, self.model, list_picker=lambda v: ListPicker(loader, value=v))

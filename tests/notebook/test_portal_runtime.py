@@ -72,3 +72,35 @@ def test_bad_secret_then_connect_pick_list_enable_and_event_lands(app, project) 
     assert lead_ids and set(lead_ids) <= set(app.list_members(int(newsletter["id"])))
     runs = project.runs()
     assert list(runs["status"]) == ["succeeded"]
+
+
+def test_unreachable_endpoint_is_plain_words(tmp_path: Path) -> None:
+    from paragon_nb.marketo.retry import RetryPolicy
+
+    def factory(creds: Any) -> MarketoClient:
+        return MarketoClient(
+            creds.endpoint,
+            creds.client_id,
+            creds.client_secret,
+            identity=creds.identity,
+            retry=RetryPolicy(max_attempts=1),
+        )
+
+    with Project.create("P", path=tmp_path / "p", client_factory=factory) as project:
+        portal = ConnectPortal(project, user_id="u1")
+        # port 9 (discard) on loopback: nothing listens there
+        portal.connect(endpoint="http://127.0.0.1:9/rest", client_id="id", client_secret="s")
+        assert not portal.model.connected
+        assert portal.model.error.startswith("Could not reach http://127.0.0.1:9/rest.")
+
+
+def test_invalid_credential_asks_to_reconnect(app, project) -> None:
+    portal = ConnectPortal(project, user_id="user-1")
+    portal.connect(endpoint=ENDPOINT, client_id=app.client_id, client_secret=app.client_secret)
+    assert project.check_credential("user-1") == "VALID"
+    assert "no longer accepts" not in portal._tabs.children[0].children[1].value
+    portal.model.credential_status = "INVALID"  # as reload() reads after a failed recheck
+    portal._render()
+    assert (
+        "Marketo no longer accepts these credentials" in portal._tabs.children[0].children[1].value
+    )
