@@ -47,3 +47,10 @@ def test_no_loader_says_connect_first() -> None:
     picker = ListPicker()
     picker._refresh.click()
     assert "Connect Marketo first" in picker._status.value
+
+
+def test_widgets_package_exports_sorted() -> None:
+    import paragon_nb.widgets as widgets
+
+    assert widgets.__all__ == sorted(widgets.__all__)
+    assert all(hasattr(widgets, name) for name in widgets.__all__)
