@@ -32,6 +32,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 from pandas.api import types as ptypes
 
 from paragon_nb.marketo.models import LeadField
@@ -41,6 +43,8 @@ __all__ = ["Coerced", "Prepared", "coerce_column", "prepare"]
 
 # (U) Marketo integer fields are 32-bit; values outside are reported invalid here.
 INT_MIN, INT_MAX = -(2**31), 2**31 - 1
+# (U) describe gives no length for some string fields: 255 characters as documented for
+# string; text (textarea) fields are limited to 30,000 bytes of UTF-8.
 DEFAULT_STRING_LENGTH = 255
 DEFAULT_TEXT_BYTES = 30_000
 _EMAIL_RE = (
@@ -97,6 +101,15 @@ def _as_text(s: pd.Series) -> pd.Series:
     return s.astype("str").where(s.notna())
 
 
+def _utf8_lengths(text: pd.Series) -> pd.Series:
+    """UTF-8 byte length of each value (0 where missing), computed by pyarrow."""
+    arr = pa.array(text.astype("str").array)
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    lengths = pc.fill_null(pc.binary_length(arr), 0)
+    return pd.Series(lengths.to_numpy(zero_copy_only=False), index=text.index)
+
+
 def _missing(text: pd.Series) -> np.ndarray:
     return (text.isna() | (text.str.strip() == "")).to_numpy(dtype=bool)
 
@@ -127,9 +140,8 @@ def _coerce_string(s: pd.Series, f: LeadField, *, text_field: bool) -> Coerced:
     text = _as_text(s)
     present = ~_missing(text)
     if text_field:
-        limit = max(f.length or 0, DEFAULT_TEXT_BYTES) if f.length is None else f.length
-        encoded = text.str.encode("utf-8")
-        sizes = encoded.str.len() if encoded.notna().any() else pd.Series(0, index=text.index)
+        limit = f.length or DEFAULT_TEXT_BYTES
+        sizes = _utf8_lengths(text)
         unit = "UTF-8 bytes"
     else:
         limit = f.length or DEFAULT_STRING_LENGTH
@@ -260,7 +272,7 @@ def _coerce_date(s: pd.Series, f: LeadField) -> Coerced:
 
 def _coerce_datetime(s: pd.Series, f: LeadField) -> Coerced:
     if ptypes.is_datetime64_any_dtype(s.dtype):
-        ts = s
+        ts = s  # (U) sent with second precision (Marketo shows seconds)
         if isinstance(ts.dtype, pd.DatetimeTZDtype):
             ts = ts.dt.tz_convert("UTC")
         else:
