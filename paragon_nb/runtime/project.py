@@ -67,7 +67,13 @@ def _default_client_factory(clock: Clock) -> ClientFactory:
 
 
 class Project:
-    """A local Paragon project. Use :meth:`create` or :meth:`open`; close it (or use ``with``)."""
+    """A local Paragon project. Use :meth:`create` or :meth:`open`; close it (or use ``with``).
+
+    Options of both: ``clock`` (inject a FakeClock in tests), ``client_factory``
+    (``MarketoCredentials -> MarketoClient``; tests route it to a sandbox), ``workers`` (runs
+    executed at once, default 5) and ``coalesce`` (batch the Marketo calls of concurrent runs,
+    see runtime.gateway; default True).
+    """
 
     def __init__(
         self,
@@ -77,6 +83,7 @@ class Project:
         client_factory: ClientFactory | None = None,
         workers: int = 5,
         resume: bool = True,
+        coalesce: bool = True,
     ) -> None:
         self._path = path
         self._clock = clock or system_clock
@@ -87,6 +94,7 @@ class Project:
             self._box,
             clock=self._clock,
             client_factory=client_factory or _default_client_factory(self._clock),
+            coalesce=coalesce,
         )
         self._catalog = Catalog(self._store, clock=self._clock)
         self._engine = Engine(
@@ -119,6 +127,7 @@ class Project:
         clock: Clock | None = None,
         client_factory: ClientFactory | None = None,
         workers: int = 5,
+        coalesce: bool = True,
     ) -> Project:
         """A new project in folder ``path`` (created). RuntimeStateError if one is there."""
         folder = Path(path)
@@ -129,7 +138,9 @@ class Project:
         if not name or not name.strip():
             raise RuntimeStateError("a project needs a non-empty name")
         folder.mkdir(parents=True, exist_ok=True)
-        project = cls(folder, clock=clock, client_factory=client_factory, workers=workers)
+        project = cls(
+            folder, clock=clock, client_factory=client_factory, workers=workers, coalesce=coalesce
+        )
         project._store.init(
             project_id=str(uuid.uuid4()), name=name.strip(), now=project._clock.time()
         )
@@ -144,6 +155,7 @@ class Project:
         client_factory: ClientFactory | None = None,
         workers: int = 5,
         resume: bool = True,
+        coalesce: bool = True,
     ) -> Project:
         """Open the project in ``path`` and resume its unfinished runs (``resume=False`` not)."""
         folder = Path(path)
@@ -153,7 +165,12 @@ class Project:
                 f"Project.create(name, path={str(folder)!r})"
             )
         return cls(
-            folder, clock=clock, client_factory=client_factory, workers=workers, resume=resume
+            folder,
+            clock=clock,
+            client_factory=client_factory,
+            workers=workers,
+            resume=resume,
+            coalesce=coalesce,
         )
 
     def close(self) -> None:

@@ -4,11 +4,9 @@ Each action in :data:`ACTIONS` declares a pydantic parameter model (checked afte
 so a bad value fails that step with a clear message), an output schema (the same JSON Schema
 subset as App Events, used by the deploy-time reference check) and a function that runs it.
 
-Marketo actions never hold a ``MarketoClient`` themselves: they call a :class:`MarketoGateway`
-(one per connected credential). The gateway is the single seam where Marketo calls of
-concurrent runs can later be coalesced into batched calls (e.g. queue the upserts of every run
-for 50 ms and send one ``sync_leads`` of up to 300 records, then hand each run its own
-``RecordResult``) without touching the engine or the actions.
+Marketo actions never hold a ``MarketoClient`` themselves: they call a
+:class:`~paragon_nb.runtime.gateway.MarketoGateway` (one per connected credential), which
+coalesces the calls of concurrent runs into Marketo batches and hands each run its own answer.
 
     out = ACTIONS["marketo.create_or_update_lead"].run({"fields": {...}}, StepEnv(gateway=gw))
 """
@@ -24,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 from paragon_nb.errors import StepError, TemplateError
 from paragon_nb.runtime.events import OPEN_OBJECT, validate_example
+from paragon_nb.runtime.gateway import MarketoCredentials, MarketoGateway
 from paragon_nb.runtime.templating import render
 
 __all__ = [
@@ -35,67 +34,6 @@ __all__ = [
     "StepEnv",
     "evaluate_condition",
 ]
-
-
-@dataclass(frozen=True)
-class MarketoCredentials:
-    """What a user typed into the Connect Portal. The secret never shows in the repr."""
-
-    endpoint: str
-    client_id: str
-    client_secret: str = field(repr=False)
-    identity: str | None = None
-
-    def __repr__(self) -> str:
-        return (
-            f"MarketoCredentials(endpoint={self.endpoint!r}, client_id={self.client_id!r}, "
-            f"client_secret='***', identity={self.identity!r})"
-        )
-
-
-class MarketoGateway:
-    """The Marketo operations workflow steps use, for one credential.
-
-    Today each method makes the client call directly. It is the place to coalesce calls of
-    concurrent runs into Marketo batches later (see the module docstring); callers must only
-    rely on the per-record answers these methods return.
-    """
-
-    def __init__(self, client: Any) -> None:
-        self.client = client
-
-    def check(self) -> Any:
-        return self.client.check()
-
-    def upsert_lead(
-        self, record: Mapping[str, Any], *, lookup_field: str = "email", partition: str | None
-    ) -> Any:
-        kwargs: dict[str, Any] = {"lookup_field": lookup_field}
-        if partition is not None:
-            kwargs["partition"] = partition
-        return self.client.sync_leads([dict(record)], **kwargs)[0]
-
-    def add_to_list(self, list_id: int, lead_ids: list[int]) -> list[Any]:
-        return list(self.client.add_to_list(list_id, lead_ids))
-
-    def remove_from_list(self, list_id: int, lead_ids: list[int]) -> list[Any]:
-        return list(self.client.remove_from_list(list_id, lead_ids))
-
-    def get_leads(
-        self, filter_type: str, values: list[Any], *, fields: list[str] | None
-    ) -> list[dict[str, Any]]:
-        return list(self.client.get_leads(filter_type, values, fields=fields))
-
-    def get_lead(self, lead_id: int, *, fields: list[str] | None) -> dict[str, Any] | None:
-        return self.client.get_lead(lead_id, fields=fields)
-
-    def get_list(self, list_id: int) -> Any:
-        return self.client.get_list(list_id)
-
-    def close(self) -> None:
-        close = getattr(self.client, "close", None)
-        if close is not None:
-            close()
 
 
 @dataclass

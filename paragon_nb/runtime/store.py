@@ -136,6 +136,7 @@ class ProjectStore:
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self._conns = _PerThreadConnections(self.path)
+        self._write_lock = threading.Lock()
         self._conns.get().executescript(_SCHEMA)
 
     # plumbing -------------------------------------------------------------------------
@@ -145,7 +146,10 @@ class ProjectStore:
 
     @contextmanager
     def tx(self) -> Iterator[sqlite3.Connection]:
-        with transaction(self.conn) as conn:
+        """A write transaction. Writers of this process queue on a lock first: SQLite's own
+        busy handler sleeps with backoff, which under many worker and request threads turns
+        into long stalls. Other processes still meet the busy timeout."""
+        with self._write_lock, transaction(self.conn) as conn:
             yield conn
 
     def one(self, sql: str, *args: Any) -> sqlite3.Row | None:

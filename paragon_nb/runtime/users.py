@@ -29,7 +29,7 @@ from paragon_nb.errors import (
     StepError,
 )
 from paragon_nb.runtime.engine import mask_secrets
-from paragon_nb.runtime.steps import MarketoCredentials, MarketoGateway
+from paragon_nb.runtime.gateway import MarketoCredentials, MarketoGateway
 from paragon_nb.runtime.store import ProjectStore, loads
 from paragon_nb.runtime.workflows import SettingType, UserSetting, WorkflowSpec
 from paragon_nb.settings import SecretBox
@@ -100,8 +100,10 @@ class ConnectedUsers:
         *,
         clock: Clock,
         client_factory: ClientFactory,
+        coalesce: bool = True,
     ) -> None:
         self._store = store
+        self._coalesce = coalesce
         self._box = box
         self._clock = clock
         self._client_factory = client_factory
@@ -131,7 +133,7 @@ class ConnectedUsers:
             if not isinstance(value, str) or not value.strip():
                 raise RuntimeStateError(f"connect_user({sub!r}): {label} is empty; it is required")
         creds = MarketoCredentials(endpoint.strip(), client_id.strip(), client_secret, identity)
-        gateway = MarketoGateway(self._client_factory(creds))
+        gateway = MarketoGateway(self._client_factory(creds), coalesce=self._coalesce)
         try:
             gateway.check()
         except MarketoError as exc:
@@ -214,7 +216,9 @@ class ConnectedUsers:
                     self._box.decrypt(row["secret_enc"]),
                     row["identity"],
                 )
-                gateway = self._gateways[row["id"]] = MarketoGateway(self._client_factory(creds))
+                gateway = self._gateways[row["id"]] = MarketoGateway(
+                    self._client_factory(creds), coalesce=self._coalesce
+                )
                 self._owners[row["id"]] = sub
         return gateway
 
