@@ -225,6 +225,16 @@ class Catalog:
             row["id"], spec=spec.to_dict(), event_id=event["id"], event_name=event["name"], now=now
         )
 
+    def restore(self, workflow: str, version: int) -> Workflow:
+        """Copy a past version's spec into the draft (deploy it to make it live again)."""
+        row = self.workflow_row(workflow)
+        spec = self.version_spec(row["id"], int(version))
+        other = self._store.workflow_row(spec.name)
+        name = spec.name if other is None or other["id"] == row["id"] else row["name"]
+        draft = spec.to_dict() | {"name": name}
+        self._store.update_draft(row["id"], name=name, draft=draft, now=self._clock.time())
+        return self.workflow(row["id"])
+
     def undeploy(self, workflow: str) -> None:
         """Take the workflow offline (no new runs); history and user settings are kept."""
         row = self.workflow_row(workflow)

@@ -295,6 +295,11 @@ class Project:
         WorkflowSpecError names each bad reference and what is available."""
         return self._catalog.deploy(workflow)
 
+    def restore(self, workflow: str, version: int) -> Workflow:
+        """Copy version ``version`` into the draft, as Paragon's Version History restore
+        does; deploy it to make it live again."""
+        return self._catalog.restore(workflow, version)
+
     def undeploy(self, workflow: str) -> None:
         """Take the workflow offline (no new runs); history and user settings are kept."""
         self._catalog.undeploy(workflow)

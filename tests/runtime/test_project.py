@@ -120,8 +120,11 @@ def test_versioning_edits_touch_only_the_draft(seeded: Project) -> None:
     history = seeded.versions(WF)
     assert [(h["version"], h["live"]) for h in history] == [(1, False), (2, True)]
     assert "partition" not in history[0]["spec"]["steps"][0]
+    restored = seeded.restore(WF, 1)
+    assert "partition" not in restored.spec.steps[0].params and restored.deployed_version == 2
+    assert seeded.deploy(WF) == 3  # a restore is deployed as a new version
     seeded.undeploy(WF)
-    assert not seeded.workflow(WF).deployed and seeded.workflow(WF).versions == (1, 2)
+    assert not seeded.workflow(WF).deployed and seeded.workflow(WF).versions == (1, 2, 3)
 
 
 def test_add_workflow_refuses_duplicates_and_unknown_names(project: Project) -> None:
