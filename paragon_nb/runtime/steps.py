@@ -8,7 +8,8 @@ Marketo actions never hold a ``MarketoClient`` themselves: they call a
 :class:`~paragon_nb.runtime.gateway.MarketoGateway` (one per connected credential), which
 coalesces the calls of concurrent runs into Marketo batches and hands each run its own answer.
 
-    out = ACTIONS["marketo.create_or_update_lead"].run({"fields": {...}}, StepEnv(gateway=gw))
+    env = StepEnv(gateway_factory=lambda: gateway)
+    out = ACTIONS["marketo.create_or_update_lead"].run({"fields": {"email": "a@x.com"}}, env)
 """
 
 from __future__ import annotations
@@ -56,12 +57,12 @@ class _Params(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-def _as_list(value: Any) -> Any:
+def _as_list(value: Any, *, split: bool = False) -> Any:
     if value is None:
         return []
     if isinstance(value, list | tuple):
         return list(value)
-    if isinstance(value, str) and "," in value:  # ActionKit style: "1,2,3"
+    if split and isinstance(value, str) and "," in value:  # ActionKit style ids: "1,2,3"
         return [v.strip() for v in value.split(",") if v.strip()]
     return [value]
 
@@ -79,7 +80,7 @@ class ListLeadsParams(_Params):
     @field_validator("lead_ids", mode="before")
     @classmethod
     def _wrap_ids(cls, value: Any) -> Any:
-        return _as_list(value)
+        return _as_list(value, split=True)
 
 
 class GetLeadsParams(_Params):

@@ -417,3 +417,18 @@ def test_an_undecryptable_credential_fails_the_run_clearly(
         run = only_run(again)
     assert run["status"] == "failed"
     assert "cannot be decrypted with the current key" in run["error"]
+
+
+def test_parameter_shapes_are_coerced_per_action() -> None:
+    from paragon_nb.runtime.steps import ACTIONS
+
+    ids = ACTIONS["marketo.add_leads_to_list"].validate({"list_id": "12", "lead_ids": "1, 2"})
+    assert ids.list_id == 12 and ids.lead_ids == [1, 2]
+    single = ACTIONS["marketo.add_leads_to_list"].validate({"list_id": 12, "lead_ids": 7})
+    assert single.lead_ids == [7]
+    leads = ACTIONS["marketo.get_leads"].validate({"filter_type": "company", "values": "Acme, Inc"})
+    assert leads.values == ["Acme, Inc"]
+    from paragon_nb.errors import StepError
+
+    with pytest.raises(StepError, match=r"bad parameters for marketo\.add_leads_to_list: list_id"):
+        ACTIONS["marketo.add_leads_to_list"].validate({"list_id": "Newsletter", "lead_ids": [1]})
