@@ -25,6 +25,7 @@ import re
 import socket
 import sqlite3
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from enum import StrEnum
@@ -237,9 +238,10 @@ class Engine:
         self._closing.set()
         for _ in self._threads:
             self._queue.put(None)
+        deadline = time.monotonic() + timeout  # one deadline for all workers, not each
         for thread in self._threads:
             if thread is not threading.current_thread():
-                thread.join(timeout=timeout)
+                thread.join(timeout=max(0.0, deadline - time.monotonic()))
         self._threads.clear()
         with _LIVE_LOCK:
             _LIVE_ENGINES.discard(self._engine_id)
