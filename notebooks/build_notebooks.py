@@ -220,7 +220,7 @@ else:
     lists.value = lists.model.options[0][1]
     panel.enabled = True
     panel.save()
-    print(portal.model.message)
+    print(portal.model.message, panel.model.last_saved)
 """),
             md("""
 ## 5. Send the event, with the SDK and with the REST API

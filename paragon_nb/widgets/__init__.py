@@ -1,8 +1,8 @@
 """ipywidgets forms: Connect Portal, list picker, sync form (models apart from views).
 
-    from paragon_nb.widgets import ConnectPortal, SyncForm
-    ConnectPortal(project, user_id="user-1")     # or Paragon(project).connect("marketo")
-    SyncForm(client)                             # DataFrames of the notebook -> Marketo
+from paragon_nb.widgets import ConnectPortal, SyncForm
+ConnectPortal(project, user_id="user-1")     # or Paragon(project).connect("marketo")
+SyncForm(client)                             # DataFrames of the notebook -> Marketo
 """
 
 from paragon_nb.widgets.connect_portal import ConnectPortal, ConnectPortalModel

@@ -88,6 +88,7 @@ class ConnectPortalModel(t.HasTraits):
         super().__init__()
         self.project = project
         self.user_id = user_id
+        self.last_saved = ""
         self.reload()
 
     # reads -------------------------------------------------------------------------------
@@ -99,6 +100,7 @@ class ConnectPortalModel(t.HasTraits):
         cfg = marketo.get("config") or marketo.get("credential") or {}
         self.endpoint = str(cfg.get("endpoint") or marketo.get("endpoint") or self.endpoint)
         self.client_id = str(cfg.get("client_id") or marketo.get("clientId") or self.client_id)
+        self.identity = str(cfg.get("identity") or self.identity)
         self.workflow_settings = dict(marketo.get("workflowSettings") or {})
         self.connected = bool(marketo.get("credentialId")) or bool(marketo.get("enabled"))
 
@@ -181,7 +183,8 @@ class ConnectPortalModel(t.HasTraits):
             self.error = str(exc)
             return False
         self.error = ""
-        self.message = f"Saved ({'enabled' if enabled else 'disabled'})."
+        # the panel shows this next to its Save button (not the portal-wide status line)
+        self.last_saved = f"Saved ({'enabled' if enabled else 'disabled'})."
         self.reload()
         return True
 

@@ -173,7 +173,7 @@ class WorkflowPanel(w.VBox):
         ok = self.model.save_workflow(
             self.workflow_id, enabled=self.enabled, settings=self.settings()
         )
-        colour, text = ("#1b7f3b", self.model.message) if ok else ("#b00020", self.model.error)
+        colour, text = ("#1b7f3b", self.model.last_saved) if ok else ("#b00020", self.model.error)
         self._status.value = f"<span style='color:{colour}'>{html.escape(text)}</span>"
         return ok
 
