@@ -247,3 +247,12 @@ def test_diagram_shows_condition_branches() -> None:
         "  3. log (python) [is_vip.else]",
     ]
     assert diagram._repr_html_().count("<rect") == 4  # trigger + 3 steps
+
+
+def test_event_schema_lists_nested_paths() -> None:
+    from paragon_nb.runtime.events import infer_schema
+
+    example = {"email": "a@b.c", "address": {"city": "Paris"}, "tags": [{"name": "x"}]}
+    lines = repr(EventSchema("Lead Created", infer_schema(example))).splitlines()
+    assert "  event.address.city: string" in lines
+    assert "  event.tags[].name: string" in lines

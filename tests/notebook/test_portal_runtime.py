@@ -104,3 +104,17 @@ def test_invalid_credential_asks_to_reconnect(app, project) -> None:
     assert (
         "Marketo no longer accepts these credentials" in portal._tabs.children[0].children[1].value
     )
+
+
+def test_list_picker_pages_through_hundreds_of_lists(app, project) -> None:
+    for i in range(450):
+        app.create_list(f"Campaign {i:03d}")
+    portal = ConnectPortal(project, user_id="user-1")
+    portal.connect(endpoint=ENDPOINT, client_id=app.client_id, client_secret=app.client_secret)
+    picker = portal.panel("Sync new leads to Marketo").field("marketo_list")
+    picker._refresh.click()
+    assert len(picker.model.lists) == 450  # more than two asset-API pages of 200
+    picker._filter.value = "campaign 44"
+    assert [label.split(" (")[0] for label, _ in picker._dropdown.options] == [
+        f"Campaign {i}" for i in range(440, 450)
+    ]
