@@ -274,8 +274,11 @@ class ParagonMagics(Magics):
         payload = self._payload(raw)
         sub = args.user or self.user
         event_id = self._guard(lambda: self.project.trigger_event(sub, name, payload))
-        if self.wait_timeout:
-            self.project.wait_idle(timeout=self.wait_timeout)
+        if self.wait_timeout and not self.project.wait_idle(timeout=self.wait_timeout):
+            print(
+                f"runs of event {event_id} still going after {self.wait_timeout} s; "
+                "see %paragon runs"
+            )
         return event_id
 
     def _payload(self, raw: str) -> dict[str, Any]:

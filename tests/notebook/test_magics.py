@@ -49,9 +49,11 @@ class Recorder:
         self.calls.append(("trigger_event", (sub, name, payload)))
         return "evt-1"
 
+    idle = True
+
     def wait_idle(self, timeout: float | None = None) -> bool:
         self.calls.append(("wait_idle", timeout))
-        return True
+        return self.idle
 
     def runs(self) -> pd.DataFrame:
         return pd.DataFrame(
@@ -256,3 +258,11 @@ def test_event_schema_lists_nested_paths() -> None:
     lines = repr(EventSchema("Lead Created", infer_schema(example))).splitlines()
     assert "  event.address.city: string" in lines
     assert "  event.tags[].name: string" in lines
+
+
+def test_event_says_when_runs_are_still_going(ip, rec, capsys) -> None:
+    rec.idle = False
+    ip.run_line_magic("config", "ParagonMagics.wait_timeout = 5")
+    assert ip.run_line_magic("paragon", """event X '{"a": 1}'""") == "evt-1"
+    assert ("wait_idle", 5) in rec.calls
+    assert "runs of event evt-1 still going after 5 s" in capsys.readouterr().out
