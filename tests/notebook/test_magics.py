@@ -9,6 +9,8 @@ from typing import Any
 
 import pandas as pd
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from IPython.core.error import UsageError
 
 from paragon_nb.display import EventSchema, RunHistory, WorkflowDiagram
@@ -266,3 +268,18 @@ def test_event_says_when_runs_are_still_going(ip, rec, capsys) -> None:
     assert ip.run_line_magic("paragon", """event X '{"a": 1}'""") == "evt-1"
     assert ("wait_idle", 5) in rec.calls
     assert "runs of event evt-1 still going after 5 s" in capsys.readouterr().out
+
+
+@given(st.text(alphabet=st.characters(blacklist_characters="$\\\\"), max_size=80))
+def test_text_without_dollars_is_untouched(text: str) -> None:
+    assert expand_dollar_names(text, {"x": 1}) == text
+
+
+@given(st.dictionaries(st.sampled_from(["a", "b", "n1"]), st.integers() | st.text(max_size=5)))
+def test_dollar_names_become_json_and_templates_stay(values: dict) -> None:
+    import json
+
+    body = " ".join(f"{{{{event.{k}}}}} ${k}" for k in values)
+    out = expand_dollar_names(body, values)
+    expected = " ".join(f"{{{{event.{k}}}}} {json.dumps(v)}" for k, v in values.items())
+    assert out == expected
