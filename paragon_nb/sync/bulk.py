@@ -78,7 +78,7 @@ def run_bulk(
     become ``failed`` rows (a daily quota or auth error stops the remaining jobs)."""
     abort: str | None = None
     for chunk, body in csv_chunks(plan, plan.send):
-        keys = [plan.keys[p] for p in chunk]
+        keys = plan.keys.many(chunk)
         if abort is not None:
             _fail(plan, chunk, "not_sent", f"not sent: {abort}")
             continue

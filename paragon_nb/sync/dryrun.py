@@ -92,15 +92,16 @@ def plan_result(
     if len(send):
         fields = sorted({*plan.prepared.frame.columns, "id"})
         existing: dict[str, dict[str, Any]] = {}
-        keys = [plan.keys[p] for p in send]
+        keys = plan.keys.many(send)
         for lead in client.get_leads(lookup_field, keys, fields=fields):
             value = lead.get(lookup_field)
             if value is not None:
                 existing[str(value).strip().lower()] = lead
         for start in range(0, len(send), BATCH):
             chunk = send[start : start + BATCH]
-            for p, record in zip(chunk.tolist(), plan.records(chunk), strict=True):
-                lead = existing.get(str(plan.keys[p]).lower())
+            chunk_keys = plan.keys.many(chunk)
+            for p, key, record in zip(chunk.tolist(), chunk_keys, plan.records(chunk), strict=True):
+                lead = existing.get(str(key).lower())
                 if lead is None:
                     status[p] = PlanStatus.WOULD_CREATE.value
                     continue

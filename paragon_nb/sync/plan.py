@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from paragon_nb.errors import DuplicateKeyError
 from paragon_nb.marketo.models import LeadField
@@ -28,6 +29,46 @@ from paragon_nb.sync.serialise import row_fingerprints, row_json
 from paragon_nb.sync.validate import Prepared, prepare
 
 __all__ = ["Plan", "make_plan"]
+
+
+class Keys:
+    """The normalised lookup value of each row, kept in Arrow: Python strings are made only
+    for the positions asked for (a million of them would cost ~80 MB)."""
+
+    def __init__(self, lookup: pd.Series) -> None:
+        arr = pa.array(lookup.astype("str").array)
+        if isinstance(arr, pa.ChunkedArray):
+            arr = arr.combine_chunks()
+        self.array = arr
+
+    def __len__(self) -> int:
+        return len(self.array)
+
+    def __getitem__(self, position: int) -> str | None:
+        return self.array[int(position)].as_py()
+
+    def many(self, positions: np.ndarray | list[int]) -> list[str | None]:
+        """Values at ``positions`` as a list."""
+        return self.array.take(pa.array(np.asarray(positions, dtype=np.int64))).to_pylist()
+
+    def __iter__(self) -> Iterator[str | None]:
+        for start in range(0, len(self.array), 100_000):
+            yield from self.array.slice(start, 100_000).to_pylist()
+
+
+def _duplicates(keys: Keys, valid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(positions of earlier duplicates, position of the kept last occurrence for each)
+    among the ``valid`` positions (which all have a key). Hash-encoded by Arrow."""
+    if len(valid) == 0:
+        return valid, valid
+    encoded = pc.dictionary_encode(keys.array.take(pa.array(valid)))
+    codes = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+    order = np.arange(len(codes), dtype=np.int64)
+    last = np.full(len(encoded.dictionary), -1, dtype=np.int64)
+    np.maximum.at(last, codes, order)
+    kept = last[codes]
+    dup = kept != order
+    return valid[dup], valid[kept[dup]]
 
 
 @dataclass
@@ -43,7 +84,7 @@ class Plan:
     index: pd.Index
     mapping: ColumnMapping
     prepared: Prepared
-    keys: np.ndarray  # normalised lookup values (object; None where missing)
+    keys: Keys  # normalised lookup values (None where missing)
     fps: np.ndarray  # int64 fingerprints
     status: np.ndarray  # object
     lead_id: np.ndarray  # object (int or None)
@@ -136,28 +177,23 @@ def make_plan(
         status[pos] = SyncStatus.INVALID.value
         reason_code[pos] = prepared.codes.get(pos, "invalid")
         reason[pos] = text
-    keys = prepared.lookup.to_numpy(dtype=object, na_value=None)
-    valid = ~prepared.invalid
-
-    # Duplicates among valid rows: the last occurrence wins.
-    key_series = prepared.lookup[valid]  # arrow-backed: fast duplicated()
-    dup_mask = key_series.duplicated(keep="last")
-    if dup_mask.any():
-        last_pos = key_series[~key_series.duplicated(keep="last")]
-        kept = pd.Series(last_pos.index, index=last_pos.to_numpy())
-        dup_positions = key_series.index[dup_mask.to_numpy(dtype=bool)]
+    keys = Keys(prepared.lookup)
+    valid = np.flatnonzero(~prepared.invalid)
+    dup_positions, kept_positions = _duplicates(keys, valid)
+    if len(dup_positions):
         if on_duplicate == "raise":
             sample = [
-                f"{keys[p]!r} at rows {df.index[p]!r} and {df.index[kept[keys[p]]]!r}"
-                for p in dup_positions[:5]
+                f"{keys[p]!r} at rows {df.index[p]!r} and {df.index[k]!r}"
+                for p, k in zip(
+                    dup_positions[:5].tolist(), kept_positions[:5].tolist(), strict=True
+                )
             ]
             raise DuplicateKeyError(
                 f"{len(dup_positions)} rows repeat a {lookup_field} value already in the input "
                 f"({'; '.join(sample)}); remove them, or pass on_duplicate='skip' to send the "
                 "last occurrence"
             )
-        for p in dup_positions.tolist():
-            keep = int(kept[keys[p]])
+        for p, keep in zip(dup_positions.tolist(), kept_positions.tolist(), strict=True):
             status[p] = SyncStatus.SKIPPED.value
             reason_code[p] = "duplicate"
             reason[p] = (
@@ -190,7 +226,9 @@ def make_plan(
 def _diff(plan: Plan, journal: Journal, todo: np.ndarray, *, has_list: bool) -> None:
     """Settle rows the journal says are synced with the same fingerprint: ``unchanged``
     (or list-only when not yet in the list); flag rows a previous run left pending."""
-    keys = [plan.keys[p] for p in todo]
+    if journal.count() == 0:
+        return  # a first sync: nothing to compare with
+    keys = plan.keys.many(todo)
     known = journal.lookup(keys)
     if not len(known):
         return

@@ -343,7 +343,7 @@ class _Runner:
         plan = self.plan
         if self._abort is not None:
             return []
-        keys = [plan.keys[p] for p in batch]
+        keys = plan.keys.many(batch)
         batch_id = (
             self.journal.begin_batch(keys, plan.fps[batch], action=self.action)
             if self.journal is not None
