@@ -19,10 +19,7 @@ as Paragon shows it.
 from __future__ import annotations
 
 import logging
-import os
 import queue
-import re
-import socket
 import sqlite3
 import threading
 import time
@@ -39,6 +36,13 @@ from paragon_nb.errors import (
     TemplateError,
     TransientMarketoError,
 )
+from paragon_nb.runtime.masking import mask_secrets
+from paragon_nb.runtime.ownership import (
+    make_owner,
+    owner_is_stale,
+    register_engine,
+    unregister_engine,
+)
 from paragon_nb.runtime.steps import (
     ACTIONS,
     MarketoGateway,
@@ -50,7 +54,7 @@ from paragon_nb.runtime.store import ProjectStore, dumps, loads
 from paragon_nb.runtime.templating import render
 from paragon_nb.runtime.workflows import ActionStep, ConditionStep, WorkflowSpec, parse_spec
 
-__all__ = ["Engine", "RunStatus", "StepStatus", "mask_secrets"]
+__all__ = ["Engine", "RunStatus", "StepStatus"]
 
 log = logging.getLogger(__name__)
 
@@ -69,67 +73,6 @@ class StepStatus(StrEnum):
 
 
 FINISHED_STEP = (StepStatus.SUCCEEDED.value, StepStatus.FAILED.value)
-_SECRET_KEY = re.compile(r"secret|password|passwd|token|authorization|api_?key", re.IGNORECASE)
-MASK = "***"
-
-
-def mask_secrets(value: Any, secrets: Iterable[str] = ()) -> Any:
-    """A copy of ``value`` with secret-looking keys and every known secret string masked."""
-    known = [s for s in secrets if s and len(s) >= 4]
-
-    def scrub(item: Any, key: str | None = None) -> Any:
-        if key is not None and _SECRET_KEY.search(key):
-            return MASK
-        if isinstance(item, str):
-            for secret in known:
-                item = item.replace(secret, MASK)
-            return item
-        if isinstance(item, Mapping):
-            return {k: scrub(v, str(k)) for k, v in item.items()}
-        if isinstance(item, list | tuple):
-            return [scrub(v) for v in item]
-        return item
-
-    return scrub(value)
-
-
-_LIVE_ENGINES: set[str] = set()
-_LIVE_LOCK = threading.Lock()
-
-
-def _owner_is_stale(owner: str) -> bool:
-    """True when the engine that claimed a run can no longer be running it.
-
-    Same process: the engine was closed. Same host, other process: that process is gone
-    (a kill -9 leaves its runs claimable at once). # (U) another host sharing the folder is
-    trusted to be alive: projects are local folders.
-    """
-    host, _, rest = owner.partition(":")
-    pid_text, _, engine_id = rest.partition(":")
-    if not pid_text.isdigit():
-        return True
-    pid = int(pid_text)
-    if host != socket.gethostname():
-        return False
-    if pid == os.getpid():
-        with _LIVE_LOCK:
-            return engine_id not in _LIVE_ENGINES
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False
-    return _is_zombie(pid)
-
-
-def _is_zombie(pid: int) -> bool:
-    """A killed child its parent has not reaped yet still answers kill(pid, 0) (Linux)."""
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as fh:
-            return fh.read().rsplit(")", 1)[-1].split()[0] == "Z"
-    except (OSError, IndexError):
-        return False
 
 
 class _Interrupted(Exception):
@@ -175,10 +118,9 @@ class Engine:
         self._pending: set[str] = set()
         self._closing = threading.Event()
         self._engine_id = uuid.uuid4().hex[:12]
-        #: who executes a claimed run: host, process and engine; see _owner_is_stale
-        self.owner = f"{socket.gethostname()}:{os.getpid()}:{self._engine_id}"
-        with _LIVE_LOCK:
-            _LIVE_ENGINES.add(self._engine_id)
+        #: who executes a claimed run: host, process and engine; see runtime.ownership
+        self.owner = make_owner(self._engine_id)
+        register_engine(self._engine_id)
         self._specs: dict[tuple[str, int], WorkflowSpec] = {}
 
     # queueing ------------------------------------------------------------------------------
@@ -243,8 +185,7 @@ class Engine:
             if thread is not threading.current_thread():
                 thread.join(timeout=max(0.0, deadline - time.monotonic()))
         self._threads.clear()
-        with _LIVE_LOCK:
-            _LIVE_ENGINES.discard(self._engine_id)
+        unregister_engine(self._engine_id)
         try:
             self._store.release_runs(self.owner)
         except sqlite3.Error:  # the store may already be closed; liveness covers it
@@ -264,7 +205,7 @@ class Engine:
     def execute(self, run_id: str) -> str:
         """Run (or resume) one run to the end in this thread; returns its final status."""
         row = self._store.claim_run(
-            run_id, self.owner, is_stale=_owner_is_stale, now=self._clock.time()
+            run_id, self.owner, is_stale=owner_is_stale, now=self._clock.time()
         )
         if row is None:  # finished, or another live engine (maybe another process) has it
             current = self._store.run_row(run_id)

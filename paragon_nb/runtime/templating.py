@@ -3,8 +3,8 @@
 A reference is a dotted path into the run context: ``event.email``, ``settings.marketo_list``,
 ``steps.upsert_lead.id``, ``user.id``, ``user.meta.Name``. Segments are identifiers
 (letters, digits, ``_``, ``-``), list indexes (``items.0`` or ``items[0]``) or quoted keys
-(``event["first name"]``). Resolution only indexes dicts and lists: no attribute access into
-Python objects, no expressions.
+(``event["first name"]``; keys containing braces cannot be referenced). Resolution only
+indexes dicts and lists: no attribute access into Python objects, no expressions.
 
 A value that is exactly one reference (``"{{event.age}}"``) keeps its JSON type; anything else is
 string interpolation (``None`` -> ``""``, booleans -> ``true``/``false``, dicts/lists -> JSON)::

@@ -28,8 +28,8 @@ from paragon_nb.errors import (
     RuntimeStateError,
     StepError,
 )
-from paragon_nb.runtime.engine import mask_secrets
 from paragon_nb.runtime.gateway import MarketoCredentials, MarketoGateway
+from paragon_nb.runtime.masking import mask_secrets
 from paragon_nb.runtime.store import ProjectStore, loads
 from paragon_nb.runtime.workflows import SettingType, UserSetting, WorkflowSpec
 from paragon_nb.settings import SecretBox

@@ -396,15 +396,15 @@ def test_owner_liveness() -> None:
     import subprocess
     import sys
 
-    from paragon_nb.runtime.engine import _owner_is_stale
+    from paragon_nb.runtime.ownership import owner_is_stale
 
     host = socket.gethostname()
-    assert _owner_is_stale(f"{host}:{os.getpid()}:closed-engine")
-    assert not _owner_is_stale(f"other-host:{os.getpid()}:x")
+    assert owner_is_stale(f"{host}:{os.getpid()}:closed-engine")
+    assert not owner_is_stale(f"other-host:{os.getpid()}:x")
     child = subprocess.Popen([sys.executable, "-c", "pass"])
     child.wait()
-    assert _owner_is_stale(f"{host}:{child.pid}:x")
-    assert _owner_is_stale("garbage")
+    assert owner_is_stale(f"{host}:{child.pid}:x")
+    assert owner_is_stale("garbage")
 
 
 def test_an_undecryptable_credential_fails_the_run_clearly(

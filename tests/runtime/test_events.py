@@ -3,7 +3,7 @@ from __future__ import annotations
 import math
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from paragon_nb.errors import RuntimeStateError
@@ -77,6 +77,7 @@ def test_validation_reports_each_field() -> None:
     assert validate_payload({**LEAD_EXAMPLE, "extra": 1}, infer_schema(LEAD_EXAMPLE)) == []
 
 
+@settings(deadline=None)
 @given(st.dictionaries(st.text(max_size=5), json_values, max_size=5))
 def test_an_example_always_validates_against_its_own_schema(example: dict) -> None:
     assert validate_payload(example, infer_schema(example)) == []

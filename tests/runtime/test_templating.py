@@ -4,7 +4,7 @@ import json
 import string
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from paragon_nb.errors import TemplateError
@@ -102,16 +102,19 @@ def test_references_lists_every_reference_in_order() -> None:
     assert [str(r) for r in refs] == ["event.x", "steps.s.id", "user.id"]
 
 
+@settings(deadline=None)
 @given(st.text(alphabet=string.printable.replace("{", ""), max_size=40))
 def test_text_without_braces_renders_to_itself(text: str) -> None:
     assert render(text, CTX) == text
 
 
+@settings(deadline=None)
 @given(json_values)
 def test_a_single_reference_returns_the_value_unchanged(value: object) -> None:
     assert render("{{event.v}}", {"event": {"v": value}}) == value
 
 
+@settings(deadline=None)
 @given(st.lists(idents, min_size=1, max_size=4), json_scalars)
 def test_nested_paths_resolve(keys: list[str], value: object) -> None:
     data: object = value
@@ -121,8 +124,11 @@ def test_nested_paths_resolve(keys: list[str], value: object) -> None:
     assert render("{{" + path + "}}", {"event": data}) == value
 
 
+@settings(deadline=None)
 @given(
-    st.lists(st.text(max_size=6).filter(lambda k: "}" not in k), min_size=1, max_size=3),
+    st.lists(
+        st.text(max_size=6).filter(lambda k: "{" not in k and "}" not in k), min_size=1, max_size=3
+    ),
     st.integers(-5, 5),
 )
 def test_format_path_round_trips_through_the_parser(keys: list[str], index: int) -> None:
@@ -130,6 +136,7 @@ def test_format_path_round_trips_through_the_parser(keys: list[str], index: int)
     assert parse("{{" + format_path(path) + "}}").single.path == path
 
 
+@settings(deadline=None)
 @given(st.text(max_size=30))
 def test_parser_only_raises_template_errors(text: str) -> None:
     try:
@@ -138,6 +145,7 @@ def test_parser_only_raises_template_errors(text: str) -> None:
         pass
 
 
+@settings(deadline=None)
 @given(st.text(alphabet=string.ascii_letters + " -", max_size=10), json_scalars)
 def test_interpolation_embeds_the_text_form(prefix: str, value: object) -> None:
     out = render(prefix + "{{event.v}}!", {"event": {"v": value}})

@@ -4,7 +4,7 @@ import re
 
 import pytest
 import yaml
-from hypothesis import assume, given
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from paragon_nb.errors import WorkflowSpecError
@@ -255,6 +255,7 @@ def _paths(value: object, prefix: tuple = ()) -> list[tuple]:
     return out
 
 
+@settings(deadline=None)
 @given(_examples, st.data())
 def test_deploy_check_accepts_exactly_the_paths_of_the_example(example: dict, data) -> None:
     path = data.draw(st.sampled_from(_paths(example)))
