@@ -42,12 +42,20 @@ def test_tutorial_01_connect_portal_in_the_browser(
     portal = page.locator(".paragon-connect-portal").first
     portal.scroll_into_view_if_needed()
     portal.get_by_label("Client ID").fill("tutorial-client")
-    portal.locator(".widget-text input[type='password']").fill(secret)
+    password = portal.locator(".widget-text input[type='password']")
+    password.fill("not-the-secret")
     portal.get_by_label("Endpoint URL").fill(endpoint)
     expect(portal.get_by_label("Identity URL")).to_have_value(
         endpoint.removesuffix("/rest") + "/identity"
     )
-    portal.get_by_role("button", name="Connect", exact=True).click()
+    connect = portal.get_by_role("button", name="Connect", exact=True)
+    connect.click()  # a wrong secret: the error shows inline, in plain words
+    expect(portal.locator(".paragon-error")).to_contain_text(
+        "Marketo refused the Client ID / Client Secret", timeout=30_000
+    )
+    expect(password).to_have_value("")  # the secret is never kept in the form
+    password.fill(secret)
+    connect.click()
     expect(portal.get_by_text("Connected to Marketo.")).to_be_visible(timeout=30_000)
     expect(portal).not_to_contain_text(secret)
 
