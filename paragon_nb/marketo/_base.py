@@ -190,9 +190,12 @@ class ClientBase:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def check(self) -> list[LeadField]:
-        """Validate credentials: get a token and call describe. Raises MarketoAuthError etc."""
-        return self.describe(refresh=True)
+    def check(self, *, max_attempts: int | None = 2) -> list[LeadField]:
+        """Validate credentials: get a token and call describe. Raises MarketoAuthError etc.
+
+        Fails fast by default (``max_attempts=2``: one retry) because a person is usually
+        waiting on the answer; ``None`` uses the client's full retry policy."""
+        return self.describe(refresh=True, max_attempts=max_attempts)
 
     # plumbing -------------------------------------------------------------------------------
     def _call(self, method: str, path: str, **kwargs: Any) -> Any:
@@ -242,11 +245,15 @@ class ClientBase:
             return [f.result() for f in futures]
 
     # metadata ---------------------------------------------------------------------------
-    def describe(self, *, refresh: bool = False) -> list[LeadField]:
+    def describe(
+        self, *, refresh: bool = False, max_attempts: int | None = None
+    ) -> list[LeadField]:
         """Lead fields (cached per client; ``refresh=True`` to re-read)."""
         with self._describe_lock:
             if self._describe is None or refresh:
-                envelope = self._call("GET", "/rest/v1/leads/describe.json")
+                envelope = self._call(
+                    "GET", "/rest/v1/leads/describe.json", max_attempts=max_attempts
+                )
                 fields = []
                 for item in envelope.get("result") or []:
                     rest = item.get("rest") or {}

@@ -96,14 +96,16 @@ class Http:
         raw: bool = False,
         what: str | None = None,
         min_read_timeout: float | None = None,
+        max_attempts: int | None = None,
     ) -> Any:
         """Send ``method path`` (path below the origin, e.g. ``/rest/v1/leads.json``) with
         retries. Returns the parsed envelope (dict), or the text for ``raw`` calls (files).
 
         ``idempotent=False`` forbids resending after an ambiguous failure (604, 5xx,
         network error after sending). ``min_read_timeout`` raises the read timeout for calls
-        Marketo itself may work on for long (sync: up to 90 s before its own 604). Raises
-        the ``MarketoError`` subclass for the code.
+        Marketo itself may work on for long (sync: up to 90 s before its own 604).
+        ``max_attempts`` caps the policy's attempts for this call (1: fail fast, e.g. when
+        a person is waiting on a credentials check). Raises the ``MarketoError`` subclass.
         """
         label = what or f"{method} {path}"
         content = dumps(json_body) if json_body is not None else None
@@ -142,7 +144,8 @@ class Http:
                     attempt, error, rng=self._rng, rate_window=self.limiter.limits.rate_window
                 )
             elapsed = self._clock.monotonic() - started
-            if not self.retry.allows(attempt, elapsed=elapsed, next_delay=delay):
+            capped = max_attempts is not None and attempt >= max_attempts
+            if capped or not self.retry.allows(attempt, elapsed=elapsed, next_delay=delay):
                 raise type(error)(
                     f"{error.message} (gave up after {attempt} attempts over {elapsed:.1f} s; "
                     f"see RetryPolicy)",

@@ -479,3 +479,26 @@ def test_sync_may_wait_as_long_as_marketo_works_on_it(fake: FakeMarketo) -> None
     assert sync_req.extensions["timeout"]["read"] == 95.0  # Marketo's 90 s + margin
     assert sync_req.extensions["timeout"]["connect"] == 30.0
     assert get_req.extensions["timeout"]["read"] == 30.0
+
+
+# ------------------------------------------------------------------ credential checks
+
+
+def test_check_fails_fast_when_marketo_is_unreachable(clock: FakeClock) -> None:
+    attempts = 0
+
+    def refuse(request: httpx.Request) -> httpx.Response:
+        nonlocal attempts
+        attempts += 1
+        raise httpx.ConnectError("Connection refused", request=request)
+
+    client = MarketoClient(
+        BASE, "cid", "csecret", transport=httpx.MockTransport(refuse), clock=clock
+    )
+    with pytest.raises(MarketoError, match="gave up after 2 attempts"):
+        client.check()
+    assert attempts == 2  # one retry, not the policy's six: a person is waiting
+    attempts = 0
+    with pytest.raises(MarketoError, match="gave up after 6 attempts"):
+        client.check(max_attempts=None)
+    assert attempts == 6
