@@ -115,7 +115,7 @@ class Plan:
         return "[" + ",".join(self._rows(positions).to_pylist()) + "]"
 
     def iter_batches(
-        self, positions: np.ndarray, *, size: int = 300, per_chunk: int = 30
+        self, positions: np.ndarray, *, size: int = 300, per_chunk: int = 100
     ) -> Iterator[tuple[np.ndarray, str]]:
         """``(batch positions, JSON array text)`` for consecutive batches of ``size``.
         Rows are serialised ``per_chunk`` batches at a time, so memory stays bounded."""
