@@ -305,7 +305,11 @@ class ConnectPortal(w.VBox):
             first = w.VBox([self._connection, warning, self._disconnect])
             loader = m.list_loader()
             self._panels = [
-                WorkflowPanel(wf, self.model, list_picker=lambda v: ListPicker(loader, value=v))
+                WorkflowPanel(
+                    wf,
+                    self.model,
+                    list_picker=lambda v: ListPicker(loader, value=v, auto_load=True),
+                )
                 for wf in m.workflows()
             ]
             self._config.children = self._panels or [

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from paragon_nb.marketo.models import StaticList
 from paragon_nb.widgets.connect_portal import (
     ConnectPortal,
     ConnectPortalModel,
@@ -69,7 +70,8 @@ def test_connect_errors_are_inline_plain_words(secret: str, endpoint: str, words
 
 
 def test_configuration_tab_lists_deployed_workflows_with_settings() -> None:
-    portal = ConnectPortal(FakeProject(), user_id="u1")
+    project = FakeProject()
+    portal = ConnectPortal(project, user_id="u1")
     _fill(portal)
     portal._connect.click()
     names = [p.workflow_name for p in portal._panels]
@@ -77,9 +79,11 @@ def test_configuration_tab_lists_deployed_workflows_with_settings() -> None:
     panel = portal.panel("Sync new leads to Marketo")
     picker = panel.field("marketo_list")
     assert isinstance(picker, ListPicker)
-    assert picker._dropdown.options == ()
-    picker._refresh.click()
+    # the user's lists are there as soon as the account is connected
     assert [o[1] for o in picker._dropdown.options] == [1001, 1002]
+    project.lists.append(StaticList(id=1003, name="Added later"))
+    picker._refresh.click()
+    assert sorted(o[1] for o in picker._dropdown.options) == [1001, 1002, 1003]
     with pytest.raises(KeyError, match="Sync new leads"):
         portal.panel("nope")
 
