@@ -36,11 +36,11 @@ FILE_BUDGET = int(MAX_IMPORT_BYTES * 0.95)
 
 
 def _csv(frame: pd.DataFrame) -> bytes:
-    out = frame.copy()
-    for col in out.columns:
-        if isinstance(out[col].dtype, pd.BooleanDtype):
-            out[col] = out[col].map({True: "true", False: "false"}).astype("str")
-    return out.to_csv(index=False, lineterminator="\n").encode("utf-8")
+    """CSV bytes of ``frame`` (a slice the caller owns: booleans are rewritten in place)."""
+    for col in frame.columns:
+        if isinstance(frame[col].dtype, pd.BooleanDtype):
+            frame[col] = frame[col].map({True: "true", False: "false"}).astype("str")
+    return frame.to_csv(index=False, lineterminator="\n").encode("utf-8")
 
 
 def csv_chunks(
@@ -50,17 +50,17 @@ def csv_chunks(
     bytes. Raises ``ValueError`` if one row alone is over the budget."""
     frame = plan.prepared.frame
     start = 0
-    sample = frame.iloc[positions[:1000]]
+    sample = frame.iloc[positions[:1000]].copy()
     per_row = max(1.0, len(_csv(sample)) / max(1, len(sample)))
     step = max(1, int(budget / (per_row * 1.25)))
     while start < len(positions):
         chunk = positions[start : start + step]
-        body = _csv(frame.iloc[chunk])
+        body = _csv(frame.iloc[chunk].copy())
         while len(body) > budget:
             if len(chunk) == 1:
                 raise ValueError(f"row {int(chunk[0])} alone is over {budget:,} bytes of CSV")
             chunk = chunk[: len(chunk) // 2]
-            body = _csv(frame.iloc[chunk])
+            body = _csv(frame.iloc[chunk].copy())
         yield chunk, body
         start += len(chunk)
 

@@ -190,10 +190,10 @@ class Journal:
                 "pending_fp=NULL, lead_id=COALESCE(?, lead_id), status=?, reason_code=?, "
                 "reason=?, listed=CASE WHEN ?='synced' THEN 0 ELSE listed END, updated_at=? "
                 "WHERE instance=? AND lookup_field=? AND list_key=? AND lookup_value=?",
-                [
+                (
                     (state, state, fp, lead, status, code, reason, state, now, *self.scope, key)
                     for key, state, fp, lead, status, code, reason in outcomes
-                ],
+                ),
             )
             self._conn.execute(
                 "UPDATE batches SET state='done', finished_at=? WHERE id=?", (now, batch_id)
@@ -225,7 +225,7 @@ class Journal:
             self._conn.executemany(
                 "UPDATE rows SET listed=1, updated_at=? WHERE instance=? AND lookup_field=? "
                 "AND list_key=? AND lookup_value=?",
-                [(now, *self.scope, k) for k in keys],
+                ((now, *self.scope, k) for k in keys),
             )
 
     def forget(self) -> int:
