@@ -18,13 +18,16 @@ import adds the leads to the list itself (``listId``).
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
+from paragon_nb._clock import Clock, system_clock
 from paragon_nb.errors import MarketoAuthError, MarketoError, QuotaExceeded
 from paragon_nb.marketo.bulk import MAX_IMPORT_BYTES
 from paragon_nb.marketo.client import MarketoClient
+from paragon_nb.marketo.models import ImportJob
 from paragon_nb.sync.journal import Journal, RowOutcome
 from paragon_nb.sync.plan import Plan
 from paragon_nb.sync.result import SyncStatus
@@ -65,6 +68,14 @@ def csv_chunks(
         start += len(chunk)
 
 
+@dataclass
+class _Pending:
+    chunk: np.ndarray
+    keys: list[str]
+    batch_id: int
+    job_id: int
+
+
 def run_bulk(
     client: MarketoClient,
     plan: Plan,
@@ -73,16 +84,55 @@ def run_bulk(
     list_id: int | None,
     lookup_field: str,
     partition: str | None,
+    clock: Clock | None = None,
+    poll_interval: float = 5.0,
+    max_jobs: int = 4,
+    budget: int = FILE_BUDGET,
 ) -> None:
-    """Import ``plan.send`` in <= 10 MB jobs; fill the plan's statuses. Marketo errors
-    become ``failed`` rows (a daily quota or auth error stops the remaining jobs)."""
+    """Import ``plan.send`` in <= 10 MB jobs; fill the plan's statuses.
+
+    Up to ``max_jobs`` jobs are in Marketo's queue at once (it runs two, queues ten), so
+    the next file uploads while earlier ones import; all are polled every
+    ``poll_interval`` seconds on ``clock``. Marketo errors become ``failed`` rows (a
+    daily quota or auth error stops the jobs not yet started)."""
+    clock = clock or system_clock
+    pending: list[_Pending] = []
     abort: str | None = None
-    for chunk, body in csv_chunks(plan, plan.send):
+
+    def fail(item: _Pending, exc: MarketoError) -> None:
+        nonlocal abort
+        reason = f"{exc}; run the same sync again to resume"
+        if isinstance(exc, QuotaExceeded | MarketoAuthError):
+            abort = reason
+        _fail(plan, item.chunk, exc.code or "error", reason)
+        if journal is not None:
+            rows = [(k, "failed", None, None, "failed", exc.code, reason) for k in item.keys]
+            journal.finish_batch(item.batch_id, rows)
+
+    def poll() -> None:
+        clock.sleep(poll_interval)
+        for item in list(pending):
+            try:
+                job = client.import_status(item.job_id)
+                if not job.done:
+                    continue
+                job = client.import_status(item.job_id, reports=True)
+            except MarketoError as exc:
+                pending.remove(item)
+                fail(item, exc)
+                continue
+            pending.remove(item)
+            _settle(plan, journal, item, job, list_id=list_id, lookup_field=lookup_field)
+
+    for chunk, body in csv_chunks(plan, plan.send, budget=budget):
         keys = plan.keys.many(chunk)
         if abort is not None:
             _fail(plan, chunk, "not_sent", f"not sent: {abort}")
             continue
+        while len(pending) >= max_jobs:
+            poll()
         batch_id = journal.begin_batch(keys, plan.fps[chunk], action="import") if journal else 0
+        item = _Pending(chunk, keys, batch_id, 0)
         try:
             job = client.import_leads(
                 body,
@@ -90,44 +140,53 @@ def run_bulk(
                 lookup_field=lookup_field,
                 list_id=list_id,
                 partition=partition,
-                wait=True,
+                wait=False,
             )
         except MarketoError as exc:
-            reason = f"{exc}; run the same sync again to resume"
-            if isinstance(exc, QuotaExceeded | MarketoAuthError):
-                abort = reason
-            _fail(plan, chunk, exc.code or "error", reason)
-            if journal is not None:
-                journal.finish_batch(
-                    batch_id, [(k, "failed", None, None, "failed", exc.code, reason) for k in keys]
-                )
+            fail(item, exc)
             continue
-        failed: dict[str, str] = {}
-        for row in job.failures:
-            value = row.get(lookup_field)
-            extra = [v for k, v in row.items() if k not in plan.prepared.frame.columns]
-            if value is not None:
-                failed[str(value).strip().lower()] = extra[0] if extra else "import failed"
-        if job.status.value == "Failed":
-            msg = job.message or "import job failed"
-            failed = {str(k).lower(): msg for k in keys}
-        outcomes: list[RowOutcome] = []
-        ok_keys: list[str] = []
-        for p, key in zip(chunk.tolist(), keys, strict=True):
-            why = failed.get(str(key).lower())
-            if why is None:
-                plan.status[p] = SyncStatus.UPSERTED.value
-                outcomes.append((key, "synced", int(plan.fps[p]), None, "upserted", None, None))
-                ok_keys.append(key)
-            else:
-                plan.status[p] = SyncStatus.SKIPPED.value
-                plan.reason_code[p] = "import_failed"
-                plan.reason[p] = why
-                outcomes.append((key, "skipped", None, None, "skipped", "import_failed", why))
-        if journal is not None:
-            journal.finish_batch(batch_id, outcomes)
-            if list_id is not None and ok_keys:
-                journal.mark_listed(ok_keys)
+        item.job_id = job.batch_id
+        pending.append(item)
+    while pending:
+        poll()
+
+
+def _settle(
+    plan: Plan,
+    journal: Journal | None,
+    item: _Pending,
+    job: ImportJob,
+    *,
+    list_id: int | None,
+    lookup_field: str,
+) -> None:
+    """Statuses (and journal rows) for a finished import job."""
+    failed: dict[str, str] = {}
+    for row in job.failures:
+        value = row.get(lookup_field)
+        extra = [v for k, v in row.items() if k not in plan.prepared.frame.columns]
+        if value is not None:
+            failed[str(value).strip().lower()] = extra[0] if extra else "import failed"
+    if job.status.value == "Failed":
+        msg = job.message or "import job failed"
+        failed = {str(k).lower(): msg for k in item.keys}
+    outcomes: list[RowOutcome] = []
+    ok_keys: list[str] = []
+    for p, key in zip(item.chunk.tolist(), item.keys, strict=True):
+        why = failed.get(str(key).lower())
+        if why is None:
+            plan.status[p] = SyncStatus.UPSERTED.value
+            outcomes.append((key, "synced", int(plan.fps[p]), None, "upserted", None, None))
+            ok_keys.append(key)
+        else:
+            plan.status[p] = SyncStatus.SKIPPED.value
+            plan.reason_code[p] = "import_failed"
+            plan.reason[p] = why
+            outcomes.append((key, "skipped", None, None, "skipped", "import_failed", why))
+    if journal is not None:
+        journal.finish_batch(item.batch_id, outcomes)
+        if list_id is not None and ok_keys:
+            journal.mark_listed(ok_keys)
 
 
 def _fail(plan: Plan, chunk: np.ndarray, code: str, reason: str) -> None:

@@ -187,6 +187,7 @@ def sync_leads(
                 list_id=target.id if target else None,
                 lookup_field=lookup_field,
                 partition=partition,
+                clock=clock,
             )
             if len(plan.list_only) and target is not None:
                 _Runner(

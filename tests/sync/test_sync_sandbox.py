@@ -221,3 +221,23 @@ def test_create_only_resume_reads_1005_on_pending_rows_as_created(app: SandboxAp
     assert app.lead_count() == 5
     again = sync_leads(df, client, action="createOnly", progress=False)
     assert again.counts == {"unchanged": 5}
+
+
+def test_bulk_runs_several_jobs_pipelined(app: SandboxApp, client, clock: FakeClock) -> None:
+    from paragon_nb.sync.bulk import run_bulk
+    from paragon_nb.sync.journal import Journal
+    from paragon_nb.sync.plan import make_plan
+
+    df = big_frame(1000)
+    df.loc[10, "numberOfEmployees"] = -1  # still valid: Marketo gets it
+    lst = app.create_list("Jobs")
+    journal = Journal(instance=client.instance_key, lookup_field="email", list_key=str(lst["id"]))
+    plan = make_plan(df, client.describe(), journal=journal)
+    app.reset_stats()
+    run_bulk(client, plan, journal, list_id=lst["id"], lookup_field="email", partition=None,
+             clock=clock, max_jobs=2, budget=8_000)  # fmt: skip
+    assert app.stats.calls_by_route["POST /bulk/v1/leads.json"] >= 6
+    assert set(plan.status) == {"upserted"}
+    assert app.lead_count() == 1000 and len(app.list_members(lst["id"])) == 1000
+    assert journal.count("synced") == 1000
+    journal.close()
