@@ -1,0 +1,278 @@
+"""Sending a plan's rows: upsert batches on worker threads through the one shared client
+(its limiter keeps every thread within Marketo's rate and concurrency limits), list adds
+pipelined behind them, the journal written before and after each batch.
+
+    BatchSender(client, plan, journal, target=lst, action="createOrUpdate",
+                lookup_field="email", partition=None, workers=8, progress=False).run()
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from typing import Any
+
+import numpy as np
+
+from paragon_nb.errors import MarketoAuthError, MarketoError, QuotaExceeded, SyncError
+from paragon_nb.marketo.client import MarketoClient
+from paragon_nb.marketo.models import RecordStatus, StaticList, SyncAction
+from paragon_nb.sync.journal import Journal, RowOutcome
+from paragon_nb.sync.plan import Plan
+from paragon_nb.sync.result import SyncStatus
+
+__all__ = ["BATCH_SIZE", "BatchSender", "calls_made", "failure_reason"]
+
+BATCH_SIZE = 300
+
+
+class BatchSender:
+    """Sends the plan's rows: upsert batches on worker threads, list adds behind them."""
+
+    def __init__(
+        self,
+        client: MarketoClient,
+        plan: Plan,
+        journal: Journal | None,
+        *,
+        target: StaticList | None,
+        action: str,
+        lookup_field: str,
+        partition: str | None,
+        workers: int,
+        progress: bool,
+    ) -> None:
+        self.client = client
+        self.plan = plan
+        self.journal = journal
+        self.target = target
+        self.action = action
+        self.lookup_field = lookup_field
+        self.partition = partition
+        self.workers = max(1, workers)
+        self.progress = progress
+        self._abort: str | None = None
+        self._lock = threading.Lock()
+        self._bar: Any = None
+
+    def run(self, *, send: bool = True) -> None:
+        """Send the plan's rows (``send=False``: only the pending list adds)."""
+        plan = self.plan
+        positions = plan.send if send else np.array([], dtype=np.int64)
+        total = len(positions) + len(plan.list_only)
+        if self.progress and total:
+            from tqdm.auto import tqdm
+
+            self._bar = tqdm(total=total, unit="rows", desc="sync", leave=True)
+        pool = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="paragon-sync")
+        outstanding: set[Future[list[int]]] = set()
+        to_list: list[int] = [int(p) for p in plan.list_only]
+        try:
+            for batch, text in plan.iter_batches(positions, size=BATCH_SIZE):
+                if self._abort is not None:
+                    break
+                outstanding.add(pool.submit(self._upsert, batch, text))
+                # Bounded look-ahead: records are built per batch, never all at once.
+                while len(outstanding) >= self.workers * 2:
+                    outstanding = self._drain(outstanding, to_list)
+                outstanding |= self._submit_adds(pool, to_list, full_only=True)
+            while outstanding:
+                outstanding = self._drain(outstanding, to_list)
+                outstanding |= self._submit_adds(pool, to_list, full_only=False)
+            outstanding |= self._submit_adds(pool, to_list, full_only=False)
+            while outstanding:
+                outstanding = self._drain(outstanding, to_list)
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+            if self._bar is not None:
+                self._bar.close()
+        if self._abort is not None:
+            if to_list:
+                self._mark_list_failure(to_list, "not_sent", self._abort)
+            for p in positions.tolist():
+                if plan.status[p] is None:
+                    self._fail([p], "not_sent", f"not sent: {self._abort}")
+
+    def _submit_adds(
+        self, pool: ThreadPoolExecutor, to_list: list[int], *, full_only: bool
+    ) -> set[Future[list[int]]]:
+        """List adds for buffered lead positions (only full batches when ``full_only``)."""
+        futures: set[Future[list[int]]] = set()
+        if self.target is None or self._abort is not None:
+            to_list.clear() if self.target is None else None
+            return futures
+        while len(to_list) >= BATCH_SIZE or (to_list and not full_only):
+            futures.add(pool.submit(self._add, to_list[:BATCH_SIZE]))
+            del to_list[:BATCH_SIZE]
+        return futures
+
+    def _drain(
+        self, outstanding: set[Future[list[int]]], to_list: list[int]
+    ) -> set[Future[list[int]]]:
+        done, rest = wait(outstanding, return_when=FIRST_COMPLETED)
+        for fut in done:
+            to_list.extend(fut.result())  # re-raises programming errors
+        return set(rest)
+
+    # ---------------------------------------------------------------- tasks
+    def _upsert(self, batch: np.ndarray, text: str) -> list[int]:
+        """Send one batch; fill statuses; return positions to add to the list."""
+        plan = self.plan
+        if self._abort is not None:
+            return []
+        keys = plan.keys.many(batch)
+        batch_id = (
+            self.journal.begin_batch(keys, plan.fps[batch], action=self.action)
+            if self.journal is not None
+            else 0
+        )
+        try:
+            records = json.loads(text)
+            results = self.client.sync_leads(
+                records,
+                action=self.action,
+                lookup_field=self.lookup_field,
+                partition=self.partition,
+            )
+        except MarketoError as exc:
+            reason = failure_reason(exc)
+            if isinstance(exc, QuotaExceeded | MarketoAuthError):
+                self._abort = reason
+            self._fail(batch.tolist(), exc.code or "error", reason)
+            if self.journal is not None:
+                self.journal.finish_batch(
+                    batch_id,
+                    [(k, "failed", None, None, "failed", exc.code, reason) for k in keys],
+                )
+            return []
+        if len(results) != len(batch):
+            raise SyncError(
+                f"Marketo answered {len(results)} results for a batch of {len(batch)} records; "
+                "cannot match results to rows (nothing was marked synced for this batch)"
+            )
+        outcomes: list[RowOutcome] = []
+        synced: list[int] = []
+        recovered = self._recover_created(batch, results)
+        for p, key, res in zip(batch.tolist(), keys, results, strict=True):
+            p = int(p)
+            if res.status in (RecordStatus.CREATED, RecordStatus.UPDATED) or p in recovered:
+                status = SyncStatus.CREATED.value if p in recovered else res.status.value
+                lead = recovered.get(p, res.id)
+                plan.status[p], plan.lead_id[p] = status, lead
+                outcomes.append((key, "synced", int(plan.fps[p]), lead, status, None, None))
+                synced.append(p)
+            else:
+                plan.status[p] = SyncStatus.SKIPPED.value
+                plan.reason_code[p] = res.reason_code
+                plan.reason[p] = res.reason
+                outcomes.append(
+                    (key, "skipped", None, None, "skipped", res.reason_code, res.reason)
+                )
+        if self.journal is not None:
+            self.journal.finish_batch(batch_id, outcomes)
+        self._tick(len(batch) - (len(synced) if self.target is not None else 0))
+        return synced
+
+    def _recover_created(self, batch: np.ndarray, results: list[Any]) -> dict[int, int | None]:
+        """createOnly resumed after an interruption: a ``1005 lead already exists`` on a
+        row the journal had in flight means the interrupted run created it. Returns
+        position -> lead id for those rows (ids read back by lookup value)."""
+        if self.action != SyncAction.CREATE_ONLY.value:
+            return {}
+        hits = [
+            int(p)
+            for p, r in zip(batch.tolist(), results, strict=True)
+            if r.status == RecordStatus.SKIPPED and r.reason_code == "1005" and self.plan.pending[p]
+        ]
+        if not hits:
+            return {}
+        found: dict[str, int] = {}
+        try:
+            leads = self.client.get_leads(
+                self.lookup_field,
+                [self.plan.keys[p] for p in hits],
+                fields=["id", self.lookup_field],
+            )
+            for lead in leads:
+                value = lead.get(self.lookup_field)
+                if value is not None:
+                    found[str(value).strip().lower()] = int(lead["id"])
+        except MarketoError:
+            pass  # ids stay unknown; the rows are still created
+        return {p: found.get(str(self.plan.keys[p]).lower()) for p in hits}
+
+    def _add(self, positions: list[int]) -> list[int]:
+        """Add the leads of ``positions`` to the target list (<= 300 ids)."""
+        plan = self.plan
+        assert self.target is not None
+        with_id = [p for p in positions if plan.lead_id[p] is not None]
+        no_id = [p for p in positions if plan.lead_id[p] is None]
+        if no_id:
+            self._mark_list_failure(no_id, "no_lead_id", "Marketo returned no lead id")
+        if not with_id:
+            self._tick(len(positions))
+            return []
+        try:
+            ids = [int(plan.lead_id[p]) for p in with_id]
+            answers = self.client.add_to_list(self.target.id, ids)
+        except MarketoError as exc:
+            if isinstance(exc, QuotaExceeded | MarketoAuthError):
+                self._abort = failure_reason(exc)
+            self._mark_list_failure(with_id, exc.code or "error", failure_reason(exc))
+            self._tick(len(positions))
+            return []
+        by_id = {a.id: a for a in answers}
+        ok_keys: list[str] = []
+        for p in with_id:
+            answer = by_id.get(int(plan.lead_id[p]))
+            if answer is not None and answer.status.value == "added":
+                ok_keys.append(plan.keys[p])
+            else:
+                code = answer.reasons[0].code if answer and answer.reasons else "list_add"
+                msg = answer.reasons[0].message if answer and answer.reasons else "not added"
+                self._mark_list_failure([p], code, msg)
+        if self.journal is not None and ok_keys:
+            self.journal.mark_listed(ok_keys)
+        self._tick(len(positions))
+        return []
+
+    # ---------------------------------------------------------------- helpers
+    def _mark_list_failure(self, positions: list[int], code: str, message: str) -> None:
+        name = self.target.name if self.target else "?"
+        for p in positions:
+            prior = self.plan.status[p]
+            self.plan.status[p] = SyncStatus.FAILED.value
+            self.plan.reason_code[p] = code
+            again = "" if "run the same sync again" in message else "; run the same sync again"
+            self.plan.reason[p] = f"lead {prior} but not added to list {name!r}: {message}{again}"
+
+    def _fail(self, positions: list[int], code: str, reason: str) -> None:
+        for p in positions:
+            self.plan.status[p] = SyncStatus.FAILED.value
+            self.plan.reason_code[p] = code
+            self.plan.reason[p] = reason
+        self._tick(len(positions))
+
+    def _tick(self, rows: int) -> None:
+        """Progress: a row counts once it is settled (listed, when there is a list)."""
+        if self._bar is None:
+            return
+        with self._lock:
+            self._bar.update(rows)
+            self._bar.set_postfix(calls=calls_made(self.client), refresh=False)
+
+
+def failure_reason(exc: MarketoError) -> str:
+    if isinstance(exc, QuotaExceeded):
+        when = exc.resets_at.isoformat() if exc.resets_at is not None else "the daily reset"
+        return (
+            f"Marketo daily API quota reached ({exc.code or '607'}); rows done so far are kept; "
+            f"run the same sync again after {when} to resume"
+        )
+    return f"{exc}; run the same sync again to retry"
+
+
+def calls_made(client: Any) -> int:
+    stats = getattr(client, "stats", None)
+    return int(getattr(stats, "calls", 0) or 0)
