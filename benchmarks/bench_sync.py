@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -284,6 +283,14 @@ def _rss() -> int:
         return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 
 
+def _hwm() -> int:
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    raise RuntimeError("no VmHWM in /proc/self/status")
+
+
 def p6_child(rows: int) -> None:
     """Runs in a child process: build the frame, sync it, print the memory figures."""
     client = MarketoClient.from_env(limits=Limits(rate_calls=1_000_000, rate_window=1.0))
@@ -295,7 +302,9 @@ def p6_child(rows: int) -> None:
     t0 = time.perf_counter()
     result = sync_leads(df, client, list="P6", create_list=True, progress=False)
     elapsed = time.perf_counter() - t0
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    # VmHWM: this process's peak RSS. (ru_maxrss survives exec, so a child forked from a
+    # big parent would report the parent's size.)
+    peak = _hwm()
     print(json.dumps({"rows": rows, "baseline": baseline, "frame": frame_bytes, "peak": peak,
                       "frame_rss": frame_rss, "seconds": elapsed,
                       "counts": result.counts}))  # fmt: skip
