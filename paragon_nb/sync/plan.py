@@ -61,8 +61,9 @@ def _duplicates(keys: Keys, valid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     among the ``valid`` positions (which all have a key). Hash-encoded by Arrow."""
     if len(valid) == 0:
         return valid, valid
-    encoded = pc.dictionary_encode(keys.array.take(pa.array(valid)))
-    codes = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+    # Encode the whole column (no copy of the valid keys), then look at valid rows only.
+    encoded = pc.dictionary_encode(keys.array)
+    codes = encoded.indices.to_numpy(zero_copy_only=False)[valid].astype(np.int64)
     order = np.arange(len(codes), dtype=np.int64)
     last = np.full(len(encoded.dictionary), -1, dtype=np.int64)
     np.maximum.at(last, codes, order)
@@ -127,7 +128,7 @@ class Plan:
                 texts = rows.slice(b, size).to_pylist()
                 yield chunk[b : b + size], "[" + ",".join(texts) + "]"
 
-    def fingerprints(self, positions: np.ndarray, *, chunk: int = 50_000) -> np.ndarray:
+    def fingerprints(self, positions: np.ndarray, *, chunk: int = 20_000) -> np.ndarray:
         """Fingerprints of the JSON texts of ``positions`` (computed in chunks)."""
         out = np.zeros(len(positions), dtype=np.int64)
         for start in range(0, len(positions), chunk):
