@@ -11,6 +11,7 @@ loads pandas), so ``import paragon_nb`` stays cheap and has no side effects.
 from __future__ import annotations
 
 import importlib
+import sys
 from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
@@ -53,6 +54,12 @@ if TYPE_CHECKING:  # pragma: no cover
     from paragon_nb.sync.result import SyncResult
     from paragon_nb.sync.runner import sync_leads
     from paragon_nb.tokens import SigningKey, sign_user_token, verify_user_token
+
+
+if "pandas" in sys.modules:
+    # A DataFrame may already exist: make ``df.marketo`` available at once. (Without pandas
+    # loaded we import nothing heavy; ``paragon_nb.sync`` registers it on first use.)
+    importlib.import_module("paragon_nb.sync.accessor")
 
 
 def __getattr__(name: str) -> Any:

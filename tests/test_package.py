@@ -87,3 +87,9 @@ def test_cli_version() -> None:
     with pytest.raises(SystemExit) as info:
         cli.main(["--version"])
     assert info.value.code == 0
+
+
+def test_import_registers_df_marketo_when_pandas_is_loaded() -> None:
+    code = "import pandas as pd, paragon_nb; print(hasattr(pd.DataFrame({'email': []}), 'marketo'))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "True"

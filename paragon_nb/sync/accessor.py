@@ -1,6 +1,6 @@
 """The pandas accessor ``df.marketo``: ``df.marketo.sync(client, ...)`` is
 ``sync_leads(df, client, ...)``. Registered when ``paragon_nb.sync`` is imported (which
-``paragon_nb.sync_leads`` does).
+``paragon_nb.sync_leads`` does), and by ``import paragon_nb`` when pandas is already loaded.
 
     import paragon_nb.sync
     result = df.marketo.sync(sandbox.client(), list="Newsletter", create_list=True)
@@ -8,12 +8,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from paragon_nb.marketo.client import MarketoClient
-from paragon_nb.sync.result import SyncResult
+if TYPE_CHECKING:  # pragma: no cover - kept light: ``import paragon_nb`` may load this module
+    from paragon_nb.marketo.client import MarketoClient
+    from paragon_nb.sync.result import SyncResult
 
 __all__ = ["MarketoAccessor"]
 

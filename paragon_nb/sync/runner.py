@@ -245,14 +245,11 @@ def sync_leads(
 def _want_progress(progress: bool | None) -> bool:
     if progress is not None:
         return bool(progress)
-    try:
-        from IPython import get_ipython
-
-        shell = get_ipython()
-        if shell is not None and type(shell).__name__ == "ZMQInteractiveShell":
-            return True
-    except ImportError:  # pragma: no cover
-        pass
+    # In a Jupyter kernel IPython is already loaded; never import it from the core.
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython is not None else None
+    if shell is not None and type(shell).__name__ == "ZMQInteractiveShell":
+        return True
     return bool(getattr(sys.stderr, "isatty", lambda: False)())
 
 
