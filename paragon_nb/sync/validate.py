@@ -331,6 +331,7 @@ def prepare(df: pd.DataFrame, cm: ColumnMapping) -> Prepared:
     n = len(df)
     columns: dict[str, pd.Series] = {}
     invalid = np.zeros(n, dtype=bool)
+    bad_lookup = np.zeros(n, dtype=bool)  # lookup value present but invalid (already explained)
     messages: dict[int, list[str]] = {}
     codes: dict[int, str] = {}
     for col, f in cm.fields.items():
@@ -340,6 +341,8 @@ def prepare(df: pd.DataFrame, cm: ColumnMapping) -> Prepared:
         columns[f.name] = out.values
         if out.bad.any():
             invalid |= out.bad
+            if col == cm.lookup_column:
+                bad_lookup |= out.bad
             positions = np.flatnonzero(out.bad)
             for pos, value in zip(positions.tolist(), raw.iloc[positions], strict=True):
                 messages.setdefault(pos, []).append(
@@ -350,7 +353,8 @@ def prepare(df: pd.DataFrame, cm: ColumnMapping) -> Prepared:
     lookup_name = cm.lookup_field.name
     assert lookup_name is not None
     lookup = frame[lookup_name].astype("str").where(frame[lookup_name].notna())
-    missing_key = lookup.isna().to_numpy(dtype=bool)
+    # An invalid lookup value is blanked by coercion: it is not "empty", so say it once.
+    missing_key = lookup.isna().to_numpy(dtype=bool) & ~bad_lookup
     if missing_key.any():
         for pos in np.flatnonzero(missing_key).tolist():
             messages.setdefault(pos, []).append(

@@ -198,5 +198,6 @@ def test_prepare_reasons_name_field_and_value_and_missing_lookup() -> None:
     assert p.invalid.tolist() == [False, True, True]
     assert "'email'" in p.reasons[1] and "'bad'" in p.reasons[1]
     assert "numberOfEmployees" in p.reasons[1] and "1.5" in p.reasons[1]
-    assert p.codes[2] == "missing_lookup"
+    assert "is empty" not in p.reasons[1]  # an invalid email is explained once, not as missing
+    assert p.codes[2] == "missing_lookup" and "is empty" in p.reasons[2]
     assert p.lookup.tolist()[0] == "a@x.com"
