@@ -103,6 +103,8 @@ class Request:
             return json.loads(self.body)
         except UnicodeDecodeError:
             raise HTTPError(400, "malformed JSON: the body is not UTF-8") from None
+        except RecursionError:
+            raise HTTPError(400, "malformed JSON: nested too deeply") from None
         except ValueError as exc:
             raise HTTPError(400, f"malformed JSON: {exc}") from None
 

@@ -148,6 +148,7 @@ def test_lowercase_bearer_is_accepted(stub: Any, http: httpx.Client, bearer: Any
         (b"{not json", 400, "malformed JSON"),
         (b"", 400, "body is empty"),
         (b"\xff\xfe", 400, "malformed JSON"),
+        (b'{"name": "x", "payload": {"a": ' + b"[" * 4_000 + b"]" * 4_000 + b"}}", 400, "nested"),
         (b"[1, 2]", 400, "must be a JSON object, got list"),
         (b'{"payload": {}}', 400, "missing 'name'"),
         (b'{"name": "", "payload": {}}', 400, "non-empty string"),
