@@ -189,7 +189,7 @@ class Request:
             if self.body.strip() and self.content_type != "application/x-www-form-urlencoded":
                 try:
                     self._json = json.loads(self.body)
-                except (ValueError, UnicodeDecodeError):
+                except (ValueError, UnicodeDecodeError, RecursionError):
                     raise ApiError("609", "Invalid JSON") from None
         return self._json
 

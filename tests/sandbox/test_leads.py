@@ -125,6 +125,12 @@ def test_request_level_errors(api: Api) -> None:
         headers={"Content-Type": "application/json"},
     )
     assert r.json()["errors"][0]["code"] == "609"
+    # nested past Python's recursion limit: still a bad body (609), not a retryable 611
+    deep = b'{"input": [{"email": "a@x.com", "x": ' + b"[" * 5_000 + b"]" * 5_000 + b"}]}"
+    r = api.request(
+        "POST", "/rest/v1/leads.json", content=deep, headers={"Content-Type": "application/json"}
+    )
+    assert r.json()["errors"][0]["code"] == "609"
     r = api.request(
         "POST", "/rest/v1/leads.json", content=b"{}", headers={"Content-Type": "text/plain"}
     )
