@@ -326,6 +326,8 @@ def verify_user_token(
                     "verify_exp": False,
                     "verify_iat": False,
                     "verify_nbf": False,
+                    # (U) Paragon's docs do not say whether `aud` ("useparagon.com/<projectId>")
+                    # is required or checked; we neither require nor check it.
                     "verify_aud": False,
                     "verify_iss": False,
                     "verify_sub": False,  # checked below with our own message
