@@ -423,11 +423,14 @@ class Project:
         return len(self._store.run_rows(statuses=(RunStatus.QUEUED.value, RunStatus.RUNNING.value)))
 
     # REST ----------------------------------------------------------------------------------------
-    def serve(self, *, host: str = "127.0.0.1", port: int = 0) -> Any:
+    def serve(self, *, host: str = "127.0.0.1", port: int = 0, max_body: int | None = None) -> Any:
         """Serve this project's REST API (``runtime.server``); returns a handle with ``.url``
-        and ``.stop()``; :meth:`close` stops it too."""
-        from paragon_nb.runtime.server import serve_project
+        and ``.stop()``; :meth:`close` stops it too. ``max_body`` (bytes, default 1 MB)
+        answers larger request bodies with 413."""
+        from paragon_nb.runtime.server import DEFAULT_MAX_BODY, serve_project
 
-        handle = serve_project(self, host=host, port=port)
+        handle = serve_project(
+            self, host=host, port=port, max_body=DEFAULT_MAX_BODY if max_body is None else max_body
+        )
         self._server = handle
         return handle

@@ -190,3 +190,16 @@ def test_strict_project_through_paragon_raises_event_validation_error(seeded: Se
         assert any(e["field"] == "email" for e in info.value.errors)
         paragon.event(EVENT, lead())  # a matching payload is accepted
     assert len(seeded.project.events()) == 1
+
+
+def test_project_serve_takes_a_body_limit(seeded: Seeded) -> None:
+    project = seeded.project
+    with project.serve(max_body=200) as handle:
+        response = httpx.post(
+            f"{handle.project_url}/sdk/events/trigger",
+            headers={"Authorization": f"Bearer {seeded.token()}"},
+            json={"name": EVENT, "payload": {"x": "y" * 300}},
+        )
+    assert response.status_code == 413
+    assert "200-byte limit" in response.json()["message"]
+    assert project.events() == []
