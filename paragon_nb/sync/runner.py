@@ -16,6 +16,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -172,6 +173,16 @@ def sync_leads(
         use_bulk = method == "bulk" or (
             method == "auto" and upsert and len(plan.send) >= bulk_threshold
         )
+        sender = partial(
+            BatchSender,
+            client,
+            plan,
+            jr,
+            target=target,
+            action=action,
+            lookup_field=lookup_field,
+            partition=partition,
+        )
         if use_bulk and len(plan.send):
             from paragon_nb.sync.bulk import run_bulk
 
@@ -185,29 +196,10 @@ def sync_leads(
                 clock=clock,
             )
             if len(plan.list_only) and target is not None:
-                BatchSender(
-                    client,
-                    plan,
-                    jr,
-                    target=target,
-                    action=action,
-                    lookup_field=lookup_field,
-                    partition=partition,
-                    workers=1,
-                    progress=False,
-                ).run(send=False)
+                # unchanged leads missing from the list: list adds only, no upserts
+                sender(workers=1, progress=False).run(send=False)
         else:
-            BatchSender(
-                client,
-                plan,
-                jr,
-                target=target,
-                action=action,
-                lookup_field=lookup_field,
-                partition=partition,
-                workers=workers or DEFAULT_WORKERS,
-                progress=_want_progress(progress),
-            ).run()
+            sender(workers=workers or DEFAULT_WORKERS, progress=_want_progress(progress)).run()
         if removals:
             removed = lists.remove_members(client, target, removals)
             notes.append(f"mirror: removed {removed} members not in the input")
