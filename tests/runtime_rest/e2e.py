@@ -10,33 +10,11 @@ from typing import Any
 import httpx
 
 from paragon_nb.marketo.client import MarketoClient
+from paragon_nb.runtime.examples import SEED_WORKFLOW_YAML
 from paragon_nb.runtime.project import Project
 from paragon_nb.tokens import SigningKey, sign_user_token
 
-SEED_SPEC = """\
-name: Sync new leads to Marketo
-trigger:
-  app_event: Lead Created
-user_settings:
-  - id: marketo_list
-    label: Marketo list
-    type: marketo_list        # the "List" field: the user's Marketo static lists
-    required: true
-steps:
-  - id: upsert_lead
-    action: marketo.create_or_update_lead
-    lookup_field: email
-    fields:
-      email: "{{event.email}}"
-      firstName: "{{event.first_name}}"
-      lastName: "{{event.last_name}}"
-      company: "{{event.company}}"
-      title: "{{event.title}}"
-  - id: add_to_list
-    action: marketo.add_leads_to_list
-    list_id: "{{settings.marketo_list}}"
-    lead_ids: ["{{steps.upsert_lead.id}}"]
-"""
+SEED_SPEC = SEED_WORKFLOW_YAML  # verbatim from the issue
 WORKFLOW = "Sync new leads to Marketo"
 EVENT = "Lead Created"
 
