@@ -32,6 +32,7 @@ from typing import Any
 
 from paragon_nb._httpserver import BackgroundServer
 from paragon_nb.errors import (
+    ConfigurationError,
     EventValidationError,
     MarketoError,
     NotFoundError,
@@ -357,7 +358,13 @@ def run_cli(args: Any) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         previous[sig] = signal.signal(sig, lambda *_: stop.set())
     try:
-        handle = serve_project(project, host=args.host, port=args.port)
+        try:
+            handle = serve_project(project, host=args.host, port=args.port)
+        except OSError as exc:
+            raise ConfigurationError(
+                f"cannot serve on {args.host}:{args.port}: {exc.strerror or exc}; "
+                "pick another --port (0 = any free port)"
+            ) from None
         try:
             print(json.dumps({"url": handle.url, "project_id": str(project.id)}), flush=True)
             while not stop.wait(0.5):

@@ -205,7 +205,13 @@ def run_cli(args: argparse.Namespace) -> int:
 
     previous = {sig: signal.signal(sig, _on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        sandbox.start()
+        try:
+            sandbox.start()
+        except OSError as exc:
+            raise ConfigurationError(
+                f"cannot serve on {args.host}:{args.port}: {exc.strerror or exc}; "
+                "pick another --port (0 = any free port)"
+            ) from None
         # the info file first: whoever reads the JSON line may look for it at once
         info_path = settings.home() / INFO_FILE
         info = {**sandbox.info(with_secret=False), "pid": os.getpid(), "state": str(state)}

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -140,3 +141,22 @@ def test_serve_cli_reports_missing_project(tmp_path: Path) -> None:
     )
     assert result.returncode == 2
     assert "no project in" in result.stderr
+
+
+def test_serve_cli_port_in_use_is_a_plain_error(tmp_path: Path) -> None:
+    Project.create("Busy", path=tmp_path / "busy").close()
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        cmd = [sys.executable, "-m", "paragon_nb.cli", "serve", str(tmp_path / "busy")]
+        cmd += ["--port", str(port)]
+        result = subprocess.run(
+            cmd,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert result.returncode == 2, result.stderr
+    assert f"127.0.0.1:{port}" in result.stderr and "--port" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -224,6 +225,22 @@ def test_cli_bad_flag_is_a_usage_error(isolated_env: Path) -> None:
         timeout=30,
     )
     assert out.returncode == 2 and "fault spec 'leads:zz'" in out.stderr
+
+
+def test_cli_port_in_use_is_a_plain_error(isolated_env: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        out = subprocess.run(
+            [sys.executable, "-m", "paragon_nb.cli", "sandbox", "--memory", "--port", str(port)],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+    assert out.returncode == 2, out.stderr
+    assert f"127.0.0.1:{port}" in out.stderr and "--port" in out.stderr
+    assert "Traceback" not in out.stderr
 
 
 def test_concurrent_writes_over_the_socket_stay_consistent() -> None:
