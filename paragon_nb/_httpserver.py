@@ -14,15 +14,47 @@ set by the SIGINT/SIGTERM handler) before calling ``stop()``.
 
 from __future__ import annotations
 
+import io
 import logging
 import socketserver
 import threading
-from typing import Any
-from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+from typing import Any, BinaryIO
+from wsgiref.simple_server import ServerHandler, WSGIRequestHandler, WSGIServer, make_server
 
-__all__ = ["BackgroundServer", "ThreadingWSGIServer"]
+__all__ = ["MAX_CHUNKED_BODY", "BackgroundServer", "ThreadingWSGIServer"]
 
 log = logging.getLogger(__name__)
+
+# A chunked request body is read whole before the app sees it; refuse bigger ones (413).
+MAX_CHUNKED_BODY = 64 * 1024 * 1024
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+def _read_chunked(rfile: BinaryIO, *, limit: int | None = None) -> bytes:
+    """Decode a ``Transfer-Encoding: chunked`` body (RFC 9112 §7.1); trailers are skipped."""
+    limit = MAX_CHUNKED_BODY if limit is None else limit
+    body = bytearray()
+    while True:
+        line = rfile.readline(1026)
+        size_text = line.split(b";", 1)[0].strip()
+        try:
+            size = int(size_text, 16)
+        except ValueError:
+            raise ValueError(f"bad chunk size line {line[:40]!r}") from None
+        if size == 0:
+            while rfile.readline(8194) not in (b"\r\n", b"\n", b""):
+                pass  # trailer fields
+            return bytes(body)
+        if len(body) + size > limit:
+            raise _BodyTooLarge
+        chunk = rfile.read(size)
+        if len(chunk) != size:
+            raise ValueError("connection closed inside a chunk")
+        body += chunk
+        rfile.readline(3)  # the CRLF after each chunk
 
 
 class ThreadingWSGIServer(socketserver.ThreadingMixIn, WSGIServer):
@@ -44,6 +76,35 @@ class _QuietHandler(WSGIRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:
         log.debug("http: " + format, *args)
+
+    def handle(self) -> None:
+        """wsgiref's ``handle`` plus chunked request bodies, which wsgiref passes through
+        undecoded (httpx and curl send them for streamed uploads): the app then sees a
+        plain body with a Content-Length, as for any other request."""
+        self.raw_requestline = self.rfile.readline(65537)
+        if len(self.raw_requestline) > 65536:
+            self.requestline = self.request_version = self.command = ""
+            self.send_error(414)
+            return
+        if not self.parse_request():
+            return
+        environ = self.get_environ()
+        stdin: BinaryIO = self.rfile
+        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+            try:
+                body = _read_chunked(self.rfile)
+            except _BodyTooLarge:
+                self.send_error(413, f"chunked body over {MAX_CHUNKED_BODY} bytes")
+                return
+            except ValueError as exc:
+                self.send_error(400, f"malformed chunked body: {exc}")
+                return
+            stdin = io.BytesIO(body)
+            environ["CONTENT_LENGTH"] = str(len(body))
+            environ.pop("HTTP_TRANSFER_ENCODING", None)
+        handler = ServerHandler(stdin, self.wfile, self.get_stderr(), environ, multithread=False)
+        handler.request_handler = self  # type: ignore[attr-defined]  # wsgiref's log hook
+        handler.run(self.server.get_app())  # type: ignore[attr-defined]
 
 
 class BackgroundServer:
