@@ -118,6 +118,10 @@ class BackgroundServer:
         self._thread: threading.Thread | None = None
 
     @property
+    def running(self) -> bool:
+        return self._server is not None
+
+    @property
     def url(self) -> str:
         if self._server is None:
             raise RuntimeError("server is not running; call start() first")

@@ -28,7 +28,13 @@ def _add_sandbox(sub: argparse._SubParsersAction) -> None:
         "client_id, client_secret) first, then serves until SIGINT/SIGTERM.",
     )
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
-    p.add_argument("--port", type=int, default=0, help="port (default 0: any free port)")
+    p.add_argument(
+        "--port",
+        type=int,
+        default=None,
+        help="port; 0 = any free port (default: the port this state file last used, "
+        "else any free port)",
+    )
     state = p.add_mutually_exclusive_group()
     state.add_argument("--memory", action="store_true", help="keep state in memory only")
     state.add_argument(

@@ -38,6 +38,7 @@ __all__ = [
 
 STATE_FILE = "sandbox.sqlite3"
 INFO_FILE = "sandbox.json"
+LAST_PORT_KEY = "cli_last_port"
 
 # inspection helpers served straight from the app
 _DELEGATED = frozenset(
@@ -82,9 +83,16 @@ class MarketoSandbox:
         self._server = BackgroundServer(self.app, host=host, port=port)
 
     # ------------------------------------------------------------------ lifecycle
-    def start(self) -> MarketoSandbox:
+    def start(self, *, port: int | None = None) -> MarketoSandbox:
+        """Serve (no-op when running); ``port`` overrides the constructor's. OSError if busy."""
+        if port is not None and not self._server.running:
+            self._server.port = port
         self._server.start()
         return self
+
+    @property
+    def running(self) -> bool:
+        return self._server.running
 
     def stop(self) -> None:
         self._server.stop()
@@ -187,7 +195,7 @@ def run_cli(args: argparse.Namespace) -> int:
         raise ConfigurationError("--latency must be >= 0 and --token-ttl > 0")
     sandbox = MarketoSandbox(
         host=args.host,
-        port=args.port,
+        port=args.port or 0,
         state=state,
         client_id=args.client_id,
         client_secret=args.client_secret,
@@ -205,13 +213,7 @@ def run_cli(args: argparse.Namespace) -> int:
 
     previous = {sig: signal.signal(sig, _on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        try:
-            sandbox.start()
-        except OSError as exc:
-            raise ConfigurationError(
-                f"cannot serve on {args.host}:{args.port}: {exc.strerror or exc}; "
-                "pick another --port (0 = any free port)"
-            ) from None
+        _start_on_stable_port(sandbox, args)
         # the info file first: whoever reads the JSON line may look for it at once
         info_path = settings.home() / INFO_FILE
         info = {**sandbox.info(with_secret=False), "pid": os.getpid(), "state": str(state)}
@@ -226,6 +228,29 @@ def run_cli(args: argparse.Namespace) -> int:
             signal.signal(sig, handler)
         _remove_info_if_ours()
     return 0
+
+
+def _start_on_stable_port(sandbox: MarketoSandbox, args: argparse.Namespace) -> None:
+    """Start the server. A persistent sandbox without ``--port`` comes back on the port it
+    last used (when free), so endpoints stored elsewhere (a connected user in a project,
+    a notebook) keep working across restarts, as a real instance's URL does."""
+    state = sandbox.app.state
+    remembered = state.get_meta(LAST_PORT_KEY) if state.path != ":memory:" else None
+    if args.port is None and remembered:
+        try:
+            sandbox.start(port=int(remembered))
+        except OSError:
+            pass  # busy now: any free port will do
+    if not sandbox.running:
+        try:
+            sandbox.start(port=args.port or 0)
+        except OSError as exc:
+            raise ConfigurationError(
+                f"cannot serve on {args.host}:{args.port}: {exc.strerror or exc}; "
+                "pick another --port (0 = any free port)"
+            ) from None
+    if state.path != ":memory:":
+        state.set_meta(LAST_PORT_KEY, str(sandbox.port))
 
 
 def _remove_info_if_ours() -> None:

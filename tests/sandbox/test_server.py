@@ -121,7 +121,7 @@ def test_parse_rate_limit_error_names_the_flag() -> None:
 @contextmanager
 def _cli(*args: str) -> Iterator[tuple[subprocess.Popen, dict]]:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "paragon_nb.cli", "sandbox", "--port", "0", *args],
+        [sys.executable, "-m", "paragon_nb.cli", "sandbox", *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -195,6 +195,8 @@ def test_cli_flags_trigger_limits_and_state_persists(isolated_env: Path) -> None
     # the first run counted 2 calls today (615 and ok; the 606 is not counted)
     with _cli("--state", str(state), "--daily-quota", "3", "--token-ttl", "50") as (proc, again):
         assert (again["client_id"], again["client_secret"]) == ("cid", "csecret")
+        # same state, no --port: back on the same port, so stored endpoints keep working
+        assert again["endpoint"] == info["endpoint"]
         with httpx.Client() as http:
             creds = {
                 "grant_type": "client_credentials",
