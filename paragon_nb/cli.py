@@ -88,6 +88,13 @@ def _add_sandbox(sub: argparse._SubParsersAction) -> None:
         "envelopes, HTTP statuses (502 503 500) an HTML page; ':after' runs the call first "
         "(repeatable; see paragon_nb.sandbox.faults)",
     )
+    p.add_argument(
+        "--seed",
+        type=int,
+        default=None,
+        metavar="N",
+        help="seed for probabilistic faults, to replay a run (default: a fresh random seed)",
+    )
     p.add_argument("--client-id", help="client id to accept (default: generated or from state)")
     p.add_argument("--client-secret", help="client secret to accept")
     p.set_defaults(func=_run_sandbox)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import random
 import signal
 import sys
 import threading
@@ -205,6 +206,9 @@ def run_cli(args: argparse.Namespace) -> int:
         token_ttl=args.token_ttl,
         latency=args.latency / 1000.0,
         faults=[parse_fault(spec) for spec in args.fault],
+        # a fixed seed would fire the same few faults every run; the CLI draws one unless
+        # --seed asks to replay
+        seed=args.seed if args.seed is not None else random.randrange(2**32),
     )
     stop = threading.Event()
 
