@@ -14,6 +14,8 @@ from pathlib import Path
 
 import nbformat
 
+from paragon_nb.runtime.examples import SEED_WORKFLOW_YAML
+
 HERE = Path(__file__).parent
 CHECK = "nbval-check-output"
 
@@ -50,31 +52,7 @@ workdir = Path(tempfile.mkdtemp(prefix="paragon-tutorial-"))
 os.environ["PARAGON_NB_HOME"] = str(workdir / "home")
 """
 
-SEED_SPEC = """
-%%workflow --deploy
-name: Sync new leads to Marketo
-trigger:
-  app_event: Lead Created
-user_settings:
-  - id: marketo_list
-    label: Marketo list
-    type: marketo_list        # the "List" field: the user's Marketo static lists
-    required: true
-steps:
-  - id: upsert_lead
-    action: marketo.create_or_update_lead
-    lookup_field: email
-    fields:
-      email: "{{event.email}}"
-      firstName: "{{event.first_name}}"
-      lastName: "{{event.last_name}}"
-      company: "{{event.company}}"
-      title: "{{event.title}}"
-  - id: add_to_list
-    action: marketo.add_leads_to_list
-    list_id: "{{settings.marketo_list}}"
-    lead_ids: ["{{steps.upsert_lead.id}}"]
-"""
+SEED_SPEC = "%%workflow --deploy\n" + SEED_WORKFLOW_YAML  # the issue's spec, verbatim
 
 
 def tutorial_01() -> nbformat.NotebookNode:
