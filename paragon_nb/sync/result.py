@@ -165,6 +165,7 @@ class SyncResult:
             list_id=self.list_id,
             list_name=self.list_name,
             notes=sub.notes,
+            lookup_column=self.lookup_column,
             _rerun=self._rerun,
         )
 

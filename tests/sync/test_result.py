@@ -35,3 +35,12 @@ def test_reprs_show_counts_and_escape_html() -> None:
 def test_retry_without_rerun_refuses() -> None:
     with pytest.raises(ValueError, match="cannot be retried"):
         _result(["failed"]).retry()
+
+
+def test_retry_keeps_the_lookup_column_for_reports() -> None:
+    r = _result(["created", "failed"], lookup_column="E-mail")
+    fresh = _result(["created"])
+    r._rerun = lambda positions: fresh
+    again = r.retry()
+    assert list(again.rows["status"]) == ["created", "created"]
+    assert again.lookup_column == "E-mail"
