@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -47,27 +48,47 @@ def transaction(
         conn.execute("COMMIT")
 
 
+class _Holder:
+    """Owns one thread's connection; closes it when the thread (and its locals) go away."""
+
+    __slots__ = ("__weakref__", "conn")
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+    def __del__(self) -> None:
+        try:
+            self.conn.close()
+        except Exception:  # interpreter shutdown or already closed
+            pass
+
+
 class ThreadLocalConnections:
-    """One connection per thread to the same file; ``close_all`` closes every one."""
+    """One connection per thread to the same file, closed when its thread ends.
+
+    A server that runs every request on a fresh thread must not hold each connection
+    strongly in a registry (that leaks file descriptors per request): only the thread-local
+    holds it, and a WeakSet lets :meth:`close_all` reach the live ones.
+    """
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self._local = threading.local()
-        self._all: list[sqlite3.Connection] = []
+        self._holders: weakref.WeakSet[_Holder] = weakref.WeakSet()
         self._lock = threading.Lock()
 
     def get(self) -> sqlite3.Connection:
-        conn = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = connect(self.path)
-            self._local.conn = conn
+        holder = getattr(self._local, "holder", None)
+        if holder is None:
+            holder = _Holder(connect(self.path))
+            self._local.holder = holder
             with self._lock:
-                self._all.append(conn)
-        return conn
+                self._holders.add(holder)
+        return holder.conn
 
     def close_all(self) -> None:
         with self._lock:
-            conns, self._all = self._all, []
-        for conn in conns:
-            conn.close()
+            holders = list(self._holders)
+        for holder in holders:
+            holder.conn.close()
         self._local = threading.local()

@@ -18,13 +18,12 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from paragon_nb._sqlite import connect, transaction
+from paragon_nb._sqlite import ThreadLocalConnections, transaction
 
 __all__ = ["DB_FILE_NAME", "SCHEMA_VERSION", "ProjectStore", "dumps", "loads"]
 
@@ -75,53 +74,6 @@ CREATE TABLE IF NOT EXISTS run_steps (
 """
 
 
-class _Holder:
-    """Owns one thread's connection; closes it when the thread (and its locals) go away."""
-
-    __slots__ = ("__weakref__", "conn")
-
-    def __init__(self, conn: sqlite3.Connection) -> None:
-        self.conn = conn
-
-    def __del__(self) -> None:
-        try:
-            self.conn.close()
-        except Exception:  # interpreter shutdown or already closed
-            pass
-
-
-class _PerThreadConnections:
-    """One connection per thread, closed when its thread ends.
-
-    The REST server runs every request on a fresh thread: a registry holding each
-    connection strongly (as ``_sqlite.ThreadLocalConnections`` does) would leak two file
-    descriptors per request. Here only the thread-local holds the connection; a WeakSet lets
-    :meth:`close_all` reach the live ones.
-    """
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._local = threading.local()
-        self._holders: weakref.WeakSet[_Holder] = weakref.WeakSet()
-        self._lock = threading.Lock()
-
-    def get(self) -> sqlite3.Connection:
-        holder = getattr(self._local, "holder", None)
-        if holder is None:
-            holder = _Holder(connect(self.path))
-            self._local.holder = holder
-            with self._lock:
-                self._holders.add(holder)
-        return holder.conn
-
-    def close_all(self) -> None:
-        with self._lock:
-            holders = list(self._holders)
-        for holder in holders:
-            holder.conn.close()
-        self._local = threading.local()
-
-
 def dumps(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"))
 
@@ -135,7 +87,7 @@ class ProjectStore:
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
-        self._conns = _PerThreadConnections(self.path)
+        self._conns = ThreadLocalConnections(self.path)
         self._write_lock = threading.Lock()
         self._conns.get().executescript(_SCHEMA)
 
