@@ -126,6 +126,8 @@ def create_import(app: SandboxApp, req: Request) -> dict[str, Any]:
 
 def advance(app: SandboxApp) -> None:
     """Move jobs along on the app's clock (FIFO, at most 2 importing)."""
+    if not app.state.active_imports():
+        return  # the common case: no write transaction on every request
     now = app.clock.time()
     with app.state.tx():
         for job in app.state.active_imports():
@@ -164,6 +166,9 @@ def _run(app: SandboxApp, job_id: int) -> None:
     failures: list[list[str]] = []
     warnings: list[list[str]] = []
     imported = members = 0
+    # the list is looked up once: a deleted list cannot come back mid-job (we hold the tx)
+    list_id = job["list_id"]
+    add_to_list = list_id is not None and app.state.get_list(list_id) is not None
     for row in body:
         if not any(cell.strip() for cell in row):
             continue
@@ -187,10 +192,10 @@ def _run(app: SandboxApp, job_id: int) -> None:
         if unknown:
             # (U) columns that are no lead field are ignored with a warning
             warnings.append([*row, f"Field(s) not found: {', '.join(unknown)}"])
-        if job["list_id"] is not None and app.state.get_list(job["list_id"]) is not None:
-            app.state.add_member(job["list_id"], result["id"], now)
+        if add_to_list:
+            app.state.add_member(list_id, result["id"], now)
             members += 1
-    if job["list_id"] is None:
+    if list_id is None:
         members = imported
     if failures:
         message = (

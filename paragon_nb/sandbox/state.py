@@ -344,9 +344,14 @@ class SandboxState:
             return self.conn.execute("SELECT * FROM imports WHERE id=?", (job_id,)).fetchone()
 
     def active_imports(self) -> list[sqlite3.Row]:
+        """Queued/importing jobs, oldest first: ``id, status, list_id, started_at`` only.
+
+        Called on every sandbox request (imports advance on the clock), so the file
+        (``data``, up to 10 MB) stays out; :meth:`get_import` reads the whole job."""
         with self.lock:
             return self.conn.execute(
-                "SELECT * FROM imports WHERE status IN ('Queued','Importing') ORDER BY id"
+                "SELECT id, status, list_id, started_at FROM imports "
+                "WHERE status IN ('Queued','Importing') ORDER BY id"
             ).fetchall()
 
 
