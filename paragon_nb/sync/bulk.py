@@ -31,6 +31,7 @@ from paragon_nb.marketo.models import ImportJob
 from paragon_nb.sync.journal import Journal, RowOutcome
 from paragon_nb.sync.plan import Plan
 from paragon_nb.sync.result import SyncStatus
+from paragon_nb.sync.sender import failure_reason
 
 __all__ = ["csv_chunks", "run_bulk"]
 
@@ -101,7 +102,7 @@ def run_bulk(
 
     def fail(item: _Pending, exc: MarketoError) -> None:
         nonlocal abort
-        reason = f"{exc}; run the same sync again to resume"
+        reason = failure_reason(exc)
         if isinstance(exc, QuotaExceeded | MarketoAuthError):
             abort = reason
         _fail(plan, item.chunk, exc.code or "error", reason)

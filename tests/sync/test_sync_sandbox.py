@@ -241,3 +241,12 @@ def test_bulk_runs_several_jobs_pipelined(app: SandboxApp, client, clock: FakeCl
     assert app.lead_count() == 1000 and len(app.list_members(lst["id"])) == 1000
     assert journal.count("synced") == 1000
     journal.close()
+
+
+def test_bulk_quota_error_says_when_to_resume(app: SandboxApp, client) -> None:
+    from paragon_nb.sandbox import Fault
+
+    app.set_faults([Fault(route="import", sequence=("607",))])
+    r = sync_leads(big_frame(5), client, method="bulk", progress=False)
+    assert r.counts == {"failed": 5}
+    assert "daily API quota reached" in r.failed["reason"].iloc[0]
