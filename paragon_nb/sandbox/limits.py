@@ -14,8 +14,9 @@ from __future__ import annotations
 import threading
 from collections import Counter, deque
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
 from paragon_nb._clock import Clock
 from paragon_nb.sandbox.wire import ApiError
@@ -26,8 +27,10 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["NOT_COUNTED", "Gate", "Limits", "SandboxStats", "Usage"]
 
 NOT_COUNTED = frozenset({"600", "601", "602", "604", "605", "608", "611"})
-# (U) Marketo resets the quota at 12:00 AM CST; a fixed UTC-6 offset ignores daylight saving.
-_CENTRAL = timezone(timedelta(hours=-6))
+# (U) Marketo resets the quota at 12:00 AM "CST": read as US Central civil time (CDT in
+# summer), the same reading as the client's ``marketo.limits.MARKETO_TZ``, so the client's
+# ``QuotaExceeded.resets_at`` is when the sandbox really resets.
+_CENTRAL = ZoneInfo("America/Chicago")
 
 
 @dataclass

@@ -226,3 +226,16 @@ def test_file_backed_sandbox_keeps_its_daily_quota_across_restarts(
 def test_fault_codes_given_as_one_string() -> None:
     assert Fault(codes="606,615").codes == ("606", "615")
     assert Fault(sequence="606,ok").sequence == ("606", None)
+
+
+def test_quota_day_follows_us_central_daylight_saving_like_the_client() -> None:
+    from datetime import UTC, datetime
+
+    from paragon_nb.marketo.limits import next_quota_reset
+    from paragon_nb.sandbox.limits import Usage
+
+    summer = datetime(2026, 7, 1, 12, 0, tzinfo=UTC)  # 07:00 CDT
+    reset = next_quota_reset(summer)  # 2026-07-02 00:00 CDT = 05:00Z
+    assert reset.astimezone(UTC).hour == 5
+    before, after = Usage.day(reset.timestamp() - 1), Usage.day(reset.timestamp())
+    assert (before.isoformat(), after.isoformat()) == ("2026-07-01", "2026-07-02")
