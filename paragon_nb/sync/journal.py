@@ -27,7 +27,6 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from paragon_nb import settings
@@ -199,25 +198,6 @@ class Journal:
                 "UPDATE batches SET state='done', finished_at=? WHERE id=?", (now, batch_id)
             )
 
-    def record_synced(self, outcomes: Sequence[RowOutcome], *, listed: bool) -> None:
-        """Insert-or-replace final rows in one go (bulk import path: no pending phase
-        per row beyond the job itself)."""
-        now = self._clock.time()
-        with self._lock, transaction(self._conn):
-            self._conn.executemany(
-                "INSERT INTO rows (instance, lookup_field, list_key, lookup_value, state, "
-                "fingerprint, lead_id, status, reason_code, reason, listed, updated_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET "
-                "state=excluded.state, fingerprint=COALESCE(excluded.fingerprint, fingerprint),"
-                " pending_fp=NULL, lead_id=COALESCE(excluded.lead_id, lead_id), "
-                "status=excluded.status, reason_code=excluded.reason_code, "
-                "reason=excluded.reason, listed=excluded.listed, updated_at=excluded.updated_at",
-                [
-                    (*self.scope, key, state, fp, lead, status, code, reason, int(listed), now)
-                    for key, state, fp, lead, status, code, reason in outcomes
-                ],
-            )
-
     def mark_listed(self, keys: Sequence[str]) -> None:
         """Record that the leads of ``keys`` are now members of the scope's list."""
         now = self._clock.time()
@@ -238,8 +218,3 @@ class Journal:
 
     def __repr__(self) -> str:
         return f"Journal(path={str(self.path)!r}, scope={self.scope!r})"
-
-
-def as_int_list(values: np.ndarray | Sequence[Any]) -> list[int | None]:
-    """int64/Int64 values -> Python ints (None for NA), for sqlite parameters."""
-    return [None if pd.isna(v) else int(v) for v in values]

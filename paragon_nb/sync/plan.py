@@ -138,9 +138,6 @@ class Plan:
             )
         return out
 
-    def label(self, pos: int) -> object:
-        return self.index[pos]
-
 
 def make_plan(
     df: pd.DataFrame,
