@@ -123,7 +123,7 @@ class ListsMixin(ClientBase):
         return StaticList.model_validate(result[0])
 
     def _membership(
-        self, method: str, path: str, list_id: int, lead_ids: Sequence[int], what: str
+        self, method: str, path: str, lead_ids: Sequence[int], what: str
     ) -> list[ListMemberResult]:
         def send(chunk: list[int]) -> list[ListMemberResult]:
             if method == "POST":
@@ -141,13 +141,13 @@ class ListsMixin(ClientBase):
     def add_to_list(self, list_id: int, lead_ids: Sequence[int]) -> list[ListMemberResult]:
         """Add leads (chunks of 300, concurrent); per id ``added`` or ``skipped`` (1004)."""
         path = f"/rest/v1/lists/{int(list_id)}/leads.json"
-        return self._membership("POST", path, list_id, lead_ids, f"add to list {list_id}")
+        return self._membership("POST", path, lead_ids, f"add to list {list_id}")
 
     def remove_from_list(self, list_id: int, lead_ids: Sequence[int]) -> list[ListMemberResult]:
         """Remove leads; a lead that was not a member (1015) counts as ``removed`` (its
         reason is kept); unknown leads stay ``skipped`` (1004)."""
         path = f"/rest/v1/lists/{int(list_id)}/leads.json"
-        results = self._membership("DELETE", path, list_id, lead_ids, f"remove from {list_id}")
+        results = self._membership("DELETE", path, lead_ids, f"remove from {list_id}")
         return [
             r.model_copy(update={"status": ListMemberStatus.REMOVED})
             if r.status is ListMemberStatus.SKIPPED and any(x.code == "1015" for x in r.reasons)
@@ -158,7 +158,7 @@ class ListsMixin(ClientBase):
     def is_member(self, list_id: int, lead_ids: Sequence[int]) -> dict[int, bool]:
         """``{lead id: member?}``; unknown leads map to False."""
         path = f"/rest/v1/lists/{int(list_id)}/leads/ismember.json"
-        results = self._membership("GET", path, list_id, lead_ids, f"ismember {list_id}")
+        results = self._membership("GET", path, lead_ids, f"ismember {list_id}")
         return {r.id: r.status is ListMemberStatus.MEMBER for r in results}
 
     def iter_list_members(
