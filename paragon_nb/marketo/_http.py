@@ -276,10 +276,9 @@ class Http:
         }
         hint = hints.get(status, "Marketo or a gateway failed; retried if transient")
         text = self._mask(f"{label}: HTTP {status} {response.reason_phrase}; {hint}")
-        error = marketo_error_for(str(status), text, http_status=status)
-        if status == 404:
-            error = marketo_error_for("610", text, http_status=status)
-            error.code = "404"
+        # a 404 is a wrong path, like Marketo's 610: the same class, the HTTP status as code
+        error = marketo_error_for("610" if status == 404 else str(status), text, http_status=status)
+        error.code = str(status)
         return error
 
 
