@@ -7,6 +7,7 @@ imports.py as mixins over this base; client.py puts them together.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -101,12 +102,7 @@ class ClientBase:
         self._clock = clock or system_clock
         limits = limits or Limits()
         if daily_budget is not None:
-            limits = Limits(
-                rate_calls=limits.rate_calls,
-                rate_window=limits.rate_window,
-                max_concurrency=limits.max_concurrency,
-                daily_budget=daily_budget,
-            )
+            limits = dataclasses.replace(limits, daily_budget=daily_budget)
         self.limits = limits
         self._stats = ClientStats()
         self._masker = Masker(client_secret)
