@@ -12,7 +12,7 @@ Retries follow each step's :class:`~paragon_nb.runtime.workflows.RetrySpec`; wai
 the injected clock (a FakeClock makes them instant). A run waiting to retry stays ``running``,
 as Paragon shows it.
 
-    engine = Engine(store, clock=clock, gateway_for=..., secrets_for=..., functions={})
+    engine = Engine(store, clock=clock, gateway_for=..., spec_for=catalog.version_spec)
     engine.submit(["run-id"]); engine.wait_idle(5)
 """
 
@@ -52,7 +52,7 @@ from paragon_nb.runtime.steps import (
 )
 from paragon_nb.runtime.store import ProjectStore, dumps, loads
 from paragon_nb.runtime.templating import render
-from paragon_nb.runtime.workflows import ActionStep, ConditionStep, WorkflowSpec, parse_spec
+from paragon_nb.runtime.workflows import ActionStep, ConditionStep, WorkflowSpec
 
 __all__ = ["Engine", "RunStatus", "StepStatus"]
 
@@ -100,6 +100,7 @@ class Engine:
         *,
         clock: Clock,
         gateway_for: Callable[[str], MarketoGateway],
+        spec_for: Callable[[str, int], WorkflowSpec],
         secrets_for: Callable[[str], Sequence[str]] | None = None,
         functions: Mapping[str, Callable[..., Any]] | None = None,
         on_auth_error: Callable[[str, MarketoAuthError], None] | None = None,
@@ -108,6 +109,7 @@ class Engine:
         self._store = store
         self._clock = clock
         self._gateway_for = gateway_for
+        self._spec_for = spec_for  # (workflow id, version) -> parsed spec, cached by the catalog
         self._secrets_for = secrets_for or (lambda sub: ())
         self._functions = functions if functions is not None else {}
         self._on_auth_error = on_auth_error
@@ -121,7 +123,6 @@ class Engine:
         #: who executes a claimed run: host, process and engine; see runtime.ownership
         self.owner = make_owner(self._engine_id)
         register_engine(self._engine_id)
-        self._specs: dict[tuple[str, int], WorkflowSpec] = {}
 
     # queueing ------------------------------------------------------------------------------
     def submit(self, run_ids: Iterable[str]) -> None:
@@ -214,11 +215,10 @@ class Engine:
         secrets: list[str] = []
         try:
             secrets = list(self._secrets_for(sub))  # may fail: e.g. the secret key changed
-            version = self._store.version_row(row["workflow_id"], row["version"])
             event = self._store.event_row(row["event_id"])
-            if version is None or event is None:
-                raise StepError(f"run {run_id}: its workflow version or event is missing")
-            spec = self._spec(row["workflow_id"], row["version"], version["spec"])
+            if event is None:
+                raise StepError(f"run {run_id}: its event {row['event_id']!r} is missing")
+            spec = self._spec_for(row["workflow_id"], row["version"])  # NotFoundError if gone
             snapshot = loads(row["context"]) or {}
             context: dict[str, Any] = {
                 "event": loads(event["payload"]),
@@ -236,14 +236,6 @@ class Engine:
         except Exception as exc:
             return self._finish(run_id, RunStatus.FAILED, mask_secrets(_describe(exc), secrets))
         return self._finish(run_id, RunStatus.SUCCEEDED, None)
-
-    def _spec(self, wf_id: str, version: int, text: str) -> WorkflowSpec:
-        # deployed versions are immutable, so their parsed specs can be shared
-        key = (wf_id, version)
-        spec = self._specs.get(key)
-        if spec is None:
-            spec = self._specs[key] = parse_spec(loads(text))
-        return spec
 
     def _finish(self, run_id: str, status: RunStatus, error: str | None) -> str:
         self._store.update_run(run_id, status=status.value, ended=self._clock.time(), error=error)

@@ -101,6 +101,7 @@ class Project:
             self._store,
             clock=self._clock,
             gateway_for=self._users.gateway_for,
+            spec_for=self._catalog.version_spec,
             secrets_for=self._users.secrets_for,
             functions=self._catalog.functions,
             on_auth_error=self._users.mark_invalid,
