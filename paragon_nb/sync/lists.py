@@ -19,8 +19,6 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = ["find_list", "mirror_removals", "missing_list_message", "remove_members"]
 
-LIST_BATCH = 300
-
 
 def find_list(client: MarketoClient, name_or_id: str | int) -> StaticList | None:
     """The static list with this id (an int, or a string of digits) or exact name; None
@@ -68,14 +66,9 @@ def mirror_removals(
 
 
 def remove_members(client: MarketoClient, target: StaticList | None, ids: list[int]) -> int:
-    """Remove ``ids`` from the list in calls of <= 300; returns how many were removed
-    (``1015 lead not in list`` counts as done)."""
+    """Remove ``ids`` from the list; returns how many were removed. The client sends calls
+    of <= 300 and counts ``1015 lead not in list`` as removed."""
     if target is None:
         return 0
-    removed = 0
-    for i in range(0, len(ids), LIST_BATCH):
-        for answer in client.remove_from_list(target.id, ids[i : i + LIST_BATCH]):
-            codes = {r.code for r in answer.reasons}
-            if answer.status.value == "removed" or "1015" in codes:
-                removed += 1
-    return removed
+    answers = client.remove_from_list(target.id, ids)
+    return sum(1 for answer in answers if answer.status.value == "removed")
