@@ -18,17 +18,19 @@ import pandas as pd
 
 from paragon_nb._clock import Clock
 from paragon_nb.errors import MarketoError
+from paragon_nb.marketo.batching import MAX_BATCH
 from paragon_nb.marketo.client import MarketoClient
 from paragon_nb.marketo.models import StaticList
 from paragon_nb.sync.plan import Plan
 from paragon_nb.sync.result import PlanStatus, SyncResult, empty_rows
+from paragon_nb.sync.sender import calls_made
 
 __all__ = ["DEFAULT_DAILY_QUOTA", "plan_result", "remaining_quota"]
 
 # (U) Marketo's daily quota is per subscription (50,000 is common); used when the client
 # has no daily_budget configured.
 DEFAULT_DAILY_QUOTA = 50_000
-BATCH = 300
+BATCH = MAX_BATCH
 
 
 def remaining_quota(client: MarketoClient) -> int | None:
@@ -127,10 +129,9 @@ def plan_result(
         notes.append(f"list {list_name!r} does not exist; it would be created")
     if removals:
         notes.append(f"mirror would remove {removals} members not in the input")
-    calls_now = int(getattr(getattr(client, "stats", None), "calls", 0) or 0)
     return SyncResult(
         rows=rows,
-        calls=calls_now - calls_before,
+        calls=calls_made(client) - calls_before,
         duration=clock.monotonic() - started,
         dry_run=True,
         list_id=list_target.id if list_target else None,

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from paragon_nb.errors import MarketoAuthError, MarketoError, QuotaExceeded, SyncError
+from paragon_nb.marketo.batching import MAX_BATCH
 from paragon_nb.marketo.client import MarketoClient
 from paragon_nb.marketo.models import RecordStatus, StaticList, SyncAction
 from paragon_nb.sync.journal import Journal, RowOutcome
@@ -24,7 +25,7 @@ from paragon_nb.sync.result import SyncStatus
 
 __all__ = ["BATCH_SIZE", "BatchSender", "calls_made", "failure_reason"]
 
-BATCH_SIZE = 300
+BATCH_SIZE = MAX_BATCH
 
 
 class BatchSender:
@@ -99,9 +100,11 @@ class BatchSender:
     ) -> set[Future[list[int]]]:
         """List adds for buffered lead positions (only full batches when ``full_only``)."""
         futures: set[Future[list[int]]] = set()
-        if self.target is None or self._abort is not None:
-            to_list.clear() if self.target is None else None
+        if self.target is None:
+            to_list.clear()  # no list: nothing to add
             return futures
+        if self._abort is not None:
+            return futures  # kept in to_list: run() marks them failed
         while len(to_list) >= BATCH_SIZE or (to_list and not full_only):
             futures.add(pool.submit(self._add, to_list[:BATCH_SIZE]))
             del to_list[:BATCH_SIZE]
