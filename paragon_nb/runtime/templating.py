@@ -170,23 +170,25 @@ def resolve(path: tuple[str | int, ...], context: Mapping[str, Any]) -> Any:
     """Walk ``path`` through dicts and lists only. Raises TemplateError naming the path."""
     current: Any = context
     for depth, seg in enumerate(path):
-        where = format_path(path[: depth + 1])
         if isinstance(current, Mapping):
             key: Any = seg if seg in current else str(seg)
             if key not in current:
                 keys = ", ".join(sorted(map(str, current))) or "none"
+                where = format_path(path[: depth + 1])
                 raise TemplateError(
                     f"{{{{{format_path(path)}}}}}: no value at {where} (available: {keys})"
                 )
             current = current[key]
         elif isinstance(current, list):
             if not isinstance(seg, int) or not -len(current) <= seg < len(current):
+                where = format_path(path[: depth + 1])
                 raise TemplateError(
                     f"{{{{{format_path(path)}}}}}: no item {seg!r} at {where} "
                     f"(the list has {len(current)} items)"
                 )
             current = current[seg]
         else:
+            where = format_path(path[: depth + 1])
             raise TemplateError(
                 f"{{{{{format_path(path)}}}}}: cannot look up {seg!r} at {where}: the value "
                 f"before it is a {type(current).__name__}, not an object or list"
