@@ -166,12 +166,7 @@ class ParagonMagics(Magics):
                 f"(line {exc.lineno}, column {exc.colno})"
             ) from None
         event = self._guard(lambda: self.project.define_app_event(name, example=example))
-        schema = _get(event, "schema", None)
-        if schema is None:
-            from paragon_nb.runtime.events import infer_schema
-
-            schema = infer_schema(example)
-        return EventSchema(name, schema)
+        return EventSchema(name, event["schema"])  # the runtime infers it from the example
 
     @no_var_expand
     @cell_magic
