@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import io
 import logging
+import re
 import socketserver
 import threading
 from typing import Any, BinaryIO
@@ -27,6 +28,10 @@ log = logging.getLogger(__name__)
 
 # A chunked request body is read whole before the app sees it; refuse bigger ones (413).
 MAX_CHUNKED_BODY = 64 * 1024 * 1024
+
+
+# A query string inside a logged line: it may carry client_secret or access_token.
+_QUERY = re.compile(r"\?[^\s'\"]*")
 
 
 class _BodyTooLarge(Exception):
@@ -71,11 +76,13 @@ class _QuietHandler(WSGIRequestHandler):
     """
 
     def log_request(self, code: Any = "-", size: Any = "-") -> None:
-        path = self.path.split("?", 1)[0]
-        log.debug("%s %s -> %s", self.command, path, code)
+        # a malformed request line is answered (send_error) before path/command are set
+        path = getattr(self, "path", "").split("?", 1)[0]
+        log.debug("%s %s -> %s", getattr(self, "command", None) or "-", path, code)
 
     def log_message(self, format: str, *args: Any) -> None:
-        log.debug("http: " + format, *args)
+        # error lines can quote the raw request line ("Bad request syntax ('GET /x?...')")
+        log.debug("http: %s", _QUERY.sub("?<query hidden>", format % args))
 
     def handle(self) -> None:
         """wsgiref's ``handle`` plus chunked request bodies, which wsgiref passes through

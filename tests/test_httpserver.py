@@ -62,3 +62,14 @@ def test_oversized_chunked_body_is_a_413(
         b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
     )
     assert answer.startswith(b"HTTP/1.0 413")
+
+
+def test_a_malformed_request_line_is_logged_without_its_query(
+    server: BackgroundServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level("DEBUG", logger="paragon_nb._httpserver"):
+        answer = _raw(server, b"GET /identity/oauth/token?client_secret=s3cr3t HTTP/1.1 x\r\n\r\n")
+        server.stop()  # joins the handler thread, so its log line is in
+    assert b"Error code: 400" in answer  # an HTTP/0.9-style answer: no status line
+    assert "Bad request" in caplog.text
+    assert "s3cr3t" not in caplog.text
