@@ -6,7 +6,7 @@ read what the runtime returns; nothing here changes state.
 
     WorkflowDiagram(yaml.safe_load(spec))     # trigger -> steps, settings
     EventSchema("Lead Created", schema)       # field -> type table
-    RunHistory(project, last=10)              # status colours, drill-down into steps
+    RunHistory.of(project, last=10)           # status colours, drill-down into steps
 """
 
 from __future__ import annotations
@@ -260,8 +260,6 @@ class RunHistory:
         if key == "status":
             colour = STATUS_COLOURS.get(str(value), "#424242")
             return f"<td><b style='color:{colour}'>{_esc(value)}</b></td>"
-        if _missing(value):
-            return "<td></td>"
         return f"<td>{_esc(value)}</td>"
 
     def _run_html(self, run: Mapping[str, Any]) -> str:
