@@ -206,7 +206,6 @@ class ActionDef:
     params: type[_Params]
     output: dict[str, Any]
     execute: Callable[[Any, StepEnv], dict[str, Any]]
-    uses_marketo: bool = True
 
     def validate(self, rendered: Mapping[str, Any]) -> _Params:
         """Check rendered parameters; StepError listing every problem."""
@@ -276,7 +275,6 @@ ACTIONS: dict[str, ActionDef] = {
             PythonParams,
             {"type": "object", "properties": {"result": {}}, "required": ["result"]},
             _run_python,
-            uses_marketo=False,
         ),
     )
 }
