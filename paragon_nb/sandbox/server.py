@@ -150,7 +150,7 @@ class MarketoSandbox:
         raise AttributeError(f"'MarketoSandbox' object has no attribute {name!r}")
 
     def __repr__(self) -> str:
-        where = self._server.url if self._server._server is not None else "stopped"
+        where = self._server.url if self._server.running else "stopped"
         return f"MarketoSandbox({where}, client_id={self.client_id!r}, client_secret='***')"
 
 
