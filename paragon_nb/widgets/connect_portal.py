@@ -97,12 +97,12 @@ class ConnectPortalModel(t.HasTraits):
         state = self.project.user_state(self.user_id)
         marketo = (state.get("integrations") or {}).get(INTEGRATION) or {}
         self.credential_status = str(marketo.get("credentialStatus") or "")
-        cfg = marketo.get("config") or marketo.get("credential") or {}
-        self.endpoint = str(cfg.get("endpoint") or marketo.get("endpoint") or self.endpoint)
-        self.client_id = str(cfg.get("client_id") or marketo.get("clientId") or self.client_id)
+        cfg = marketo.get("config") or {}
+        self.endpoint = str(cfg.get("endpoint") or self.endpoint)
+        self.client_id = str(cfg.get("client_id") or self.client_id)
         self.identity = str(cfg.get("identity") or self.identity)
         self.workflow_settings = dict(marketo.get("workflowSettings") or {})
-        self.connected = bool(marketo.get("credentialId")) or bool(marketo.get("enabled"))
+        self.connected = bool(marketo.get("credentialId"))  # an INVALID one is still connected
 
     def workflows(self) -> list[dict[str, Any]]:
         """Deployed workflows as dicts: id, name, user_settings (list of setting specs)."""
@@ -112,12 +112,7 @@ class ConnectPortalModel(t.HasTraits):
         """A loader of the user's static lists (asset API, paged by the client)."""
 
         def load() -> Any:
-            # (U) the Project interface does not fix how to reach a user's Marketo client;
-            # we use project.marketo_client(sub) when it exists.
-            factory = getattr(self.project, "marketo_client", None)
-            if factory is None:
-                raise ParagonError("this project cannot open the user's Marketo account")
-            return list(factory(self.user_id).iter_static_lists())
+            return list(self.project.marketo_client(self.user_id).iter_static_lists())
 
         return load
 
