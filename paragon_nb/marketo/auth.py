@@ -131,9 +131,6 @@ class TokenSource:
             self._cache.put(self.client_id, token)
             return token.value
 
-    def invalidate(self) -> None:
-        self._cache.drop(self.client_id)
-
     def _fresh(self, token: Token) -> bool:
         return token.expires_at - self._clock.monotonic() > self.renew_margin
 
