@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from paragon_nb.errors import MappingError
 from paragon_nb.marketo.models import LeadField
 
-__all__ = ["ColumnMapping", "build_mapping", "normalise_name"]
+__all__ = ["ColumnMapping", "build_mapping", "normalise_name", "suggest_mapping"]
 
 _SEPARATORS = re.compile(r"[\s_\-.]+")
 
@@ -179,6 +179,21 @@ def build_mapping(
         lookup_column=lookup_column,
         lookup_field=result[lookup_column],
     )
+
+
+def suggest_mapping(
+    columns: Iterable[object], fields: Sequence[LeadField]
+) -> dict[str, str | None]:
+    """column -> the writable REST field that auto-mapping (rules 2-4) would pick, or None.
+
+    What a form shows as a starting point; :func:`build_mapping` still checks the result.
+    """
+    index = _Index(f for f in fields if not f.read_only)
+    out: dict[str, str | None] = {}
+    for column in columns:
+        found = index.find(str(column))
+        out[str(column)] = found.name if found is not None else None
+    return out
 
 
 def _hint(names: list[str]) -> str:

@@ -40,8 +40,8 @@ class SyncFormModel(t.HasTraits):
     """Choices for one sync and its outcome.
 
     ``mapping`` is column -> REST field name or :data:`IGNORE`; it starts as a suggestion
-    (exact, case-insensitive or separator-insensitive name match, as ``sync/mapping.py``
-    does) and the user edits it. ``sync_leads`` validates it again and is the authority.
+    (``sync.mapping.suggest_mapping``: the auto-mapping rules of ``sync_leads``) and the
+    user edits it. ``sync_leads`` validates it again and is the authority.
     Failure modes: errors a user can fix land in ``error``; nothing is raised to the UI.
     """
 
@@ -57,7 +57,7 @@ class SyncFormModel(t.HasTraits):
         super().__init__()
         self.client = client
         self.frames = dict(frames)
-        self._fields: list[str] | None = None
+        self._fields: list[Any] | None = None
         if self.frames:
             self.frame_name = next(iter(self.frames))
 
@@ -65,27 +65,30 @@ class SyncFormModel(t.HasTraits):
     def frame(self) -> Any:
         return self.frames.get(self.frame_name)
 
-    def field_names(self) -> list[str]:
-        """REST names of the writable lead fields (``client.describe()``, cached)."""
+    def _describe(self) -> list[Any]:
+        """The lead fields (``client.describe()``, read once)."""
         if self._fields is None:
-            fields = self.client.describe()
-            self._fields = sorted(f.name for f in fields if f.name and not f.read_only)
+            self._fields = list(self.client.describe())
         return self._fields
+
+    def field_names(self) -> list[str]:
+        """REST names of the writable lead fields."""
+        return sorted(f.name for f in self._describe() if f.name and not f.read_only)
 
     @t.observe("frame_name")
     def _suggest(self, _change: Any) -> None:
-        from paragon_nb.sync.mapping import normalise_name
+        from paragon_nb.sync.mapping import suggest_mapping
 
         df = self.frame
         if df is None:
             self.mapping = {}
             return
         try:
-            by_norm = {normalise_name(n): n for n in self.field_names()}
+            suggested = suggest_mapping(df.columns, self._describe())
         except ParagonError as exc:
             self.error = f"Could not read the lead fields from Marketo: {exc}"
             return
-        self.mapping = {str(c): by_norm.get(normalise_name(str(c)), IGNORE) for c in df.columns}
+        self.mapping = {c: f or IGNORE for c, f in suggested.items()}
 
     def _kwargs(self) -> dict[str, Any]:
         mapping = {c: f for c, f in self.mapping.items() if f != IGNORE}

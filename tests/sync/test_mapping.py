@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from paragon_nb.errors import MappingError
-from paragon_nb.sync.mapping import build_mapping, normalise_name
+from paragon_nb.sync.mapping import build_mapping, normalise_name, suggest_mapping
 
 from ._fields import BY_NAME, FIELDS
 
@@ -122,3 +122,9 @@ def test_every_spelling_of_a_field_maps_to_it(fields: list, data: st.DataObject)
 @given(st.text(min_size=1, max_size=30))
 def test_normalise_is_idempotent(name: str) -> None:
     assert normalise_name(normalise_name(name)) == normalise_name(name)
+
+
+def test_suggest_mapping_uses_the_auto_rules_and_skips_read_only_fields() -> None:
+    got = suggest_mapping(["E-Mail", "Company Name", "created_at", "shoe size"], FIELDS)
+    assert got == {"E-Mail": "email", "Company Name": "company", "created_at": None,
+                   "shoe size": None}  # fmt: skip
