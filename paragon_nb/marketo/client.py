@@ -18,7 +18,7 @@ The public contract (sync/, runtime/ and widgets code against it)::
     .is_member(list_id, lead_ids) -> dict[int, bool]
     .iter_list_members / .list_members(list_id, *, fields)
     .import_leads(data, *, format, lookup_field, list_id, partition, wait, poll_interval,
-                  timeout) / .import_status(batch_id, *, reports)
+                  timeout) / .import_status(batch_id, *, reports, format)
     .usage(*, last_7_days) / .usage_errors(*, last_7_days)
     .close() / context manager
 

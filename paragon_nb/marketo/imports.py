@@ -68,11 +68,14 @@ class ImportsMixin(ClientBase):
             job = self.import_status(job.batch_id)
         return self._with_reports(job, format=format)
 
-    def import_status(self, batch_id: int, *, reports: bool = False) -> ImportJob:
-        """The job's current status; ``reports=True`` also fetches failures/warnings rows."""
+    def import_status(
+        self, batch_id: int, *, reports: bool = False, format: str = "csv"
+    ) -> ImportJob:
+        """The job's current status; ``reports=True`` also fetches failures/warnings rows,
+        read with the delimiter of ``format`` (the one the job was imported with)."""
         envelope = self._call("GET", f"/bulk/v1/leads/batch/{int(batch_id)}.json")
         job = _import_job(envelope)
-        return self._with_reports(job) if reports else job
+        return self._with_reports(job, format=format) if reports else job
 
     def _with_reports(self, job: ImportJob, *, format: str = "csv") -> ImportJob:
         update: dict[str, Any] = {}

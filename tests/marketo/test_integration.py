@@ -189,3 +189,16 @@ def test_usage_errors_report_what_the_client_met(app: SandboxApp, client: Market
     client.sync_leads(_records(2))
     errors = {e["errorCode"]: e["count"] for day in client.usage_errors() for e in day.errors}
     assert errors.get("606") == 1
+
+
+def test_import_status_reads_a_tsv_jobs_failures_with_tabs(
+    client: MarketoClient, clock: FakeClock
+) -> None:
+    tsv = b"email\tfirstName\na@example.com\tA\nbroken\tB\n"
+    job = client.import_leads(tsv, format="tsv", wait=False)
+    assert not client.import_status(job.batch_id).done  # queued -> importing
+    clock.advance(5.0)
+    done = client.import_status(job.batch_id, reports=True, format="tsv")
+    assert done.num_rows_failed == 1
+    assert done.failures[0]["email"] == "broken"
+    assert done.failures[0]["firstName"] == "B"
