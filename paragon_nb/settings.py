@@ -14,6 +14,7 @@ A project (runtime) lives in its own folder with its own database and key file.
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken
@@ -60,17 +61,29 @@ def load_or_create_key(folder: Path) -> bytes:
     try:
         key = path.read_bytes().strip()
     except FileNotFoundError:
-        key = Fernet.generate_key()
-        # O_EXCL: two processes racing to create the key must not both win.
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            key = path.read_bytes().strip()
-        else:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(key)
+        key = _create_key_file(path)
     _check_key(key, str(path))
     return key
+
+
+def _create_key_file(path: Path) -> bytes:
+    """Publish a fresh key at ``path`` unless a racing process did first; the winner's key.
+
+    The key is written to a private temp file (0600) and hard-linked into place, so the
+    file appears complete or not at all: a loser never reads a created-but-unwritten file.
+    """
+    key = Fernet.generate_key()
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{KEY_FILE_NAME}.")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(key)
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            return path.read_bytes().strip()
+        return key
+    finally:
+        os.unlink(tmp)
 
 
 def _check_key(key: bytes, where: str) -> None:
