@@ -210,7 +210,11 @@ class ClientBase:
         On a failure, pieces not started are cancelled, running ones finish, and the error
         is raised with ``partial_results`` (a list with ``None`` for unsent pieces)."""
         if len(pieces) <= 1:
-            out = [send(p) for p in pieces]
+            try:
+                out = [send(p) for p in pieces]
+            except Exception as exc:  # annotated and re-raised, as on the concurrent path
+                exc.partial_results = [None]  # type: ignore[attr-defined]
+                raise
             if progress is not None and pieces:
                 progress(size(pieces[0]))
             return out

@@ -154,6 +154,10 @@ def test_sync_leads_batch_failure_raise_or_skip(fake: FakeMarketo) -> None:
         client.sync_leads(records)
     assert info.value.partial_results[0] is None  # type: ignore[attr-defined]
     fake.script["/rest/v1/leads.json"] = ["1006"]
+    with pytest.raises(MarketoError) as one:  # a single batch says so too
+        client.sync_leads(records[:10])
+    assert one.value.partial_results == [None]  # type: ignore[attr-defined]
+    fake.script["/rest/v1/leads.json"] = ["1006"]
     results = client.sync_leads(records, on_batch_error="skip")
     assert [r.reason_code for r in results[:300]] == ["1006"] * 300
     assert results[300].status is RecordStatus.CREATED
