@@ -185,8 +185,10 @@ class ConnectedUsers:
 
     def credentials(self, sub: str) -> MarketoCredentials | None:
         row = self._store.credential(sub, "marketo")
-        if row is None:
-            return None
+        return None if row is None else self._decrypt(row)
+
+    def _decrypt(self, row: Any) -> MarketoCredentials:
+        """The credentials of a ``credentials`` row (ConfigurationError if the key changed)."""
         return MarketoCredentials(
             row["endpoint"], row["client_id"], self._box.decrypt(row["secret_enc"]), row["identity"]
         )
@@ -210,14 +212,8 @@ class ConnectedUsers:
         with self._lock:
             gateway = self._gateways.get(row["id"])
             if gateway is None:
-                creds = MarketoCredentials(
-                    row["endpoint"],
-                    row["client_id"],
-                    self._box.decrypt(row["secret_enc"]),
-                    row["identity"],
-                )
                 gateway = self._gateways[row["id"]] = MarketoGateway(
-                    self._client_factory(creds), coalesce=self._coalesce
+                    self._client_factory(self._decrypt(row)), coalesce=self._coalesce
                 )
                 self._owners[row["id"]] = sub
         return gateway
