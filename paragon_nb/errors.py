@@ -217,16 +217,19 @@ MARKETO_CODE_CLASSES: dict[str, tuple[type[MarketoError], RetryClass]] = {
 }
 
 
+def _classify(code: str) -> tuple[type[MarketoError], RetryClass]:
+    """The table's entry for ``code``; other 5xx are transient, anything else final."""
+    entry = MARKETO_CODE_CLASSES.get(code)
+    if entry is not None:
+        return entry
+    if code.isdigit() and 500 <= int(code) <= 599:
+        return TransientMarketoError, RetryClass.RETRY
+    return MarketoRequestError, RetryClass.FINAL
+
+
 def retry_class(code: str | int | None) -> RetryClass:
     """The retry class for a Marketo code or HTTP status (unknown codes are FINAL)."""
-    if code is None:
-        return RetryClass.FINAL
-    entry = MARKETO_CODE_CLASSES.get(str(code))
-    if entry is not None:
-        return entry[1]
-    if str(code).isdigit() and 500 <= int(code) <= 599:
-        return RetryClass.RETRY
-    return RetryClass.FINAL
+    return RetryClass.FINAL if code is None else _classify(str(code))[1]
 
 
 def marketo_error_for(
@@ -239,13 +242,7 @@ def marketo_error_for(
 ) -> MarketoError:
     """Build the right :class:`MarketoError` subclass for a Marketo code."""
     key = None if code is None else str(code)
-    cls: type[MarketoError] = MarketoRequestError
-    if key is not None:
-        entry = MARKETO_CODE_CLASSES.get(key)
-        if entry is not None:
-            cls = entry[0]
-        elif key.isdigit() and 500 <= int(key) <= 599:
-            cls = TransientMarketoError
+    cls = MarketoRequestError if key is None else _classify(key)[0]
     return cls(message, code=key, request_id=request_id, http_status=http_status, **extra)
 
 
