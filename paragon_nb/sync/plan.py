@@ -25,7 +25,7 @@ from paragon_nb.marketo.models import LeadField
 from paragon_nb.sync.journal import Journal
 from paragon_nb.sync.mapping import ColumnMapping, build_mapping
 from paragon_nb.sync.result import SyncStatus
-from paragon_nb.sync.serialise import row_fingerprints, row_json
+from paragon_nb.sync.serialise import arrow_text, row_fingerprints, row_json
 from paragon_nb.sync.validate import Prepared, prepare
 
 __all__ = ["Plan", "make_plan"]
@@ -36,10 +36,7 @@ class Keys:
     for the positions asked for (a million of them would cost ~80 MB)."""
 
     def __init__(self, lookup: pd.Series) -> None:
-        arr = pa.array(lookup.astype("str").array)
-        if isinstance(arr, pa.ChunkedArray):
-            arr = arr.combine_chunks()
-        self.array = arr
+        self.array = arrow_text(lookup)
 
     def __len__(self) -> int:
         return len(self.array)

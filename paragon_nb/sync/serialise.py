@@ -21,7 +21,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-__all__ = ["batch_records", "batch_text", "row_fingerprints", "row_json"]
+__all__ = ["arrow_text", "batch_records", "batch_text", "row_fingerprints", "row_json"]
 
 _ESCAPES = (("\\", "\\\\"), ('"', '\\"'), ("\n", "\\n"), ("\r", "\\r"), ("\t", "\\t"),
             ("\b", "\\b"), ("\f", "\\f"))  # fmt: skip
@@ -35,11 +35,16 @@ def _s(text: str) -> pa.Scalar:
     return pa.scalar(text, type=pa.large_string())
 
 
-def _arrow_strings(s: pd.Series) -> pa.Array:
+def arrow_text(s: pd.Series) -> pa.Array:
+    """The values of ``s`` as text in one Arrow string array (null where missing)."""
     arr = pa.array(s.astype("str").array)
     if isinstance(arr, pa.ChunkedArray):
         arr = arr.combine_chunks()
-    return arr.cast(pa.large_string())
+    return arr
+
+
+def _arrow_strings(s: pd.Series) -> pa.Array:
+    return arrow_text(s).cast(pa.large_string())
 
 
 def _escaped(s: pd.Series) -> pa.Array:

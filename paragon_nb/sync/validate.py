@@ -32,12 +32,12 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 import pyarrow.compute as pc
 from pandas.api import types as ptypes
 
 from paragon_nb.marketo.models import LeadField
 from paragon_nb.sync.mapping import ColumnMapping
+from paragon_nb.sync.serialise import arrow_text
 
 __all__ = ["Coerced", "Prepared", "coerce_column", "prepare"]
 
@@ -103,10 +103,7 @@ def _as_text(s: pd.Series) -> pd.Series:
 
 def _utf8_lengths(text: pd.Series) -> pd.Series:
     """UTF-8 byte length of each value (0 where missing), computed by pyarrow."""
-    arr = pa.array(text.astype("str").array)
-    if isinstance(arr, pa.ChunkedArray):
-        arr = arr.combine_chunks()
-    lengths = pc.fill_null(pc.binary_length(arr), 0)
+    lengths = pc.fill_null(pc.binary_length(arrow_text(text)), 0)
     return pd.Series(lengths.to_numpy(zero_copy_only=False), index=text.index)
 
 
