@@ -34,10 +34,8 @@ from paragon_nb._httpserver import BackgroundServer
 from paragon_nb.errors import (
     ConfigurationError,
     EventValidationError,
-    MarketoError,
     NotFoundError,
     ParagonError,
-    RuntimeStateError,
     TokenError,
     TransientMarketoError,
 )
@@ -249,9 +247,7 @@ class RestApp:
             raise HTTPError(422, str(exc), errors=_jsonable(errors)) from None
         except TransientMarketoError as exc:
             raise HTTPError(502, f"Marketo did not answer usefully: {exc}; retry later") from None
-        except (RuntimeStateError, MarketoError, ValueError) as exc:
-            raise HTTPError(400, str(exc)) from None
-        except ParagonError as exc:
+        except (ParagonError, ValueError) as exc:  # settings, enablement, Marketo refusals...
             raise HTTPError(400, str(exc)) from None
 
 
