@@ -45,9 +45,7 @@ MAX_URL_BYTES = 8_000
 
 def _default(value: Any) -> Any:
     """JSON for the values a DataFrame row typically holds (datetimes, numpy scalars)."""
-    if isinstance(value, _dt.datetime):
-        return value.isoformat()
-    if isinstance(value, _dt.date):
+    if isinstance(value, _dt.date):  # datetime too (a date subclass)
         return value.isoformat()
     if isinstance(value, decimal.Decimal):
         return float(value)
