@@ -239,9 +239,7 @@ def query_leads(app: SandboxApp, req: Request) -> dict[str, Any]:
     with app.state.tx():
         for raw in values:
             try:
-                value = raw if filter_type == "id" else validate(field, raw)
-                if filter_type == "id":
-                    value = int(raw)
+                value = int(raw) if filter_type == "id" else validate(field, raw)
             except (InvalidValue, ValueError):
                 continue
             ids.update(app.state.find_lead_ids(filter_type, value))
