@@ -26,7 +26,7 @@ class Target:
     origin: str  # scheme://host[:port], no path
     identity: str  # .../identity
     client_id: str
-    client_secret: str
+    client_secret: str = field(repr=False)  # a live secret must not reach failure output
     wait: Callable[[float], None]  # let time pass (FakeClock advance, or a real sleep live)
     _token: str | None = field(default=None, repr=False)
 
