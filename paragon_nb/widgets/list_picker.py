@@ -12,6 +12,7 @@ the dropdown, a refresh button and a status line. Tests drive either without a b
 
 from __future__ import annotations
 
+import html
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -153,16 +154,11 @@ class ListPicker(w.VBox):
         finally:
             self._syncing = False
         if self.model.error:
-            self._status.value = f"<span style='color:#b00020'>{_esc(self.model.error)}</span>"
+            error = html.escape(self.model.error)
+            self._status.value = f"<span style='color:#b00020'>{error}</span>"
         elif self.model.loaded:
             n, total = len(options), len(self.model.lists)
             shown = f"{n} of {total}" if n != total else f"{total}"
             self._status.value = f"<small>{shown} static list(s)</small>"
         else:
             self._status.value = "<small>press Refresh to load your lists</small>"
-
-
-def _esc(text: str) -> str:
-    import html
-
-    return html.escape(text)
