@@ -210,10 +210,6 @@ class Gate:
             day = self.usage.day(self.clock.time())
             self.usage.bump(day, "errors", code)
 
-    @property
-    def in_flight(self) -> int:
-        return self._in_flight
-
     def days(self, n: int) -> list[date]:
         today = self.usage.day(self.clock.time())
         return [today - timedelta(days=i) for i in range(n)]
