@@ -2,9 +2,10 @@
 (<= 2 importing, <= 10 queued incl. importing -> 1016), Queued -> Importing -> Complete/Failed,
 failures/warnings files with the original columns plus a reason column.
 
-Jobs advance lazily on the injected clock whenever a bulk endpoint is called (or
-:func:`advance` is called): a queued job starts when one of the 2 slots is free and completes
-``import_seconds`` later. So tests are deterministic with a FakeClock and need no worker.
+Jobs advance lazily on the injected clock whenever the sandbox answers a call (or
+:func:`advance` is called), so imported leads are visible to the next lead query: a queued
+job starts when one of the 2 slots is free and completes ``import_seconds`` later. So tests
+are deterministic with a FakeClock and need no worker.
 """
 
 from __future__ import annotations
