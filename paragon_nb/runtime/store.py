@@ -59,6 +59,7 @@ CREATE TABLE IF NOT EXISTS workflow_settings (
 CREATE TABLE IF NOT EXISTS events (
     id TEXT PRIMARY KEY, seq INTEGER NOT NULL, sub TEXT NOT NULL, name TEXT NOT NULL,
     payload TEXT NOT NULL, received REAL NOT NULL, run_count INTEGER NOT NULL DEFAULT 0);
+CREATE INDEX IF NOT EXISTS events_seq ON events(seq);
 CREATE TABLE IF NOT EXISTS runs (
     id TEXT PRIMARY KEY, seq INTEGER NOT NULL, event_id TEXT NOT NULL REFERENCES events(id),
     workflow_id TEXT NOT NULL, version INTEGER NOT NULL, sub TEXT NOT NULL,
@@ -66,6 +67,7 @@ CREATE TABLE IF NOT EXISTS runs (
     ended REAL, error TEXT, replay_of TEXT, owner TEXT);
 CREATE INDEX IF NOT EXISTS runs_status ON runs(status);
 CREATE INDEX IF NOT EXISTS runs_event ON runs(event_id);
+CREATE INDEX IF NOT EXISTS runs_seq ON runs(seq);
 CREATE TABLE IF NOT EXISTS run_steps (
     run_id TEXT NOT NULL REFERENCES runs(id), step_id TEXT NOT NULL, seq INTEGER NOT NULL,
     action TEXT NOT NULL, status TEXT NOT NULL, input TEXT, output TEXT, error TEXT,
