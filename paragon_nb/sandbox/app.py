@@ -251,10 +251,10 @@ class SandboxApp:
         query = environ.get("QUERY_STRING", "")
         method = environ.get("REQUEST_METHOD", "GET").upper()
         headers = _headers(environ)
-        body = _read_body(environ)
+        limit = MAX_IMPORT_BODY if path == "/bulk/v1/leads.json" else MAX_BODY
+        body = _read_body(environ, keep=limit + 1)
         if len(path) + len(query) + 1 > MAX_URI:
             return self._count_http(html_error(414))
-        limit = MAX_IMPORT_BODY if path == "/bulk/v1/leads.json" else MAX_BODY
         if len(body) > limit:
             return self._count_http(html_error(413))
         req = Request.build(method, path, query, headers, body)
@@ -354,8 +354,9 @@ def _headers(environ: dict[str, Any]) -> dict[str, str]:
     return out
 
 
-def _read_body(environ: dict[str, Any]) -> bytes:
-    """Read the whole body (even an oversized one, so the client sees the 413, not a reset)."""
+def _read_body(environ: dict[str, Any], *, keep: int) -> bytes:
+    """Read the whole body (even an oversized one, so the client sees the 413, not a reset),
+    keeping at most ``keep`` bytes of it in memory."""
     try:
         length = int(environ.get("CONTENT_LENGTH") or 0)
     except ValueError:
@@ -363,11 +364,13 @@ def _read_body(environ: dict[str, Any]) -> bytes:
     if length <= 0:
         return b""
     stream = environ["wsgi.input"]
-    chunks, remaining = [], length
+    chunks, remaining, kept = [], length, 0
     while remaining > 0:
         chunk = stream.read(min(remaining, 1 << 20))
         if not chunk:
             break
-        chunks.append(chunk)
+        if kept < keep:
+            chunks.append(chunk[: keep - kept])
+            kept += len(chunks[-1])
         remaining -= len(chunk)
     return b"".join(chunks)

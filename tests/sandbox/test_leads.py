@@ -318,3 +318,14 @@ def test_rest_prefixed_identity_path_is_a_600(api: Api) -> None:
                 "client_secret": app.client_secret},
     )  # fmt: skip
     assert res["errors"][0]["code"] == "600"
+
+
+def test_an_oversized_body_is_drained_but_only_its_head_kept() -> None:
+    import io
+
+    from paragon_nb.sandbox.app import _read_body
+
+    stream = io.BytesIO(b"x" * 3_000_000)
+    body = _read_body({"CONTENT_LENGTH": "3000000", "wsgi.input": stream}, keep=1_000_001)
+    assert len(body) == 1_000_001  # enough to see it is over the 1 MB limit
+    assert stream.tell() == 3_000_000  # all read, so the client gets its 413, not a reset
