@@ -281,7 +281,7 @@ class SandboxApp:
 
     def _dispatch(self, req: Request, kind: str) -> Response:
         try:
-            handler, write, kind, groups = routes.resolve(req)
+            handler, write, groups = routes.resolve(req)
             if write:
                 self._bump("write_calls")
             if self.latency > 0:

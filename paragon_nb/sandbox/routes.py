@@ -1,5 +1,5 @@
-"""The sandbox's route table: path pattern -> {effective method: (handler, is_write)}, plus
-the envelope kind ("lead" or "asset") used for errors on that route.
+"""The sandbox's route table: path pattern -> {effective method: (handler, is_write)}. The
+envelope kind of a route ("asset" under ``/rest/asset/``, else "lead") follows from its path.
 
 ``resolve(req)`` answers 605 for a known path with the wrong verb and 610 for an unknown path.
 """
@@ -16,12 +16,12 @@ from paragon_nb.sandbox.wire import ApiError, Request, lead_envelope
 __all__ = ["ROUTES", "Handler", "resolve"]
 
 Handler = Callable[..., Any]
-# (path regex, {effective method: (handler, is_write)}, envelope kind)
-ROUTES: list[tuple[re.Pattern[str], dict[str, tuple[Handler, bool]], str]] = []
+# (path regex, {effective method: (handler, is_write)})
+ROUTES: list[tuple[re.Pattern[str], dict[str, tuple[Handler, bool]]]] = []
 
 
-def _route(pattern: str, kind: str = "lead", **methods: tuple[Handler, bool]) -> None:
-    ROUTES.append((re.compile(pattern + r"\Z"), methods, kind))
+def _route(pattern: str, **methods: tuple[Handler, bool]) -> None:
+    ROUTES.append((re.compile(pattern + r"\Z"), methods))
 
 
 def _usage(days: int) -> Handler:
@@ -61,38 +61,35 @@ _route("/rest/v1/stats/errors\\.json", GET=(_errors(1), False))
 _route("/rest/v1/stats/errors/last7days\\.json", GET=(_errors(7), False))
 _route(
     "/rest/asset/v1/staticLists\\.json",
-    "asset",
     GET=(lists.browse_lists, False),
     POST=(lists.create_list, False),
 )
-_route("/rest/asset/v1/staticList/byName\\.json", "asset", GET=(lists.static_list_by_name, False))
+_route("/rest/asset/v1/staticList/byName\\.json", GET=(lists.static_list_by_name, False))
 _route(
     "/rest/asset/v1/staticList/(\\d+)\\.json",
-    "asset",
     GET=(lists.get_static_list, False),
     POST=(lists.update_static_list, False),
 )
 _route(
     "/rest/asset/v1/staticList/(\\d+)/delete\\.json",
-    "asset",
     POST=(lists.delete_static_list, False),
 )
-_route("/rest/asset/v1/folder/byName\\.json", "asset", GET=(lists.folder_by_name, False))
-_route("/rest/asset/v1/folder/(\\d+)\\.json", "asset", GET=(lists.get_folder, False))
+_route("/rest/asset/v1/folder/byName\\.json", GET=(lists.folder_by_name, False))
+_route("/rest/asset/v1/folder/(\\d+)\\.json", GET=(lists.get_folder, False))
 _route("/bulk/v1/leads\\.json", POST=(bulk.create_import, True))
 _route("/bulk/v1/leads/batch/(\\d+)\\.json", GET=(bulk.import_status, False))
 _route("/bulk/v1/leads/batch/(\\d+)/failures\\.json", GET=(bulk.import_failures, False))
 _route("/bulk/v1/leads/batch/(\\d+)/warnings\\.json", GET=(bulk.import_warnings, False))
 
 
-def resolve(req: Request) -> tuple[Handler, bool, str, tuple[str, ...]]:
-    """(handler, is_write, envelope kind, path groups) for a request. Raises 605 / 610."""
-    for pattern, methods, kind in ROUTES:
+def resolve(req: Request) -> tuple[Handler, bool, tuple[str, ...]]:
+    """(handler, is_write, path groups) for a request. Raises 605 / 610."""
+    for pattern, methods in ROUTES:
         match = pattern.match(req.path)
         if match is None:
             continue
         entry = methods.get(req.effective_method)
         if entry is None:
             raise ApiError("605", f"Request method '{req.effective_method}' not supported")
-        return entry[0], entry[1], kind, match.groups()
+        return entry[0], entry[1], match.groups()
     raise ApiError("610", "Requested resource not found")
