@@ -138,7 +138,7 @@ class ConnectedUsers:
             gateway.check()
         except MarketoError as exc:
             gateway.close()
-            message = mask_secrets(str(exc), [client_secret])
+            message = mask_secrets(exc.message, [client_secret])  # str(exc) adds "[code] "
             raise type(exc)(
                 f"Marketo refused the credentials of user {sub!r} (client id {client_id!r}): "
                 f"{message}; check the Client ID/Secret and the endpoint URL",

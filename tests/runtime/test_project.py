@@ -141,6 +141,8 @@ def test_connect_refuses_bad_credentials_and_stores_nothing(project: Project) ->
             "u", "marketo", endpoint=ENDPOINT, client_id=CLIENT_ID, client_secret="wrong-secret-123"
         )
     assert "wrong-secret-123" not in str(info.value)
+    code = info.value.code
+    assert code and str(info.value).count(f"[{code}]") == 1  # the code is shown once
     marketo = project.user_state("u")["integrations"]["marketo"]
     assert marketo["enabled"] is False and "credentialId" not in marketo
     with pytest.raises(NotFoundError, match="available: marketo"):
