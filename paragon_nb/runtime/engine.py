@@ -269,36 +269,28 @@ class Engine:
         self, run_id: str, step: ConditionStep, context: dict[str, Any], secrets: list[str]
     ) -> dict[str, Any]:
         started = self._clock.time()
-        rule = mask_secrets(step.if_, secrets)
+        output: dict[str, Any] | None = None
+        error: str | None = None
         try:
             result = evaluate_condition(step.if_, context)
         except (TemplateError, StepError) as exc:
-            message = mask_secrets(str(exc), secrets)
-            self._store.put_step(
-                run_id,
-                step.id,
-                action="condition",
-                status=StepStatus.FAILED.value,
-                input=dumps(rule),
-                error=message,
-                attempts=1,
-                started=started,
-                ended=self._clock.time(),
-            )
-            raise _StepFailed(step.id, message) from None
-        output = {"result": result, "selectedChoice": "Yes" if result else "No"}
+            error = mask_secrets(str(exc), secrets)
+        else:
+            output = {"result": result, "selectedChoice": "Yes" if result else "No"}
         self._store.put_step(
             run_id,
             step.id,
             action="condition",
-            status=StepStatus.SUCCEEDED.value,
-            input=dumps(rule),
-            output=dumps(output),
-            error=None,
+            status=(StepStatus.FAILED if error is not None else StepStatus.SUCCEEDED).value,
+            input=dumps(mask_secrets(step.if_, secrets)),
+            output=None if output is None else dumps(output),
+            error=error,
             attempts=1,
             started=started,
             ended=self._clock.time(),
         )
+        if output is None:
+            raise _StepFailed(step.id, str(error))
         context["steps"][step.id] = output
         return output
 
