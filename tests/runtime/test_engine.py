@@ -432,3 +432,30 @@ def test_parameter_shapes_are_coerced_per_action() -> None:
 
     with pytest.raises(StepError, match=r"bad parameters for marketo\.add_leads_to_list: list_id"):
         ACTIONS["marketo.add_leads_to_list"].validate({"list_id": "Newsletter", "lead_ids": [1]})
+
+
+def test_a_condition_that_cannot_be_evaluated_fails_the_run(
+    project: Project, marketo: FakeMarketo
+) -> None:
+    project.define_app_event("Lead Created", example=LEAD_EXAMPLE)
+    project.register_function("never", lambda: 1)
+    connect(project)
+    add_flow(
+        project,
+        """\
+  - id: big
+    action: condition
+    if: {left: "{{event.company}}", op: greater_than, right: [1]}
+    then:
+      - id: after
+        action: python
+        function: never
+""",
+    )
+    project.trigger_event("user-1", "Lead Created", LEAD_EXAMPLE)
+    run = only_run(project)
+    steps = steps_by_id(run)
+    assert run["status"] == "failed" and run["error"].startswith("step 'big': cannot compare")
+    assert steps["big"]["status"] == "failed" and steps["big"]["output"] is None
+    assert steps["big"]["input"]["op"] == "greater_than" and steps["big"]["attempts"] == 1
+    assert "after" not in steps
