@@ -161,9 +161,6 @@ class ProjectStore:
     def app_event(self, name: str) -> sqlite3.Row | None:
         return self.one("SELECT * FROM app_events WHERE name = ?", name)
 
-    def app_event_by_id(self, event_id: str) -> sqlite3.Row | None:
-        return self.one("SELECT * FROM app_events WHERE id = ?", event_id)
-
     def app_events(self) -> list[sqlite3.Row]:
         return self.all("SELECT * FROM app_events ORDER BY created, name")
 
@@ -260,9 +257,6 @@ class ProjectStore:
         return self.one(
             "SELECT * FROM credentials WHERE sub = ? AND integration = ?", sub, integration
         )
-
-    def credential_by_id(self, cred_id: str) -> sqlite3.Row | None:
-        return self.one("SELECT * FROM credentials WHERE id = ?", cred_id)
 
     def put_credential(self, **row: Any) -> None:
         """Insert or replace the user's credential for an integration (``secret_enc`` only)."""
