@@ -33,7 +33,7 @@ from paragon_nb.marketo._masking import Masker
 from paragon_nb.marketo.auth import MarketoAuth
 from paragon_nb.marketo.batching import MAX_URL_BYTES, dumps
 from paragon_nb.marketo.limits import Limiter, next_quota_reset
-from paragon_nb.marketo.retry import RetryPolicy, is_ambiguous, should_retry
+from paragon_nb.marketo.retry import RetryPolicy, should_retry
 from paragon_nb.marketo.stats import ClientStats
 
 __all__ = ["Http"]
@@ -130,13 +130,11 @@ class Http:
                 if error.code in ("606", "615"):
                     self.limiter.throttled(error.code)  # someone else shares the instance
             if not should_retry(error, idempotent=idempotent):
-                if not idempotent and should_retry(error) and is_ambiguous(error):
-                    raise type(error)(
+                if should_retry(error):  # retryable, but ambiguous for a non-idempotent call
+                    raise _reworded(
+                        error,
                         f"{error.message}; NOT retried: {label} is not idempotent and Marketo "
                         f"may already have executed it; check for duplicates before resending",
-                        code=error.code,
-                        request_id=error.request_id,
-                        http_status=error.http_status,
                     ) from None
                 raise error
             with self._rng_lock:
@@ -146,12 +144,10 @@ class Http:
             elapsed = self._clock.monotonic() - started
             capped = max_attempts is not None and attempt >= max_attempts
             if capped or not self.retry.allows(attempt, elapsed=elapsed, next_delay=delay):
-                raise type(error)(
+                raise _reworded(
+                    error,
                     f"{error.message} (gave up after {attempt} attempts over {elapsed:.1f} s; "
                     f"see RetryPolicy)",
-                    code=error.code,
-                    request_id=error.request_id,
-                    http_status=error.http_status,
                 ) from None
             self.stats.record_retry()
             log.info(
@@ -280,6 +276,13 @@ class Http:
         error = marketo_error_for("610" if status == 404 else str(status), text, http_status=status)
         error.code = str(status)
         return error
+
+
+def _reworded(error: MarketoError, message: str) -> MarketoError:
+    """The same kind of error (class, code, request id, status) with a fuller message."""
+    return type(error)(
+        message, code=error.code, request_id=error.request_id, http_status=error.http_status
+    )
 
 
 def _clean(params: Mapping[str, Any]) -> dict[str, Any]:
