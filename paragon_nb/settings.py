@@ -81,6 +81,13 @@ def _create_key_file(path: Path) -> bytes:
             os.link(tmp, path)
         except FileExistsError:
             return path.read_bytes().strip()
+        except OSError:  # no hard links on this filesystem (FAT, some mounts): O_EXCL instead
+            try:
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            except FileExistsError:
+                return path.read_bytes().strip()
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(key)
         return key
     finally:
         os.unlink(tmp)
