@@ -3,7 +3,8 @@
 :meth:`Dispatcher.trigger` checks the payload is a JSON object (and, in a strict project,
 that it matches the event's schema), finds the deployed workflows bound to that event which
 the user enabled with a VALID credential, and writes the event together with one ``queued``
-run per workflow in ONE transaction before returning the event id: once the caller hears
+run per workflow in ONE transaction (shared with the events other threads are accepting at
+that moment: a group commit) before returning the receipt: once the caller hears
 "accepted" (HTTP 201), the event and its runs survive a crash and resume on the next open.
 Each run snapshots the user's settings and metadata, so a replay or a resume sees what the
 original run saw.
@@ -30,6 +31,7 @@ from paragon_nb.errors import (
 from paragon_nb.runtime.api import EventReceipt
 from paragon_nb.runtime.engine import Engine
 from paragon_nb.runtime.events import validate_example, validate_payload
+from paragon_nb.runtime.runlog import EventEntry, RunLog
 from paragon_nb.runtime.store import ProjectStore, loads
 from paragon_nb.runtime.users import ConnectedUsers
 from paragon_nb.runtime.workflows import WorkflowSpec
@@ -59,6 +61,16 @@ def check_idempotency_key(key: str | None) -> None:
         )
 
 
+class _Pending:
+    __slots__ = ("answer", "done", "entry", "error")
+
+    def __init__(self, entry: EventEntry) -> None:
+        self.entry = entry
+        self.done = False
+        self.answer: Any = None
+        self.error: BaseException | None = None
+
+
 class Dispatcher:
     """Creates runs for events and replays; the engine executes them."""
 
@@ -76,6 +88,10 @@ class Dispatcher:
             raise ConfigurationError(f"max_queued_runs must be >= 1, got {max_queued_runs}")
         self._max_queued_runs = max_queued_runs
         self._bound_lock = threading.Lock()
+        self._runs = RunLog(store)
+        self._group = threading.Condition()
+        self._queued: list[_Pending] = []
+        self._writing = False
         self._unfinished, self._counted_at = 0, -float("inf")
         self._store = store
         self._users = users
@@ -123,17 +139,53 @@ class Dispatcher:
         idem = None
         if idempotency_key is not None:
             idem = (idempotency_key, receipt.to_dict(), now - IDEMPOTENCY_WINDOW)
-        earlier = self._store.insert_event_with_runs(
-            event={"id": event_id, "sub": sub, "name": name, "payload": data, "received": now},
-            runs=runs,
-            idempotency=idem,
-        )
+        event = {"id": event_id, "sub": sub, "name": name, "payload": data, "received": now}
+        try:
+            earlier = self._commit(EventEntry(event, runs, idem))
+        except BaseException:
+            with self._bound_lock:
+                self._unfinished -= len(runs)
+            raise
         if earlier is not None:
             with self._bound_lock:
                 self._unfinished -= len(runs)
             return EventReceipt.from_dict(earlier, repeated=True)
         self._engine.submit(r["id"] for r in runs)
         return receipt
+
+    def _commit(self, entry: EventEntry) -> Any:
+        """Group commit: concurrent callers' events go into one transaction. The first
+        caller to find no write in progress writes everything queued so far; the others
+        wait for it (each returns once its own event is durable)."""
+        slot = _Pending(entry)
+        with self._group:
+            self._queued.append(slot)
+            while not slot.done:
+                if self._writing:
+                    self._group.wait()
+                    continue
+                self._writing = True
+                group, self._queued = self._queued, []
+                break
+            else:
+                if slot.error is not None:
+                    raise slot.error
+                return slot.answer
+        try:
+            answers = self._runs.insert_events([p.entry for p in group], owner=self._engine.owner)
+            for pending, answer in zip(group, answers, strict=True):
+                pending.answer = answer
+        except BaseException as exc:
+            for pending in group:
+                pending.error = exc
+        with self._group:
+            for pending in group:
+                pending.done = True
+            self._writing = False
+            self._group.notify_all()
+        if slot.error is not None:
+            raise slot.error
+        return slot.answer
 
     def _check_bound(self, adding: int) -> None:
         """BackpressureError when ``adding`` more runs would pass the bound. The count of
@@ -190,7 +242,7 @@ class Dispatcher:
             "created": self._clock.time(),
             "replay_of": row["id"],
         }
-        self._store.insert_runs([new])
+        self._runs.insert_runs([new], owner=self._engine.owner)
         self._engine.submit([new["id"]])
         return new["id"]
 

@@ -28,7 +28,8 @@ from paragon_nb.errors import (
     RuntimeStateError,
     StepError,
 )
-from paragon_nb.runtime.gateway import MarketoCredentials, MarketoGateway
+from paragon_nb.runtime.api import CredentialStatus
+from paragon_nb.runtime.gateway import MarketoCredentials, MarketoGateway, instance_of
 from paragon_nb.runtime.masking import mask_secrets
 from paragon_nb.runtime.store import ProjectStore, loads
 from paragon_nb.runtime.workflows import SettingType, UserSetting, WorkflowSpec
@@ -37,7 +38,7 @@ from paragon_nb.settings import SecretBox
 __all__ = ["INTEGRATIONS", "ConnectedUsers", "coerce_setting"]
 
 INTEGRATIONS = ("marketo",)
-VALID, INVALID = "VALID", "INVALID"
+VALID, INVALID = CredentialStatus.VALID, CredentialStatus.INVALID
 
 ClientFactory = Callable[[MarketoCredentials], Any]
 
@@ -100,10 +101,8 @@ class ConnectedUsers:
         *,
         clock: Clock,
         client_factory: ClientFactory,
-        coalesce: bool = True,
     ) -> None:
         self._store = store
-        self._coalesce = coalesce
         self._box = box
         self._clock = clock
         self._client_factory = client_factory
@@ -133,7 +132,7 @@ class ConnectedUsers:
             if not isinstance(value, str) or not value.strip():
                 raise RuntimeStateError(f"connect_user({sub!r}): {label} is empty; it is required")
         creds = MarketoCredentials(endpoint.strip(), client_id.strip(), client_secret, identity)
-        gateway = MarketoGateway(self._client_factory(creds), coalesce=self._coalesce)
+        gateway = MarketoGateway(self._client_factory(creds), instance=instance_of(creds))
         try:
             gateway.check()
         except MarketoError as exc:
@@ -212,8 +211,9 @@ class ConnectedUsers:
         with self._lock:
             gateway = self._gateways.get(row["id"])
             if gateway is None:
+                creds = self._decrypt(row)
                 gateway = self._gateways[row["id"]] = MarketoGateway(
-                    self._client_factory(self._decrypt(row)), coalesce=self._coalesce
+                    self._client_factory(creds), instance=instance_of(creds)
                 )
                 self._owners[row["id"]] = sub
         return gateway
