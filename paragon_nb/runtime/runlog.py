@@ -20,7 +20,7 @@ from typing import Any
 from paragon_nb.runtime.api import UNFINISHED, RunStatus, StepRecord
 from paragon_nb.runtime.store import ProjectStore, dumps, loads
 
-__all__ = ["EventEntry", "RunLog", "RunRow", "WorkItem", "Writes"]
+__all__ = ["EventEntry", "RunLog", "RunRow", "WorkItem", "Writes", "step_record"]
 
 
 @dataclass(frozen=True)
