@@ -19,6 +19,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from paragon_nb._clock import Clock
@@ -61,6 +62,13 @@ def check_idempotency_key(key: str | None) -> None:
         )
 
 
+@dataclass(frozen=True)
+class _Plan:
+    event_def: Any
+    runs: list[tuple[str, int, dict[str, Any]]]
+    not_triggered: tuple[str, ...]
+
+
 class _Pending:
     __slots__ = ("answer", "done", "entry", "error")
 
@@ -88,6 +96,7 @@ class Dispatcher:
             raise ConfigurationError(f"max_queued_runs must be >= 1, got {max_queued_runs}")
         self._max_queued_runs = max_queued_runs
         self._bound_lock = threading.Lock()
+        self._plans: dict[tuple[str, str], tuple[str, _Plan]] = {}
         self._runs = RunLog(store)
         self._group = threading.Condition()
         self._queued: list[_Pending] = []
@@ -121,13 +130,17 @@ class Dispatcher:
             raise RuntimeStateError("trigger_event needs the App Event name")
         check_idempotency_key(idempotency_key)
         data = validate_example(payload, name=f"payload of event {name!r}")
-        # (U) event names match exactly (case and spaces), as senders must "use the same string"
-        event_def = self._store.app_event(name)
+        plan = self._plan(sub, name)
         if strict:
-            self._validate(name, data, event_def)
+            self._validate(name, data, plan.event_def)
         now = self._clock.time()
         event_id = str(uuid.uuid4())
-        runs, not_triggered = self._plan_runs(event_id, sub, name, event_def, now)
+        runs = [
+            {"id": str(uuid.uuid4()), "event_id": event_id, "workflow_id": wf_id,
+             "version": version, "sub": sub, "context": context, "created": now}
+            for wf_id, version, context in plan.runs
+        ]  # fmt: skip
+        not_triggered = plan.not_triggered
         if runs:
             self._check_bound(len(runs))
         receipt = EventReceipt(
@@ -150,8 +163,27 @@ class Dispatcher:
             with self._bound_lock:
                 self._unfinished -= len(runs)
             return EventReceipt.from_dict(earlier, repeated=True)
-        self._engine.submit(r["id"] for r in runs)
+        self._engine.start_new(runs, data)
         return receipt
+
+    def _plan(self, sub: str, name: str) -> _Plan:
+        """What an event of ``name`` from ``sub`` starts, cached until configuration changes
+        (in any process: the store's config_version)."""
+        version = self._store.config_version()
+        key = (sub, name)
+        with self._bound_lock:
+            cached = self._plans.get(key)
+            if cached is not None and cached[0] == version:
+                return cached[1]
+        # (U) event names match exactly (case and spaces), as senders must "use the same string"
+        event_def = self._store.app_event(name)
+        runs, not_triggered = self._plan_runs(sub, name, event_def)
+        plan = _Plan(event_def, runs, tuple(not_triggered))
+        with self._bound_lock:
+            if len(self._plans) > 10_000:
+                self._plans.clear()
+            self._plans[key] = (version, plan)
+        return plan
 
     def _commit(self, entry: EventEntry) -> Any:
         """Group commit: concurrent callers' events go into one transaction. The first
@@ -208,16 +240,17 @@ class Dispatcher:
         )
 
     def _plan_runs(
-        self, event_id: str, sub: str, name: str, event_def: Any, now: float
-    ) -> tuple[list[dict[str, Any]], list[str]]:
-        """The runs this event starts, and one sentence per workflow on it that did not run."""
+        self, sub: str, name: str, event_def: Any
+    ) -> tuple[list[tuple[str, int, dict[str, Any]]], list[str]]:
+        """(workflow id, version, settings snapshot) of each run the event starts, and one
+        sentence per workflow on the event that did not run."""
         live = self._live_versions(name, event_def)
-        runs: list[dict[str, Any]] = []
+        runs: list[tuple[str, int, dict[str, Any]]] = []
         skipped: list[str] = []
         for wf_id, wf_name, version in live:
             why = self._users.why_not_runnable(sub, wf_id)
             if why is None:
-                runs.append(self._new_run(event_id, wf_id, version, sub, now))
+                runs.append((wf_id, version, self._snapshot(wf_id, version, sub)))
             else:
                 skipped.append(f"workflow {wf_name!r} {why}")
         deployed = {wf_id for wf_id, _, _ in live}
@@ -278,21 +311,11 @@ class Dispatcher:
                 out.append((r["id"], r["name"], int(r["deployed_version"])))
         return out
 
-    def _new_run(
-        self, event_id: str, wf_id: str, version: int, sub: str, now: float
-    ) -> dict[str, Any]:
+    def _snapshot(self, wf_id: str, version: int, sub: str) -> dict[str, Any]:
+        """The settings and user metadata a run sees (kept with the run for replays)."""
         spec = self._spec_for(wf_id, version)
         user = self._store.user_row(sub)
-        context = {
+        return {
             "settings": self._users.effective_settings(sub, wf_id, spec),
             "user": {"id": sub, "meta": loads(user["meta"]) if user is not None else {}},
-        }
-        return {
-            "id": str(uuid.uuid4()),
-            "event_id": event_id,
-            "workflow_id": wf_id,
-            "version": version,
-            "sub": sub,
-            "context": context,
-            "created": now,
         }

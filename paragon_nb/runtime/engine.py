@@ -42,7 +42,7 @@ from paragon_nb.runtime.ownership import (
     unregister_engine,
 )
 from paragon_nb.runtime.runcontext import PARKED, RunContext, StepRunner
-from paragon_nb.runtime.runlog import RunLog, WorkItem, Writes
+from paragon_nb.runtime.runlog import RunLog, RunRow, WorkItem, Writes
 from paragon_nb.runtime.store import ProjectStore
 from paragon_nb.runtime.workflows import WorkflowSpec
 
@@ -111,6 +111,27 @@ class Engine:
             self._ready.extend(fresh)
             self._start_threads()
             self._cond.notify_all()
+
+    def start_new(self, runs: list[dict[str, Any]], payload: Any) -> None:
+        """Start runs just accepted by this process (their context is built from what the
+        accept path already holds, without reading the store back)."""
+        if not runs or self._closing.is_set():
+            return
+        now = self._clock.time()
+        contexts = [
+            RunContext.load(
+                RunRow(r["id"], r["event_id"], r["workflow_id"], r["version"], r["sub"],
+                       RunStatus.QUEUED.value, r["context"], now, None, None, None, None,
+                       self.owner),
+                payload=payload, steps=(), spec_for=self._spec_for,
+                secrets_for=self._secrets_for,
+            )
+            for r in runs
+        ]  # fmt: skip
+        with self._cond:
+            for ctx in contexts:
+                self._contexts[ctx.run_id] = ctx
+        self.submit(ctx.run_id for ctx in contexts)
 
     def resume(self) -> list[str]:
         """Claim and restart every unfinished run no live engine holds (after a crash or

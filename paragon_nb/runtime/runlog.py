@@ -155,7 +155,7 @@ class RunLog:
         idempotency key was already used (nothing written for it), else None. The runs are
         written owned by ``owner`` (the engine that will execute them)."""
         answers: list[Any] = []
-        with self._store.tx() as c:
+        with self._store.run_tx() as c:
             seq = c.execute("SELECT COALESCE(MAX(seq), 0) AS s FROM events").fetchone()["s"]
             run_seq = c.execute("SELECT COALESCE(MAX(seq), 0) AS s FROM runs").fetchone()["s"]
             for entry in entries:
@@ -188,7 +188,7 @@ class RunLog:
         return answers
 
     def insert_runs(self, runs: list[dict[str, Any]], *, owner: str) -> None:
-        with self._store.tx() as c:
+        with self._store.run_tx() as c:
             seq = c.execute("SELECT COALESCE(MAX(seq), 0) AS s FROM runs").fetchone()["s"]
             self._insert_runs(c, runs, seq, owner)
 
@@ -227,7 +227,7 @@ class RunLog:
         """Make ``owner`` the executor of each unfinished run not held by a live engine;
         returns the ids it now holds (one transaction)."""
         claimed: list[str] = []
-        with self._store.tx() as c:
+        with self._store.run_tx() as c:
             for run_id in run_ids:
                 row = c.execute("SELECT status, owner FROM runs WHERE id = ?", (run_id,)).fetchone()
                 if row is None or row["status"] not in UNFINISHED:
@@ -243,7 +243,7 @@ class RunLog:
     def release(self, owner: str) -> None:
         """Unfinished runs of ``owner`` become claimable at once (an orderly close)."""
         marks = ", ".join("?" for _ in UNFINISHED)
-        with self._store.tx() as c:
+        with self._store.run_tx() as c:
             c.execute(
                 f"UPDATE runs SET owner = NULL WHERE owner = ? AND status IN ({marks})",
                 (owner, *UNFINISHED),
@@ -273,7 +273,7 @@ class RunLog:
     def mark_sent(self, items: Sequence[WorkItem], batch_id: str) -> None:
         """Before a batch leaves: its id and one more attempt on each item (durable, so a
         batch whose answer is lost in a crash is counted and sent again on reopen)."""
-        with self._store.tx() as c:
+        with self._store.run_tx() as c:
             c.executemany(
                 "UPDATE marketo_work SET batch_id = ?, attempts = ? WHERE id = ?",
                 [(batch_id, item.attempts, item.id) for item in items],
@@ -284,7 +284,7 @@ class RunLog:
         """Everything in ``writes`` in one transaction; new work items get their ids."""
         if not writes:
             return
-        with self._store.tx() as c:
+        with self._store.run_tx() as c:
             if writes.started:
                 c.executemany(
                     "UPDATE runs SET status = ?, started = COALESCE(started, ?) "

@@ -101,6 +101,7 @@ class ProjectStore:
         self._write_lock = threading.Lock()
         conn = self._conns.get()
         conn.executescript(_SCHEMA)
+        conn.execute("INSERT OR IGNORE INTO meta(key, value) VALUES ('config_version', '1')")
         have = {r["name"] for r in conn.execute("PRAGMA table_info(run_steps)")}
         for column, kind in (("batch_id", "TEXT"), ("batch_size", "INTEGER")):
             if column not in have:  # a project made before batching: add the columns
@@ -113,11 +114,29 @@ class ProjectStore:
 
     @contextmanager
     def tx(self) -> Iterator[sqlite3.Connection]:
-        """A write transaction. Writers of this process queue on a lock first: SQLite's own
-        busy handler sleeps with backoff, which under many worker and request threads turns
-        into long stalls. Other processes still meet the busy timeout."""
+        """A write transaction that changes configuration (anything but events, runs and
+        their steps): it bumps ``config_version``, so every process's caches of workflows,
+        credentials and settings see the change (:meth:`config_version`)."""
+        with self.run_tx() as conn:
+            conn.execute(
+                "UPDATE meta SET value = CAST(CAST(value AS INTEGER) + 1 AS TEXT) "
+                "WHERE key = 'config_version'"
+            )
+            yield conn
+
+    @contextmanager
+    def run_tx(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction for events, runs, steps and the work queue. Writers of this
+        process queue on a lock first: SQLite's own busy handler sleeps with backoff, which
+        under many worker and request threads turns into long stalls. Other processes still
+        meet the busy timeout."""
         with self._write_lock, transaction(self.conn) as conn:
             yield conn
+
+    def config_version(self) -> str:
+        """Changes whenever configuration changes, in any process (one indexed read)."""
+        row = self.one("SELECT value FROM meta WHERE key = 'config_version'")
+        return "0" if row is None else str(row["value"])
 
     def one(self, sql: str, *args: Any) -> sqlite3.Row | None:
         return self.conn.execute(sql, args).fetchone()
