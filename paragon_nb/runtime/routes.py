@@ -1,6 +1,6 @@
 """Handlers of the local REST API: one small function per Paragon route, over a Project.
 
-Each handler gets the project and a verified :class:`~paragon_nb.runtime.server.Request`
+Each handler gets the project and a verified :class:`~paragon_nb.runtime.http.Request`
 (``req.sub`` is the Connected User id from the token) and returns ``(status, body)``.
 Paths are relative to ``/projects/{id}/sdk`` (reference paragon-platform.md §3)::
 
@@ -20,7 +20,7 @@ import json
 import uuid
 from typing import Any
 
-from paragon_nb.runtime.server import HTTPError, Request
+from paragon_nb.runtime.http import HTTPError, Request
 
 __all__ = ["INTEGRATION", "ROUTES", "integration_id", "user_state"]
 

@@ -377,3 +377,25 @@ def test_workflows_can_be_named_by_name(stub: Any, http: httpx.Client, bearer: A
         "enabled": False,
         "settings": {"marketo_list": 9},
     }
+
+
+def test_a_cut_short_event_over_the_socket_is_400_and_records_nothing(
+    stub: Any, bearer: Any
+) -> None:
+    import socket
+
+    body = json.dumps(EVENT).encode()
+    with serve_project(stub) as handle:
+        head = (
+            f"POST /projects/{stub.id}/sdk/events/trigger HTTP/1.1\r\nHost: t\r\n"
+            f"Authorization: {bearer()['Authorization']}\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n"
+        ).encode()
+        with socket.create_connection(("127.0.0.1", int(handle.url.rsplit(":", 1)[1])), 10) as s:
+            s.sendall(head + body[:-5])  # the client dies before its last 5 bytes
+            s.shutdown(socket.SHUT_WR)
+            answer = b""
+            while chunk := s.recv(65536):
+                answer += chunk
+    assert answer.startswith(b"HTTP/1.1 400")
+    assert b"Content-Length" in answer and stub.events == []
