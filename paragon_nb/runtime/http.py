@@ -15,12 +15,16 @@ __all__ = ["HTTPError", "Handler", "Request"]
 
 
 class HTTPError(Exception):
-    """Raised by handlers to answer ``status`` with ``{"message": message, **extra}``."""
+    """Raised by handlers to answer ``status`` with ``{"message": message, **extra}``
+    (and the response ``headers`` given, e.g. ``Retry-After``)."""
 
-    def __init__(self, status: int, message: str, **extra: Any) -> None:
+    def __init__(
+        self, status: int, message: str, *, headers: dict[str, str] | None = None, **extra: Any
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
+        self.headers = dict(headers or {})
         self.extra = extra
 
 

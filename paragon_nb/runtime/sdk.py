@@ -13,7 +13,8 @@ It speaks the same ``/projects/{id}/sdk/...`` paths whether it talks to a local
 
 Errors: TokenInvalid/TokenExpired ("Failed to authenticate user with Paragon: ..."),
 TokenInvalid on any later 401/403 (the user is logged out, as the SDK does),
-NotFoundError on 404, EventValidationError on 422 (``.errors``), ParagonRequestError
+NotFoundError on 404, EventValidationError on 422 (``.errors``), BackpressureError on 429
+(``.retry_after``), ParagonRequestError
 (``.status_code``) on other refusals, RuntimeStateError when the server cannot be reached.
 """
 
@@ -28,6 +29,7 @@ import httpx
 
 from paragon_nb._clock import Clock, system_clock
 from paragon_nb.errors import (
+    BackpressureError,
     EventValidationError,
     NotFoundError,
     ParagonError,
@@ -89,14 +91,16 @@ class Paragon:
 
     # ------------------------------------------------------------------------- plumbing
 
-    def _request(self, method: str, path: str, *, json: Any = None) -> Any:
+    def _request(
+        self, method: str, path: str, *, json: Any = None, headers: dict[str, str] | None = None
+    ) -> Any:
         if self._token is None or self._project_id is None:
             raise TokenInvalid(
                 "Connect SDK attempted to make an API request, but no user was authenticated; "
                 "call paragon.authenticate(project_id, user_token) first"
             )
         url = f"{self.base_url}/projects/{self._project_id}/sdk{path}"
-        headers = {"Authorization": f"Bearer {self._token}"}
+        headers = {**(headers or {}), "Authorization": f"Bearer {self._token}"}
         try:
             response = self._http.request(method, url, json=json, headers=headers)
         except httpx.HTTPError as exc:
@@ -122,6 +126,9 @@ class Paragon:
             raise NotFoundError(message)
         if status == 422 and isinstance(body, dict):
             raise EventValidationError(message, errors=body.get("errors") or [])
+        if status == 429:
+            retry_after = float(response.headers.get("Retry-After") or 1)
+            raise BackpressureError(f"Paragon answered 429: {message}", retry_after=retry_after)
         raise ParagonRequestError(f"Paragon answered {status}: {message}", status_code=status)
 
     def _refresh(self) -> dict[str, Any]:
@@ -195,11 +202,21 @@ class Paragon:
 
     # ------------------------------------------------------------------------- events
 
-    def event(self, name: str, payload: dict[str, Any]) -> str | None:
-        """Send an App Event (``POST /sdk/events/trigger``); returns the event id if given."""
+    def event(
+        self, name: str, payload: dict[str, Any], idempotency_key: str | None = None
+    ) -> str | None:
+        """Send an App Event (``POST /sdk/events/trigger``); returns the event id if given.
+
+        ``idempotency_key`` (our extension, sent as the ``Idempotency-Key`` header): a retry
+        with the same key within 24 h returns the first event's id and records nothing, so
+        a retry after a lost answer is safe. BackpressureError (``.retry_after``) on a 429.
+        """
         if not isinstance(payload, dict):
             raise ValueError(f"payload of App Event {name!r} must be a dict (a JSON object)")
-        body = self._request("POST", "/events/trigger", json={"name": name, "payload": payload})
+        headers = {"Idempotency-Key": idempotency_key} if idempotency_key is not None else None
+        body = self._request(
+            "POST", "/events/trigger", json={"name": name, "payload": payload}, headers=headers
+        )
         return body.get("eventId") if isinstance(body, dict) else None
 
     # ------------------------------------------------------------------------- integrations

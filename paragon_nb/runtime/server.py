@@ -12,7 +12,8 @@ A plain WSGI app (:class:`RestApp`) over one project, served on loopback by cher
 
 Errors are JSON ``{"message": ...}``: 401 bad/missing token, 404 unknown project or
 route, 405 wrong verb, 400 malformed request, 409 enable/disable conflicts, 413 body over
-``max_body``, 422 field errors of a strict project, 502 Marketo unreachable on connect.
+``max_body``, 422 field errors of a strict project, 429 the project's queued-run bound is
+reached (``Retry-After`` in whole seconds; nothing recorded), 502 Marketo unreachable.
 Checks run in that order: route and project (404), verb (405), token (401), size (413),
 body (400), so a refused request never reaches the project. Tokens never reach a log line.
 Routes and their handlers live in :mod:`paragon_nb.runtime.routes`.
@@ -22,12 +23,14 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import re
 from collections.abc import Callable, Iterable
 from typing import Any
 
 from paragon_nb._serving import BackgroundServer, ServerOptions
 from paragon_nb.errors import (
+    BackpressureError,
     EventValidationError,
     NotFoundError,
     ParagonError,
@@ -61,6 +64,7 @@ _REASONS = {
     409: "Conflict",
     413: "Payload Too Large",
     422: "Unprocessable Entity",
+    429: "Too Many Requests",
     500: "Internal Server Error",
     502: "Bad Gateway",
 }
@@ -92,6 +96,7 @@ class RestApp:
             status, body = self._dispatch(environ, method, path, headers)
         except HTTPError as exc:
             status, body = exc.status, {"message": exc.message, **exc.extra}
+            headers += exc.headers.items()
         except Exception:  # the server must answer; the traceback goes to the log
             log.exception("%s %s failed", method, _loggable(path))
             status, body = 500, {"message": "internal error in the local Paragon runtime"}
@@ -167,6 +172,9 @@ class RestApp:
             return handler(self.project, request)
         except HTTPError:
             raise
+        except BackpressureError as exc:
+            seconds = max(1, math.ceil(exc.retry_after))
+            raise HTTPError(429, str(exc), headers={"Retry-After": str(seconds)}) from None
         except NotFoundError as exc:
             raise HTTPError(404, str(exc)) from None
         except TokenError as exc:
