@@ -21,8 +21,7 @@ NotFoundError on 404, EventValidationError on 422 (``.errors``), BackpressureErr
 from __future__ import annotations
 
 import copy
-import importlib
-import importlib.util
+from importlib.metadata import entry_points
 from typing import Any
 
 import httpx
@@ -45,6 +44,10 @@ __all__ = ["DEFAULT_BASE_URL", "LOCAL_BASE_URL", "Paragon"]
 DEFAULT_BASE_URL = "https://api.useparagon.com"
 LOCAL_BASE_URL = "http://paragon-nb.local"
 SDK_VERSION = "2.4.0"  # the header value the real SDK sends (reference §1)
+#: The entry-point group through which a skin offers the Connect Portal of an integration
+#: type (``marketo = "paragon_nb.widgets.connect_portal:ConnectPortal"`` in pyproject.toml),
+#: so the runtime never imports a skin by name.
+PORTAL_GROUP = "paragon_nb.portals"
 
 
 class Paragon:
@@ -314,21 +317,21 @@ class Paragon:
     def connect(self, integration: str, **options: Any) -> Any:
         """The Connect Portal widget for ``integration`` and the authenticated user.
 
-        Needs a local project (the portal calls it directly) and paragon_nb.widgets;
+        Needs a local project (the portal calls it directly) and a portal registered in the
+        ``paragon_nb.portals`` entry-point group (paragon_nb.widgets registers Marketo's);
         raises NotImplementedError otherwise (use install_integration/enable_workflow).
         """
         self._marketo_state(integration)
         if not self.authenticated:
             raise TokenInvalid("UserNotAuthenticatedError: call paragon.authenticate() first")
-        name = "paragon_nb.widgets.connect_portal"
-        if self.project is None or importlib.util.find_spec(name) is None:
+        portal = _portal_class(integration) if self.project is not None else None
+        if portal is None:
             raise NotImplementedError(
                 "the Connect Portal widget needs a local project (Paragon(project)) and "
-                "paragon_nb.widgets.connect_portal; over base_url use install_integration() "
-                "and enable_workflow() instead"
+                f"paragon_nb's widgets installed (entry point group {PORTAL_GROUP!r}); over "
+                "base_url use install_integration() and enable_workflow() instead"
             )
-        module = importlib.import_module(name)
-        return module.ConnectPortal(self.project, user_id=self._state["userId"], **options)
+        return portal(self.project, user_id=self._state["userId"], **options)
 
     # ------------------------------------------------------------------------- lifecycle
 
@@ -345,6 +348,13 @@ class Paragon:
         who = self._state.get("userId") if self.authenticated else None
         where = f"project={self.project.id!r}" if self.project is not None else self.base_url
         return f"Paragon({where}, user={who!r})"
+
+
+def _portal_class(integration: str) -> Any:
+    """The Connect Portal class registered for ``integration`` (None if none is installed)."""
+    for entry in entry_points(group=PORTAL_GROUP, name=integration):
+        return entry.load()
+    return None
 
 
 def _rewrap(exc: ParagonError, message: str) -> ParagonError:

@@ -230,3 +230,12 @@ def test_an_idempotency_key_repeat_gets_the_same_201_and_records_one_event(
         assert paragon.event(EVENT, lead(1), idempotency_key="signup-42") == first.json()["eventId"]
         assert paragon.event(EVENT, lead(3), idempotency_key="signup-44") != first.json()["eventId"]
     assert len(project.events()) == 3
+
+
+def test_connect_opens_the_registered_portal_for_a_local_project(seeded: Seeded) -> None:
+    from paragon_nb.widgets import ConnectPortal
+
+    with Paragon(seeded.project) as paragon:
+        paragon.authenticate(seeded.project.id, seeded.token("user-1"))
+        portal = paragon.connect("marketo")
+    assert isinstance(portal, ConnectPortal)
