@@ -1,5 +1,5 @@
-"""List endpoints: lead-DB lists and membership (``/rest/v1``), asset static lists and folders
-(``/rest/asset/v1``) — reference §5.
+"""List endpoints: lead-DB lists and membership (``/rest/v1``) and asset static lists
+(``/rest/asset/v1``) — reference §5. Folders live in ``folders.py``.
 
 Unknown list ids on lead-DB list calls answer ``1013`` (U: Marketo may answer an empty
 result); asset-API lookups that match nothing answer the "No assets found" warning.
@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from paragon_nb.sandbox.fields import format_datetime
+from paragon_nb.sandbox.folders import WORKSPACE, find_folder, folder_ref
 from paragon_nb.sandbox.leads import (
     MAX_BATCH,
     encode_page_token,
@@ -21,21 +22,24 @@ from paragon_nb.sandbox.leads import (
     paged,
     requested_fields,
 )
-from paragon_nb.sandbox.wire import ApiError, Request, asset_envelope, lead_envelope
+from paragon_nb.sandbox.wire import (
+    ApiError,
+    Request,
+    asset_envelope,
+    asset_params,
+    asset_time,
+    lead_envelope,
+    offset_window,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     from paragon_nb.sandbox.app import SandboxApp
 
 __all__ = ["asset_list_item", "create_static_list", "lead_db_list_item"]
 
-WORKSPACE = "Default"
-MAX_RETURN = 200
-LIST_FOLDER_TYPES = {"List"}  # (U) static lists live in list folders (or programs, not emulated)
-
-
-def _asset_time(ts: float) -> str:
-    """Asset-API timestamp form ``2021-11-23T22:57:24Z+0000``."""
-    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ+0000")
+# Static lists live in "List" folders (Group Lists and its subfolders) and in programs (not
+# emulated: a Program parent answers 710). (U) the exact set of folder types Marketo accepts.
+LIST_FOLDER_TYPES = {"List"}
 
 
 def lead_db_list_item(row: sqlite3.Row) -> dict[str, Any]:
@@ -54,34 +58,14 @@ def asset_list_item(row: sqlite3.Row, *, base_url: str = "http://sandbox.local")
         item["description"] = row["description"]
     item.update(
         {
-            "createdAt": _asset_time(row["created_at"]),
-            "updatedAt": _asset_time(row["updated_at"]),
+            "createdAt": asset_time(row["created_at"]),
+            "updatedAt": asset_time(row["updated_at"]),
             "folder": {"id": row["folder_id"], "type": row["folder_type"]},
             "computedUrl": f"{base_url}/#ST{row['id']}A1",
             "workspace": WORKSPACE,
         }
     )
     return item
-
-
-def folder_item(row: sqlite3.Row) -> dict[str, Any]:
-    parent = {"id": row["parent_id"], "type": "Folder"} if row["parent_id"] else None
-    return {
-        "id": row["id"],
-        "name": row["name"],
-        "description": None,
-        "createdAt": "2026-01-01T00:00:00Z+0000",
-        "updatedAt": "2026-01-01T00:00:00Z+0000",
-        "url": None,
-        "folderId": {"id": row["id"], "type": row["type"]},
-        "folderType": row["folder_type"],
-        "parent": parent,
-        "path": row["path"],
-        "isArchive": False,
-        "isSystem": bool(row["is_system"]),
-        "accessZoneId": 1,
-        "workspace": WORKSPACE,
-    }
 
 
 # ------------------------------------------------------------------------- lead-DB lists
@@ -195,16 +179,6 @@ def members(app: SandboxApp, req: Request, list_id: str) -> dict[str, Any]:
 
 
 # ------------------------------------------------------------------------- asset static lists
-def _asset_params(req: Request) -> dict[str, Any]:
-    """Form (or query) params; a JSON object body is accepted too (U)."""
-    params = dict(req.params)
-    if req.content_type == "application/json":
-        body = req.json()
-        if isinstance(body, dict):
-            params.update({k: v for k, v in body.items() if v is not None})
-    return params
-
-
 def create_static_list(
     app: SandboxApp, name: str | None, folder: Any, description: str | None
 ) -> sqlite3.Row:
@@ -213,15 +187,8 @@ def create_static_list(
         raise ApiError("701", "name cannot be blank")
     if folder in (None, ""):
         raise ApiError("701", "folder cannot be blank")
-    if isinstance(folder, str):
-        try:
-            folder = json.loads(folder)
-        except ValueError:
-            raise ApiError("1001", f"Invalid value '{folder}'. Required of type 'folder'") from None
-    if not isinstance(folder, dict) or "id" not in folder:
-        raise ApiError("1001", f"Invalid value '{folder}'. Required of type 'folder'")
-    folder_type = str(folder.get("type") or "Folder")
-    row = app.state.get_folder(folder["id"]) if folder_type == "Folder" else None
+    folder_id, folder_type = folder_ref(folder, "folder")
+    row = find_folder(app, folder_id, folder_type)
     if row is None:
         raise ApiError("710", "Parent folder not found")
     if row["folder_type"] not in LIST_FOLDER_TYPES:
@@ -238,20 +205,14 @@ def create_static_list(
 
 def create_list(app: SandboxApp, req: Request) -> dict[str, Any]:
     """``POST /rest/asset/v1/staticLists.json`` (form: name, folder JSON, description)."""
-    p = _asset_params(req)
+    p = asset_params(req)
     row = create_static_list(app, p.get("name"), p.get("folder"), p.get("description"))
     return asset_envelope([asset_list_item(row)])
 
 
 def browse_lists(app: SandboxApp, req: Request) -> dict[str, Any]:
     """``GET /rest/asset/v1/staticLists.json``: folder filter, offset/maxReturn (<= 200)."""
-    try:
-        offset = int(req.get("offset") or 0)
-        max_return = int(req.get("maxReturn") or 20)
-    except ValueError:
-        raise ApiError("1001", "offset and maxReturn must be integers") from None
-    if not 1 <= max_return <= MAX_RETURN or offset < 0:
-        raise ApiError("1003", f"maxReturn must be between 1 and {MAX_RETURN}")  # (U)
+    offset, max_return = offset_window(req)
     folder_id = None
     if req.get("folder"):
         try:
@@ -304,7 +265,7 @@ def _asset_list_or_702(app: SandboxApp, list_id: str) -> sqlite3.Row:
 
 
 def update_static_list(app: SandboxApp, req: Request, list_id: str) -> dict[str, Any]:
-    p = _asset_params(req)
+    p = asset_params(req)
     with app.state.tx():
         row = _asset_list_or_702(app, list_id)
         changes = {k: p[k] for k in ("name", "description") if k in p}
@@ -327,18 +288,3 @@ def delete_static_list(app: SandboxApp, req: Request, list_id: str) -> dict[str,
             raise ApiError("709", f"Static List '{list_id}' is used by an import in progress")
         app.state.delete_list(row["id"])
     return asset_envelope([{"id": row["id"]}])
-
-
-def folder_by_name(app: SandboxApp, req: Request) -> dict[str, Any]:
-    name = req.get("name")
-    if not name:
-        raise ApiError("701", "name cannot be blank")
-    wanted_type = req.get("type")
-    rows = app.state.folders_by_name(name)
-    rows = [r for r in rows if not wanted_type or r["type"] == wanted_type]
-    return asset_envelope([folder_item(r) for r in rows])
-
-
-def get_folder(app: SandboxApp, req: Request, folder_id: str) -> dict[str, Any]:
-    row = app.state.get_folder(int(folder_id))
-    return asset_envelope(None if row is None else [folder_item(row)])

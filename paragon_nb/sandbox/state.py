@@ -33,7 +33,9 @@ CREATE TABLE IF NOT EXISTS leads (
 CREATE INDEX IF NOT EXISTS leads_email ON leads(email_key);
 CREATE TABLE IF NOT EXISTS folders (
     id INTEGER PRIMARY KEY, name TEXT NOT NULL, type TEXT NOT NULL, folder_type TEXT NOT NULL,
-    parent_id INTEGER, path TEXT NOT NULL, is_system INTEGER NOT NULL);
+    parent_id INTEGER, path TEXT NOT NULL, is_system INTEGER NOT NULL,
+    description TEXT, created_at REAL NOT NULL DEFAULT 0, updated_at REAL NOT NULL DEFAULT 0);
+CREATE INDEX IF NOT EXISTS folders_parent ON folders(parent_id);
 CREATE TABLE IF NOT EXISTS lists (
     id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, description TEXT,
     folder_id INTEGER NOT NULL, folder_type TEXT NOT NULL,
@@ -55,10 +57,14 @@ CREATE TABLE IF NOT EXISTS imports (
     warned INTEGER NOT NULL DEFAULT 0, message TEXT, failures BLOB, warnings BLOB);
 """
 
-# (id, name, type, folderType, parent, path) — a default tree like a fresh instance's (U ids).
+# (id, name, type, folderType, parent, path) — the system tree of a fresh instance with one
+# workspace ("Default"). The three app areas are root "Zone" folders as in Marketo's browse
+# example; list folders live under Lead Database. (U) the ids differ per instance.
 DEFAULT_FOLDERS: tuple[tuple[int, str, str, str, int | None, str], ...] = (
-    (1, "Marketing Activities", "Folder", "Marketing Folder", None, "/Marketing Activities"),
-    (2, "Design Studio", "Folder", "Folder", None, "/Design Studio"),
+    (1, "Marketing Activities", "Folder", "Zone", None, "/Marketing Activities"),
+    (3, "Default", "Folder", "Zone", 1, "/Marketing Activities/Default"),
+    (2, "Design Studio", "Folder", "Zone", None, "/Design Studio"),
+    (4, "Default", "Folder", "Zone", 2, "/Design Studio/Default"),
     (5, "Lead Database", "Folder", "Zone", None, "/Lead Database"),
     (6, "Default", "Folder", "Zone", 5, "/Lead Database/Default"),
     (12, "Group Lists", "Folder", "List", 6, "/Lead Database/Default/Group Lists"),
@@ -71,6 +77,9 @@ DEFAULT_FOLDERS: tuple[tuple[int, str, str, str, int | None, str], ...] = (
         "/Lead Database/Default/Group Smart Lists",
     ),
 )
+# when the system folders were "created" (2026-01-01T00:00:00Z); user folders use the clock
+SYSTEM_CREATED_AT = 1767225600.0
+_FIRST_FOLDER_ID = 1001
 _FIRST_LIST_ID = 1001
 _FIRST_IMPORT_ID = 1001
 _FIRST_CUSTOM_FIELD_ID = 1000
@@ -85,11 +94,18 @@ class SandboxState:
         self.conn: sqlite3.Connection = connect(self.path)
         self.conn.executescript(_SCHEMA)
         with self.tx():
+            _migrate(self.conn)
             for fid, name, ftype, folder_type, parent, fpath in DEFAULT_FOLDERS:
+                # system folders are (re)written as defined; user folders are never touched
                 self.conn.execute(
-                    "INSERT OR IGNORE INTO folders VALUES (?,?,?,?,?,?,1)",
-                    (fid, name, ftype, folder_type, parent, fpath),
-                )
+                    "INSERT INTO folders (id, name, type, folder_type, parent_id, path, "
+                    "is_system, created_at, updated_at) VALUES (?,?,?,?,?,?,1,?,?) "
+                    "ON CONFLICT(id) DO UPDATE SET name=excluded.name, "
+                    "folder_type=excluded.folder_type, parent_id=excluded.parent_id, "
+                    "path=excluded.path WHERE is_system=1",
+                    (fid, name, ftype, folder_type, parent, fpath, SYSTEM_CREATED_AT,
+                     SYSTEM_CREATED_AT),
+                )  # fmt: skip
         self._fields_cache: dict[str, FieldDef] | None = None
 
     def __repr__(self) -> str:
@@ -215,6 +231,34 @@ class SandboxState:
         with self.lock:
             return self.conn.execute(
                 "SELECT * FROM folders WHERE name=? ORDER BY id", (name,)
+            ).fetchall()
+
+    def all_folders(self) -> list[sqlite3.Row]:
+        with self.lock:
+            return self.conn.execute("SELECT * FROM folders ORDER BY id").fetchall()
+
+    def create_folder(
+        self, name: str, parent: sqlite3.Row, folder_type: str, description: str | None, now: float
+    ) -> int:
+        with self.tx() as c:
+            row = c.execute("SELECT MAX(id) FROM folders").fetchone()
+            folder_id = max(_FIRST_FOLDER_ID, (row[0] or 0) + 1)
+            c.execute(
+                "INSERT INTO folders (id, name, type, folder_type, parent_id, path, is_system, "
+                "description, created_at, updated_at) VALUES (?,?,?,?,?,?,0,?,?,?)",
+                (folder_id, name, "Folder", folder_type, parent["id"],
+                 f"{parent['path']}/{name}", description, now, now),
+            )  # fmt: skip
+            return folder_id
+
+    def delete_folder(self, folder_id: int) -> None:
+        with self.tx() as c:
+            c.execute("DELETE FROM folders WHERE id=? AND is_system=0", (folder_id,))
+
+    def lists_in_folder(self, folder_id: int) -> list[sqlite3.Row]:
+        with self.lock:
+            return self.conn.execute(
+                "SELECT * FROM lists WHERE folder_id=? ORDER BY id", (folder_id,)
             ).fetchall()
 
     # ------------------------------------------------------------------ lists
@@ -353,6 +397,18 @@ class SandboxState:
                 "SELECT id, status, list_id, started_at FROM imports "
                 "WHERE status IN ('Queued','Importing') ORDER BY id"
             ).fetchall()
+
+
+def _migrate(conn: sqlite3.Connection) -> None:
+    """Add the columns a state file written by an older sandbox lacks."""
+    have = {r["name"] for r in conn.execute("PRAGMA table_info(folders)")}
+    for column, decl in (
+        ("description", "TEXT"),
+        ("created_at", "REAL NOT NULL DEFAULT 0"),
+        ("updated_at", "REAL NOT NULL DEFAULT 0"),
+    ):
+        if column not in have:
+            conn.execute(f"ALTER TABLE folders ADD COLUMN {column} {decl}")
 
 
 def _email_key(data: dict[str, Any]) -> str | None:
