@@ -149,13 +149,35 @@ def offset_window(req: Request) -> tuple[int, int]:
 
 def json_param(raw: Any, name: str) -> Any:
     """An asset-API parameter sent as embedded JSON (``folder``, ``parent``, ``root``): the
-    text is parsed; an already-decoded value (a JSON body) is kept. 1001 when unparsable."""
-    if isinstance(raw, str):
-        try:
-            return json.loads(raw)
-        except ValueError:
+    text is parsed; an already-decoded value (a JSON body) is kept. 1001 when unparsable.
+
+    A flat object in relaxed syntax is accepted too: marketorestpython's ``create_folder``
+    sends ``parent={'id': 12, 'type': Folder}`` (single quotes, a bare word), which it could
+    only do if Marketo's parser is lenient. (U) how lenient Marketo really is."""
+    if not isinstance(raw, str):
+        return raw
+    try:
+        return json.loads(raw)
+    except ValueError:
+        relaxed = _relaxed_object(raw)
+        if relaxed is None:
             raise ApiError("1001", f"Invalid value '{raw}'. Required of type '{name}'") from None
-    return raw
+        return relaxed
+
+
+def _relaxed_object(text: str) -> dict[str, Any] | None:
+    """``{'id': 12, 'type': Folder}`` -> ``{"id": 12, "type": "Folder"}``; None otherwise."""
+    body = text.strip()
+    if not (body.startswith("{") and body.endswith("}")):
+        return None
+    out: dict[str, Any] = {}
+    for pair in filter(None, (p.strip() for p in body[1:-1].split(","))):
+        key, sep, value = pair.partition(":")
+        key, value = key.strip().strip("'\""), value.strip().strip("'\"")
+        if not sep or not key.isidentifier():
+            return None
+        out[key] = int(value) if value.lstrip("-").isdigit() else value
+    return out
 
 
 def failure_envelope(code: str, message: str, *, asset: bool = False) -> dict[str, Any]:

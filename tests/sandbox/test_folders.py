@@ -115,6 +115,9 @@ def test_create_folder_inherits_type_and_answers_marketo_codes(app: SandboxApp, 
     # the docs' form: parent in any case of type; a Marketing Activities folder
     campaign = _create(api, "Campaigns", '{"id":3,"type":"FOLDER"}')["result"][0]
     assert campaign["folderType"] == "Marketing Folder"
+    relaxed = _create(api, "Relaxed", "{'id': 12, 'type': Folder}")  # marketorestpython's form
+    assert relaxed["result"][0]["parent"] == GROUP_LISTS
+    assert _create(api, "Y", "{'id' 12}")["errors"][0]["code"] == "1001"
     assert _create(api, "Imports", GROUP_LISTS)["errors"][0]["code"] == "709"  # sibling name
     assert _create(api, "X", {"id": 777, "type": "Folder"})["errors"][0]["code"] == "710"
     assert _create(api, "X", {"id": 12, "type": "Program"})["errors"][0]["code"] == "710"
