@@ -1,5 +1,5 @@
 """The sandbox's state in SQLite (``":memory:"`` or a file): leads, custom fields, folders,
-static lists, memberships, tokens, credentials and import jobs.
+static lists, memberships, token hashes, credentials and import jobs.
 
 One connection guarded by one re-entrant lock: every request's reads and writes run under
 ``with state.tx():`` so concurrent requests see consistent data (and a file-backed sandbox
@@ -9,6 +9,7 @@ only stores and finds.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sqlite3
 import threading
@@ -44,8 +45,9 @@ CREATE TABLE IF NOT EXISTS list_members (
     list_id INTEGER NOT NULL, lead_id INTEGER NOT NULL, created_at REAL NOT NULL,
     updated_at REAL NOT NULL, PRIMARY KEY (list_id, lead_id));
 CREATE INDEX IF NOT EXISTS list_members_lead ON list_members(lead_id);
-CREATE TABLE IF NOT EXISTS tokens (
-    token TEXT PRIMARY KEY, client_id TEXT NOT NULL, expires_at REAL NOT NULL);
+DROP TABLE IF EXISTS tokens;
+CREATE TABLE IF NOT EXISTS token_hashes (
+    hash TEXT PRIMARY KEY, client_id TEXT NOT NULL, expires_at REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS usage (
     day TEXT NOT NULL, kind TEXT NOT NULL, key TEXT NOT NULL, count INTEGER NOT NULL,
     PRIMARY KEY (day, kind, key));
@@ -107,6 +109,7 @@ class SandboxState:
                      SYSTEM_CREATED_AT),
                 )  # fmt: skip
         self._fields_cache: dict[str, FieldDef] | None = None
+        self._issued: dict[str, str] = {}  # token hash -> token, this process only
 
     def __repr__(self) -> str:
         return f"SandboxState({self.path!r})"
@@ -328,25 +331,40 @@ class SandboxState:
             return [r[0] for r in rows]
 
     # ------------------------------------------------------------------ tokens
-    def live_token(self, client_id: str, now: float) -> sqlite3.Row | None:
+    # Access tokens are kept as SHA-256 hashes (a leaked state file holds no usable token);
+    # the plain token lives in this process's memory only, so identity can hand the same
+    # token out again until it expires. After a restart identity issues a fresh token while
+    # the old one still authenticates by its hash until its expiry (U: Marketo keeps one).
+    def live_token(self, client_id: str, now: float) -> tuple[str, float] | None:
+        """A live token this process issued to ``client_id``: ``(token, expires_at)``."""
         with self.lock:
-            return self.conn.execute(
-                "SELECT * FROM tokens WHERE client_id=? AND expires_at>? "
-                "ORDER BY expires_at DESC LIMIT 1",
+            rows = self.conn.execute(
+                "SELECT hash, expires_at FROM token_hashes WHERE client_id=? AND expires_at>? "
+                "ORDER BY expires_at DESC",
                 (client_id, now),
-            ).fetchone()
+            ).fetchall()
+        for row in rows:
+            token = self._issued.get(row["hash"])
+            if token is not None:
+                return token, float(row["expires_at"])
+        return None
 
     def save_token(self, token: str, client_id: str, expires_at: float) -> None:
+        digest = _token_hash(token)
         with self.tx() as c:
-            c.execute("INSERT INTO tokens VALUES (?,?,?)", (token, client_id, expires_at))
+            c.execute("INSERT INTO token_hashes VALUES (?,?,?)", (digest, client_id, expires_at))
+        self._issued[digest] = token
 
     def get_token(self, token: str) -> sqlite3.Row | None:
+        """The stored ``client_id``/``expires_at`` of a token, found by its hash."""
         with self.lock:
-            return self.conn.execute("SELECT * FROM tokens WHERE token=?", (token,)).fetchone()
+            return self.conn.execute(
+                "SELECT client_id, expires_at FROM token_hashes WHERE hash=?", (_token_hash(token),)
+            ).fetchone()
 
     def expire_tokens(self, now: float) -> None:
         with self.tx() as c:
-            c.execute("UPDATE tokens SET expires_at=? WHERE expires_at>?", (now, now))
+            c.execute("UPDATE token_hashes SET expires_at=? WHERE expires_at>?", (now, now))
 
     # ------------------------------------------------------------------ usage
     def bump_usage(self, day: str, kind: str, key: str, delta: int) -> None:
@@ -397,6 +415,11 @@ class SandboxState:
                 "SELECT id, status, list_id, started_at FROM imports "
                 "WHERE status IN ('Queued','Importing') ORDER BY id"
             ).fetchall()
+
+
+def _token_hash(token: str) -> str:
+    # tokens are random (uuid4), so a plain SHA-256 cannot be reversed or guessed
+    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def _migrate(conn: sqlite3.Connection) -> None:
