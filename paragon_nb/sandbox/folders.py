@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from paragon_nb.sandbox.context import Context
 from paragon_nb.sandbox.wire import (
     ApiError,
     Request,
@@ -25,9 +26,6 @@ from paragon_nb.sandbox.wire import (
     json_param,
     offset_window,
 )
-
-if TYPE_CHECKING:  # pragma: no cover
-    from paragon_nb.sandbox.app import SandboxApp
 
 __all__ = [
     "browse_folders",
@@ -115,12 +113,12 @@ def _required_type(req: Request) -> str:
     return ftype
 
 
-def find_folder(app: SandboxApp, folder_id: int, ftype: str) -> sqlite3.Row | None:
+def find_folder(ctx: Context, folder_id: int, ftype: str) -> sqlite3.Row | None:
     """The folder row, or None (always for ``Program``: programs are not emulated)."""
-    return app.state.get_folder(folder_id) if ftype == "Folder" else None
+    return ctx.state.get_folder(folder_id) if ftype == "Folder" else None
 
 
-def browse_folders(app: SandboxApp, req: Request) -> dict[str, Any]:
+def browse_folders(ctx: Context, req: Request) -> dict[str, Any]:
     """``GET folders.json``: the root and its descendants to ``maxDepth`` (default 2; 0 is the
     root alone); without ``root``, every top-level folder and theirs (U: depth counted from
     each top-level folder). ``workSpace`` filters; offset/maxReturn page the flat list."""
@@ -134,10 +132,10 @@ def browse_folders(app: SandboxApp, req: Request) -> dict[str, Any]:
     workspace = req.get("workSpace")
     if workspace and workspace != WORKSPACE:
         return asset_envelope(None)  # (U) an unknown workspace matches nothing
-    with app.state.tx():
-        tree = _Tree(app.state.all_folders())
+    with ctx.state.tx():
+        tree = _Tree(ctx.state.all_folders())
     if req.get("root"):
-        root = find_folder(app, *folder_ref(req.get("root"), "root"))
+        root = find_folder(ctx, *folder_ref(req.get("root"), "root"))
         tops = [] if root is None else [root]  # (U) an unknown root: the "No assets" warning
     else:
         tops = tree.children.get(None, [])
@@ -145,13 +143,13 @@ def browse_folders(app: SandboxApp, req: Request) -> dict[str, Any]:
     return asset_envelope([folder_item(r) for r in rows[offset : offset + max_return]])
 
 
-def get_folder(app: SandboxApp, req: Request, folder_id: str) -> dict[str, Any]:
+def get_folder(ctx: Context, req: Request, folder_id: str) -> dict[str, Any]:
     """``GET folder/{id}.json?type=Folder|Program`` (``type`` required): one item."""
-    row = find_folder(app, int(folder_id), _required_type(req))
+    row = find_folder(ctx, int(folder_id), _required_type(req))
     return asset_envelope(None if row is None else [folder_item(row)])
 
 
-def folder_by_name(app: SandboxApp, req: Request) -> dict[str, Any]:
+def folder_by_name(ctx: Context, req: Request) -> dict[str, Any]:
     """``GET folder/byName.json?name=``: every folder with that exact name; optional ``type``,
     ``root`` (within that folder's subtree) and ``workSpace``."""
     name = req.get("name")
@@ -159,11 +157,11 @@ def folder_by_name(app: SandboxApp, req: Request) -> dict[str, Any]:
         raise ApiError("701", "name cannot be blank")
     wanted_type = req.get("type")
     workspace = req.get("workSpace") or req.get("workspace")
-    rows = app.state.folders_by_name(name)
+    rows = ctx.state.folders_by_name(name)
     if req.get("root"):
-        root = find_folder(app, *folder_ref(req.get("root"), "root"))
-        with app.state.tx():
-            tree = _Tree(app.state.all_folders())
+        root = find_folder(ctx, *folder_ref(req.get("root"), "root"))
+        with ctx.state.tx():
+            tree = _Tree(ctx.state.all_folders())
         inside = {r["id"] for r in tree.walk(root, 10**6)} if root is not None else set()
         rows = [r for r in rows if r["id"] in inside]
     rows = [
@@ -175,17 +173,17 @@ def folder_by_name(app: SandboxApp, req: Request) -> dict[str, Any]:
     return asset_envelope([folder_item(r) for r in rows])
 
 
-def folder_content(app: SandboxApp, req: Request, folder_id: str) -> dict[str, Any]:
+def folder_content(ctx: Context, req: Request, folder_id: str) -> dict[str, Any]:
     """``GET folder/{id}/content.json``: the folder's assets as ``{"id", "type"}`` — its
     subfolders (``Folder``, U: Marketo may leave them out) then static lists
     (``StaticList``), paged by offset/maxReturn."""
     offset, max_return = offset_window(req)
-    with app.state.tx():
-        row = find_folder(app, int(folder_id), _required_type(req))
+    with ctx.state.tx():
+        row = find_folder(ctx, int(folder_id), _required_type(req))
         if row is None:
             return asset_envelope(None)
-        subfolders = [r for r in app.state.all_folders() if r["parent_id"] == row["id"]]
-        lists = app.state.lists_in_folder(row["id"])
+        subfolders = [r for r in ctx.state.all_folders() if r["parent_id"] == row["id"]]
+        lists = ctx.state.lists_in_folder(row["id"])
     items = [{"id": r["id"], "type": "Folder"} for r in subfolders]
     items += [{"id": r["id"], "type": "StaticList"} for r in lists]
     return asset_envelope(items[offset : offset + max_return])
@@ -200,7 +198,7 @@ def _child_type(parent: sqlite3.Row) -> str:
     return _ZONE_CHILD_TYPES[area]
 
 
-def create_folder(app: SandboxApp, req: Request) -> dict[str, Any]:
+def create_folder(ctx: Context, req: Request) -> dict[str, Any]:
     """``POST folders.json`` (form: ``name``, ``parent`` JSON, ``description``): 701 blank
     name/parent, 710 unknown parent, 711 a parent that cannot hold folders, 709 a sibling of
     the same name (U: Marketo's exact answer to a duplicate name)."""
@@ -212,32 +210,32 @@ def create_folder(app: SandboxApp, req: Request) -> dict[str, Any]:
         raise ApiError("701", "parent cannot be blank")
     if description is not None and len(str(description)) > MAX_DESCRIPTION:
         raise ApiError("1003", f"description is longer than {MAX_DESCRIPTION} characters")  # (U)
-    with app.state.tx():
-        parent = find_folder(app, *folder_ref(p["parent"], "parent"))
+    with ctx.state.tx():
+        parent = find_folder(ctx, *folder_ref(p["parent"], "parent"))
         if parent is None:
             raise ApiError("710", "Parent folder not found")
         folder_type = _child_type(parent)
-        siblings = [r for r in app.state.all_folders() if r["parent_id"] == parent["id"]]
+        siblings = [r for r in ctx.state.all_folders() if r["parent_id"] == parent["id"]]
         if any(r["name"] == name for r in siblings):
             raise ApiError("709", f"Folder with name '{name}' already exists in '{parent['path']}'")
-        folder_id = app.state.create_folder(
-            name, parent, folder_type, description, app.clock.time()
+        folder_id = ctx.state.create_folder(
+            name, parent, folder_type, description, ctx.clock.time()
         )
-        created = app.state.get_folder(folder_id)
+        created = ctx.state.get_folder(folder_id)
     assert created is not None
     return asset_envelope([folder_item(created)])
 
 
-def delete_folder(app: SandboxApp, req: Request, folder_id: str) -> dict[str, Any]:
+def delete_folder(ctx: Context, req: Request, folder_id: str) -> dict[str, Any]:
     """``POST folder/{id}/delete.json``: only an empty, non-system folder (else 709, U)."""
-    with app.state.tx():
-        row = app.state.get_folder(int(folder_id))
+    with ctx.state.tx():
+        row = ctx.state.get_folder(int(folder_id))
         if row is None:
             raise ApiError("702", f"Folder '{folder_id}' not found")  # (U) as for lists
         if row["is_system"]:
             raise ApiError("709", f"Folder '{row['path']}' is a system folder")
-        has_folders = any(r["parent_id"] == row["id"] for r in app.state.all_folders())
-        if has_folders or app.state.lists_in_folder(row["id"]):
+        has_folders = any(r["parent_id"] == row["id"] for r in ctx.state.all_folders())
+        if has_folders or ctx.state.lists_in_folder(row["id"]):
             raise ApiError("709", f"Folder '{row['path']}' is not empty")
-        app.state.delete_folder(row["id"])
+        ctx.state.delete_folder(row["id"])
     return asset_envelope([{"id": row["id"]}])

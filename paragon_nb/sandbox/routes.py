@@ -25,11 +25,11 @@ def _route(pattern: str, **methods: tuple[Handler, bool]) -> None:
 
 
 def _usage(days: int) -> Handler:
-    return lambda app, req: lead_envelope(app.gate.usage.usage_rows(app.gate.days(days)))
+    return lambda ctx, req: lead_envelope(ctx.gate.usage.usage_rows(ctx.gate.days(days)))
 
 
 def _errors(days: int) -> Handler:
-    return lambda app, req: lead_envelope(app.gate.usage.error_rows(app.gate.days(days)))
+    return lambda ctx, req: lead_envelope(ctx.gate.usage.error_rows(ctx.gate.days(days)))
 
 
 _route(

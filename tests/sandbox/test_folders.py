@@ -198,3 +198,21 @@ def test_folders_persist_in_a_file_state(tmp_path: Path, clock: FakeClock) -> No
         assert res["result"][0] == made
     finally:
         again.state.close()
+
+
+def test_handlers_need_only_a_context_not_the_app(clock: FakeClock) -> None:
+    from paragon_nb.sandbox import folders
+    from paragon_nb.sandbox.context import Context
+    from paragon_nb.sandbox.limits import Gate, Limits, SandboxStats
+    from paragon_nb.sandbox.state import SandboxState
+    from paragon_nb.sandbox.wire import Request
+
+    state = SandboxState()
+    ctx = Context(state, clock, Gate(Limits.build(None, None, None), clock, SandboxStats()))
+    req = Request.build("GET", "/rest/asset/v1/folders.json", "root=12&maxDepth=0", {}, b"")
+    try:
+        assert [f["path"] for f in folders.browse_folders(ctx, req)["result"]] == [
+            "/Lead Database/Default/Group Lists"
+        ]
+    finally:
+        state.close()
