@@ -62,6 +62,14 @@ if "pandas" in sys.modules:
     importlib.import_module("paragon_nb.sync.accessor")
 
 
+if "IPython" in sys.modules and sys.modules["IPython"].get_ipython() is not None:
+    # Inside IPython/Jupyter: a ParagonError from any call shows as one short block (opt out
+    # with c.ParagonMagics.short_errors = False). magics.py holds all the IPython code.
+    importlib.import_module("paragon_nb.magics").install_on_import(
+        sys.modules["IPython"].get_ipython()
+    )
+
+
 def __getattr__(name: str) -> Any:
     module = _EXPORTS.get(name)
     if module is None:

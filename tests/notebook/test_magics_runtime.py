@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 from IPython.core.error import UsageError
+from IPython.core.interactiveshell import InteractiveShell
 
 from paragon_nb.display import RunHistory
 
@@ -52,7 +53,7 @@ def test_event_workflow_deploy_and_trigger_on_a_new_project(ip, tmp_path: Path) 
     assert isinstance(event_id, str) and event_id
     runs = ip.run_line_magic("paragon", "runs")
     assert isinstance(runs, RunHistory) and runs.runs == []  # nobody is connected: no run
-    assert repr(runs) == "No runs yet."
+    assert repr(runs).startswith("No runs yet. A run starts when an App Event reaches")
 
 
 def test_bad_reference_fails_deploy_with_one_line(ip, tmp_path: Path) -> None:
@@ -93,3 +94,48 @@ def test_sandbox_start_status_stop(ip, capsys) -> None:
     ip.run_line_magic("paragon", "sandbox stop")
     assert ip.run_line_magic("paragon", "sandbox status") is None
     assert "not running" in capsys.readouterr().out
+
+
+def test_a_new_project_is_named_after_its_folder(ip, tmp_path: Path) -> None:
+    project = ip.run_line_magic("paragon", f"project {tmp_path / 'marketo-tutorial'}")
+    assert project.name == "marketo-tutorial"
+
+
+def test_a_paragon_error_from_any_call_shows_as_one_short_block(ip, capsys) -> None:
+    from paragon_nb.errors import MappingError
+
+    ip.user_ns["MappingError"] = MappingError
+    shown: list = []
+    ip.display_pub.publish = lambda data, **kw: shown.append(data)  # what the frontend gets
+    result = InteractiveShell.run_cell(
+        ip, "raise MappingError(\"column 'Employees' maps to no field; map it with --map\")"
+    )
+    assert isinstance(result.error_in_exec, MappingError)
+    (block,) = shown
+    assert block["text/plain"] == (
+        "MappingError: column 'Employees' maps to no field\n  map it with --map"
+    )
+    assert "<details><summary" in block["text/html"] and "Traceback" in block["text/html"]
+    assert "Traceback" not in capsys.readouterr().out  # no 40-line traceback besides it
+
+    ip.run_line_magic("config", "ParagonMagics.short_errors = False")
+    shown.clear()
+    InteractiveShell.run_cell(ip, "raise MappingError('again')")
+    assert shown == [] and "Traceback" in capsys.readouterr().out
+
+
+def test_other_errors_keep_their_traceback(ip, capsys) -> None:
+    InteractiveShell.run_cell(ip, "1/0")
+    assert "ZeroDivisionError" in capsys.readouterr().out
+
+
+def test_importing_paragon_nb_inside_ipython_installs_short_errors(ip, monkeypatch) -> None:
+    import importlib
+
+    import paragon_nb
+    from paragon_nb.errors import ParagonError
+
+    monkeypatch.setattr("IPython.get_ipython", lambda: ip)
+    ip.set_custom_exc((), None)
+    importlib.reload(paragon_nb)
+    assert ip.custom_exceptions == (ParagonError,)
