@@ -101,9 +101,7 @@ class SyncFormModel(t.HasTraits):
         except ParagonError as exc:
             self.error = f"Could not read the lead fields from Marketo: {exc}"
             return
-        self.mapping = {
-            c: self.given.get(c) or f or UNMAPPED for c, f in suggested.items()
-        }
+        self.mapping = {c: self.given.get(c) or f or UNMAPPED for c, f in suggested.items()}
 
     @t.observe("mapping", "lookup_field")
     def _check(self, _change: Any) -> None:
