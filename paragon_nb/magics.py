@@ -105,6 +105,7 @@ class ParagonMagics(Magics):
         super().__init__(shell=shell, **kwargs)
         self._project: Any = None
         self._sandbox: Any = None
+        self._last_not_triggered: tuple[str, tuple[str, ...]] | None = None
         self._commands: dict[str, Callable[[list[str]], Any]] = {
             "project": self._cmd_project,
             "deploy": self._cmd_deploy,
@@ -282,13 +283,17 @@ class ParagonMagics(Magics):
         name, raw = " ".join(args.words[:-1]), args.words[-1]
         payload = self._payload(raw)
         sub = args.user or self.user
-        event_id = self._guard(lambda: self.project.trigger_event(sub, name, payload))
+        receipt = self._guard(lambda: self.project.trigger_event(sub, name, payload))
+        for reason in receipt.not_triggered:  # why a workflow on this event did not run
+            print(f"not triggered: {reason}")
+        if not receipt.run_ids:
+            self._last_not_triggered = (name, receipt.not_triggered)
         if self.wait_timeout and not self.project.wait_idle(timeout=self.wait_timeout):
             print(
-                f"runs of event {event_id} still going after {self.wait_timeout} s; "
+                f"runs of event {receipt} still going after {self.wait_timeout} s; "
                 "see %paragon runs"
             )
-        return str(event_id)  # trigger_event returns an EventReceipt; str() is the event id
+        return str(receipt)  # the event id (the EventReceipt's str)
 
     def _payload(self, raw: str) -> dict[str, Any]:
         if raw.startswith("$"):
@@ -313,7 +318,11 @@ class ParagonMagics(Magics):
         parser = _parser("%paragon runs")
         parser.add_argument("--last", type=int, default=10)
         args = parser.parse_args(argv)
-        return RunHistory.of(self.project, last=args.last)
+        hint = None
+        if self._last_not_triggered is not None:
+            name, reasons = self._last_not_triggered
+            hint = f"The last event {name!r} started no run: " + "; ".join(reasons) + "."
+        return RunHistory.of(self.project, last=args.last, hint=hint)
 
     def _cmd_users(self, argv: list[str]) -> Any:
         _parser("%paragon users").parse_args(argv)

@@ -33,7 +33,7 @@ steps:
 """
 
 
-def test_event_workflow_deploy_and_trigger_on_a_new_project(ip, tmp_path: Path) -> None:
+def test_event_workflow_deploy_and_trigger_on_a_new_project(ip, tmp_path: Path, capsys) -> None:
     ip.user_ns["where"] = str(tmp_path / "proj")
     ip.run_line_magic("paragon", "project $where")
     magics = ip.magics_manager.registry["ParagonMagics"]
@@ -51,8 +51,17 @@ def test_event_workflow_deploy_and_trigger_on_a_new_project(ip, tmp_path: Path) 
     ip.user_ns["lead"] = {"email": "ada@example.com", "first_name": "Ada"}
     event_id = ip.run_line_magic("paragon", "event Lead Created $lead --user nobody")
     assert isinstance(event_id, str) and event_id
+    said = capsys.readouterr().out
+    assert "not triggered: " in said and "Sync new leads to Marketo" in said
     runs = ip.run_line_magic("paragon", "runs")
     assert isinstance(runs, RunHistory) and runs.runs == []  # nobody is connected: no run
+    reason = said.split("not triggered: ", 1)[1].splitlines()[0]
+    assert repr(runs) == f"No runs yet. The last event 'Lead Created' started no run: {reason}."
+
+
+def test_runs_before_any_event_give_the_general_hint(ip, tmp_path: Path) -> None:
+    ip.run_line_magic("paragon", f"project {tmp_path / 'p'}")
+    runs = ip.run_line_magic("paragon", "runs")
     assert repr(runs).startswith("No runs yet. A run starts when an App Event reaches")
 
 
