@@ -34,6 +34,9 @@ __all__ = ["DEFAULT_DAILY_QUOTA", "plan_result", "remaining_quota"]
 # has no daily_budget configured.
 DEFAULT_DAILY_QUOTA = 50_000
 BATCH = MAX_BATCH
+# MarketoClient.create_list finds its default list folder (one read), then creates (one
+# write). Keep in step with marketo/lists.py; test_dryrun_matches fails when they drift.
+CREATE_LIST_CALLS = 2
 
 
 def remaining_quota(client: MarketoClient) -> int | None:
@@ -92,7 +95,11 @@ def plan_result(
     adds = len(send) + len(plan.list_only) if list_name is not None else 0
     planned = (
         setup_calls
-        + (1 if list_name is not None and list_target is None and create_list else 0)
+        + (
+            CREATE_LIST_CALLS
+            if list_name is not None and list_target is None and create_list
+            else 0
+        )
         + plan.batch_count(send)
         + math.ceil(adds / BATCH)
         + math.ceil(removals / BATCH)
