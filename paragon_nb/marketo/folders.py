@@ -35,8 +35,6 @@ def _clean_path(path: str) -> str:
 class FoldersMixin(ClientBase):
     """Folders: browse, get, find by name, create, and folder references."""
 
-    _list_folder: dict[str, Any] | None = None
-
     def iter_folders(
         self,
         root: FolderSpec | None = None,
@@ -185,20 +183,20 @@ class FoldersMixin(ClientBase):
     def default_list_folder(self) -> dict[str, Any]:
         """Where :meth:`create_list` puts a list by default: the first folder of type
         "List" met browsing from the top (a system one — Group Lists — preferred), found by
-        type rather than by a name that differs between instances. Cached per client."""
-        if self._list_folder is None:
-            fallback: Folder | None = None
-            for folder in self.iter_folders():
-                if folder.folder_type == LIST_FOLDER_TYPE:
-                    if folder.is_system:
-                        fallback = folder
-                        break
-                    fallback = fallback or folder
-            if fallback is None:
-                raise MarketoNotFound(
-                    "no folder of type 'List' found browsing Marketo's folders; pass "
-                    "folder=<id>, {'id': <id>, 'type': 'Folder'} or a path like "
-                    "'Lead Database/Default/Group Lists' to create_list"
-                )
-            self._list_folder = fallback.ref
-        return dict(self._list_folder)
+        type rather than by a name that differs between instances. Looked up on every call
+        (not cached), so a list creation always costs the same calls — the sync's dry run
+        counts them (sync/dryrun.py) — and a deleted folder is never used."""
+        fallback: Folder | None = None
+        for folder in self.iter_folders():
+            if folder.folder_type == LIST_FOLDER_TYPE:
+                if folder.is_system:
+                    fallback = folder
+                    break
+                fallback = fallback or folder
+        if fallback is None:
+            raise MarketoNotFound(
+                "no folder of type 'List' found browsing Marketo's folders; pass "
+                "folder=<id>, {'id': <id>, 'type': 'Folder'} or a path like "
+                "'Lead Database/Default/Group Lists' to create_list"
+            )
+        return dict(fallback.ref)
