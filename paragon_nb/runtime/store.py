@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from paragon_nb._sqlite import ThreadLocalConnections, transaction
+from paragon_nb.runtime.api import UNFINISHED
 
 __all__ = ["DB_FILE_NAME", "SCHEMA_VERSION", "ProjectStore", "dumps", "loads"]
 
@@ -350,42 +351,9 @@ class ProjectStore:
     def run_row(self, run_id: str) -> sqlite3.Row | None:
         return self.one("SELECT * FROM runs WHERE id = ?", run_id)
 
-    def run_rows(self, *, statuses: tuple[str, ...] | None = None) -> list[sqlite3.Row]:
-        if statuses:
-            marks = ", ".join("?" for _ in statuses)
-            return self.all(f"SELECT * FROM runs WHERE status IN ({marks}) ORDER BY seq", *statuses)
+    def run_rows(self) -> list[sqlite3.Row]:
         return self.all("SELECT * FROM runs ORDER BY seq")
 
     def count_unfinished_runs(self) -> int:
-        row = self.one("SELECT COUNT(*) AS n FROM runs WHERE status IN ('queued', 'running')")
+        row = self.one("SELECT COUNT(*) AS n FROM runs WHERE status IN (?, ?)", *UNFINISHED)
         return int(row["n"]) if row is not None else 0
-
-    def update_run(self, run_id: str, **fields: Any) -> None:
-        sets = ", ".join(f"{k} = ?" for k in fields)
-        with self.tx() as c:
-            c.execute(f"UPDATE runs SET {sets} WHERE id = ?", (*fields.values(), run_id))
-
-    def step_rows(self, run_id: str) -> list[sqlite3.Row]:
-        return self.all("SELECT * FROM run_steps WHERE run_id = ? ORDER BY seq", run_id)
-
-    def put_step(self, run_id: str, step_id: str, **fields: Any) -> None:
-        """Insert or update one step record of a run."""
-        with self.tx() as c:
-            exists = c.execute(
-                "SELECT 1 FROM run_steps WHERE run_id = ? AND step_id = ?", (run_id, step_id)
-            ).fetchone()
-            if exists:
-                sets = ", ".join(f"{k} = ?" for k in fields)
-                c.execute(
-                    f"UPDATE run_steps SET {sets} WHERE run_id = ? AND step_id = ?",
-                    (*fields.values(), run_id, step_id),
-                )
-            else:
-                seq = c.execute(
-                    "SELECT COALESCE(MAX(seq), 0) + 1 AS s FROM run_steps WHERE run_id = ?",
-                    (run_id,),
-                ).fetchone()["s"]
-                row = {"run_id": run_id, "step_id": step_id, "seq": seq, **fields}
-                cols = ", ".join(row)
-                marks = ", ".join("?" for _ in row)
-                c.execute(f"INSERT INTO run_steps({cols}) VALUES ({marks})", tuple(row.values()))
