@@ -120,6 +120,7 @@ class Project:
             max_queued_runs=max_queued_runs,
         )
         self._server: Any = None
+        self._id: str | None = None
         if resume and self._store.get_meta("id") is not None:
             self._engine.resume()
 
@@ -207,7 +208,9 @@ class Project:
 
     @property
     def id(self) -> str:
-        return str(self._store.get_meta("id"))
+        if self._id is None:  # set once at create; read on every request, so kept
+            self._id = self._store.get_meta("id")
+        return str(self._id)
 
     @property
     def name(self) -> str:

@@ -5,7 +5,7 @@ Tables: ``meta`` (id, name, strict flag), ``signing_keys`` (public halves only),
 ``credentials`` (client secrets Fernet-encrypted by the caller), ``workflow_settings``,
 ``events`` (every accepted event), ``runs`` and ``run_steps``.
 
-Every write is one short ``BEGIN IMMEDIATE`` transaction on a per-thread connection. JSON
+Every write is one short ``BEGIN IMMEDIATE`` transaction on the process's write connection. JSON
 columns are written with :func:`dumps` and read back with :func:`loads`. This module knows
 nothing about secrets: callers hand it ciphertext only.
 
@@ -16,6 +16,7 @@ nothing about secrets: callers hand it ciphertext only.
 from __future__ import annotations
 
 import json
+import queue
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -23,7 +24,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from paragon_nb._sqlite import ThreadLocalConnections, transaction
+from paragon_nb._sqlite import connect, transaction
 from paragon_nb.runtime.api import UNFINISHED
 
 __all__ = ["DB_FILE_NAME", "SCHEMA_VERSION", "ProjectStore", "dumps", "loads"]
@@ -94,13 +95,16 @@ def loads(text: str | None) -> Any:
 
 
 class ProjectStore:
-    """Data access for one project database (thread-safe: one connection per thread)."""
+    """Data access for one project database (thread-safe). Writes share one connection behind
+    a lock; reads borrow a connection from a small pool, so a server that runs each request
+    on a new thread never opens a connection per request."""
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
-        self._conns = ThreadLocalConnections(self.path)
         self._write_lock = threading.Lock()
-        conn = self._conns.get()
+        self._writer: sqlite3.Connection | None = None
+        self._readers: queue.SimpleQueue[sqlite3.Connection] = queue.SimpleQueue()
+        conn = self._write_conn()
         conn.executescript(_SCHEMA)
         conn.execute("INSERT OR IGNORE INTO meta(key, value) VALUES ('config_version', '1')")
         have = {r["name"] for r in conn.execute("PRAGMA table_info(run_steps)")}
@@ -109,9 +113,21 @@ class ProjectStore:
                 conn.execute(f"ALTER TABLE run_steps ADD COLUMN {column} {kind}")
 
     # plumbing -------------------------------------------------------------------------
-    @property
-    def conn(self) -> sqlite3.Connection:
-        return self._conns.get()
+    def _write_conn(self) -> sqlite3.Connection:
+        if self._writer is None:  # opened lazily, so a closed store still answers reads
+            self._writer = connect(self.path)
+        return self._writer
+
+    @contextmanager
+    def _reader(self) -> Iterator[sqlite3.Connection]:
+        try:
+            conn = self._readers.get_nowait()
+        except queue.Empty:
+            conn = connect(self.path)
+        try:
+            yield conn
+        finally:
+            self._readers.put(conn)
 
     @contextmanager
     def tx(self) -> Iterator[sqlite3.Connection]:
@@ -131,7 +147,7 @@ class ProjectStore:
         process queue on a lock first: SQLite's own busy handler sleeps with backoff, which
         under many worker and request threads turns into long stalls. Other processes still
         meet the busy timeout."""
-        with self._write_lock, transaction(self.conn) as conn:
+        with self._write_lock, transaction(self._write_conn()) as conn:
             yield conn
 
     def config_version(self) -> str:
@@ -140,13 +156,24 @@ class ProjectStore:
         return "0" if row is None else str(row["value"])
 
     def one(self, sql: str, *args: Any) -> sqlite3.Row | None:
-        return self.conn.execute(sql, args).fetchone()
+        with self._reader() as conn:
+            return conn.execute(sql, args).fetchone()
 
     def all(self, sql: str, *args: Any) -> list[sqlite3.Row]:
-        return self.conn.execute(sql, args).fetchall()
+        with self._reader() as conn:
+            return conn.execute(sql, args).fetchall()
 
     def close(self) -> None:
-        self._conns.close_all()
+        """Close every idle connection (a later call opens what it needs again)."""
+        with self._write_lock:
+            if self._writer is not None:
+                self._writer.close()
+                self._writer = None
+        while True:
+            try:
+                self._readers.get_nowait().close()
+            except queue.Empty:
+                return
 
     # meta ---------------------------------------------------------------------------------
     def init(self, *, project_id: str, name: str, now: float) -> None:
@@ -270,8 +297,8 @@ class ProjectStore:
         )
 
     # users and credentials ---------------------------------------------------------------------
-    def ensure_user(self, sub: str, *, now: float, conn: sqlite3.Connection | None = None) -> None:
-        (conn or self.conn).execute(
+    def ensure_user(self, sub: str, *, now: float, conn: sqlite3.Connection) -> None:
+        conn.execute(
             "INSERT OR IGNORE INTO users(sub, meta, created) VALUES (?, '{}', ?)", (sub, now)
         )
 
