@@ -19,6 +19,7 @@ import json
 import queue
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -30,6 +31,8 @@ from paragon_nb.runtime.api import UNFINISHED
 __all__ = ["DB_FILE_NAME", "SCHEMA_VERSION", "ProjectStore", "dumps", "loads"]
 
 DB_FILE_NAME = "project.sqlite3"
+#: how stale another process's configuration change may look here (seconds)
+VERSION_TTL = 0.2
 SCHEMA_VERSION = 1
 
 _SCHEMA = """
@@ -103,6 +106,7 @@ class ProjectStore:
         self.path = Path(path)
         self._write_lock = threading.Lock()
         self._writer: sqlite3.Connection | None = None
+        self._version, self._version_read = "0", -float("inf")
         self._readers: queue.SimpleQueue[sqlite3.Connection] = queue.SimpleQueue()
         conn = self._write_conn()
         conn.executescript(_SCHEMA)
@@ -134,12 +138,15 @@ class ProjectStore:
         """A write transaction that changes configuration (anything but events, runs and
         their steps): it bumps ``config_version``, so every process's caches of workflows,
         credentials and settings see the change (:meth:`config_version`)."""
-        with self.run_tx() as conn:
-            conn.execute(
-                "UPDATE meta SET value = CAST(CAST(value AS INTEGER) + 1 AS TEXT) "
-                "WHERE key = 'config_version'"
-            )
-            yield conn
+        try:
+            with self.run_tx() as conn:
+                conn.execute(
+                    "UPDATE meta SET value = CAST(CAST(value AS INTEGER) + 1 AS TEXT) "
+                    "WHERE key = 'config_version'"
+                )
+                yield conn
+        finally:
+            self._version_read = -float("inf")  # this process sees its own change at once
 
     @contextmanager
     def run_tx(self) -> Iterator[sqlite3.Connection]:
@@ -151,9 +158,15 @@ class ProjectStore:
             yield conn
 
     def config_version(self) -> str:
-        """Changes whenever configuration changes, in any process (one indexed read)."""
-        row = self.one("SELECT value FROM meta WHERE key = 'config_version'")
-        return "0" if row is None else str(row["value"])
+        """Changes whenever configuration changes: at once for this process's own writes,
+        within ``VERSION_TTL`` seconds for another process's (the value is read again at most
+        that often, so hot paths can key their caches on it for the price of a clock read)."""
+        now = time.monotonic()
+        if now - self._version_read >= VERSION_TTL:
+            row = self.one("SELECT value FROM meta WHERE key = 'config_version'")
+            self._version = "0" if row is None else str(row["value"])
+            self._version_read = now
+        return self._version
 
     def one(self, sql: str, *args: Any) -> sqlite3.Row | None:
         with self._reader() as conn:
