@@ -120,6 +120,8 @@ class Project:
             max_queued_runs=max_queued_runs,
         )
         self._server: Any = None
+        self._id: str | None = None
+        self._keys: tuple[str, list[str]] | None = None  # (config_version, public keys)
         if resume and self._store.get_meta("id") is not None:
             self._engine.resume()
 
@@ -207,7 +209,9 @@ class Project:
 
     @property
     def id(self) -> str:
-        return str(self._store.get_meta("id"))
+        if self._id is None:  # set once at create; read on every request, so kept
+            self._id = self._store.get_meta("id")
+        return str(self._id)
 
     @property
     def name(self) -> str:
@@ -252,7 +256,10 @@ class Project:
         """The claims of a user token signed with this project's key (TokenError otherwise)."""
         from paragon_nb.tokens import verify_user_token
 
-        keys = self._store.active_public_keys()
+        version = self._store.config_version()
+        if self._keys is None or self._keys[0] != version:
+            self._keys = (version, self._store.active_public_keys())
+        keys = self._keys[1]
         if not keys:
             raise TokenInvalid(
                 f"project {self.name!r} has no signing key; call project.generate_signing_key()"
