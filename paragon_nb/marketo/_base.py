@@ -17,12 +17,12 @@ from typing import Any, Self, TypeVar
 from urllib.parse import urlsplit
 
 import httpx
-from pydantic import SecretStr
+from pydantic import BaseModel, SecretStr
 
 from paragon_nb._clock import Clock, system_clock
-from paragon_nb.errors import ConfigurationError
+from paragon_nb._redact import Redactor, install_log_filter
+from paragon_nb.errors import ConfigurationError, MarketoNotFound
 from paragon_nb.marketo._http import Http
-from paragon_nb.marketo._masking import Masker, install_log_filter
 from paragon_nb.marketo.auth import MarketoAuth, TokenCache, TokenSource
 from paragon_nb.marketo.limits import Limiter, Limits
 from paragon_nb.marketo.models import LeadField, Reason
@@ -33,6 +33,7 @@ from paragon_nb.marketo.stats import ClientStats
 __all__ = ["ClientBase", "reasons_of"]
 
 T = TypeVar("T")
+M = TypeVar("M", bound=BaseModel)
 
 ENV_ENDPOINT = "MARKETO_ENDPOINT"
 ENV_IDENTITY = "MARKETO_IDENTITY"
@@ -105,7 +106,7 @@ class ClientBase:
             limits = dataclasses.replace(limits, daily_budget=daily_budget)
         self.limits = limits
         self._stats = ClientStats()
-        self._masker = Masker(client_secret)
+        self._masker = Redactor(client_secret)
         install_log_filter()
         self._client = httpx.Client(
             transport=transport,
@@ -269,6 +270,18 @@ class ClientBase:
                     )
                 self._describe = fields
             return list(self._describe)
+
+    def _asset_one(
+        self, model: type[M], path: str, *, params: Mapping[str, Any] | None = None
+    ) -> M | None:
+        """The one asset an asset-API lookup answers, or None ("No assets found" or a
+        not-found code)."""
+        try:
+            envelope = self._call("GET", path, params=params)
+        except MarketoNotFound:
+            return None
+        result = envelope.get("result") or []
+        return model.model_validate(result[0]) if result else None
 
     def _paged(self, path: str, query: Mapping[str, Any], *, what: str) -> Iterator[Any]:
         """Follow ``nextPageToken``; queries over 8 KB go as POST with ``_method=GET``."""
