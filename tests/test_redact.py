@@ -36,6 +36,12 @@ def test_bearer_header_text_is_masked_for_the_runtime_too() -> None:
     assert "7a1c" not in mask_secrets(error)
 
 
+def test_runtime_masking_module_is_the_same_redactor() -> None:
+    from paragon_nb.runtime import masking
+
+    assert masking.mask_secrets is mask_secrets and masking.MASK == MASK
+
+
 def test_tokens_registered_later_are_masked_and_short_strings_are_not_secrets() -> None:
     redactor = Redactor("client-secret-1")
     redactor.add("tok-abcdef")
