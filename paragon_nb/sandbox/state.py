@@ -35,7 +35,8 @@ CREATE INDEX IF NOT EXISTS leads_email ON leads(email_key);
 CREATE TABLE IF NOT EXISTS folders (
     id INTEGER PRIMARY KEY, name TEXT NOT NULL, type TEXT NOT NULL, folder_type TEXT NOT NULL,
     parent_id INTEGER, path TEXT NOT NULL, is_system INTEGER NOT NULL,
-    description TEXT, created_at REAL NOT NULL DEFAULT 0, updated_at REAL NOT NULL DEFAULT 0);
+    description TEXT, created_at REAL NOT NULL DEFAULT 0, updated_at REAL NOT NULL DEFAULT 0,
+    is_archive INTEGER NOT NULL DEFAULT 0);
 CREATE INDEX IF NOT EXISTS folders_parent ON folders(parent_id);
 CREATE TABLE IF NOT EXISTS lists (
     id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, description TEXT,
@@ -254,6 +255,26 @@ class SandboxState:
             )  # fmt: skip
             return folder_id
 
+    def update_folder(self, folder_id: int, changes: dict[str, Any], now: float) -> None:
+        """Set ``name``/``description``/``is_archive``; a rename moves the paths of the folder
+        and of everything below it."""
+        with self.tx() as c:
+            row = c.execute("SELECT * FROM folders WHERE id=?", (folder_id,)).fetchone()
+            if "name" in changes and changes["name"] != row["name"]:
+                old = row["path"]
+                new = old.rsplit("/", 1)[0] + "/" + changes["name"]
+                c.execute(
+                    "UPDATE folders SET path = ? || substr(path, ?) "
+                    "WHERE id=? OR substr(path, 1, ?) = ?",
+                    (new, len(old) + 1, folder_id, len(old) + 1, old + "/"),
+                )
+            for column in ("name", "description", "is_archive"):
+                if column in changes:
+                    c.execute(
+                        f"UPDATE folders SET {column}=? WHERE id=?", (changes[column], folder_id)
+                    )
+            c.execute("UPDATE folders SET updated_at=? WHERE id=?", (now, folder_id))
+
     def delete_folder(self, folder_id: int) -> None:
         with self.tx() as c:
             c.execute("DELETE FROM folders WHERE id=? AND is_system=0", (folder_id,))
@@ -429,6 +450,7 @@ def _migrate(conn: sqlite3.Connection) -> None:
         ("description", "TEXT"),
         ("created_at", "REAL NOT NULL DEFAULT 0"),
         ("updated_at", "REAL NOT NULL DEFAULT 0"),
+        ("is_archive", "INTEGER NOT NULL DEFAULT 0"),
     ):
         if column not in have:
             conn.execute(f"ALTER TABLE folders ADD COLUMN {column} {decl}")
