@@ -13,7 +13,7 @@ import hashlib
 import json
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -48,7 +48,7 @@ CREATE TABLE IF NOT EXISTS list_members (
 CREATE INDEX IF NOT EXISTS list_members_lead ON list_members(lead_id);
 DROP TABLE IF EXISTS tokens;
 CREATE TABLE IF NOT EXISTS token_hashes (
-    hash TEXT PRIMARY KEY, client_id TEXT NOT NULL, expires_at REAL NOT NULL);
+    hash TEXT PRIMARY KEY, client_id TEXT NOT NULL, expires_at REAL NOT NULL, sealed TEXT);
 CREATE TABLE IF NOT EXISTS usage (
     day TEXT NOT NULL, kind TEXT NOT NULL, key TEXT NOT NULL, count INTEGER NOT NULL,
     PRIMARY KEY (day, kind, key));
@@ -352,28 +352,38 @@ class SandboxState:
             return [r[0] for r in rows]
 
     # ------------------------------------------------------------------ tokens
-    # Access tokens are kept as SHA-256 hashes (a leaked state file holds no usable token);
-    # the plain token lives in this process's memory only, so identity can hand the same
-    # token out again until it expires. After a restart identity issues a fresh token while
-    # the old one still authenticates by its hash until its expiry (U: Marketo keeps one).
-    def live_token(self, client_id: str, now: float) -> tuple[str, float] | None:
-        """A live token this process issued to ``client_id``: ``(token, expires_at)``."""
+    # Access tokens are never stored in clear: a SHA-256 hash finds a presented token, and a
+    # copy sealed by the caller (encrypted with the home folder's key) lets identity hand the
+    # same token out again after a restart, as Marketo does until expiry. The plain token of
+    # a token issued by this process is also kept in memory (no decryption per call).
+    def live_token(
+        self, client_id: str, now: float, *, unseal: Callable[[str], str | None] | None = None
+    ) -> tuple[str, float] | None:
+        """A live token of ``client_id`` that can be handed out again: ``(token, expires_at)``."""
         with self.lock:
             rows = self.conn.execute(
-                "SELECT hash, expires_at FROM token_hashes WHERE client_id=? AND expires_at>? "
-                "ORDER BY expires_at DESC",
+                "SELECT hash, expires_at, sealed FROM token_hashes "
+                "WHERE client_id=? AND expires_at>? ORDER BY expires_at DESC",
                 (client_id, now),
             ).fetchall()
         for row in rows:
             token = self._issued.get(row["hash"])
+            if token is None and row["sealed"] and unseal is not None:
+                token = unseal(row["sealed"])  # None: sealed under another key, unusable
+                if token is not None:
+                    self._issued[row["hash"]] = token
             if token is not None:
                 return token, float(row["expires_at"])
         return None
 
-    def save_token(self, token: str, client_id: str, expires_at: float) -> None:
+    def save_token(
+        self, token: str, client_id: str, expires_at: float, *, sealed: str | None = None
+    ) -> None:
         digest = _token_hash(token)
         with self.tx() as c:
-            c.execute("INSERT INTO token_hashes VALUES (?,?,?)", (digest, client_id, expires_at))
+            c.execute(
+                "INSERT INTO token_hashes VALUES (?,?,?,?)", (digest, client_id, expires_at, sealed)
+            )
         self._issued[digest] = token
 
     def get_token(self, token: str) -> sqlite3.Row | None:
