@@ -21,7 +21,7 @@ from pydantic import BaseModel, SecretStr
 
 from paragon_nb._clock import Clock, system_clock
 from paragon_nb._redact import Redactor, install_log_filter
-from paragon_nb.errors import ConfigurationError, MarketoNotFound
+from paragon_nb.errors import ConfigurationError, MarketoNotFound, TransientMarketoError
 from paragon_nb.marketo._http import Http
 from paragon_nb.marketo.auth import MarketoAuth, TokenCache, TokenSource
 from paragon_nb.marketo.limits import Limiter, Limits
@@ -282,6 +282,30 @@ class ClientBase:
             return None
         result = envelope.get("result") or []
         return model.model_validate(result[0]) if result else None
+
+    def _asset_create(
+        self,
+        model: type[M],
+        path: str,
+        form: Mapping[str, Any],
+        *,
+        what: str,
+        find_existing: Callable[[], M | None],
+    ) -> M:
+        """POST an asset-API create (not idempotent: never resent blindly). After an
+        ambiguous failure (timeout, 5xx) ``find_existing`` looks for what the lost answer may
+        have created; found, it is returned instead of making the asset twice."""
+        try:
+            envelope = self._call("POST", path, form=form, idempotent=False, what=what)
+        except TransientMarketoError:
+            existing = find_existing()
+            if existing is not None:
+                return existing
+            raise
+        result = envelope.get("result") or []
+        if not result:
+            raise MarketoNotFound(f"{what}: Marketo answered without the new asset")
+        return model.model_validate(result[0])
 
     def _paged(self, path: str, query: Mapping[str, Any], *, what: str) -> Iterator[Any]:
         """Follow ``nextPageToken``; queries over 8 KB go as POST with ``_method=GET``."""
