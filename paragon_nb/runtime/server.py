@@ -73,6 +73,19 @@ _REASONS = {
 }
 
 
+# What paragon.connect() shows when the SDK's CONNECT_PUBLIC_URL points here: Paragon's
+# hosted portal is not part of the local runtime.
+_PORTAL_PAGE = (
+    b"<!doctype html><meta charset=utf-8><title>Connect Portal</title>"
+    b"<body style='font:16px sans-serif;margin:2em;background:#fff'>"
+    b"<h1>The Connect Portal is not served by the local runtime</h1>"
+    b"<p>Connect Marketo in the notebook's Connect Portal "
+    b"(<code>Paragon(project).connect('marketo')</code>) or with "
+    b"<code>project.connect_user(...)</code>; this app's frontend then sees the "
+    b"connection through the SDK (<code>getUser()</code>).</p></body>"
+)
+
+
 class RestApp:
     """WSGI app serving one project's ``/projects/{id}/sdk/...`` routes.
 
@@ -103,6 +116,10 @@ class RestApp:
     def __call__(self, environ: dict[str, Any], start_response: Callable) -> Iterable[bytes]:
         method = environ.get("REQUEST_METHOD", "GET").upper()
         path = environ.get("PATH_INFO", "") or "/"
+        if path == "/ui" and method == "GET":  # the SDK's portal iframe (CONNECT_PUBLIC_URL)
+            page_headers = [("Content-Type", "text/html; charset=utf-8")]
+            start_response("200 OK", [*page_headers, ("Content-Length", str(len(_PORTAL_PAGE)))])
+            return [_PORTAL_PAGE]
         origin = environ.get("HTTP_ORIGIN")
         headers: list[tuple[str, str]] = self.cors.answer_headers(origin)
         try:

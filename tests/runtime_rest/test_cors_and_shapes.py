@@ -166,3 +166,10 @@ def test_selection_headers_must_name_the_users_own_credential(stub: Any, bearer:
         assert client.delete("/workflows/wf-1", headers=mine).status_code == 200
     assert wrong.status_code == 404 and "X-Paragon-Credential" in wrong.json()["message"]
     assert wrong_config.status_code == 404
+
+
+def test_the_sdk_portal_iframe_gets_a_page_saying_where_to_connect(stub: Any) -> None:
+    with _client(stub) as client:
+        answer = client.get(f"http://t/ui?projectId={stub.id}")
+    assert answer.status_code == 200 and answer.headers["content-type"].startswith("text/html")
+    assert "Paragon(project).connect('marketo')" in answer.text
