@@ -181,8 +181,14 @@ async (w) => {
   await p.enableWorkflow(w.workflow);
   const on = enabled();
   const account = await p.getIntegrationAccount("marketo");
+  const metadata = p.getIntegrationMetadata("marketo");
+  const options = await p.getFieldOptions({integration: "marketo", action: "marketo_list"});
+  const picked = options.data.find((o) => o.label === "Newsletter").value;
+  await p.updateWorkflowUserSettings("marketo", w.workflow, {marketo_list: picked});
+  const settings = p.getUser().integrations.marketo.workflowSettings[w.workflow].settings;
   await p.uninstallIntegration("marketo");
-  return {off, again, on, account, after: p.getUser().integrations.marketo};
+  return {off, again, on, account, metadata, options, settings,
+          after: p.getUser().integrations.marketo};
 }
 """
 
@@ -225,6 +231,9 @@ def test_the_published_sdk_runs_the_seed_flow_against_paragon_nb_serve(
     assert (second["off"], second["on"]) == (False, True)
     assert "cannot be disabled" in second["again"]
     assert [c["status"] for c in second["account"]] == ["VALID"]
+    assert second["metadata"]["name"] == "Marketo"
+    assert {o["label"] for o in second["options"]["data"]} == {"Newsletter"}
+    assert second["settings"] == {"marketo_list": world["list_id"]}  # as the project keeps it
     assert sandbox.app.client_secret not in json.dumps(second)
     assert not second["after"].get("credentialId")
     me = httpx.get(
