@@ -47,6 +47,9 @@ def user_state(project: Any, req: Request) -> dict[str, Any]:
     return state
 
 
+_SELECTION_HEADERS = frozenset({"x-paragon-credential", "x-paragon-configuration-id"})
+
+
 def _check_selection(state: dict[str, Any], req: Request) -> None:
     """``X-Paragon-Credential`` / ``X-Paragon-Configuration-Id`` must name the user's own."""
     marketo = state["integrations"][INTEGRATION]
@@ -100,7 +103,8 @@ def trigger_event(project: Any, req: Request) -> tuple[int, Any]:
             f"'payload' of App Event {name!r} must be a JSON object, "
             f"got {type(payload).__name__ if payload is not None else 'null'}",
         )
-    user_state(project, req)  # the selection headers name the user's own credential
+    if _SELECTION_HEADERS & req.headers.keys():  # a selection must name the user's own
+        user_state(project, req)
     receipt = project.trigger_event(req.sub, name, payload, idempotency_key=_idempotency_key(req))
     # (U) Paragon's 201 body is undocumented (the SDK ignores it); we return the event id.
     # A repeat of an Idempotency-Key gets the same body (the first event's id).

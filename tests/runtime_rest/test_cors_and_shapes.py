@@ -173,3 +173,14 @@ def test_the_sdk_portal_iframe_gets_a_page_saying_where_to_connect(stub: Any) ->
         answer = client.get(f"http://t/ui?projectId={stub.id}")
     assert answer.status_code == 200 and answer.headers["content-type"].startswith("text/html")
     assert "Paragon(project).connect('marketo')" in answer.text
+
+
+def test_an_event_with_a_foreign_credential_header_is_refused(stub: Any, bearer: Any) -> None:
+    event = {"name": "Lead Created", "payload": {"email": "a@x.com"}}
+    with _client(stub) as client:
+        wrong = client.post(
+            "/events/trigger", json=event, headers={**bearer(), "X-Paragon-Credential": "c-9"}
+        )
+        plain = client.post("/events/trigger", json=event, headers=bearer())
+    assert (wrong.status_code, plain.status_code) == (404, 201)
+    assert len(stub.events) == 1
