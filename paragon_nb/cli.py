@@ -142,6 +142,12 @@ def _add_sync(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--report", metavar="OUT.csv", help="write one result row per input row")
     p.add_argument("--method", default="auto", choices=["auto", "rest", "bulk"])
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument(
+        "--full-resync",
+        action="store_true",
+        help="ignore the sync journal for this run: send every valid row and record the "
+        "results afresh (also replaces a corrupt journal, moving it aside)",
+    )
     p.set_defaults(func=_run_sync)
 
 
