@@ -167,6 +167,13 @@ def _add_serve(sub: argparse._SubParsersAction) -> None:
     p.add_argument("path", metavar="PATH", help="project folder")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=0)
+    p.add_argument(
+        "--cors-origin",
+        action="append",
+        metavar="ORIGIN",
+        help="a browser origin allowed to call the API, e.g. http://localhost:3000 "
+        "(repeatable; '*' for any; default: pages served from this machine)",
+    )
     p.set_defaults(func=_run_serve)
 
 
@@ -186,12 +193,16 @@ def _run_serve(args: argparse.Namespace) -> int:
     try:
         with until_signalled() as stop:
             try:
-                handle = project.serve(host=args.host, port=args.port)
+                handle = project.serve(
+                    host=args.host, port=args.port, cors_origins=args.cors_origin or "loopback"
+                )
             except OSError as exc:
                 raise ConfigurationError(
                     f"cannot serve on {args.host}:{args.port}: {exc.strerror or exc}; "
                     "pick another --port (0 = any free port)"
                 ) from None
+            except ValueError as exc:  # a malformed --cors-origin
+                raise ConfigurationError(f"--cors-origin: {exc}") from None
             try:
                 print(json.dumps({"url": handle.url, "project_id": str(project.id)}), flush=True)
                 while not stop.wait(0.5):

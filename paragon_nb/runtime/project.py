@@ -20,7 +20,7 @@ EventValidationError (strict projects), MarketoError (connect).
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -481,14 +481,27 @@ class Project:
         return self._store.count_unfinished_runs()
 
     # REST ----------------------------------------------------------------------------------------
-    def serve(self, *, host: str = "127.0.0.1", port: int = 0, max_body: int | None = None) -> Any:
+    def serve(
+        self,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        max_body: int | None = None,
+        cors_origins: str | Sequence[str] | None = "loopback",
+    ) -> Any:
         """Serve this project's REST API (``runtime.server``); returns a handle with ``.url``
         and ``.stop()``; :meth:`close` stops it too. ``max_body`` (bytes, default 1 MB)
-        answers larger request bodies with 413."""
+        answers larger request bodies with 413. ``cors_origins``: the browser origins that may
+        call it (default ``"loopback"``: pages served from this machine; ``"*"``: any;
+        see ``runtime.cors``)."""
         from paragon_nb.runtime.server import DEFAULT_MAX_BODY, serve_project
 
         handle = serve_project(
-            self, host=host, port=port, max_body=DEFAULT_MAX_BODY if max_body is None else max_body
+            self,
+            host=host,
+            port=port,
+            max_body=DEFAULT_MAX_BODY if max_body is None else max_body,
+            cors_origins=cors_origins,
         )
         self._server = handle
         return handle
