@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -25,7 +26,7 @@ from paragon_nb.marketo.batching import ENVELOPE_ALLOWANCE, MAX_BATCH, MAX_BODY_
 from paragon_nb.marketo.models import LeadField
 from paragon_nb.sync.journal import Journal
 from paragon_nb.sync.mapping import ColumnMapping, build_mapping
-from paragon_nb.sync.result import SyncStatus
+from paragon_nb.sync.result import ROW_SCHEMA, SyncStatus, rows_frame
 from paragon_nb.sync.serialise import arrow_text, row_fingerprints, row_json
 from paragon_nb.sync.validate import Prepared, prepare
 
@@ -119,10 +120,7 @@ class Plan:
     prepared: Prepared
     keys: Keys  # normalised lookup values (None where missing)
     fps: np.ndarray  # int64 fingerprints
-    status: np.ndarray  # object
-    lead_id: np.ndarray  # object (int or None)
-    reason_code: np.ndarray
-    reason: np.ndarray
+    cols: dict[str, np.ndarray]  # one object array per ROW_SCHEMA column (the result)
     send: np.ndarray  # int positions
     list_only: np.ndarray  # int positions
     pending: np.ndarray  # bool
@@ -132,6 +130,19 @@ class Plan:
     @property
     def n(self) -> int:
         return len(self.index)
+
+    # The result columns the sync logic fills (views on ``cols``).
+    status = property(lambda self: self.cols["status"])
+    lead_id = property(lambda self: self.cols["lead_id"])
+    reason_code = property(lambda self: self.cols["reason_code"])
+    reason = property(lambda self: self.cols["reason"])
+
+    def result_rows(self, *, lookup_values: Any = None) -> pd.DataFrame:
+        """The result frame (``ROW_SCHEMA`` columns, the lookup column first when
+        ``lookup_values`` are given)."""
+        lookup = self.mapping.lookup_column
+        pair = (lookup, lookup_values) if lookup is not None and lookup_values is not None else None
+        return rows_frame(self.index, self.cols, lookup=pair)
 
     def resend(self, positions: np.ndarray) -> None:
         """Un-settle ``positions`` (their leads are gone from Marketo): send them again."""
@@ -217,10 +228,8 @@ def make_plan(
     )
     prepared = prepare(df, cm)
     n = len(df)
-    status = np.full(n, None, dtype=object)
-    lead_id = np.full(n, None, dtype=object)
-    reason_code = np.full(n, None, dtype=object)
-    reason = np.full(n, None, dtype=object)
+    cols = {name: np.full(n, None, dtype=object) for name in ROW_SCHEMA}
+    status, reason_code, reason = cols["status"], cols["reason_code"], cols["reason"]
     for pos, text in prepared.reasons.items():
         status[pos] = SyncStatus.INVALID.value
         reason_code[pos] = prepared.codes.get(pos, "invalid")
@@ -255,10 +264,7 @@ def make_plan(
         prepared=prepared,
         keys=keys,
         fps=np.zeros(n, dtype=np.int64),
-        status=status,
-        lead_id=lead_id,
-        reason_code=reason_code,
-        reason=reason,
+        cols=cols,
         send=todo,
         list_only=np.zeros(0, dtype=np.int64),
         pending=np.zeros(n, dtype=bool),

@@ -35,7 +35,8 @@ def test_messy_frame_every_row_accounted_for(app: SandboxApp, client) -> None:
     result = sync_leads(df, client, list="Messy", create_list=True, progress=False)
     rows = result.rows
     assert rows.index.equals(df.index)
-    assert list(rows.columns) == ["status", "lead_id", "reason_code", "reason"]
+    assert list(rows.columns) == ["email", "status", "lead_id", "reason_code", "reason"]
+    assert rows["email"].equals(df["email"].astype("str"))  # the input's own values
     status = rows["status"].to_dict()
     assert {k for k, v in status.items() if v == "created"} == MESSY_VALID
     assert {k for k, v in status.items() if v == "invalid"} == MESSY_INVALID
