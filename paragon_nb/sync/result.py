@@ -304,3 +304,8 @@ class SyncResult:
             "<div style='color:#757575'>details: <code>.rows</code>, <code>.failed</code>, "
             "<code>.invalid</code>, <code>.retry()</code></div></div>"
         )
+
+
+# ``rows`` of a streamed result is loaded on first use: without a class attribute of that
+# name, reading it falls through to ``__getattr__`` (the generated __init__ keeps its default).
+del SyncResult.rows
