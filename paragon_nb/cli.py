@@ -194,6 +194,26 @@ def _add_sync(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_run_sync)
 
 
+def _add_history(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "history",
+        help="list past syncs (from the sync journal)",
+        description="One line per finished sync: time (UTC), input, list, rows, counts per "
+        "status, API calls and the report path.",
+    )
+    p.add_argument(
+        "--journal", metavar="FILE", help="journal file (default: under the home folder)"
+    )
+    p.set_defaults(func=_run_history)
+
+
+def _run_history(args: argparse.Namespace) -> int:
+    from paragon_nb.sync.history import history_table, sync_history
+
+    print(history_table(sync_history(args.journal)))
+    return 0
+
+
 def _run_sync(args: argparse.Namespace) -> int:
     from paragon_nb.sync.cli import run_cli
 
@@ -227,6 +247,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _add_sandbox(sub)
     _add_sync(sub)
+    _add_history(sub)
     _add_serve(sub)
     return parser
 

@@ -198,5 +198,7 @@ def run_cli(args: argparse.Namespace) -> int:
 def _csv_chunks(path: Path, delimiter: str, chunk_size: int) -> Any:
     """The file in chunks of text cells (pandas' C reader: quoted fields, embedded newlines,
     any delimiter); empty cells stay empty strings, as the validator expects."""
-    return pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[], encoding="utf-8",
+    reader = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[], encoding="utf-8",
                        sep=delimiter, skip_blank_lines=False, chunksize=chunk_size)  # fmt: skip
+    reader.source_name = str(path)  # what sync_history shows as the input
+    return reader

@@ -152,6 +152,16 @@ def run_sync(data: Any, client: MarketoClient, options: SyncOptions) -> SyncResu
                 )  # a retry sends failed rows only: mirroring them would drop the others
         if options.report is not None:
             _write_report(result, Path(options.report))
+        if not options.dry_run and run.journal is not None:
+            report = options.report or result.rows_path
+            run.journal.record_run(
+                list_name=result.list_name,
+                input=source.description,
+                started_at=run.wall_start,
+                counts=result.counts,
+                calls=result.calls,
+                report=str(Path(report).resolve()) if report is not None else None,
+            )
         return result
     finally:
         run.close()
@@ -174,6 +184,7 @@ class _Run:
         self.client, self.o = client, options
         self.clock = options.clock or system_clock
         self.started = self.clock.monotonic()
+        self.wall_start = self.clock.time()
         self.calls_before = calls_made(client)
         describes_before = calls_made(client, DESCRIBE)
         self.notes: list[str] = []

@@ -113,7 +113,7 @@ def open_source(data: Any, *, chunk_size: int, delimiter: str | None = None) -> 
     """The chunks of ``data`` (see the module docstring); ``TypeError``-like inputs raise
     ``ConfigurationError`` naming what is accepted."""
     if isinstance(data, pd.DataFrame):
-        return Source(iter([data]), streamed=False, description="DataFrame")
+        return Source(iter([data]), streamed=False, description=f"DataFrame ({len(data):,} rows)")
     if isinstance(data, str | Path):
         path = Path(data)
         if not path.is_file():
@@ -135,7 +135,8 @@ def open_source(data: Any, *, chunk_size: int, delimiter: str | None = None) -> 
         _needs("spark", "pyspark.sql")
         return Source(_spark_frames(data, chunk_size), True, "Spark DataFrame")
     if isinstance(data, Iterable) and not isinstance(data, str | bytes | dict):
-        return Source(_checked(iter(data)), True, "iterable of DataFrames")
+        name = getattr(data, "source_name", None) or "iterable of DataFrames"
+        return Source(_checked(iter(data)), True, str(name))
     raise ConfigurationError(
         f"sync_leads cannot read a {type(data).__name__}; pass a pandas DataFrame, an "
         "iterable of DataFrames, a CSV or Parquet path, a Dask or a PySpark DataFrame"

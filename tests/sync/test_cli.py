@@ -134,3 +134,24 @@ def test_help_has_examples_exit_codes_and_every_flag_described(
     sync = build_parser()._subparsers._group_actions[0].choices["sync"]
     undocumented = [a.dest for a in sync._actions if not a.help]
     assert undocumented == []
+
+
+def test_history_lists_past_syncs(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import paragon_nb
+
+    path = _write(tmp_path)
+    report = tmp_path / "out.csv"
+    main(["sync", str(path), "--list", "H", "--create-list", "--report", str(report),
+          "--no-progress"])  # fmt: skip
+    main(["sync", str(path), "--list", "H", "--no-progress"])
+    history = paragon_nb.sync_history()
+    assert len(history) == 2
+    latest, first = history.iloc[0], history.iloc[1]
+    assert first["counts"] == {"created": 3, "invalid": 2} and first["list"] == "H"
+    assert latest["counts"] == {"unchanged": 3, "invalid": 2}
+    assert first["report"] == str(report.resolve()) and str(path) in first["input"]
+    assert first["calls"] > latest["calls"] >= 1
+    capsys.readouterr()
+    assert main(["history"]) == 0
+    out = capsys.readouterr().out
+    assert "created 3" in out and "unchanged 3" in out and str(report.resolve()) in out
