@@ -14,31 +14,30 @@ DataFrame is streamed: each chunk's rows go to a Parquet report on disk as it fi
 
 from __future__ import annotations
 
-import sys
-import time
-import uuid
 from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
-from paragon_nb import settings
 from paragon_nb._clock import Clock, system_clock
 from paragon_nb.errors import ConfigurationError, SyncError
 from paragon_nb.marketo.client import MarketoClient
 from paragon_nb.marketo.models import SyncAction
 from paragon_nb.sync import dryrun, lists
 from paragon_nb.sync.journal import Journal, instance_of
-from paragon_nb.sync.options import DEFAULT_BULK_THRESHOLD, DEFAULT_CHUNK_SIZE, SyncOptions
+from paragon_nb.sync.options import (
+    DEFAULT_BULK_THRESHOLD,
+    DEFAULT_CHUNK_SIZE,
+    SyncOptions,
+)
 from paragon_nb.sync.plan import Plan, make_plan
-from paragon_nb.sync.result import PlanStatus, SyncResult, SyncStatus
-from paragon_nb.sync.sender import BatchSender, calls_made
-from paragon_nb.sync.sources import Source, open_source
-from paragon_nb.sync.stream import ReportWriter, Seen
+from paragon_nb.sync.result import SyncResult
+from paragon_nb.sync.sender import BatchSender, calls_made, want_progress
+from paragon_nb.sync.sources import open_source
+from paragon_nb.sync.stream import stream_sync
 from paragon_nb.sync.verify import verify_settled
 
 __all__ = ["DEFAULT_BULK_THRESHOLD", "DEFAULT_CHUNK_SIZE", "run_sync", "sync_leads"]
@@ -142,7 +141,7 @@ def run_sync(data: Any, client: MarketoClient, options: SyncOptions) -> SyncResu
     run = _Run(client, options)
     try:
         if source.streamed:
-            result = run.stream(source)
+            result = stream_sync(run, source)
         else:
             frame = next(source.frames)
             result = run.frame(frame)
@@ -277,7 +276,7 @@ class _Run:
         )
         common = dict(target=self.target, action=o.action, lookup_field=o.lookup_field,
                       partition=o.partition, bar=bar, calls_base=self.calls_before)  # fmt: skip
-        progress = _want_progress(o.progress)
+        progress = want_progress(o.progress)
         if use_bulk and len(plan.send):
             from paragon_nb.sync.bulk import run_bulk
 
@@ -300,11 +299,11 @@ class _Run:
             BatchSender(self.client, plan, self.journal, workers=workers, progress=progress,
                         **common).run()  # fmt: skip
 
-    def _lookup_values(self, plan: Plan, df: pd.DataFrame) -> Any:
+    def lookup_values(self, plan: Plan, df: pd.DataFrame) -> Any:
         col = plan.mapping.lookup_column
         return df[col].to_numpy(dtype=object) if col is not None and col in df.columns else None
 
-    def _meta(self) -> dict[str, Any]:
+    def meta(self) -> dict[str, Any]:
         return dict(
             calls=calls_made(self.client) - self.calls_before,
             duration=self.clock.monotonic() - self.started,
@@ -317,7 +316,7 @@ class _Run:
     def frame(self, df: pd.DataFrame) -> SyncResult:
         o = self.o
         plan = self.plan(df)
-        lookup = (plan.mapping.lookup_column, self._lookup_values(plan, df))
+        lookup = (plan.mapping.lookup_column, self.lookup_values(plan, df))
         removals: list[int] = []
         if o.mirror and self.target is not None:
             removals = lists.mirror_removals(self.client, self.target, plan, o.lookup_field)
@@ -328,7 +327,7 @@ class _Run:
                     f"than mirror_threshold={o.mirror_threshold}; pass confirm=True to remove them"
                 )
         if o.dry_run:
-            return self._dry(plan, lookup, removals=len(removals), setup=self.setup_calls)
+            return self.dry(plan, lookup, removals=len(removals), setup=self.setup_calls)
         self.ensure_list()
         self.send(plan)
         if removals:
@@ -337,10 +336,10 @@ class _Run:
         return SyncResult(
             rows=plan.result_rows(lookup_values=lookup[1]),
             lookup_column=plan.mapping.lookup_column,
-            **self._meta(),
+            **self.meta(),
         )
 
-    def _dry(self, plan: Plan, lookup: Any, *, removals: int, setup: int) -> SyncResult:
+    def dry(self, plan: Plan, lookup: Any, *, removals: int, setup: int) -> SyncResult:
         o = self.o
         return dryrun.plan_result(
             self.client,
@@ -356,101 +355,3 @@ class _Run:
             setup_calls=setup + self.verify_calls,
             lookup=lookup if lookup[1] is not None else None,
         )
-
-    # ------------------------------------------------------------------ streamed
-    def stream(self, source: Source) -> SyncResult:
-        o = self.o
-        if o.mirror:
-            raise ConfigurationError(
-                "mirror=True needs the whole input at once (members not in it are removed); "
-                "pass a pandas DataFrame, or sync without mirror"
-            )
-        home = settings.home() / "reports"
-        stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime(self.clock.time()))
-        writer = ReportWriter(home / f"sync-{stamp}-{uuid.uuid4().hex[:8]}.parquet")
-        seen = Seen()
-        fixups: dict[int, tuple[str, str | None]] = {}
-        planned, offset, lookup_column = 0, 0, None
-        bar = None
-        if _want_progress(o.progress):
-            from tqdm.auto import tqdm
-
-            bar = tqdm(unit="rows", desc="sync", leave=True)
-        try:
-            for i, df in enumerate(source.frames):
-                df = df.reset_index(drop=True)
-                plan = self.plan(df)
-                lookup_column = plan.mapping.lookup_column
-                lookup = (lookup_column, self._lookup_values(plan, df))
-                last = _kept(plan)
-                keys = plan.keys.many(last)
-                inherit: dict[int, str | None] = {}
-                earlier = seen.earlier(keys)
-                for p, key in zip(last.tolist(), keys, strict=True):
-                    if key in earlier:
-                        q, status = earlier[key]
-                        fixups[q] = (
-                            f"duplicate {o.lookup_field} {key!r}: row {offset + p} (a later "
-                            "occurrence) was sent instead",
-                            status,
-                        )
-                        inherit[p] = status
-                if o.dry_run:
-                    result = self._dry(
-                        plan, lookup, removals=0, setup=self.setup_calls if i == 0 else 0
-                    )
-                    planned += int(result.planned_calls or 0)
-                    rows = result.rows
-                else:
-                    self.ensure_list()
-                    self.send(plan, bar=bar)
-                    rows = plan.result_rows(lookup_values=lookup[1])
-                status = rows["status"].to_numpy(dtype=object)
-                for p, old in inherit.items():  # the lead was created earlier in this run
-                    if old in (SyncStatus.CREATED.value, PlanStatus.WOULD_CREATE.value) and status[
-                        p
-                    ] in (SyncStatus.UPDATED.value, SyncStatus.UNCHANGED.value,
-                          PlanStatus.WOULD_UPDATE.value):  # fmt: skip
-                        status[p] = old
-                rows["status"] = pd.array(status, dtype="str")
-                rows.index = pd.RangeIndex(offset, offset + len(df), name="row")
-                writer.write(rows.reset_index())
-                seen.record(keys, (last + offset).tolist(), status[last].tolist())
-                offset += len(df)
-                if bar is not None and o.dry_run:
-                    bar.update(len(df))
-            if offset == 0:
-                raise ConfigurationError(f"the input ({source.description}) has no rows")
-            path = writer.close(
-                fixups,
-                dup_status=PlanStatus.DUPLICATE.value if o.dry_run else SyncStatus.SKIPPED.value,
-            )
-        finally:
-            seen.close()
-            if bar is not None:
-                bar.close()
-        meta = self._meta()
-        extra: dict[str, Any] = {}
-        if o.dry_run:
-            extra = dict(dry_run=True, planned_calls=planned,
-                         remaining_quota=dryrun.remaining_quota(self.client))  # fmt: skip
-        return SyncResult(rows_path=path, _counts=dict(writer.counts), lookup_column=lookup_column,
-                          **meta, **extra)  # fmt: skip
-
-
-def _kept(plan: Plan) -> np.ndarray:
-    """Positions with a lookup value that are not invalid nor an in-chunk duplicate."""
-    status = plan.status
-    bad = (status == SyncStatus.INVALID.value) | (plan.reason_code == "duplicate")
-    return np.flatnonzero(~bad)
-
-
-def _want_progress(progress: bool | None) -> bool:
-    if progress is not None:
-        return bool(progress)
-    # In a Jupyter kernel IPython is already loaded; never import it from the core.
-    ipython = sys.modules.get("IPython")
-    shell = ipython.get_ipython() if ipython is not None else None
-    if shell is not None and type(shell).__name__ == "ZMQInteractiveShell":
-        return True
-    return bool(getattr(sys.stderr, "isatty", lambda: False)())

@@ -8,6 +8,7 @@ pipelined behind them, the journal written before and after each batch.
 
 from __future__ import annotations
 
+import sys
 import threading
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import Any
@@ -22,7 +23,7 @@ from paragon_nb.sync.journal import Journal, RowOutcome
 from paragon_nb.sync.plan import Plan
 from paragon_nb.sync.result import SyncStatus
 
-__all__ = ["BATCH_SIZE", "BatchSender", "calls_made", "failure_reason"]
+__all__ = ["BATCH_SIZE", "BatchSender", "calls_made", "failure_reason", "want_progress"]
 
 BATCH_SIZE = MAX_BATCH
 
@@ -291,3 +292,15 @@ def calls_made(client: Any, route: str | None = None) -> int:
     if route is not None:
         return int(getattr(stats, "per_path", {}).get(route, 0))
     return int(getattr(stats, "calls", 0) or 0)
+
+
+def want_progress(progress: bool | None) -> bool:
+    """Show a progress bar? None: in a Jupyter kernel or on a terminal."""
+    if progress is not None:
+        return bool(progress)
+    # In a Jupyter kernel IPython is already loaded; never import it from the core.
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython is not None else None
+    if shell is not None and type(shell).__name__ == "ZMQInteractiveShell":
+        return True
+    return bool(getattr(sys.stderr, "isatty", lambda: False)())

@@ -19,16 +19,26 @@ from __future__ import annotations
 import os
 import sqlite3
 import tempfile
+import time
+import uuid
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from paragon_nb.sync.result import ROW_SCHEMA
+from paragon_nb import settings
+from paragon_nb.errors import ConfigurationError
+from paragon_nb.sync import dryrun
+from paragon_nb.sync.plan import Plan
+from paragon_nb.sync.result import ROW_SCHEMA, PlanStatus, SyncResult, SyncStatus
+from paragon_nb.sync.sender import want_progress
+from paragon_nb.sync.sources import Source
 
-__all__ = ["ReportWriter", "Seen"]
+__all__ = ["ReportWriter", "Seen", "stream_sync"]
 
 
 class Seen:
@@ -133,3 +143,90 @@ class ReportWriter:
                 out.close()
         self._parts.unlink(missing_ok=True)
         return self.path
+
+
+def stream_sync(run: Any, source: Source) -> SyncResult:
+    """A streamed sync: each chunk planned, sent and its rows written before the next is
+    read (``run`` is the runner's per-sync state)."""
+    o = run.o
+    if o.mirror:
+        raise ConfigurationError(
+            "mirror=True needs the whole input at once (members not in it are removed); "
+            "pass a pandas DataFrame, or sync without mirror"
+        )
+    home = settings.home() / "reports"
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime(run.clock.time()))
+    writer = ReportWriter(home / f"sync-{stamp}-{uuid.uuid4().hex[:8]}.parquet")
+    seen = Seen()
+    fixups: dict[int, tuple[str, str | None]] = {}
+    planned, offset, lookup_column = 0, 0, None
+    bar = None
+    if want_progress(o.progress):
+        from tqdm.auto import tqdm
+
+        bar = tqdm(unit="rows", desc="sync", leave=True)
+    try:
+        for i, df in enumerate(source.frames):
+            df = df.reset_index(drop=True)
+            plan = run.plan(df)
+            lookup_column = plan.mapping.lookup_column
+            lookup = (lookup_column, run.lookup_values(plan, df))
+            last = _kept(plan)
+            keys = plan.keys.many(last)
+            inherit: dict[int, str | None] = {}
+            earlier = seen.earlier(keys)
+            for p, key in zip(last.tolist(), keys, strict=True):
+                if key in earlier:
+                    q, status = earlier[key]
+                    fixups[q] = (
+                        f"duplicate {o.lookup_field} {key!r}: row {offset + p} (a later "
+                        "occurrence) was sent instead",
+                        status,
+                    )
+                    inherit[p] = status
+            if o.dry_run:
+                result = run.dry(plan, lookup, removals=0, setup=run.setup_calls if i == 0 else 0)
+                planned += int(result.planned_calls or 0)
+                rows = result.rows
+            else:
+                run.ensure_list()
+                run.send(plan, bar=bar)
+                rows = plan.result_rows(lookup_values=lookup[1])
+            status = rows["status"].to_numpy(dtype=object)
+            for p, old in inherit.items():  # the lead was created earlier in this run
+                if old in (SyncStatus.CREATED.value, PlanStatus.WOULD_CREATE.value) and status[
+                    p
+                ] in (SyncStatus.UPDATED.value, SyncStatus.UNCHANGED.value,
+                      PlanStatus.WOULD_UPDATE.value):  # fmt: skip
+                    status[p] = old
+            rows["status"] = pd.array(status, dtype="str")
+            rows.index = pd.RangeIndex(offset, offset + len(df), name="row")
+            writer.write(rows.reset_index())
+            seen.record(keys, (last + offset).tolist(), status[last].tolist())
+            offset += len(df)
+            if bar is not None and o.dry_run:
+                bar.update(len(df))
+        if offset == 0:
+            raise ConfigurationError(f"the input ({source.description}) has no rows")
+        path = writer.close(
+            fixups,
+            dup_status=PlanStatus.DUPLICATE.value if o.dry_run else SyncStatus.SKIPPED.value,
+        )
+    finally:
+        seen.close()
+        if bar is not None:
+            bar.close()
+    meta = run.meta()
+    extra: dict[str, Any] = {}
+    if o.dry_run:
+        extra = dict(dry_run=True, planned_calls=planned,
+                     remaining_quota=dryrun.remaining_quota(run.client))  # fmt: skip
+    return SyncResult(rows_path=path, _counts=dict(writer.counts), lookup_column=lookup_column,
+                      **meta, **extra)  # fmt: skip
+
+
+def _kept(plan: Plan) -> np.ndarray:
+    """Positions with a lookup value that are not invalid nor an in-chunk duplicate."""
+    status = plan.status
+    bad = (status == SyncStatus.INVALID.value) | (plan.reason_code == "duplicate")
+    return np.flatnonzero(~bad)

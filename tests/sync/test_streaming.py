@@ -3,6 +3,7 @@ and PySpark DataFrames gives the same per-row results and the same Marketo state
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,18 @@ from .conftest import messy_frame
 
 VOLATILE = {"id", "createdAt", "updatedAt"}
 CHUNK = 4  # the duplicate pair (rows 0 and 9) lands in different chunks
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _stop_spark():
+    """The local Spark JVM goes with the module's tests (never left running)."""
+    yield
+    if "pyspark.sql" in sys.modules:
+        from pyspark.sql import SparkSession
+
+        session = SparkSession.getActiveSession() or SparkSession._instantiatedSession
+        if session is not None:
+            session.stop()
 
 
 def _text_frame() -> pd.DataFrame:
