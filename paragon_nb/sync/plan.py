@@ -126,6 +126,8 @@ class Plan:
     pending: np.ndarray  # bool
     settled: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     clear_missing: bool = False
+    _texts: pa.Array | None = None  # JSON text per fingerprinted row (see fingerprints)
+    _text_at: np.ndarray | None = None  # position -> index into _texts, -1 when absent
 
     @property
     def n(self) -> int:
@@ -156,7 +158,14 @@ class Plan:
         self.settled = np.setdiff1d(self.settled, positions).astype(np.int64)
 
     def _rows(self, positions: np.ndarray) -> pa.Array:
-        frame = self.prepared.frame.iloc[np.asarray(positions, dtype=np.int64)]
+        """The JSON object texts of ``positions``: taken from the texts the fingerprints
+        were computed from (one serialisation per row), else serialised now."""
+        positions = np.asarray(positions, dtype=np.int64)
+        if self._texts is not None and len(positions):
+            at = self._text_at[positions]
+            if (at >= 0).all():
+                return self._texts.take(pa.array(at))
+        frame = self.prepared.frame.iloc[positions]
         return row_json(
             frame, clear_missing=self.clear_missing, first=self.mapping.lookup_field.name
         )
@@ -189,15 +198,16 @@ class Plan:
         """How many Sync Leads calls :meth:`iter_batches` makes for ``positions``."""
         return sum(1 for _ in self.iter_batches(positions))
 
-    def fingerprints(self, positions: np.ndarray, *, chunk: int = 20_000) -> np.ndarray:
-        """Fingerprints of the JSON texts of ``positions`` (computed in chunks)."""
-        out = np.zeros(len(positions), dtype=np.int64)
-        for start in range(0, len(positions), chunk):
-            part = positions[start : start + chunk]
-            out[start : start + len(part)] = row_fingerprints(
-                self._rows(part), np.arange(len(part))
-            )
-        return out
+    def fingerprints(self, positions: np.ndarray, *, keep: bool = False) -> np.ndarray:
+        """Fingerprints of the JSON texts of ``positions``; ``keep=True`` keeps the texts
+        (one Arrow buffer, about the size of the JSON) so the batches send the very text
+        that was fingerprinted instead of serialising the rows again."""
+        texts = self._rows(positions)
+        if keep:
+            self._text_at = np.full(self.n, -1, dtype=np.int64)
+            self._text_at[positions] = np.arange(len(positions))
+            self._texts = texts
+        return row_fingerprints(texts, np.arange(len(positions)))
 
 
 def make_plan(
@@ -271,7 +281,7 @@ def make_plan(
         clear_missing=clear_missing,
     )
     if fingerprint and len(todo):
-        plan.fps[todo] = plan.fingerprints(todo)
+        plan.fps[todo] = plan.fingerprints(todo, keep=True)
     if journal is not None and fingerprint and len(todo):
         _diff(plan, journal, todo, has_list=has_list)
     return plan
