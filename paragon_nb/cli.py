@@ -234,9 +234,36 @@ def _add_serve(sub: argparse._SubParsersAction) -> None:
 
 
 def _run_serve(args: argparse.Namespace) -> int:
-    from paragon_nb.runtime.server import run_cli
+    """Print one JSON line ``{"url", "project_id"}``, serve until SIGINT/SIGTERM, exit 0.
 
-    return run_cli(args)
+    NotFoundError/ConfigurationError (exit 2) if PATH is not a project folder or the port
+    is taken. The project is closed on the way out (unfinished runs resume on reopen).
+    """
+    import json
+
+    from paragon_nb._serving import until_signalled
+    from paragon_nb.errors import ConfigurationError
+    from paragon_nb.runtime.project import Project
+
+    project = Project.open(args.path)
+    try:
+        with until_signalled() as stop:
+            try:
+                handle = project.serve(host=args.host, port=args.port)
+            except OSError as exc:
+                raise ConfigurationError(
+                    f"cannot serve on {args.host}:{args.port}: {exc.strerror or exc}; "
+                    "pick another --port (0 = any free port)"
+                ) from None
+            try:
+                print(json.dumps({"url": handle.url, "project_id": str(project.id)}), flush=True)
+                while not stop.wait(0.5):
+                    pass
+            finally:
+                handle.stop()
+    finally:
+        project.close()
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:

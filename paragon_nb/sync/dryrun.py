@@ -32,9 +32,6 @@ __all__ = ["DEFAULT_DAILY_QUOTA", "plan_result", "remaining_quota"]
 # has no daily_budget configured.
 DEFAULT_DAILY_QUOTA = 50_000
 BATCH = MAX_BATCH
-# MarketoClient.create_list finds its default list folder (one read), then creates (one
-# write). Keep in step with marketo/lists.py; test_dryrun_matches fails when they drift.
-CREATE_LIST_CALLS = 2
 
 
 def remaining_quota(client: MarketoClient) -> int | None:
@@ -91,13 +88,16 @@ def plan_result(
             status[p] = PlanStatus.WOULD_UPDATE.value if held else PlanStatus.WOULD_CREATE.value
             lead_id[p] = existing.get(str(key).lower())
     adds = len(send) + len(plan.list_only) if list_name is not None else 0
+    list_creation = 0
+    if list_name is not None and list_target is None and create_list:
+        # The real run's create_list browses for the default "List" folder (one read per page
+        # of folders), then creates the list (one write): do the read now, count both.
+        before = calls_made(client)
+        client.default_list_folder()
+        list_creation = calls_made(client) - before + 1
     planned = (
         setup_calls
-        + (
-            CREATE_LIST_CALLS
-            if list_name is not None and list_target is None and create_list
-            else 0
-        )
+        + list_creation
         + plan.batch_count(send)
         + math.ceil(adds / BATCH)
         + math.ceil(removals / BATCH)
