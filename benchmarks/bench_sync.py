@@ -227,7 +227,7 @@ def p2(rows: int, latency: float, home: Path) -> dict[str, Any]:
 def p4(rows: int) -> dict[str, Any]:
     from pydantic import BaseModel, Field, ValidationError, field_validator
 
-    from paragon_nb.sync.validate import _EMAIL_RE
+    from paragon_nb._email import EMAIL_PATTERN
 
     fields = SandboxApp().client().describe()
     df = leads_frame(rows, prefix="p4-")
@@ -244,7 +244,7 @@ def p4(rows: int) -> dict[str, Any]:
     fingerprint_s = fingerprinted - t0
 
     class Lead(BaseModel):
-        email: str = Field(pattern=f"^{_EMAIL_RE}$", max_length=255)
+        email: str = Field(pattern=f"^{EMAIL_PATTERN}$", max_length=255)
         firstName: str | None = Field(None, max_length=255)
         lastName: str | None = Field(None, max_length=255)
         company: str | None = Field(None, max_length=255)
