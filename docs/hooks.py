@@ -1,8 +1,10 @@
 """MkDocs hooks: the tutorials come from notebooks/, outside docs/.
 
-``TUTORIALS`` says which files are the tutorials. When the notebooks' text sources
-(jupytext percent ``.py``) become the one source, point it at them; mkdocs-jupyter renders
-either without executing anything.
+``TUTORIALS`` says which files are rendered. Each tutorial's one source is its jupytext
+percent script ``notebooks/0N_*.py``; the site renders the ``.ipynb`` generated from it
+(``./dev notebooks``; a test fails on drift) because that one carries the stored outputs.
+``"notebooks/0*.py"`` renders the scripts instead (mkdocs-jupyter reads them with jupytext,
+without outputs); nothing is executed either way.
 """
 
 from __future__ import annotations

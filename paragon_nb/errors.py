@@ -29,7 +29,8 @@ translated into this tree at one boundary each and never leak to users.
     │   ├── WorkflowSpecError         unparsable or undeployable spec (names the bad reference)
     │   ├── TemplateError             a ``{{ }}`` reference that cannot be resolved
     │   ├── EventValidationError      a live event failed a strict project's schema (422)
-    │   └── StepError                 a workflow step failed (carries the step id)
+    │   ├── StepError                 a workflow step failed (carries the step id)
+    │   └── BackpressureError         too many queued runs; retry after ``retry_after`` s (429)
     └── SyncError                     DataFrame sync
         ├── MappingError              a column maps to no Marketo field (did-you-mean)
         └── DuplicateKeyError         duplicate lookup values when the caller asked to raise
@@ -46,6 +47,7 @@ from enum import StrEnum
 from typing import Any
 
 __all__ = [
+    "BackpressureError",
     "ConcurrencyLimited",
     "ConfigurationError",
     "DuplicateKeyError",
@@ -310,6 +312,15 @@ class StepError(RuntimeStateError):
     def __init__(self, message: str, *, step_id: str | None = None) -> None:
         super().__init__(message)
         self.step_id = step_id
+
+
+class BackpressureError(RuntimeStateError):
+    """The project holds its bound of queued runs; nothing was recorded. Retry after
+    ``retry_after`` seconds (REST: 429 with ``Retry-After``)."""
+
+    def __init__(self, message: str, *, retry_after: float) -> None:
+        super().__init__(message)
+        self.retry_after = float(retry_after)
 
 
 # --------------------------------------------------------------------------- sync

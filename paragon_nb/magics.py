@@ -274,7 +274,7 @@ class ParagonMagics(Magics):
                 f"runs of event {event_id} still going after {self.wait_timeout} s; "
                 "see %paragon runs"
             )
-        return event_id
+        return str(event_id)  # trigger_event returns an EventReceipt; str() is the event id
 
     def _payload(self, raw: str) -> dict[str, Any]:
         if raw.startswith("$"):

@@ -8,25 +8,55 @@ run per workflow in ONE transaction before returning the event id: once the call
 Each run snapshots the user's settings and metadata, so a replay or a resume sees what the
 original run saw.
 
-    event_id = dispatcher.trigger("user-1", "Lead Created", {"email": "a@x.com"}, strict=False)
+    receipt = dispatcher.trigger("user-1", "Lead Created", {"email": "a@x.com"}, strict=False)
 """
 
 from __future__ import annotations
 
 import sqlite3
+import threading
+import time
 import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from paragon_nb._clock import Clock
-from paragon_nb.errors import EventValidationError, RuntimeStateError
+from paragon_nb.errors import (
+    BackpressureError,
+    ConfigurationError,
+    EventValidationError,
+    RuntimeStateError,
+)
+from paragon_nb.runtime.api import EventReceipt
 from paragon_nb.runtime.engine import Engine
 from paragon_nb.runtime.events import validate_example, validate_payload
 from paragon_nb.runtime.store import ProjectStore, loads
 from paragon_nb.runtime.users import ConnectedUsers
 from paragon_nb.runtime.workflows import WorkflowSpec
 
-__all__ = ["Dispatcher"]
+__all__ = [
+    "DEFAULT_MAX_QUEUED_RUNS",
+    "IDEMPOTENCY_WINDOW",
+    "Dispatcher",
+    "check_idempotency_key",
+]
+
+#: unfinished runs a project holds before trigger_event answers BackpressureError (429)
+DEFAULT_MAX_QUEUED_RUNS = 1_000_000
+#: how long an Idempotency-Key is remembered (seconds): Stripe's 24 h
+IDEMPOTENCY_WINDOW = 24 * 3600.0
+MAX_KEY_LENGTH = 255
+
+
+def check_idempotency_key(key: str | None) -> None:
+    """RuntimeStateError for a key that is not a non-empty string of <= 255 characters."""
+    if key is None:
+        return
+    if not isinstance(key, str) or not key.strip() or len(key) > MAX_KEY_LENGTH:
+        raise RuntimeStateError(
+            f"idempotency key {str(key)[:40]!r} must be a non-empty string of at most "
+            f"{MAX_KEY_LENGTH} characters (e.g. a UUID per event you send)"
+        )
 
 
 class Dispatcher:
@@ -40,24 +70,40 @@ class Dispatcher:
         *,
         clock: Clock,
         spec_for: Callable[[str, int], WorkflowSpec],
+        max_queued_runs: int = DEFAULT_MAX_QUEUED_RUNS,
     ) -> None:
+        if max_queued_runs < 1:
+            raise ConfigurationError(f"max_queued_runs must be >= 1, got {max_queued_runs}")
+        self._max_queued_runs = max_queued_runs
+        self._bound_lock = threading.Lock()
+        self._unfinished, self._counted_at = 0, -float("inf")
         self._store = store
         self._users = users
         self._engine = engine
         self._clock = clock
         self._spec_for = spec_for
 
-    def trigger(self, sub: str, name: str, payload: Mapping[str, Any], *, strict: bool) -> str:
-        """Persist the event and its runs, start the runs, return the event id.
+    def trigger(
+        self,
+        sub: str,
+        name: str,
+        payload: Mapping[str, Any],
+        *,
+        strict: bool,
+        idempotency_key: str | None = None,
+    ) -> EventReceipt:
+        """Persist the event and its runs, start the runs, return the receipt.
 
-        Raises RuntimeStateError (no user id / name, payload not a JSON object) or
-        EventValidationError (strict project: unknown event or field errors). An event that
-        starts no run is still accepted, as Paragon does.
+        Raises RuntimeStateError (no user id / name, payload not a JSON object, bad key),
+        EventValidationError (strict project: unknown event or field errors) or
+        BackpressureError (the queued-run bound is reached; nothing recorded). An event that
+        starts no run is still accepted, as Paragon does; the receipt says why nothing ran.
         """
         if not isinstance(sub, str) or not sub:
             raise RuntimeStateError("trigger_event needs the user id (the token's sub)")
         if not isinstance(name, str) or not name:
             raise RuntimeStateError("trigger_event needs the App Event name")
+        check_idempotency_key(idempotency_key)
         data = validate_example(payload, name=f"payload of event {name!r}")
         # (U) event names match exactly (case and spaces), as senders must "use the same string"
         event_def = self._store.app_event(name)
@@ -65,17 +111,72 @@ class Dispatcher:
             self._validate(name, data, event_def)
         now = self._clock.time()
         event_id = str(uuid.uuid4())
-        runs = [
-            self._new_run(event_id, wf_id, version, sub, now)
-            for wf_id, version in self._live_versions(name, event_def)
-            if self._users.is_runnable(sub, wf_id)
-        ]
-        self._store.insert_event_with_runs(
+        runs, not_triggered = self._plan_runs(event_id, sub, name, event_def, now)
+        if runs:
+            self._check_bound(len(runs))
+        receipt = EventReceipt(
+            event_id=event_id,
+            name=name,
+            run_ids=tuple(r["id"] for r in runs),
+            not_triggered=tuple(not_triggered),
+        )
+        idem = None
+        if idempotency_key is not None:
+            idem = (idempotency_key, receipt.to_dict(), now - IDEMPOTENCY_WINDOW)
+        earlier = self._store.insert_event_with_runs(
             event={"id": event_id, "sub": sub, "name": name, "payload": data, "received": now},
             runs=runs,
+            idempotency=idem,
         )
+        if earlier is not None:
+            with self._bound_lock:
+                self._unfinished -= len(runs)
+            return EventReceipt.from_dict(earlier, repeated=True)
         self._engine.submit(r["id"] for r in runs)
-        return event_id
+        return receipt
+
+    def _check_bound(self, adding: int) -> None:
+        """BackpressureError when ``adding`` more runs would pass the bound. The count of
+        unfinished runs is read from the store at most once a second (other processes add
+        runs too) and kept up to date in between by this process's own inserts."""
+        with self._bound_lock:
+            now = time.monotonic()
+            if now - self._counted_at >= 1.0:
+                self._unfinished, self._counted_at = self._store.count_unfinished_runs(), now
+            queued = self._unfinished
+            if queued + adding <= self._max_queued_runs:
+                self._unfinished += adding
+                return
+        # (U) one second is a guess at how long the runtime needs to make room
+        raise BackpressureError(
+            f"the project holds {queued} unfinished runs, its bound of "
+            f"{self._max_queued_runs} (Project option max_queued_runs); nothing was "
+            "recorded: send the event again after Retry-After seconds",
+            retry_after=1.0,
+        )
+
+    def _plan_runs(
+        self, event_id: str, sub: str, name: str, event_def: Any, now: float
+    ) -> tuple[list[dict[str, Any]], list[str]]:
+        """The runs this event starts, and one sentence per workflow on it that did not run."""
+        live = self._live_versions(name, event_def)
+        runs: list[dict[str, Any]] = []
+        skipped: list[str] = []
+        for wf_id, wf_name, version in live:
+            why = self._users.why_not_runnable(sub, wf_id)
+            if why is None:
+                runs.append(self._new_run(event_id, wf_id, version, sub, now))
+            else:
+                skipped.append(f"workflow {wf_name!r} {why}")
+        deployed = {wf_id for wf_id, _, _ in live}
+        for row in self._store.workflow_rows():
+            draft = loads(row["draft"]) or {}
+            on_event = (draft.get("trigger") or {}).get("app_event") == name
+            if on_event and row["id"] not in deployed and row["deployed_version"] is None:
+                skipped.append(f"workflow {row['name']!r} is not deployed")
+        if not live and not skipped:
+            skipped.append(f"no deployed workflow is triggered by {name!r}")
+        return runs, skipped
 
     def replay(self, row: sqlite3.Row, *, version: int) -> str:
         """A new run of ``row``'s event and settings snapshot on ``version``; returns its id."""
@@ -109,10 +210,12 @@ class Dispatcher:
                 errors=errors,
             )
 
-    def _live_versions(self, name: str, event_def: sqlite3.Row | None) -> list[tuple[str, int]]:
-        """(workflow id, deployed version) of every live workflow bound to this event."""
+    def _live_versions(
+        self, name: str, event_def: sqlite3.Row | None
+    ) -> list[tuple[str, str, int]]:
+        """(workflow id, name, deployed version) of every live workflow bound to this event."""
         rows = self._store.all(
-            "SELECT w.id, w.deployed_version, v.event_id, v.event_name FROM workflows w "
+            "SELECT w.id, w.name, w.deployed_version, v.event_id, v.event_name FROM workflows w "
             "JOIN workflow_versions v ON v.workflow_id = w.id AND v.version = w.deployed_version"
         )
         out = []
@@ -120,7 +223,7 @@ class Dispatcher:
             # versions are bound to the App Event's id at deploy, so a rename keeps them live
             bound = event_def is not None and r["event_id"] == event_def["id"]
             if bound or (r["event_id"] is None and r["event_name"] == name):
-                out.append((r["id"], int(r["deployed_version"])))
+                out.append((r["id"], r["name"], int(r["deployed_version"])))
         return out
 
     def _new_run(

@@ -30,8 +30,9 @@ from paragon_nb.errors import (
     RuntimeStateError,
     TokenInvalid,
 )
+from paragon_nb.runtime.api import EventReceipt
 from paragon_nb.runtime.catalog import Catalog
-from paragon_nb.runtime.dispatch import Dispatcher
+from paragon_nb.runtime.dispatch import DEFAULT_MAX_QUEUED_RUNS, Dispatcher
 from paragon_nb.runtime.engine import Engine, RunStatus
 from paragon_nb.runtime.events import validate_example
 from paragon_nb.runtime.steps import MarketoCredentials
@@ -72,7 +73,8 @@ class Project:
     Options of both: ``clock`` (inject a FakeClock in tests), ``client_factory``
     (``MarketoCredentials -> MarketoClient``; tests route it to a sandbox), ``workers`` (runs
     executed at once, default 5) and ``coalesce`` (batch the Marketo calls of concurrent runs,
-    see runtime.gateway; default True).
+    see runtime.gateway; default True) and ``max_queued_runs`` (unfinished runs held before
+    ``trigger_event`` raises BackpressureError, REST 429; default 1,000,000).
     """
 
     def __init__(
@@ -84,6 +86,7 @@ class Project:
         workers: int = 5,
         resume: bool = True,
         coalesce: bool = True,
+        max_queued_runs: int = DEFAULT_MAX_QUEUED_RUNS,
     ) -> None:
         self._path = path
         self._clock = clock or system_clock
@@ -113,6 +116,7 @@ class Project:
             self._engine,
             clock=self._clock,
             spec_for=self._catalog.version_spec,
+            max_queued_runs=max_queued_runs,
         )
         self._server: Any = None
         if resume and self._store.get_meta("id") is not None:
@@ -129,6 +133,7 @@ class Project:
         client_factory: ClientFactory | None = None,
         workers: int = 5,
         coalesce: bool = True,
+        max_queued_runs: int = DEFAULT_MAX_QUEUED_RUNS,
     ) -> Project:
         """A new project in folder ``path`` (created). RuntimeStateError if one is there."""
         folder = Path(path)
@@ -140,7 +145,12 @@ class Project:
             raise RuntimeStateError("a project needs a non-empty name")
         folder.mkdir(parents=True, exist_ok=True)
         project = cls(
-            folder, clock=clock, client_factory=client_factory, workers=workers, coalesce=coalesce
+            folder,
+            clock=clock,
+            client_factory=client_factory,
+            workers=workers,
+            coalesce=coalesce,
+            max_queued_runs=max_queued_runs,
         )
         project._store.init(
             project_id=str(uuid.uuid4()), name=name.strip(), now=project._clock.time()
@@ -157,6 +167,7 @@ class Project:
         workers: int = 5,
         resume: bool = True,
         coalesce: bool = True,
+        max_queued_runs: int = DEFAULT_MAX_QUEUED_RUNS,
     ) -> Project:
         """Open the project in ``path`` and resume its unfinished runs (``resume=False`` not)."""
         folder = Path(path)
@@ -172,6 +183,7 @@ class Project:
             workers=workers,
             resume=resume,
             coalesce=coalesce,
+            max_queued_runs=max_queued_runs,
         )
 
     def close(self) -> None:
@@ -375,11 +387,27 @@ class Project:
         return users_frame(self._store)
 
     # events and runs -------------------------------------------------------------------------
-    def trigger_event(self, sub: str, name: str, payload: Mapping[str, Any]) -> str:
+    def trigger_event(
+        self,
+        sub: str,
+        name: str,
+        payload: Mapping[str, Any],
+        *,
+        idempotency_key: str | None = None,
+    ) -> EventReceipt:
         """Persist the event (with one queued run per deployed workflow on ``name`` that the
-        user enabled with a VALID credential) in one transaction, start the runs, return the
-        event id. Accepted even when no workflow runs, as Paragon does."""
-        return self._dispatch.trigger(sub, name, payload, strict=self.strict)
+        user enabled with a VALID credential) in one transaction, start the runs and return
+        an :class:`~paragon_nb.runtime.api.EventReceipt` (``str()`` of it is the event id;
+        ``not_triggered`` says why a workflow did not run). Accepted even when no workflow
+        runs, as Paragon does.
+
+        ``idempotency_key``: a repeat with the same user and key within 24 h returns the first
+        receipt (``repeated=True``) and records nothing. Raises BackpressureError (nothing
+        recorded; retry after ``retry_after`` s) when ``max_queued_runs`` runs are unfinished.
+        """
+        return self._dispatch.trigger(
+            sub, name, payload, strict=self.strict, idempotency_key=idempotency_key
+        )
 
     def wait_idle(self, timeout: float | None = None) -> bool:
         """Block until every started run finished (True) or ``timeout`` seconds pass (False)."""

@@ -73,6 +73,9 @@ CREATE TABLE IF NOT EXISTS run_steps (
     action TEXT NOT NULL, status TEXT NOT NULL, input TEXT, output TEXT, error TEXT,
     attempts INTEGER NOT NULL DEFAULT 0, started REAL, ended REAL,
     PRIMARY KEY (run_id, step_id));
+CREATE TABLE IF NOT EXISTS idempotency (
+    sub TEXT NOT NULL, key TEXT NOT NULL, receipt TEXT NOT NULL, created REAL NOT NULL,
+    PRIMARY KEY (sub, key));
 """
 
 
@@ -309,9 +312,30 @@ class ProjectStore:
             )
 
     # events and runs ---------------------------------------------------------------------------
-    def insert_event_with_runs(self, *, event: dict[str, Any], runs: list[dict[str, Any]]) -> None:
-        """One transaction: the event and its queued runs are durable together or not at all."""
+    def insert_event_with_runs(
+        self,
+        *,
+        event: dict[str, Any],
+        runs: list[dict[str, Any]],
+        idempotency: tuple[str, Any, float] | None = None,
+    ) -> Any:
+        """One transaction: the event, its queued runs and its idempotency record are durable
+        together or not at all. With ``idempotency=(key, receipt, since)``, a receipt already
+        stored for (sub, key) after ``since`` wins: nothing is written and it is returned."""
         with self.tx() as c:
+            if idempotency is not None:
+                key, receipt, since = idempotency
+                row = c.execute(
+                    "SELECT receipt, created FROM idempotency WHERE sub = ? AND key = ?",
+                    (event["sub"], key),
+                ).fetchone()
+                if row is not None and row["created"] >= since:
+                    return loads(row["receipt"])
+                c.execute(
+                    "INSERT OR REPLACE INTO idempotency(sub, key, receipt, created) "
+                    "VALUES (?, ?, ?, ?)",
+                    (event["sub"], key, dumps(receipt), event["received"]),
+                )
             seq = c.execute("SELECT COALESCE(MAX(seq), 0) + 1 AS s FROM events").fetchone()["s"]
             c.execute(
                 "INSERT INTO events(id, seq, sub, name, payload, received, run_count) "
@@ -327,6 +351,7 @@ class ProjectStore:
                 ),
             )
             self._insert_runs(c, runs)
+        return None
 
     def insert_runs(self, runs: list[dict[str, Any]]) -> None:
         with self.tx() as c:
@@ -367,6 +392,10 @@ class ProjectStore:
             marks = ", ".join("?" for _ in statuses)
             return self.all(f"SELECT * FROM runs WHERE status IN ({marks}) ORDER BY seq", *statuses)
         return self.all("SELECT * FROM runs ORDER BY seq")
+
+    def count_unfinished_runs(self) -> int:
+        row = self.one("SELECT COUNT(*) AS n FROM runs WHERE status IN ('queued', 'running')")
+        return int(row["n"]) if row is not None else 0
 
     def update_run(self, run_id: str, **fields: Any) -> None:
         sets = ", ".join(f"{k} = ?" for k in fields)

@@ -342,12 +342,17 @@ class ConnectedUsers:
             sub, wf_id, settings=stored, enabled=False, now=self._clock.time()
         )
 
-    def is_runnable(self, sub: str, wf_id: str) -> bool:
-        """Enabled by the user and backed by a VALID credential."""
+    def why_not_runnable(self, sub: str, wf_id: str) -> str | None:
+        """None when the user enabled the workflow with a VALID credential; else the end of a
+        sentence saying why not ("is not enabled for user 'u'")."""
         row = self._store.credential(sub, "marketo")
-        if row is None or row["status"] != VALID:
-            return False
-        return self.settings_of(sub, wf_id)[1]
+        if row is None:
+            return f"did not run: user {sub!r} has not connected Marketo"
+        if row["status"] != VALID:
+            return f"did not run: user {sub!r}'s Marketo credential is {row['status']}"
+        if not self.settings_of(sub, wf_id)[1]:
+            return f"is not enabled for user {sub!r}"
+        return None
 
     # views -----------------------------------------------------------------------------------
     def state(self, sub: str) -> dict[str, Any]:

@@ -72,7 +72,9 @@ def test_tutorial_01_connect_portal_in_the_browser(
     portal.screenshot(path=str(screenshot_dir / "connect_portal.png"))
 
     # Now send the events again: select the SDK cell and Run > Run Selected Cell and All Below.
-    cell = page.locator(".jp-CodeCell", has_text='paragon.event("Lead Created"').first
+    cell = page.locator(
+        ".jp-CodeCell", has_text=re.compile(r'paragon\.event\(\s*"Lead Created"')
+    ).first
     cell.scroll_into_view_if_needed()
     cell.locator(".jp-InputPrompt").first.click()
     page.locator("#jp-MainMenu").get_by_text("Run", exact=True).click()

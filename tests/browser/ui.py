@@ -20,7 +20,9 @@ def open_notebook(page: Any, url: str) -> None:
     dialog_accept = page.locator(".jp-Dialog .jp-Dialog-button.jp-mod-accept")
     if dialog_accept.count():
         dialog_accept.first.click()
-    expect(page.locator(".jp-Toolbar-kernelName").first).to_have_text(KERNEL_NAME)
+    # A kernel can take tens of seconds to start on a loaded 2-core machine: expect()'s 5 s
+    # default made this flaky; wait as long as for the idle indicator.
+    expect(page.locator(".jp-Toolbar-kernelName").first).to_have_text(KERNEL_NAME, timeout=120_000)
     wait_kernel_idle(page)
 
 

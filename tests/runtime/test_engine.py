@@ -39,7 +39,7 @@ def add_flow(project: Project, steps_yaml: str, *, name: str = "Flow") -> None:
 
 
 def test_seed_flow_puts_the_lead_in_the_picked_list(seeded: Project, marketo: FakeMarketo) -> None:
-    event_id = seeded.trigger_event("user-1", "Lead Created", LEAD_EXAMPLE)
+    event_id = seeded.trigger_event("user-1", "Lead Created", LEAD_EXAMPLE).event_id
     assert [e["id"] for e in seeded.events()] == [event_id]  # persisted before returning
     run = only_run(seeded)
     assert run["status"] == "succeeded" and run["event"]["payload"] == LEAD_EXAMPLE
@@ -80,7 +80,7 @@ def test_events_without_an_enabled_valid_workflow_start_no_run(seeded: Project, 
         seeded._store.set_credential_status(cred, "INVALID", error="revoked", now=0)
     else:
         name = "Contact Created"
-    event_id = seeded.trigger_event(sub, name, LEAD_EXAMPLE)
+    event_id = seeded.trigger_event(sub, name, LEAD_EXAMPLE).event_id
     assert seeded.wait_idle(5)
     assert seeded.runs().empty
     assert seeded.events()[0]["id"] == event_id and seeded.events()[0]["run_count"] == 0

@@ -1,0 +1,199 @@
+# ---
+# jupyter:
+#   jupytext:
+#     custom_cell_magics: workflow,app_event
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Prototyping workflows with magics
+#
+# The magics make a notebook a small workflow editor: define App Events and workflows in cells,
+# deploy, fire events, look at runs. This notebook adds what real workflows need: **Python
+# steps**, **conditions**, **strict events**, a step that **fails and retries**, **replay**, and
+# the **REST trigger from another process**.
+
+# %%
+import os
+import tempfile
+from pathlib import Path
+
+# Everything this notebook creates (project, journal, sandbox state) goes to a scratch folder,
+# so running it again starts from zero.
+workdir = Path(tempfile.mkdtemp(prefix="paragon-tutorial-"))
+os.environ["PARAGON_NB_HOME"] = str(workdir / "home")
+
+# %%
+from paragon_nb import MarketoSandbox, Project, sign_user_token
+from paragon_nb.marketo.client import MarketoClient
+from paragon_nb.marketo.retry import RetryPolicy
+
+sandbox = MarketoSandbox().start()
+vip = sandbox.app.create_list("VIP")
+
+
+def client_factory(creds):
+    # No retries inside the client, so the workflow's own step retries are visible below.
+    return MarketoClient(
+        creds.endpoint,
+        creds.client_id,
+        creds.client_secret,
+        identity=creds.identity,
+        retry=RetryPolicy(max_attempts=1),
+    )
+
+
+project = Project.create("Prototypes", path=workdir / "prototypes", client_factory=client_factory)
+project.connect_user(
+    "user-1",
+    "marketo",
+    endpoint=sandbox.endpoint,
+    client_id=sandbox.client_id,
+    client_secret=sandbox.client_secret,
+)
+
+# %load_ext paragon_nb
+# %paragon project $project
+
+# %% [markdown]
+# ## A Python step and a condition
+#
+# A `python` step calls a function you register with the project (a prototype of logic your
+# app or a Paragon Function would hold). A `condition` step branches on `{{ }}` values.
+
+
+# %%
+def score_lead(company: str, employees: int) -> int:
+    return min(100, employees // 100) + (50 if company.endswith("Inc") else 0)
+
+
+project.register_function("score_lead", score_lead, output=0)
+
+# %% tags=["nbval-check-output"] magic_args="Signup" language="app_event"
+# {"email": "ada@example.com", "company": "Engines Inc", "employees": 1200}
+
+# %% tags=["nbval-check-output"] magic_args="--deploy" language="workflow"
+# name: Route signups
+# trigger:
+#   app_event: Signup
+# user_settings:
+#   - id: vip_list
+#     label: VIP list
+#     type: marketo_list
+#     required: true
+# steps:
+#   - id: score
+#     action: python
+#     function: score_lead
+#     input:
+#       company: "{{event.company}}"
+#       employees: "{{event.employees}}"
+#   - id: upsert
+#     action: marketo.create_or_update_lead
+#     retry: {max_retries: 3, delays: [0.2]}
+#     fields:
+#       email: "{{event.email}}"
+#       company: "{{event.company}}"
+#   - id: is_vip
+#     action: condition
+#     if: {left: "{{steps.score.result}}", op: greater_than, right: 50}
+#     then:
+#       - id: add_vip
+#         action: marketo.add_leads_to_list
+#         list_id: "{{settings.vip_list}}"
+#         lead_ids: ["{{steps.upsert.id}}"]
+
+# %%
+project.set_workflow_settings("user-1", "Route signups", {"vip_list": vip["id"]})
+project.enable_workflow("user-1", "Route signups")
+ada = {"email": "ada@example.com", "company": "Engines Inc", "employees": 1200}
+bob = {"email": "bob@example.com", "company": "Corner Shop", "employees": 3}
+# %paragon event Signup $ada
+# %paragon event Signup $bob
+# %paragon runs
+
+# %% tags=["nbval-check-output"]
+members = set(sandbox.app.list_members(vip["id"]))
+for lead in sorted(sandbox.app.leads(), key=lambda lead: lead["email"]):
+    print(lead["email"], "VIP" if lead["id"] in members else "-")
+
+# %% [markdown]
+# ## Strict events
+#
+# Paragon accepts any payload. While prototyping you can ask for checks against the example:
+
+# %% tags=["nbval-check-output", "raises-exception"]
+# %config ParagonMagics.strict_events = True
+# %paragon event Signup '{"email": "carol@example.com", "company": "Acme", "employees": "lots"}'
+
+# %%
+# %config ParagonMagics.strict_events = False
+
+# %% [markdown]
+# ## A failing step, retries, replay
+#
+# We make Marketo answer `502` to the next two upserts. The `upsert` step retries (3 retries,
+# 0.2 s apart, as its `retry:` says) and succeeds on the third attempt.
+
+# %% tags=["nbval-check-output"]
+sandbox.app.set_faults(["leads:seq=502,502"])
+# %paragon event Signup '{"email": "dan@example.com", "company": "Dan Inc", "employees": 10}'
+latest = project.runs().sort_values("started").iloc[-1]
+steps = project.run(latest["run_id"])["steps"]
+print(latest["status"], {s["step_id"]: s["attempts"] for s in steps})
+
+# %% [markdown]
+# When retries are not enough, the run fails and says why. Fix the cause, then **replay** it:
+# the same payload and settings go through the workflow again.
+
+# %% tags=["nbval-check-output"]
+sandbox.app.set_faults(["leads:seq=502,502,502,502"])
+# %paragon event Signup '{"email": "erin@example.com", "company": "Erin Inc", "employees": 10}'
+failed = project.runs().sort_values("started").iloc[-1]
+print(failed["status"])
+sandbox.app.set_faults(None)
+replayed = project.replay(failed["run_id"])
+project.wait_idle(timeout=60)
+print(project.run(replayed)["status"])
+
+# %% [markdown]
+# ## The REST trigger, from another process
+#
+# `project.serve()` serves the project's REST API. Any process holding a user token can send
+# events, exactly as your backend would send them to Paragon. The token goes through the
+# environment, never into the notebook's output.
+
+# %%
+key = project.generate_signing_key()
+os.environ["USER_TOKEN"] = sign_user_token(key.private_pem, "user-1")
+server = project.serve()
+script = workdir / "send_event.py"
+script.write_text(f"""
+import os, httpx
+response = httpx.post(
+    "{server.url}/projects/{project.id}/sdk/events/trigger",
+    headers={{"Authorization": "Bearer " + os.environ["USER_TOKEN"]}},
+    json={{"name": "Signup",
+           "payload": {{"email": "fay@example.com", "company": "Fay Inc", "employees": 7000}}}},
+)
+print(response.status_code)
+""")
+print("wrote", script.name)
+
+# %% tags=["nbval-check-output"]
+import sys
+
+python = sys.executable  # the kernel's Python, where paragon_nb is installed
+# !{python} {script}
+
+# %% tags=["nbval-check-output"]
+project.wait_idle(timeout=60)
+print("fay@example.com" in {lead["email"] for lead in sandbox.app.leads()})
