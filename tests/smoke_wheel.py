@@ -62,7 +62,8 @@ def run(tmp: Path) -> None:
         )
         result = frame.marketo.sync(client, list="Smoke", create_list=True)
         assert list(result.rows["status"]) == ["created", "invalid"], result.rows
-        print(f"smoke: DataFrame sync -> {dict(result.rows['status'].value_counts())}")
+        counts = {k: int(v) for k, v in result.rows["status"].value_counts().items()}
+        print(f"smoke: DataFrame sync -> {counts}")
 
         newsletter = client.create_list("Newsletter")
         project = Project.create("Smoke", path=tmp / "project")
