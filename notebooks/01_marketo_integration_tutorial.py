@@ -51,20 +51,23 @@ os.environ["PARAGON_NB_HOME"] = str(workdir / "home")
 # %%
 from paragon_nb import MarketoSandbox
 
-sandbox = MarketoSandbox(
-    client_id="tutorial-client",
-    # the browser test passes its own secret; otherwise the sandbox makes one up
-    client_secret=os.environ.get("TUTORIAL_SANDBOX_SECRET"),
-).start()
-for name in ("Newsletter", "Webinar attendees", "Trade show 2026"):
-    sandbox.app.create_list(name)
+# Re-running this cell keeps the sandbox that is already running (and what it holds).
+if "sandbox" not in globals() or not sandbox.running:
+    sandbox = MarketoSandbox(
+        client_id="tutorial-client",
+        # the browser test passes its own secret; otherwise the sandbox makes one up
+        client_secret=os.environ.get("TUTORIAL_SANDBOX_SECRET"),
+    ).start()
+    for name in ("Newsletter", "Webinar attendees", "Trade show 2026"):
+        sandbox.app.create_list(name)
 sandbox
 
 # %% [markdown]
 # ## 2. A project, the App Event and the workflow
 #
 # `%load_ext paragon_nb` adds the magics. `%paragon project` opens (or creates) a project: a
-# folder holding its App Events, workflows, signing key, connected users and runs.
+# folder holding its App Events, workflows, signing key, connected users and runs. A new
+# project is named after its folder.
 
 # %%
 # %load_ext paragon_nb
@@ -118,15 +121,17 @@ project.name
 # ## 3. Signing key, user token, authenticate
 #
 # Your app signs a short-lived **user token** (RS256 JWT) for each of its users with the
-# project's **signing key**. The project keeps only the public half; the private key is shown
-# once (here: kept in a variable, never printed).
+# project's **signing key**. The project keeps only the public half (shown below with its
+# fingerprint, the `kid` of every token); the private key is shown once: here it stays in a
+# variable, never printed. From a shell: `paragon-nb key PROJECT --out private.pem`.
 
 # %%
 from paragon_nb import Paragon, sign_user_token
 
 key = project.generate_signing_key()
 token = sign_user_token(key.private_pem, "user-1", ttl=3600)
-print("project keeps the public key:", project.public_key.splitlines()[0])
+print("the project keeps the public key, fingerprint", key.fingerprint)
+print(project.public_key)
 print("user token (shortened):", token[:10] + "…")
 
 # %% [markdown]
@@ -143,38 +148,34 @@ print(user["userId"], "connected to Marketo:", user["integrations"]["marketo"]["
 # ## 4. The user connects Marketo in the Connect Portal
 #
 # `paragon.connect("marketo")` opens the portal. A user types the four values Marketo gives
-# them (*Admin > LaunchPoint > View Details* and *Admin > Web Services*). For the sandbox:
+# them (*Admin > LaunchPoint > View Details* and *Admin > Web Services*). Here the portal is
+# given the sandbox (`credentials=sandbox`): the **Endpoint URL** and **Client ID** are filled
+# in, and the **Client Secret** is taken from the sandbox when you leave that field empty, so
+# no secret is ever shown, typed or saved in this notebook. (Without `credentials=`, the
+# `MARKETO_*` environment variables fill it in the same way.)
 #
-# - **Client ID**: `tutorial-client`, **Endpoint URL**: printed below (the Identity URL fills
-#   itself in);
-# - **Client Secret**: run `sandbox.client_secret` in a scratch cell. We never print it here,
-#   so no secret ends up saved in the notebook.
-#
-# Press **Connect**; the *Configuration* tab then lists the deployed workflow: pick a list in
-# **Marketo list** (loaded live from the account), tick **Enabled**, **Save**.
+# Press **Connect**: the *Connection* tab shows the endpoint as it is used (normalised) and
+# the secret masked. The *Configuration* tab lists the deployed workflow: pick a list in
+# **Marketo list** (loaded live from the account), tick **Enabled**, **Save**. Saving without
+# a list is refused: the workflow cannot run without one.
 
 # %%
-print("Endpoint URL:", sandbox.endpoint)
-portal = paragon.connect("marketo")
+portal = paragon.connect("marketo", credentials=sandbox)
 portal
 
 # %% [markdown]
-# The same, headless (what the cell below does when the notebook runs on its own): fill the
-# form and press Connect, then set the list and enable the workflow through the same widgets.
+# The same, headless (what the cell below does when the notebook runs on its own): press
+# Connect, then choose the list and enable the workflow through the same widgets.
 
 # %%
 if os.environ.get("TUTORIAL_INTERACTIVE") == "1":
     print("Connect in the portal above, enable the workflow, then run the cells below.")
 else:
-    portal.connect(
-        endpoint=sandbox.endpoint,
-        client_id=sandbox.client_id,
-        client_secret=sandbox.client_secret,
-    )
+    portal.connect()  # presses Connect: the sandbox's secret goes straight to the project
     panel = portal.panel("Sync new leads to Marketo")
     lists = panel.field("marketo_list")
     lists.refresh()  # loads the user's static lists, every page
-    lists.model.filter = "Newsletter"
+    lists.filter = "Newsletter"  # what a user types into the Filter box
     lists.value = lists.model.options[0][1]
     panel.enabled = True
     panel.save()

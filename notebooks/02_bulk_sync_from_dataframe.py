@@ -38,7 +38,10 @@ import pandas as pd
 
 from paragon_nb import MarketoSandbox, sync_leads
 
-sandbox = MarketoSandbox().start()  # a local Marketo; MarketoClient.from_env() for a real one
+# A local Marketo (MarketoClient.from_env() for a real one). Re-running this cell keeps the
+# sandbox that is already running.
+if "sandbox" not in globals() or not sandbox.running:
+    sandbox = MarketoSandbox().start()
 client = sandbox.client()
 
 # %% [markdown]
@@ -100,7 +103,6 @@ plan = sync_leads(
     create_list=True,
     mapping=mapping,
     dry_run=True,
-    progress=False,
 )
 plan.counts
 
@@ -109,11 +111,12 @@ plan.rows
 
 # %% [markdown]
 # ## Sync
+#
+# The progress bar counts the rows done and the API calls made so far: the same count of
+# calls as the summary of the result.
 
 # %%
-result = sync_leads(
-    leads, client, list="Newsletter", create_list=True, mapping=mapping, progress=False
-)
+result = sync_leads(leads, client, list="Newsletter", create_list=True, mapping=mapping)
 result
 
 # %% tags=["nbval-check-output"]
@@ -139,12 +142,12 @@ fixed.loc[3, "Email"] = "missing@example.com"
 fixed.loc[4, "Employees"] = "40"
 fixed.loc[7, "Email"] = "edsger@example.nl"
 
-again = sync_leads(fixed, client, list="Newsletter", mapping=mapping, progress=False)
+again = sync_leads(fixed, client, list="Newsletter", mapping=mapping)
 again.counts
 
 # %% tags=["nbval-check-output"]
 writes_before = sandbox.app.stats.write_calls
-once_more = sync_leads(fixed, client, list="Newsletter", mapping=mapping, progress=False)
+once_more = sync_leads(fixed, client, list="Newsletter", mapping=mapping)
 print(once_more.counts)
 print("write calls for this run:", sandbox.app.stats.write_calls - writes_before)
 
@@ -167,7 +170,7 @@ big = pd.DataFrame(
 )
 impatient = sandbox.client(retry=RetryPolicy(max_attempts=2, base_delay=0.01, max_delay=0.05))
 sandbox.app.set_faults(["leads:seq=ok,502,502,502,502,502,502"])
-partial = sync_leads(big, impatient, list="Readers", create_list=True, progress=False)
+partial = sync_leads(big, impatient, list="Readers", create_list=True)
 partial.counts
 
 # %% tags=["nbval-check-output"]
@@ -203,9 +206,10 @@ pd.read_csv(report_path)[["row", "status", "reason_code"]]
 
 # %% [markdown]
 # There is also a form: `SyncForm(client)` lists the DataFrames in the notebook, shows the
-# mapping (editable), and has Dry run / Sync buttons. Every button is one `sync_leads` call.
+# mapping (editable; like `sync_leads`, it stops at a column that maps to no field until you
+# map or ignore it) and has Dry run / Sync buttons. Every button is one `sync_leads` call.
 
 # %%
 from paragon_nb.widgets.sync_form import SyncForm
 
-SyncForm(client, frames={"fixed": fixed})
+SyncForm(client, frames={"fixed": fixed}, mapping=mapping)  # the mapping the sync used

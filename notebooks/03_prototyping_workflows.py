@@ -36,8 +36,10 @@ from paragon_nb import MarketoSandbox, Project, sign_user_token
 from paragon_nb.marketo.client import MarketoClient
 from paragon_nb.marketo.retry import RetryPolicy
 
-sandbox = MarketoSandbox().start()
-vip = sandbox.app.create_list("VIP")
+# Re-running this cell keeps the sandbox that is already running (and its VIP list).
+if "sandbox" not in globals() or not sandbox.running:
+    sandbox = MarketoSandbox().start()
+    vip = sandbox.app.create_list("VIP")
 
 
 def client_factory(creds):

@@ -12,6 +12,8 @@ registered as soon as pandas is imported (at once if it already is), whatever th
 
 from __future__ import annotations
 
+import importlib
+import sys
 from typing import TYPE_CHECKING, Any
 
 from paragon_nb._imports import lazy_exports, when_imported
@@ -63,6 +65,13 @@ __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, __all__)
 # ``df.marketo``: pandas' accessor registry lives in pandas, so the accessor module (which
 # imports pandas) is loaded right after pandas is, never before: no pandas, no cost.
 when_imported("pandas", "paragon_nb.sync.accessor")
+
+if "IPython" in sys.modules and sys.modules["IPython"].get_ipython() is not None:
+    # Inside IPython/Jupyter: a ParagonError from any call shows as one short block (opt out
+    # with c.ParagonMagics.short_errors = False). magics.py holds all the IPython code.
+    importlib.import_module("paragon_nb.magics").install_on_import(
+        sys.modules["IPython"].get_ipython()
+    )
 
 
 def load_ipython_extension(ipython: Any) -> None:

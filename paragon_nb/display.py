@@ -6,26 +6,29 @@ read what the runtime returns; nothing here changes state.
 
     WorkflowDiagram(yaml.safe_load(spec))     # trigger -> steps, settings
     EventSchema("Lead Created", schema)       # field -> type table
-    RunHistory.of(project, last=10)           # status colours, drill-down into steps
+    RunHistory.of(project, last=10)           # runs, drill-down into steps (run_history.py)
 """
 
 from __future__ import annotations
 
 import html
-import json
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["STATUS_COLOURS", "EventSchema", "RunHistory", "WorkflowDiagram", "schema_fields"]
+from paragon_nb._theme import BORDER, COLOURS, STATUS_COLOURS, status_html
+from paragon_nb.run_history import RunHistory
 
-STATUS_COLOURS = {
-    "succeeded": "#1b7f3b",
-    "failed": "#b00020",
-    "running": "#1565c0",
-    "queued": "#6d6d6d",
-    "retrying": "#ef6c00",
-    "skipped": "#6d6d6d",
-}
+__all__ = [
+    "BORDER",
+    "COLOURS",
+    "STATUS_COLOURS",
+    "ErrorSummary",
+    "EventSchema",
+    "RunHistory",
+    "WorkflowDiagram",
+    "schema_fields",
+    "status_html",
+]
 
 _BOX_W, _BOX_H, _GAP = 340, 46, 26
 
@@ -97,32 +100,36 @@ class WorkflowDiagram:
         return "\n".join(lines)
 
     def _svg(self) -> str:
-        boxes = [("trigger", self.trigger, "#e3f2fd", "#1565c0")]
+        c = COLOURS
+        boxes = [("trigger", self.trigger, c["surface"], c["info"])]
         for i, (path, step) in enumerate(self.flat_steps(), 1):
             sid, kind = _step_label(step)
             tag = f"step {i}" + (f" · if {path}" if path else "")
-            fill = "#fff8e1" if kind == "condition" else "#f5f5f5"
-            boxes.append((tag, f"{sid} · {kind}", fill, "#616161"))
+            stroke = c["warn"] if kind == "condition" else c["muted"]
+            boxes.append((tag, f"{sid} · {kind}", c["raised"], stroke))
         height = len(boxes) * (_BOX_H + _GAP)
         parts = [
             f"<svg xmlns='http://www.w3.org/2000/svg' width='{_BOX_W + 20}' height='{height}' "
             "role='img' aria-label='workflow diagram' style='font-family:sans-serif'>",
             "<defs><marker id='pnb-arrow' markerWidth='8' markerHeight='8' refX='4' refY='4' "
-            "orient='auto'><path d='M0,0 L8,4 L0,8 z' fill='#757575'/></marker></defs>",
+            f"orient='auto'><path d='M0,0 L8,4 L0,8 z' style='fill:{c['faint']}'/></marker>"
+            "</defs>",
         ]
         for i, (tag, text, fill, stroke) in enumerate(boxes):
             y = i * (_BOX_H + _GAP) + 2
             parts.append(
                 f"<rect x='10' y='{y}' width='{_BOX_W}' height='{_BOX_H}' rx='8' "
-                f"fill='{fill}' stroke='{stroke}'/>"
-                f"<text x='22' y='{y + 17}' font-size='11' fill='#757575'>{_esc(tag)}</text>"
-                f"<text x='22' y='{y + 35}' font-size='14' fill='#212121'>{_esc(text)}</text>"
+                f"style='fill:{fill};stroke:{stroke}'/>"
+                f"<text x='22' y='{y + 17}' font-size='11' style='fill:{c['muted']}'>"
+                f"{_esc(tag)}</text>"
+                f"<text x='22' y='{y + 35}' font-size='14' style='fill:{c['text']}'>"
+                f"{_esc(text)}</text>"
             )
             if i < len(boxes) - 1:
                 x, y1 = 10 + _BOX_W // 2, y + _BOX_H
                 parts.append(
-                    f"<line x1='{x}' y1='{y1}' x2='{x}' y2='{y1 + _GAP - 4}' stroke='#757575' "
-                    "marker-end='url(#pnb-arrow)'/>"
+                    f"<line x1='{x}' y1='{y1}' x2='{x}' y2='{y1 + _GAP - 4}' "
+                    f"style='stroke:{c['faint']}' marker-end='url(#pnb-arrow)'/>"
                 )
         parts.append("</svg>")
         return "".join(parts)
@@ -189,104 +196,40 @@ class EventSchema:
         )
 
 
-def _missing(value: Any) -> bool:
-    return value is None or (isinstance(value, float) and value != value)  # None or NaN
+class ErrorSummary:
+    """A ``ParagonError`` as one short block: what went wrong, what to do, and the traceback
+    behind a "details" toggle (what the notebook shows instead of a 40-line traceback).
 
-
-def _records(table: Any) -> list[dict[str, Any]]:
-    """Rows as dicts (from a DataFrame or records), missing values (NaN/NaT) as None."""
-    rows = table.to_dict(orient="records") if hasattr(table, "to_dict") else table
-    out = []
-    for row in rows:
-        out.append(
-            {
-                k: (None if _missing(v) or str(v) in ("NaT", "<NA>") else v)
-                for k, v in dict(row).items()
-            }
-        )
-    return out
-
-
-def _get(obj: Any, key: str, default: Any = None) -> Any:
-    if isinstance(obj, Mapping):
-        return obj.get(key, default)
-    return getattr(obj, key, default)
-
-
-class RunHistory:
-    """The project's runs, newest first: a table with status colours; each row opens
-    (``<details>``) onto its steps with status, attempts and error.
-
-    ``runs`` is what ``project.runs()`` returns (DataFrame or records); ``details(run_id)``
-    fetches one run's steps (``project.run``). Only ``last`` runs are shown.
+    The message is split at its first ``"; "`` (the house style is "what; next step") unless
+    the error carries a ``hint`` attribute.
     """
 
-    columns = ("run_id", "workflow", "user", "event", "status", "started", "duration", "error")
-
-    def __init__(self, runs: Any, *, details: Any = None, last: int | None = 10) -> None:
-        records = _records(runs)
-        records.sort(key=lambda r: str(r.get("started") or ""), reverse=True)
-        self.runs = records[:last] if last else records
-        self._details = details
-
-    @classmethod
-    def of(cls, project: Any, *, last: int | None = 10) -> RunHistory:
-        return cls(project.runs(), details=project.run, last=last)
-
-    def steps(self, run_id: str) -> list[dict[str, Any]]:
-        if self._details is None:
-            return []
-        run = self._details(run_id)
-        return [s if isinstance(s, dict) else dict(vars(s)) for s in _get(run, "steps", []) or []]
+    def __init__(self, error: BaseException, *, details: str = "") -> None:
+        self.name = type(error).__name__
+        text = " ".join(part.strip() for part in str(error).splitlines() if part.strip())
+        hint = getattr(error, "hint", None)
+        if not hint and "; " in text:
+            text, hint = text.split("; ", 1)
+        self.message = text
+        self.hint = str(hint or "")
+        self.details = details
 
     def __repr__(self) -> str:
-        if not self.runs:
-            return "No runs yet."
-        lines = []
-        for r in self.runs:
-            err = f" error={r.get('error')}" if r.get("error") else ""
-            lines.append(f"{r.get('workflow')} · {r.get('status')}{err}")
-        return "\n".join(lines)
-
-    def _cell(self, key: str, value: Any) -> str:
-        if _missing(value):
-            return "<td></td>"
-        if key in ("run_id", "id") and len(str(value)) > 12:
-            return f"<td title='{_esc(value)}'><code>{_esc(str(value)[:8])}</code></td>"
-        if key == "started" and hasattr(value, "strftime"):
-            return f"<td>{_esc(value.strftime('%Y-%m-%d %H:%M:%S'))}</td>"
-        if key == "duration" and isinstance(value, int | float):
-            return f"<td>{value * 1000:,.0f} ms</td>"
-        if key == "status":
-            colour = STATUS_COLOURS.get(str(value), "#424242")
-            return f"<td><b style='color:{colour}'>{_esc(value)}</b></td>"
-        return f"<td>{_esc(value)}</td>"
-
-    def _run_html(self, run: Mapping[str, Any]) -> str:
-        run_id = run.get("run_id") or run.get("id")
-        cells = "".join(self._cell(k, run.get(k)) for k in self.columns)
-        steps = self.steps(str(run_id)) if run_id else []
-        step_rows = "".join(
-            "<tr>"
-            + self._cell("id", s.get("step_id") or s.get("id"))
-            + self._cell("status", s.get("status"))
-            + self._cell("attempts", s.get("attempts"))
-            + f"<td><code>{_esc(json.dumps(s.get('output'), default=str)[:200])}</code></td>"
-            + self._cell("error", s.get("error"))
-            + "</tr>"
-            for s in steps
-        )
-        drill = (
-            "<details><summary>steps</summary><table><tr><th>step</th><th>status</th>"
-            f"<th>attempts</th><th>output</th><th>error</th></tr>{step_rows}</table></details>"
-            if steps
-            else ""
-        )
-        return f"<tr>{cells}<td>{drill}</td></tr>"
+        hint = f"\n  {self.hint}" if self.hint else ""
+        return f"{self.name}: {self.message}{hint}"
 
     def _repr_html_(self) -> str:
-        if not self.runs:
-            return "<i>No runs yet.</i>"
-        head = "".join(f"<th>{c}</th>" for c in self.columns)
-        body = "".join(self._run_html(r) for r in self.runs)
-        return f"<table class='paragon-runs'><tr>{head}<th></th></tr>{body}</table>"
+        c = COLOURS
+        hint = f"<div style='color:{c['text']}'>{_esc(self.hint)}</div>" if self.hint else ""
+        details = (
+            f"<details><summary style='cursor:pointer;color:{c['muted']}'>details</summary>"
+            f"<pre style='white-space:pre-wrap;overflow-wrap:anywhere;font-size:11px;"
+            f"color:{c['text']}'>{_esc(self.details)}</pre></details>"
+            if self.details
+            else ""
+        )
+        return (
+            f"<div class='paragon-error-summary' style='border-left:3px solid {c['error']};"
+            f"padding:4px 10px;color:{c['text']}'><b style='color:{c['error']}'>"
+            f"{_esc(self.name)}</b>: {_esc(self.message)}{hint}{details}</div>"
+        )

@@ -19,6 +19,7 @@ import argparse
 import json
 import re
 import shlex
+import traceback
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -28,10 +29,15 @@ from IPython.core.error import UsageError
 from IPython.core.magic import Magics, cell_magic, line_magic, magics_class, no_var_expand
 from traitlets import Bool, Int, Unicode
 
-from paragon_nb.display import EventSchema, RunHistory, WorkflowDiagram
+from paragon_nb.display import ErrorSummary, EventSchema, RunHistory, WorkflowDiagram
 from paragon_nb.errors import ParagonError
 
-__all__ = ["ParagonMagics", "expand_dollar_names", "load_ipython_extension"]
+__all__ = [
+    "ParagonMagics",
+    "expand_dollar_names",
+    "install_short_errors",
+    "load_ipython_extension",
+]
 
 _DOLLAR = re.compile(r"(?<![\w$\\])\$([A-Za-z_]\w*)")
 
@@ -78,7 +84,7 @@ class ParagonMagics(Magics):
         help="folder of the project %paragon and the cell magics use (created when missing)",
     ).tag(config=True)
     project_name = Unicode(
-        "Notebook project", help="name given to a project the magics create"
+        "", help="name given to a project the magics create (default: its folder's name)"
     ).tag(config=True)
     user = Unicode("user-1", help="Connected User id that %paragon event sends as by default").tag(
         config=True
@@ -86,9 +92,11 @@ class ParagonMagics(Magics):
     strict_events = Bool(
         False, help="validate events against their App Event schema (422-style errors)"
     ).tag(config=True)
-    short_errors = Bool(True, help="show runtime errors as one line (False: full traceback)").tag(
-        config=True
-    )
+    short_errors = Bool(
+        True,
+        help="show a ParagonError from any call as one short block (message, hint, a details "
+        "toggle for the traceback); False: IPython's full traceback",
+    ).tag(config=True)
     wait_timeout = Int(60, help="seconds %paragon event waits for its runs (0: do not wait)").tag(
         config=True
     )
@@ -97,6 +105,7 @@ class ParagonMagics(Magics):
         super().__init__(shell=shell, **kwargs)
         self._project: Any = None
         self._sandbox: Any = None
+        self._last_not_triggered: tuple[str, tuple[str, ...]] | None = None
         self._commands: dict[str, Callable[[list[str]], Any]] = {
             "project": self._cmd_project,
             "deploy": self._cmd_deploy,
@@ -106,6 +115,7 @@ class ParagonMagics(Magics):
             "sandbox": self._cmd_sandbox,
         }
         self.observe(self._on_strict_change, names="strict_events")
+        self.observe(self._on_short_errors_change, names="short_errors")
 
     # project ----------------------------------------------------------------------------
     @property
@@ -125,7 +135,8 @@ class ParagonMagics(Magics):
         if folder.exists() and any(folder.iterdir()):
             project = self._guard(lambda: Project.open(folder))
         else:
-            project = self._guard(lambda: Project.create(self.project_name, path=folder))
+            name = self.project_name or folder.resolve().name
+            project = self._guard(lambda: Project.create(name, path=folder))
         if self.strict_events:
             project.strict = True
         self._project = project
@@ -135,6 +146,10 @@ class ParagonMagics(Magics):
     def _on_strict_change(self, change: dict[str, Any]) -> None:
         if self._project is not None:
             self._project.strict = bool(change["new"])
+
+    def _on_short_errors_change(self, change: dict[str, Any]) -> None:
+        if self.shell is not None:
+            install_short_errors(self.shell, enabled=bool(change["new"]))
 
     def _guard(self, call: Callable[[], Any]) -> Any:
         """Run one runtime call; its ParagonError becomes a one-line UsageError."""
@@ -268,13 +283,17 @@ class ParagonMagics(Magics):
         name, raw = " ".join(args.words[:-1]), args.words[-1]
         payload = self._payload(raw)
         sub = args.user or self.user
-        event_id = self._guard(lambda: self.project.trigger_event(sub, name, payload))
+        receipt = self._guard(lambda: self.project.trigger_event(sub, name, payload))
+        for reason in receipt.not_triggered:  # why a workflow on this event did not run
+            print(f"not triggered: {reason}")
+        if not receipt.run_ids:
+            self._last_not_triggered = (name, receipt.not_triggered)
         if self.wait_timeout and not self.project.wait_idle(timeout=self.wait_timeout):
             print(
-                f"runs of event {event_id} still going after {self.wait_timeout} s; "
+                f"runs of event {receipt} still going after {self.wait_timeout} s; "
                 "see %paragon runs"
             )
-        return str(event_id)  # trigger_event returns an EventReceipt; str() is the event id
+        return str(receipt)  # the event id (the EventReceipt's str)
 
     def _payload(self, raw: str) -> dict[str, Any]:
         if raw.startswith("$"):
@@ -299,7 +318,11 @@ class ParagonMagics(Magics):
         parser = _parser("%paragon runs")
         parser.add_argument("--last", type=int, default=10)
         args = parser.parse_args(argv)
-        return RunHistory.of(self.project, last=args.last)
+        hint = None
+        if self._last_not_triggered is not None:
+            name, reasons = self._last_not_triggered
+            hint = f"The last event {name!r} started no run: " + "; ".join(reasons) + "."
+        return RunHistory.of(self.project, last=args.last, hint=hint)
 
     def _cmd_users(self, argv: list[str]) -> Any:
         _parser("%paragon users").parse_args(argv)
@@ -334,12 +357,39 @@ def _get(obj: Any, key: str, default: Any = None) -> Any:
     return getattr(obj, key, default)
 
 
+def _show_short_error(
+    shell: Any, etype: type[BaseException], value: BaseException, tb: Any, tb_offset: Any = None
+) -> list[str]:
+    """IPython custom exception handler: the error as an :class:`ErrorSummary` block."""
+    details = "".join(traceback.format_exception(etype, value, tb))
+    data, metadata = shell.display_formatter.format(ErrorSummary(value, details=details))
+    shell.display_pub.publish(data=data, metadata=metadata)
+    return []  # the block above says it all; no second traceback
+
+
+def install_short_errors(shell: Any, *, enabled: bool = True) -> None:
+    """Show every ``ParagonError`` raised in a cell as one short block (``enabled=False``:
+    IPython's own traceback again). Other exceptions keep their usual traceback."""
+    if enabled:
+        shell.set_custom_exc((ParagonError,), _show_short_error)
+    elif ParagonError in getattr(shell, "custom_exceptions", ()):
+        shell.set_custom_exc((), None)
+
+
+def install_on_import(shell: Any) -> None:
+    """Called when ``paragon_nb`` is imported inside IPython: short errors unless the user's
+    config says ``c.ParagonMagics.short_errors = False``."""
+    configured = shell.config.get("ParagonMagics", {}).get("short_errors", True)
+    install_short_errors(shell, enabled=bool(configured))
+
+
 def load_ipython_extension(ipython: Any) -> None:
     """Register :class:`ParagonMagics` (``%load_ext paragon_nb``); ``%config`` reaches it."""
     magics = ParagonMagics(shell=ipython, parent=ipython)
     ipython.register_magics(magics)
     if magics not in ipython.configurables:
         ipython.configurables.append(magics)
+    install_short_errors(ipython, enabled=magics.short_errors)
 
 
 def unload_ipython_extension(ipython: Any) -> None:  # pragma: no cover - symmetry

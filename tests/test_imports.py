@@ -29,18 +29,11 @@ SKIN += ("paragon_nb.demo",)
 SKIN_LIBRARIES = ("IPython", "ipywidgets")
 FRONT_DOOR = "paragon_nb"
 
-# Known violations, each (importer, imported). They are being removed this session by the
-# "http" engineer (issue 10); delete each line when that fix is on main —
-# test_allow_list_has_no_stale_entry says when.
-ALLOWED: dict[tuple[str, str], str] = {
-    # runtime/project.py -> server.py -> routes.py -> server.py: routes needs server's
-    # HTTPError/Request while server loads routes' table (lazily) ...
-    ("paragon_nb.runtime.routes", "paragon_nb.runtime.server"): "issue 10 (http)",
-    # ... and server's `paragon-nb serve` (run_cli) opens a Project (lazily).
-    ("paragon_nb.runtime.server", "paragon_nb.runtime.project"): "issue 10 (http)",
-    # Paragon.connect() loads the Connect Portal widget by name: core -> skin.
-    ("paragon_nb.runtime.sdk", "paragon_nb.widgets.connect_portal"): "issue 10 (http)",
-}
+# Known violations, each (importer, imported) -> why it is tolerated and who removes it.
+# Empty since http's issue-10 fix (runtime/http.py; the Connect Portal found through the
+# "paragon_nb.portals" entry point) removed the runtime cycle and sdk's widget import.
+# test_allow_list_has_no_stale_entry says when an entry can go.
+ALLOWED: dict[tuple[str, str], str] = {}
 
 
 @dataclass(frozen=True)

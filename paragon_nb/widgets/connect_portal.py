@@ -4,18 +4,22 @@
 one :class:`~paragon_nb.runtime.project.Project` call); :class:`ConnectPortal` is the view.
 ``Paragon.connect("marketo")`` returns a portal; it is also usable alone::
 
-    portal = ConnectPortal(project, user_id="user-1")
-    portal                      # last expression of a cell shows it
-    # headless, as the tests do:
-    portal.connect(endpoint=sb.endpoint, client_id=sb.client_id, client_secret=sb.client_secret)
+    portal = ConnectPortal(project, user_id="user-1", credentials=sandbox)
+    portal                      # last expression of a cell shows it; the user presses Connect
+    portal.connect()            # headless, as the tests do: press Connect
 
-The client secret is read from the password field once, handed to ``project.connect_user``
-and the field is cleared: it is never kept in a trait, a repr or the notebook.
+``credentials`` (a sandbox, a ``MarketoCredentials``, anything with ``endpoint``/``client_id``/
+``client_secret``; by default the ``MARKETO_*`` environment variables when all are set) fills
+the endpoint and client id; its secret is used only when the password field is left empty and
+the form still names that same endpoint and client id. A secret typed into the password field
+is read once, handed to ``project.connect_user`` and the field is cleared: no secret is ever
+kept in a trait, a widget, a repr or the notebook.
 """
 
 from __future__ import annotations
 
 import html
+import os
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
@@ -23,17 +27,29 @@ from urllib.parse import urlsplit
 import ipywidgets as w
 import traitlets as t
 
+from paragon_nb._theme import status_html
 from paragon_nb.errors import (
+    ConfigurationError,
     MarketoAuthError,
     MarketoError,
     MarketoNotFound,
     ParagonError,
     TransientMarketoError,
 )
+from paragon_nb.marketo._base import ENV_CLIENT_ID, ENV_CLIENT_SECRET, ENV_ENDPOINT, ENV_IDENTITY
+from paragon_nb.marketo._base import _split_endpoint as _split_rest_endpoint
+from paragon_nb.runtime.gateway import MarketoCredentials
 from paragon_nb.widgets.list_picker import ListPicker
 from paragon_nb.widgets.workflow_panel import WorkflowPanel, deployed_workflows
 
-__all__ = ["ConnectPortal", "ConnectPortalModel", "explain_connect_error", "identity_for"]
+__all__ = [
+    "ConnectPortal",
+    "ConnectPortalModel",
+    "credentials_from_env",
+    "explain_connect_error",
+    "identity_for",
+    "normalized_endpoint",
+]
 
 INTEGRATION = "marketo"
 
@@ -44,6 +60,29 @@ def identity_for(endpoint: str) -> str:
     if not parts.scheme or not parts.netloc:
         return ""
     return f"{parts.scheme}://{parts.netloc}/identity"
+
+
+def normalized_endpoint(endpoint: str) -> str:
+    """The REST endpoint as the client uses it: ``https://HOST/rest`` (``/rest/v1``, a
+    trailing slash and spaces dropped). ConfigurationError when it is not an http(s) URL."""
+    base, rest = _split_rest_endpoint(endpoint.strip())
+    return base + rest
+
+
+def credentials_from_env() -> MarketoCredentials | None:
+    """MARKETO_ENDPOINT / MARKETO_CLIENT_ID / MARKETO_CLIENT_SECRET (+ MARKETO_IDENTITY), or
+    None unless all three are set."""
+    values = [os.environ.get(name, "") for name in (ENV_ENDPOINT, ENV_CLIENT_ID, ENV_CLIENT_SECRET)]
+    if not all(values):
+        return None
+    return MarketoCredentials(*values, identity=os.environ.get(ENV_IDENTITY) or None)
+
+
+def _source_label(credentials: Any) -> str:
+    if isinstance(credentials, MarketoCredentials) and credentials == credentials_from_env():
+        return "the MARKETO_* environment variables"
+    name = type(credentials).__name__
+    return "the sandbox" if name == "MarketoSandbox" else f"the {name}"
 
 
 def explain_connect_error(exc: BaseException, *, endpoint: str) -> str:
@@ -83,13 +122,40 @@ class ConnectPortalModel(t.HasTraits):
     error = t.Unicode("")
     message = t.Unicode("")
     workflow_settings = t.Dict(help="workflow id -> {'enabled': bool, 'settings': dict}")
+    credentials_source = t.Unicode("", help="where the prefilled values come from, for the UI")
 
-    def __init__(self, project: Any, *, user_id: str) -> None:
+    def __init__(self, project: Any, *, user_id: str, credentials: Any = None) -> None:
         super().__init__()
         self.project = project
         self.user_id = user_id
         self.last_saved = ""
+        # Read the secret from here only at connect time; never copy it into a trait.
+        self._credentials = credentials if credentials is not None else credentials_from_env()
+        if self._credentials is not None:
+            self.credentials_source = _source_label(self._credentials)
         self.reload()
+
+    def prefill(self) -> dict[str, str]:
+        """Endpoint, client id and identity of ``credentials`` (no secret), or {}."""
+        c = self._credentials
+        if c is None:
+            return {}
+        return {
+            "endpoint": str(c.endpoint),
+            "client_id": str(c.client_id),
+            "identity": str(getattr(c, "identity", None) or ""),
+        }
+
+    def _source_secret(self, endpoint: str, client_id: str) -> str:
+        """The credentials' secret, only for the very endpoint and client id they name."""
+        c = self._credentials
+        if c is None or client_id != str(c.client_id):
+            return ""
+        try:
+            same = normalized_endpoint(endpoint) == normalized_endpoint(str(c.endpoint))
+        except ConfigurationError:
+            return ""
+        return str(c.client_secret) if same else ""
 
     # reads -------------------------------------------------------------------------------
     def reload(self) -> None:
@@ -118,9 +184,11 @@ class ConnectPortalModel(t.HasTraits):
 
     # actions (one runtime call each) -------------------------------------------------------
     def connect(
-        self, *, endpoint: str, client_id: str, client_secret: str, identity: str | None = None
+        self, *, endpoint: str, client_id: str, client_secret: str = "", identity: str | None = None
     ) -> bool:
-        """Validate and store the credentials (``project.connect_user``)."""
+        """Validate and store the credentials (``project.connect_user``). An empty
+        ``client_secret`` takes the one of ``credentials`` (same endpoint and client id)."""
+        client_secret = client_secret or self._source_secret(endpoint, client_id.strip())
         missing = [
             label
             for label, value in (
@@ -133,7 +201,11 @@ class ConnectPortalModel(t.HasTraits):
         if missing:
             self.error = f"Fill in the {' and the '.join(missing)}."
             return False
-        endpoint = endpoint.strip().rstrip("/")
+        try:
+            endpoint = normalized_endpoint(endpoint)
+        except ConfigurationError as exc:
+            self.error = str(exc)
+            return False
         try:
             self.project.connect_user(
                 self.user_id,
@@ -189,9 +261,14 @@ class ConnectPortal(w.VBox):
     Configuration tab (one panel per deployed workflow). State is in ``self.model``."""
 
     def __init__(
-        self, project: Any, *, user_id: str, model: ConnectPortalModel | None = None
+        self,
+        project: Any,
+        *,
+        user_id: str,
+        credentials: Any = None,
+        model: ConnectPortalModel | None = None,
     ) -> None:
-        self.model = model or ConnectPortalModel(project, user_id=user_id)
+        self.model = model or ConnectPortalModel(project, user_id=user_id, credentials=credentials)
         self._title = w.HTML("<h3 style='margin:4px 0'>Marketo</h3>")
         self._client_id = w.Text(description="Client ID", placeholder="from LaunchPoint")
         self._client_secret = w.Password(description="Client Secret")
@@ -215,19 +292,35 @@ class ConnectPortal(w.VBox):
         self._disconnect.on_click(self._on_disconnect_click)
         self.model.observe(self._on_model_change, names=["connected", "error", "message"])
         self._identity_edited = False
+        prefill = self.model.prefill()
+        if prefill:
+            self._endpoint.value = prefill["endpoint"]
+            self._client_id.value = prefill["client_id"]
+            if prefill["identity"]:
+                self._identity.value = prefill["identity"]
+            self._client_secret.placeholder = (
+                f"leave empty: the secret of {self.model.credentials_source} is used"
+            )
         super().__init__([self._title, self._tabs, self._status])
         self.add_class("paragon-connect-portal")
         self._render()
 
     # headless helpers (what the buttons do) ------------------------------------------------
     def connect(
-        self, *, endpoint: str, client_id: str, client_secret: str, identity: str | None = None
+        self,
+        *,
+        endpoint: str | None = None,
+        client_id: str | None = None,
+        client_secret: str = "",
+        identity: str | None = None,
     ) -> bool:
-        """Fill the form and press Connect (for scripts and tests)."""
-        self._endpoint.value = endpoint
+        """Fill the form (what is given) and press Connect (for scripts and tests)."""
+        if endpoint is not None:
+            self._endpoint.value = endpoint
         if identity:
             self._identity.value = identity
-        self._client_id.value = client_id
+        if client_id is not None:
+            self._client_id.value = client_id
         self._client_secret.value = client_secret
         self._connect.click()
         return self.model.connected
@@ -273,11 +366,9 @@ class ConnectPortal(w.VBox):
     def _render(self, *, rebuild: bool = True) -> None:
         m = self.model
         if m.error:
-            self._status.value = (
-                f"<div class='paragon-error' style='color:#b00020'>{html.escape(m.error)}</div>"
-            )
+            self._status.value = status_html(m.error, ok=False, tag="div")
         elif m.message:
-            self._status.value = f"<div style='color:#1b7f3b'>{html.escape(m.message)}</div>"
+            self._status.value = status_html(m.message, ok=True, tag="div")
         else:
             self._status.value = ""
         if not rebuild:
@@ -293,9 +384,11 @@ class ConnectPortal(w.VBox):
             )
             warning = w.HTML("")
             if m.credential_status == "INVALID":  # §6.1: invalid credentials ask to reconnect
-                warning.value = (
-                    "<div class='paragon-error' style='color:#b00020'>Marketo no longer accepts "
-                    "these credentials: Disconnect, then connect again with new ones.</div>"
+                warning.value = status_html(
+                    "Marketo no longer accepts these credentials: Disconnect, then connect "
+                    "again with new ones.",
+                    ok=False,
+                    tag="div",
                 )
             first = w.VBox([self._connection, warning, self._disconnect])
             loader = m.list_loader()

@@ -12,13 +12,13 @@ the dropdown, a refresh button and a status line. Tests drive either without a b
 
 from __future__ import annotations
 
-import html
 from collections.abc import Callable, Iterable
 from typing import Any
 
 import ipywidgets as w
 import traitlets as t
 
+from paragon_nb._theme import status_html
 from paragon_nb.errors import ParagonError
 
 __all__ = ["ListOption", "ListPicker", "ListPickerModel"]
@@ -123,6 +123,15 @@ class ListPicker(w.VBox):
     def value(self, list_id: int | None) -> None:
         self.model.value = None if list_id is None else int(list_id)
 
+    @property
+    def filter(self) -> str:
+        """The Filter box's text (the model's ``filter``): set it as a user would type it."""
+        return self.model.filter
+
+    @filter.setter
+    def filter(self, text: str) -> None:
+        self.model.filter = text
+
     def refresh(self) -> bool:
         return self.model.refresh()
 
@@ -148,14 +157,15 @@ class ListPicker(w.VBox):
         options = self.model.options
         self._syncing = True
         try:
+            if self._filter.value != self.model.filter:  # set from code: show it in the box
+                self._filter.value = self.model.filter
             self._dropdown.options = options
             ids = [o[1] for o in options]
             self._dropdown.value = self.model.value if self.model.value in ids else None
         finally:
             self._syncing = False
         if self.model.error:
-            error = html.escape(self.model.error)
-            self._status.value = f"<span style='color:#b00020'>{error}</span>"
+            self._status.value = status_html(self.model.error, ok=False)
         elif self.model.loaded:
             n, total = len(options), len(self.model.lists)
             shown = f"{n} of {total}" if n != total else f"{total}"

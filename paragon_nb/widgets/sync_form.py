@@ -19,11 +19,13 @@ from typing import Any
 import ipywidgets as w
 import traitlets as t
 
+from paragon_nb._theme import status_html
 from paragon_nb.errors import ParagonError
 
-__all__ = ["IGNORE", "SyncForm", "SyncFormModel"]
+__all__ = ["IGNORE", "UNMAPPED", "SyncForm", "SyncFormModel"]
 
 IGNORE = "(ignore)"
+UNMAPPED = "(no field: choose one or ignore)"
 
 
 def _frames_in(namespace: Mapping[str, Any]) -> dict[str, Any]:
@@ -39,9 +41,11 @@ def _frames_in(namespace: Mapping[str, Any]) -> dict[str, Any]:
 class SyncFormModel(t.HasTraits):
     """Choices for one sync and its outcome.
 
-    ``mapping`` is column -> REST field name or :data:`IGNORE`; it starts as a suggestion
-    (``sync.mapping.suggest_mapping``: the auto-mapping rules of ``sync_leads``) and the
-    user edits it. ``sync_leads`` validates it again and is the authority.
+    ``mapping`` is column -> REST field name, :data:`IGNORE` (dropped on purpose) or
+    :data:`UNMAPPED`. It starts from the caller's ``mapping=`` and, for the other columns,
+    what ``sync.mapping`` auto-maps; a column that maps to nothing stays UNMAPPED — never
+    silently ignored — and ``error`` carries ``sync.mapping``'s did-you-mean, as
+    ``sync_leads`` would stop with it. ``sync_leads`` validates again and is the authority.
     Failure modes: errors a user can fix land in ``error``; nothing is raised to the UI.
     """
 
@@ -53,10 +57,19 @@ class SyncFormModel(t.HasTraits):
     error = t.Unicode("")
     result = t.Any(None, allow_none=True)
 
-    def __init__(self, client: Any, *, frames: Mapping[str, Any]) -> None:
+    def __init__(
+        self,
+        client: Any,
+        *,
+        frames: Mapping[str, Any],
+        mapping: Mapping[str, str] | None = None,
+        ignore: Any = (),
+    ) -> None:
         super().__init__()
         self.client = client
         self.frames = dict(frames)
+        self.given = {str(c): str(f) for c, f in (mapping or {}).items()}
+        self.given.update({str(c): IGNORE for c in ignore})
         self._fields: list[Any] | None = None
         if self.frames:
             self.frame_name = next(iter(self.frames))
@@ -88,10 +101,31 @@ class SyncFormModel(t.HasTraits):
         except ParagonError as exc:
             self.error = f"Could not read the lead fields from Marketo: {exc}"
             return
-        self.mapping = {c: f or IGNORE for c, f in suggested.items()}
+        self.mapping = {c: self.given.get(c) or f or UNMAPPED for c, f in suggested.items()}
+
+    @t.observe("mapping", "lookup_field")
+    def _check(self, _change: Any) -> None:
+        """``sync.mapping``'s verdict on the current choices (its did-you-mean in ``error``)."""
+        from paragon_nb.sync.mapping import build_mapping
+
+        if self.frame is None or not self.mapping:
+            return
+        kwargs = self._kwargs()
+        try:
+            build_mapping(
+                list(self.frame.columns),
+                self._describe(),
+                mapping=kwargs["mapping"],
+                ignore=kwargs["ignore"],
+                lookup_field=self.lookup_field,
+            )
+        except ParagonError as exc:
+            self.error = str(exc)
+            return
+        self.error = ""
 
     def _kwargs(self) -> dict[str, Any]:
-        mapping = {c: f for c, f in self.mapping.items() if f != IGNORE}
+        mapping = {c: f for c, f in self.mapping.items() if f not in (IGNORE, UNMAPPED)}
         return {
             "list": self.list_name.strip() or None,
             "create_list": self.create_list,
@@ -120,18 +154,21 @@ class SyncFormModel(t.HasTraits):
 
 
 class SyncForm(w.VBox):
-    """The sync form view. ``frames`` defaults to the DataFrames in the notebook namespace."""
+    """The sync form view. ``frames`` defaults to the DataFrames in the notebook namespace;
+    ``mapping=``/``ignore=`` are what ``sync_leads`` takes (column -> field, dropped columns)."""
 
     def __init__(
         self,
         client: Any,
         *,
         frames: Mapping[str, Any] | None = None,
+        mapping: Mapping[str, str] | None = None,
+        ignore: Any = (),
         model: SyncFormModel | None = None,
     ) -> None:
         if frames is None:
             frames = _frames_in(_user_namespace())
-        self.model = model or SyncFormModel(client, frames=frames)
+        self.model = model or SyncFormModel(client, frames=frames, mapping=mapping, ignore=ignore)
         m = self.model
         self._frame = w.Dropdown(
             options=list(m.frames), value=m.frame_name or None, description="DataFrame"
@@ -167,6 +204,7 @@ class SyncForm(w.VBox):
         )
         self.add_class("paragon-sync-form")
         self._build_mapping()
+        self._on_error_change({"new": m.error})  # e.g. a column that maps to no field
 
     # handlers ------------------------------------------------------------------------------
     def _on_frame_change(self, change: dict[str, Any]) -> None:
@@ -193,9 +231,7 @@ class SyncForm(w.VBox):
 
     def _on_error_change(self, change: dict[str, Any]) -> None:
         text = change["new"]
-        self._status.value = (
-            f"<span style='color:#b00020'>{html.escape(text)}</span>" if text else ""
-        )
+        self._status.value = status_html(text, ok=False) if text else ""
 
     def _on_dry_run_click(self, _button: w.Button) -> None:
         self._run(dry_run=True)
@@ -224,9 +260,9 @@ class SyncForm(w.VBox):
                 names = self.model.field_names()
             except ParagonError:
                 names = []
-            options = [IGNORE, *names]
             self._columns = {}
             for column, field in mapping.items():
+                options = [UNMAPPED, IGNORE, *names] if field == UNMAPPED else [IGNORE, *names]
                 dd = w.Dropdown(
                     options=options, value=field if field in options else IGNORE, description=column
                 )
@@ -238,7 +274,7 @@ class SyncForm(w.VBox):
             for column, field in mapping.items():
                 if self._columns[column].value != field:
                     self._columns[column].value = field
-        mapped = sorted({f for f in mapping.values() if f != IGNORE})
+        mapped = sorted({f for f in mapping.values() if f not in (IGNORE, UNMAPPED)})
         self._rendering = True  # options= resets the value: not a user choice
         try:
             self._lookup.options = mapped

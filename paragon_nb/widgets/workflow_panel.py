@@ -13,6 +13,8 @@ from typing import Any
 
 import ipywidgets as w
 
+from paragon_nb._theme import BORDER, status_html
+
 __all__ = ["WorkflowPanel", "deployed_workflows", "setting_specs"]
 
 
@@ -124,7 +126,7 @@ class WorkflowPanel(w.VBox):
         title = w.HTML(f"<b>{html.escape(self.workflow_name)}</b>")
         super().__init__(
             [w.HBox([title, self._enabled]), *self._fields.values(), self._save, self._status],
-            layout=w.Layout(border="1px solid #ddd", padding="6px", margin="4px 0"),
+            layout=w.Layout(border=BORDER, padding="6px", margin="4px 0"),
         )
         self.add_class("paragon-workflow-panel")
 
@@ -163,18 +165,19 @@ class WorkflowPanel(w.VBox):
         ]
 
     def save(self) -> bool:
+        """Save the settings (and the Enabled toggle); refused, with the reason shown, while a
+        required setting is empty: the workflow could not run without it."""
         missing = self.missing()
-        if self.enabled and missing:
-            self._status.value = (
-                "<span style='color:#b00020'>Fill in the required setting(s) before enabling: "
-                f"{html.escape(', '.join(missing))}.</span>"
+        if missing:
+            self._status.value = status_html(
+                f"Not saved: fill in the required setting(s) {', '.join(missing)} first.",
+                ok=False,
             )
             return False
         ok = self.model.save_workflow(
             self.workflow_id, enabled=self.enabled, settings=self.settings()
         )
-        colour, text = ("#1b7f3b", self.model.last_saved) if ok else ("#b00020", self.model.error)
-        self._status.value = f"<span style='color:{colour}'>{html.escape(text)}</span>"
+        self._status.value = status_html(self.model.last_saved if ok else self.model.error, ok=ok)
         return ok
 
     def _on_save_click(self, _button: w.Button) -> None:

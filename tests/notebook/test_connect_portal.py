@@ -88,6 +88,21 @@ def test_configuration_tab_lists_deployed_workflows_with_settings() -> None:
         portal.panel("nope")
 
 
+@pytest.mark.parametrize("enabled", [True, False])
+def test_a_required_setting_left_empty_is_never_saved(enabled: bool) -> None:
+    project = FakeProject()
+    portal = ConnectPortal(project, user_id="u1")
+    _fill(portal)
+    portal._connect.click()
+    panel = portal.panel("wf-1")
+    panel._enabled.value = enabled
+    assert panel.save() is False
+    status = panel._status.value
+    assert "Not saved: fill in the required setting(s) Marketo list first." in status
+    assert "paragon-error" in status and "Saved" not in status
+    assert not [c for c in project.calls if c[0] in ("enable_workflow", "set_workflow_settings")]
+
+
 def test_required_setting_enforced_before_enabling_then_saved() -> None:
     project = FakeProject()
     portal = ConnectPortal(project, user_id="u1")
@@ -96,7 +111,6 @@ def test_required_setting_enforced_before_enabling_then_saved() -> None:
     panel = portal.panel("wf-1")
     panel._enabled.value = True
     panel._save.click()
-    assert "Fill in the required setting(s) before enabling: Marketo list" in panel._status.value
     assert not [c for c in project.calls if c[0] == "enable_workflow"]
     picker = panel.field("marketo_list")
     picker._refresh.click()
@@ -131,3 +145,55 @@ def test_model_usable_without_a_view() -> None:
     assert model.connect(endpoint=ENDPOINT + "/", client_id=" abc ", client_secret=SECRET)
     assert model.endpoint == ENDPOINT and model.client_id == "abc"
     assert [wf["name"] for wf in model.workflows()] == ["Sync new leads to Marketo"]
+
+
+class _Credentials:
+    """Something with endpoint / client_id / client_secret, as a sandbox is."""
+
+    endpoint = ENDPOINT
+    client_id = "abc"
+    client_secret = SECRET
+
+
+def test_credentials_fill_the_form_and_the_secret_never_enters_a_widget() -> None:
+    project = FakeProject()
+    portal = ConnectPortal(project, user_id="u1", credentials=_Credentials())
+    assert portal._endpoint.value == ENDPOINT and portal._client_id.value == "abc"
+    assert portal._client_secret.value == ""
+    assert "leave empty" in portal._client_secret.placeholder
+    assert portal.connect()  # press Connect with the password field left empty
+    assert project.calls[0][0] == "connect_user"
+    assert SECRET not in repr(portal) and SECRET not in repr(portal.model.trait_values())
+    assert all(SECRET not in str(v) for v in portal._client_secret.get_state().values())
+
+
+def test_the_credentials_secret_goes_only_to_their_own_endpoint_and_client_id() -> None:
+    portal = ConnectPortal(FakeProject(), user_id="u1", credentials=_Credentials())
+    portal._endpoint.value = "http://127.0.0.1:9998/rest"  # another instance
+    assert not portal.connect()
+    assert "Fill in the Client Secret" in portal.model.error
+
+
+def test_marketo_env_vars_prefill_the_portal(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MARKETO_ENDPOINT", ENDPOINT)
+    monkeypatch.setenv("MARKETO_CLIENT_ID", "abc")
+    monkeypatch.setenv("MARKETO_CLIENT_SECRET", SECRET)
+    portal = ConnectPortal(FakeProject(), user_id="u1")
+    assert portal.model.credentials_source == "the MARKETO_* environment variables"
+    assert portal.connect() and portal._client_secret.value == ""
+
+
+def test_connection_tab_shows_the_endpoint_normalised() -> None:
+    portal = ConnectPortal(FakeProject(), user_id="u1")
+    portal.connect(endpoint="  " + ENDPOINT + "/v1/ ", client_id="abc", client_secret=SECRET)
+    assert portal.model.endpoint == ENDPOINT
+    assert f"<td>{ENDPOINT}</td>" in portal._connection.value
+
+
+def test_a_filter_set_from_code_shows_in_the_filter_box() -> None:
+    picker = ListPicker(lambda: [{"id": 1, "name": "Newsletter"}, {"id": 2, "name": "Webinar"}])
+    picker.refresh()
+    picker.filter = "news"
+    assert picker._filter.value == "news"
+    assert "1 of 2 static list(s)" in picker._status.value
+    assert [o[1] for o in picker._dropdown.options] == [1]

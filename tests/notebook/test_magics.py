@@ -16,6 +16,7 @@ from IPython.core.error import UsageError
 from paragon_nb.display import EventSchema, RunHistory, WorkflowDiagram
 from paragon_nb.errors import NotFoundError
 from paragon_nb.magics import ParagonMagics, expand_dollar_names
+from paragon_nb.runtime.api import EventReceipt
 
 
 class Recorder:
@@ -47,9 +48,9 @@ class Recorder:
         self.calls.append(("deploy", name))
         return f"deployed {name}"
 
-    def trigger_event(self, sub: str, name: str, payload: dict[str, Any]) -> str:
+    def trigger_event(self, sub: str, name: str, payload: dict[str, Any]) -> EventReceipt:
         self.calls.append(("trigger_event", (sub, name, payload)))
-        return "evt-1"
+        return EventReceipt("evt-1", name, run_ids=("run-1",))
 
     idle = True
 

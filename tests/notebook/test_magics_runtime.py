@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 from IPython.core.error import UsageError
+from IPython.core.interactiveshell import InteractiveShell
 
 from paragon_nb.display import RunHistory
 
@@ -32,7 +33,7 @@ steps:
 """
 
 
-def test_event_workflow_deploy_and_trigger_on_a_new_project(ip, tmp_path: Path) -> None:
+def test_event_workflow_deploy_and_trigger_on_a_new_project(ip, tmp_path: Path, capsys) -> None:
     ip.user_ns["where"] = str(tmp_path / "proj")
     ip.run_line_magic("paragon", "project $where")
     magics = ip.magics_manager.registry["ParagonMagics"]
@@ -50,9 +51,18 @@ def test_event_workflow_deploy_and_trigger_on_a_new_project(ip, tmp_path: Path) 
     ip.user_ns["lead"] = {"email": "ada@example.com", "first_name": "Ada"}
     event_id = ip.run_line_magic("paragon", "event Lead Created $lead --user nobody")
     assert isinstance(event_id, str) and event_id
+    said = capsys.readouterr().out
+    assert "not triggered: " in said and "Sync new leads to Marketo" in said
     runs = ip.run_line_magic("paragon", "runs")
     assert isinstance(runs, RunHistory) and runs.runs == []  # nobody is connected: no run
-    assert repr(runs) == "No runs yet."
+    reason = said.split("not triggered: ", 1)[1].splitlines()[0]
+    assert repr(runs) == f"No runs yet. The last event 'Lead Created' started no run: {reason}."
+
+
+def test_runs_before_any_event_give_the_general_hint(ip, tmp_path: Path) -> None:
+    ip.run_line_magic("paragon", f"project {tmp_path / 'p'}")
+    runs = ip.run_line_magic("paragon", "runs")
+    assert repr(runs).startswith("No runs yet. A run starts when an App Event reaches")
 
 
 def test_bad_reference_fails_deploy_with_one_line(ip, tmp_path: Path) -> None:
@@ -93,3 +103,48 @@ def test_sandbox_start_status_stop(ip, capsys) -> None:
     ip.run_line_magic("paragon", "sandbox stop")
     assert ip.run_line_magic("paragon", "sandbox status") is None
     assert "not running" in capsys.readouterr().out
+
+
+def test_a_new_project_is_named_after_its_folder(ip, tmp_path: Path) -> None:
+    project = ip.run_line_magic("paragon", f"project {tmp_path / 'marketo-tutorial'}")
+    assert project.name == "marketo-tutorial"
+
+
+def test_a_paragon_error_from_any_call_shows_as_one_short_block(ip, capsys) -> None:
+    from paragon_nb.errors import MappingError
+
+    ip.user_ns["MappingError"] = MappingError
+    shown: list = []
+    ip.display_pub.publish = lambda data, **kw: shown.append(data)  # what the frontend gets
+    result = InteractiveShell.run_cell(
+        ip, "raise MappingError(\"column 'Employees' maps to no field; map it with --map\")"
+    )
+    assert isinstance(result.error_in_exec, MappingError)
+    (block,) = shown
+    assert block["text/plain"] == (
+        "MappingError: column 'Employees' maps to no field\n  map it with --map"
+    )
+    assert "<details><summary" in block["text/html"] and "Traceback" in block["text/html"]
+    assert "Traceback" not in capsys.readouterr().out  # no 40-line traceback besides it
+
+    ip.run_line_magic("config", "ParagonMagics.short_errors = False")
+    shown.clear()
+    InteractiveShell.run_cell(ip, "raise MappingError('again')")
+    assert shown == [] and "Traceback" in capsys.readouterr().out
+
+
+def test_other_errors_keep_their_traceback(ip, capsys) -> None:
+    InteractiveShell.run_cell(ip, "1/0")
+    assert "ZeroDivisionError" in capsys.readouterr().out
+
+
+def test_importing_paragon_nb_inside_ipython_installs_short_errors(ip, monkeypatch) -> None:
+    import importlib
+
+    import paragon_nb
+    from paragon_nb.errors import ParagonError
+
+    monkeypatch.setattr("IPython.get_ipython", lambda: ip)
+    ip.set_custom_exc((), None)
+    importlib.reload(paragon_nb)
+    assert ip.custom_exceptions == (ParagonError,)

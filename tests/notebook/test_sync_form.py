@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 
 from paragon_nb.marketo.models import LeadField
-from paragon_nb.widgets.sync_form import IGNORE, SyncForm
+from paragon_nb.widgets.sync_form import IGNORE, UNMAPPED, SyncForm
 
 FIELDS = [
     LeadField(id=1, displayName="Email Address", dataType="email", name="email"),
@@ -33,9 +33,16 @@ def _frame() -> pd.DataFrame:
 
 def test_mapping_is_suggested_and_editable() -> None:
     form = SyncForm(DescribeOnly(), frames={"leads": _frame()})
-    assert form.model.mapping == {"Email": "email", "first_name": "firstName", "shoe size": IGNORE}
+    assert form.model.mapping == {
+        "Email": "email",
+        "first_name": "firstName",
+        "shoe size": UNMAPPED,  # never silently ignored
+    }
     assert form._columns["Email"].options == (IGNORE, "company", "email", "firstName")
+    assert "column 'shoe size' maps to no Marketo field" in form.model.error
+    assert "paragon-error" in form._status.value
     form._columns["shoe size"].value = "company"
+    assert form.model.error == "" and form._status.value == ""
     assert form.model.mapping["shoe size"] == "company"
     assert form._lookup.options == ("company", "email", "firstName")
     assert form._lookup.value == "email"
@@ -59,7 +66,7 @@ def test_dry_run_then_sync_against_the_sandbox() -> None:
 
     app = SandboxApp()
     client = app.client()
-    form = SyncForm(client, frames={"leads": _frame()})
+    form = SyncForm(client, frames={"leads": _frame()}, ignore=["shoe size"])
     form._list.value = "Newsletter"
     form._create_list.value = True
     form._dry_run.click()
@@ -74,3 +81,34 @@ def test_dry_run_then_sync_against_the_sandbox() -> None:
     assert form._status.value == "<b>Sync:</b> created 2"
     form._sync.click()  # unchanged rows cost nothing
     assert set(form.model.result.rows["status"]) == {"unchanged"}
+
+
+def test_an_unmapped_column_stops_the_sync_with_the_did_you_mean() -> None:
+    from paragon_nb.sandbox.app import SandboxApp
+
+    app = SandboxApp()
+    frame = pd.DataFrame({"email": ["ada@example.com"], "Employees": ["12"]})
+    form = SyncForm(app.client(), frames={"leads": frame})
+    assert form.model.mapping["Employees"] == UNMAPPED
+    assert "did you mean 'numberOfEmployees'" in form.model.error
+    form._dry_run.click()
+    assert form.model.result is None and "numberOfEmployees" in form.model.error
+    form._columns["Employees"].value = IGNORE  # dropped on purpose: now it runs
+    form._dry_run.click()
+    assert form.model.error == "" and form.model.result is not None
+
+
+def test_the_callers_mapping_is_honoured() -> None:
+    from paragon_nb.sandbox.app import SandboxApp
+
+    app = SandboxApp()
+    frame = pd.DataFrame({"email": ["ada@example.com"], "Employees": ["12"]})
+    form = SyncForm(
+        app.client(), frames={"leads": frame}, mapping={"Employees": "numberOfEmployees"}
+    )
+    assert form.model.mapping == {"email": "email", "Employees": "numberOfEmployees"}
+    assert form.model.error == ""
+    form._list.value = "Newsletter"
+    form._create_list.value = True
+    form._sync.click()
+    assert list(form.model.result.rows["status"]) == ["created"]
