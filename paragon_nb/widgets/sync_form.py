@@ -249,9 +249,7 @@ class SyncForm(w.VBox):
             if result is not None:
                 display(result)
         if result is not None:
-            counts = ", ".join(f"{k} {v:,}" for k, v in result.counts.items()) or "no rows"
-            kind = "Dry run" if dry_run else "Sync"
-            self._status.value = f"<b>{kind}:</b> {html.escape(counts)}"
+            self._status.value = _status_line(result, dry_run=dry_run)
 
     def _build_mapping(self) -> None:
         mapping = self.model.mapping
@@ -282,6 +280,21 @@ class SyncForm(w.VBox):
                 self._lookup.value = self.model.lookup_field
         finally:
             self._rendering = False
+
+
+def _status_line(result: Any, *, dry_run: bool) -> str:
+    """``Dry run: would create 3, invalid 1 · would cost 5 API calls``: counts and calls as
+    the result's ``summary`` has them (the same calls count as its display and progress bar)."""
+    summary = result.summary
+    counts = ", ".join(f"{k} {v:,}" for k, v in summary["counts"].items()) or "no rows"
+    if dry_run:
+        planned = summary.get("planned_calls")
+        cost = f"would cost {planned:,} API calls" if planned is not None else ""
+    else:
+        cost = f"{summary['calls']:,} API calls"
+    kind = "Dry run" if dry_run else "Sync"
+    tail = f" · {cost}" if cost else ""
+    return f"<b>{kind}:</b> {html.escape(counts + tail)}"
 
 
 def _user_namespace() -> Mapping[str, Any]:
