@@ -1,7 +1,9 @@
 """paragon_nb: get leads into Marketo from Jupyter.
 
 Public names are imported lazily (``paragon_nb.MarketoClient`` loads httpx, ``sync_leads``
-loads pandas), so ``import paragon_nb`` stays cheap and has no side effects.
+loads pandas), so ``import paragon_nb`` stays cheap. Its one effect: ``df.marketo`` is
+registered as soon as pandas is imported (at once if it already is), whatever the order of
+``import pandas``, ``import paragon_nb`` and ``%load_ext paragon_nb``.
 
     from paragon_nb import MarketoSandbox, sync_leads
     with MarketoSandbox() as sandbox:
@@ -13,6 +15,8 @@ from __future__ import annotations
 import importlib
 import sys
 from typing import TYPE_CHECKING, Any
+
+from paragon_nb._imports import lazy_exports, when_imported
 
 __version__ = "0.1.0"
 
@@ -59,11 +63,11 @@ if TYPE_CHECKING:  # pragma: no cover
     from paragon_nb.tokens import SigningKey, sign_user_token, verify_user_token
 
 
-if "pandas" in sys.modules:
-    # A DataFrame may already exist: make ``df.marketo`` available at once. (Without pandas
-    # loaded we import nothing heavy; ``paragon_nb.sync`` registers it on first use.)
-    importlib.import_module("paragon_nb.sync.accessor")
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, __all__)
 
+# ``df.marketo``: pandas' accessor registry lives in pandas, so the accessor module (which
+# imports pandas) is loaded right after pandas is, never before: no pandas, no cost.
+when_imported("pandas", "paragon_nb.sync.accessor")
 
 if "IPython" in sys.modules and sys.modules["IPython"].get_ipython() is not None:
     # Inside IPython/Jupyter: a ParagonError from any call shows as one short block (opt out
@@ -71,19 +75,6 @@ if "IPython" in sys.modules and sys.modules["IPython"].get_ipython() is not None
     importlib.import_module("paragon_nb.magics").install_on_import(
         sys.modules["IPython"].get_ipython()
     )
-
-
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'paragon_nb' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
 
 
 def load_ipython_extension(ipython: Any) -> None:

@@ -7,6 +7,7 @@ advances it instantly (thread-safe), so retry/backoff/rate-limit code that is gi
     clock = FakeClock()
     clock.sleep(20)            # returns at once
     assert clock.monotonic() == 20.0
+    clock.wait(5, cancel)      # waits (or advances) unless the threading.Event is set
 """
 
 from __future__ import annotations
@@ -39,6 +40,10 @@ class Clock(Protocol):
         """Timezone-aware UTC ``datetime`` for :meth:`time`."""
         ...
 
+    def wait(self, seconds: float, cancel: threading.Event | None = None) -> bool:
+        """Wait ``seconds`` unless ``cancel`` is set first; True when cancelled."""
+        ...
+
 
 class SystemClock:
     """The real clock."""
@@ -55,6 +60,12 @@ class SystemClock:
 
     def now(self) -> datetime:
         return datetime.now(UTC)
+
+    def wait(self, seconds: float, cancel: threading.Event | None = None) -> bool:
+        if cancel is None:
+            self.sleep(seconds)
+            return False
+        return cancel.wait(max(0.0, seconds))
 
     def __repr__(self) -> str:
         return "SystemClock()"
@@ -98,6 +109,13 @@ class FakeClock:
             self.sleeps.append(seconds)
         if seconds > 0:
             self.advance(seconds)
+
+    def wait(self, seconds: float, cancel: threading.Event | None = None) -> bool:
+        """Advance by ``seconds`` at once (recorded in ``sleeps``) unless already cancelled."""
+        if cancel is not None and cancel.is_set():
+            return True
+        self.sleep(seconds)
+        return cancel is not None and cancel.is_set()
 
     def __repr__(self) -> str:
         return f"FakeClock(t={self._mono:.3f})"

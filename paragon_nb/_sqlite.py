@@ -8,6 +8,7 @@ Use one connection per thread (``ThreadLocalConnections``) or guard a shared one
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 import weakref
@@ -19,10 +20,15 @@ __all__ = ["ThreadLocalConnections", "connect", "transaction"]
 
 
 def connect(path: str | Path, *, timeout: float = 30.0) -> sqlite3.Connection:
-    """Open ``path`` (created with its folder) with WAL, busy timeout and Row rows."""
+    """Open ``path`` (created with its folder) with WAL, busy timeout and Row rows.
+
+    The file is private to its owner (0600): state files hold lead data and token hashes.
+    SQLite creates the ``-wal``/``-shm`` files with the database file's mode, so they are
+    0600 too; a file left 0644 by an older version is tightened on open."""
     target = str(path)
     if target != ":memory:":
         Path(target).parent.mkdir(parents=True, exist_ok=True)
+        _make_private(Path(target))
     conn = sqlite3.connect(target, timeout=timeout, check_same_thread=False, isolation_level=None)
     conn.row_factory = sqlite3.Row
     if target != ":memory:":
@@ -31,6 +37,19 @@ def connect(path: str | Path, *, timeout: float = 30.0) -> sqlite3.Connection:
     conn.execute("PRAGMA foreign_keys=ON")
     conn.execute(f"PRAGMA busy_timeout={int(timeout * 1000)}")
     return conn
+
+
+def _make_private(path: Path) -> None:
+    try:  # create it 0600 before SQLite does (SQLite would use 0644)
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+    except FileExistsError:
+        pass
+    for file in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        try:
+            if file.stat().st_mode & 0o077:
+                file.chmod(0o600)
+        except (FileNotFoundError, PermissionError):  # absent, or not ours to change
+            pass
 
 
 @contextmanager

@@ -144,6 +144,12 @@ def _add_sync(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--report", metavar="OUT.csv", help="write one result row per input row")
     p.add_argument("--method", default="auto", choices=["auto", "rest", "bulk"])
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument(
+        "--full-resync",
+        action="store_true",
+        help="ignore the sync journal for this run: send every valid row and record the "
+        "results afresh (also replaces a corrupt journal, moving it aside)",
+    )
     p.set_defaults(func=_run_sync)
 
 
@@ -167,9 +173,36 @@ def _add_serve(sub: argparse._SubParsersAction) -> None:
 
 
 def _run_serve(args: argparse.Namespace) -> int:
-    from paragon_nb.runtime.server import run_cli
+    """Print one JSON line ``{"url", "project_id"}``, serve until SIGINT/SIGTERM, exit 0.
 
-    return run_cli(args)
+    NotFoundError/ConfigurationError (exit 2) if PATH is not a project folder or the port
+    is taken. The project is closed on the way out (unfinished runs resume on reopen).
+    """
+    import json
+
+    from paragon_nb._serving import until_signalled
+    from paragon_nb.errors import ConfigurationError
+    from paragon_nb.runtime.project import Project
+
+    project = Project.open(args.path)
+    try:
+        with until_signalled() as stop:
+            try:
+                handle = project.serve(host=args.host, port=args.port)
+            except OSError as exc:
+                raise ConfigurationError(
+                    f"cannot serve on {args.host}:{args.port}: {exc.strerror or exc}; "
+                    "pick another --port (0 = any free port)"
+                ) from None
+            try:
+                print(json.dumps({"url": handle.url, "project_id": str(project.id)}), flush=True)
+                while not stop.wait(0.5):
+                    pass
+            finally:
+                handle.stop()
+    finally:
+        project.close()
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -33,7 +33,8 @@ translated into this tree at one boundary each and never leak to users.
     │   └── BackpressureError         too many queued runs; retry after ``retry_after`` s (429)
     └── SyncError                     DataFrame sync
         ├── MappingError              a column maps to no Marketo field (did-you-mean)
-        └── DuplicateKeyError         duplicate lookup values when the caller asked to raise
+        ├── DuplicateKeyError         duplicate lookup values when the caller asked to raise
+        └── JournalError              the sync journal is corrupt or unreadable (CLI exit 2)
 
 Marketo's codes map to classes through :data:`MARKETO_CODE_CLASSES` and
 :func:`marketo_error_for`; the retry classification lives beside them so client,
@@ -53,6 +54,7 @@ __all__ = [
     "DuplicateKeyError",
     "EventValidationError",
     "ImportQueueFull",
+    "JournalError",
     "MARKETO_CODE_CLASSES",
     "MappingError",
     "MarketoAuthError",
@@ -336,3 +338,14 @@ class MappingError(SyncError, ValueError):
 
 class DuplicateKeyError(SyncError, ValueError):
     """Duplicate lookup values in the input when ``on_duplicate="raise"``."""
+
+
+class JournalError(SyncError):
+    """The sync journal (``journal.sqlite3``) cannot be read or written: corrupt, not a
+    database, unreadable or locked. ``path`` names the file; the message says the two ways
+    out (move it aside, or one ``full_resync=True`` / ``--full-resync`` run). Raised before
+    anything is sent; the CLI exits 2."""
+
+    def __init__(self, message: str, *, path: object = None) -> None:
+        super().__init__(message)
+        self.path = path

@@ -301,25 +301,36 @@ def verify_user_token(
         )
     if isinstance(public_pems, str | SigningKey):
         public_pems = [public_pems]
-    keys = []
-    for item in public_pems:
-        pem = item.public_pem if isinstance(item, SigningKey) else item
+    pems = tuple(item.public_pem if isinstance(item, SigningKey) else item for item in public_pems)
+    for pem in pems:
         try:
-            keys.append(_load_public(pem))
+            _load_public(pem)
         except ValueError as exc:
             raise TokenInvalid(f"the project's public key is unusable: {exc}") from None
-    if not keys:
+    if not pems:
         raise TokenInvalid(
             "the project has no signing key yet; call project.generate_signing_key() and "
             "sign tokens with its private half"
         )
     text = token.decode("ascii") if isinstance(token, bytes) else token.strip()
-    claims: dict | None = None
-    for key in keys:
+    claims = dict(_signed_claims(text, pems))  # the caller's own copy of the cached claims
+    return _check_claims(claims, now=_now(now), leeway=leeway)
+
+
+@lru_cache(maxsize=1024)
+def _signed_claims(text: str, pems: tuple[str, ...]) -> dict:
+    """The claims of ``text`` if one of ``pems`` verifies its RS256 signature.
+
+    Cached per (token, keys): an app sends the same token with every call of a session, and
+    the signature check is most of a request's cost. Only successes are cached, and the
+    time claims (exp, iat, nbf) are checked on every use by the caller; a rotated key
+    changes ``pems``, so a token of the old key is verified (and refused) afresh.
+    """
+    for pem in pems:
         try:
-            claims = jwt.decode(
+            return jwt.decode(
                 text,
-                key,
+                _load_public(pem),
                 algorithms=[ALGORITHM],
                 options={
                     "verify_signature": True,
@@ -330,22 +341,19 @@ def verify_user_token(
                     # is required or checked; we neither require nor check it.
                     "verify_aud": False,
                     "verify_iss": False,
-                    "verify_sub": False,  # checked below with our own message
+                    "verify_sub": False,  # checked by _check_claims with our own message
                     "verify_jti": False,
                     "require": [],
                 },
             )
-            break
         except jwt.InvalidSignatureError:
             continue
         except jwt.PyJWTError as exc:
             raise TokenInvalid(f"malformed token: {type(exc).__name__}") from None
-    if claims is None:
-        raise TokenInvalid(
-            "token signature does not match the project's signing key (signed with another "
-            "or an old key, or altered); sign it with the current private key"
-        )
-    return _check_claims(claims, now=_now(now), leeway=leeway)
+    raise TokenInvalid(
+        "token signature does not match the project's signing key (signed with another "
+        "or an old key, or altered); sign it with the current private key"
+    )
 
 
 def _check_claims(claims: dict, *, now: float, leeway: float) -> dict:

@@ -89,7 +89,77 @@ def test_cli_version() -> None:
     assert info.value.code == 0
 
 
-def test_import_registers_df_marketo_when_pandas_is_loaded() -> None:
-    code = "import pandas as pd, paragon_nb; print(hasattr(pd.DataFrame({'email': []}), 'marketo'))"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "True"
+# issue 16: ``df.marketo`` whatever the order. Each runs in a fresh interpreter, so that no
+# earlier import in this test process can make it pass.
+_ACCESSOR_CHECK = (
+    "df = pd.DataFrame({'email': ['a@example.com']})\n"
+    "print(type(df.marketo).__module__, type(df.marketo).__name__)\n"
+)
+
+
+@pytest.mark.parametrize(
+    "imports",
+    [
+        "import paragon_nb\nimport pandas as pd\n",
+        "import pandas as pd\nimport paragon_nb\n",
+        "from paragon_nb import Project\nfrom pandas import DataFrame\nimport pandas as pd\n",
+        "import pandas as pd\nfrom paragon_nb import sync_leads\n",
+        "import paragon_nb.marketo\nimport pandas as pd\n",
+    ],
+    ids=["paragon-then-pandas", "pandas-then-paragon", "from-imports", "pandas-then-from", "sub"],
+)
+def test_df_marketo_whatever_the_import_order(imports: str) -> None:
+    out = _run(imports + _ACCESSOR_CHECK)
+    assert out == "paragon_nb.sync.accessor MarketoAccessor"
+
+
+def test_import_order_leaves_pandas_untouched_and_unhooked() -> None:
+    code = (
+        "import sys, paragon_nb, importlib.resources\n"
+        "assert 'pandas' not in sys.modules\n"
+        "hooks = [type(f).__name__ for f in sys.meta_path if 'PostImport' in type(f).__name__]\n"
+        "import pandas\n"
+        "left = [type(f).__name__ for f in sys.meta_path if 'PostImport' in type(f).__name__]\n"
+        "print(hooks, left, type(pandas.__spec__.loader).__name__, "
+        "type(pandas.__loader__).__name__, importlib.resources.files('pandas').name)\n"
+    )
+    # one finder while waiting, none once pandas came; pandas keeps its own loader
+    assert _run(code) == "['_PostImportFinder'] [] SourceFileLoader SourceFileLoader pandas"
+
+
+_KERNEL = """
+from IPython.core.interactiveshell import InteractiveShell
+from traitlets.config import Config
+
+cfg = Config()
+cfg.HistoryManager.enabled = False
+shell = InteractiveShell.instance(config=cfg)
+for cell in CELLS:
+    shell.run_cell(cell).raise_error()
+print(shell.user_ns["answer"])
+"""
+
+
+@pytest.mark.parametrize(
+    "first",
+    [
+        ["%load_ext paragon_nb", "import pandas as pd"],
+        ["import pandas as pd", "%load_ext paragon_nb"],
+    ],
+    ids=["load-ext-first", "pandas-first"],
+)
+def test_df_marketo_in_a_headless_ipython_shell(first: list[str]) -> None:
+    cells = [
+        *first,
+        "from paragon_nb.sandbox import SandboxApp\n"
+        "df = pd.DataFrame({'email': ['ada@example.com'], 'firstName': ['Ada']})\n"
+        "result = df.marketo.sync(SandboxApp().client())\n"
+        "answer = list(result.rows['status'])",
+    ]
+    assert _run(f"CELLS = {cells!r}\n" + _KERNEL) == "['created']"
+
+
+def _run(code: str) -> str:
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    return out.stdout.strip()

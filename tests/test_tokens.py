@@ -253,3 +253,18 @@ def test_round_trip_property(key: SigningKey, sub: str, extra: dict, ttl: int) -
     token = sign_user_token(key.private_pem, sub, ttl=ttl, now=NOW, **extra)
     claims = verify_user_token(token, key.public_pem, now=NOW, leeway=0)
     assert claims == {"sub": sub, "iat": NOW, "exp": NOW + ttl, **extra}
+
+
+def test_a_cached_signature_still_gets_its_time_and_key_checks() -> None:
+    from paragon_nb.errors import TokenExpired, TokenInvalid
+    from paragon_nb.tokens import SigningKey, sign_user_token, verify_user_token
+
+    key, other = SigningKey.generate(), SigningKey.generate()
+    token = sign_user_token(key.private_pem, "u-1", ttl=60, now=1_000_000)
+    first = verify_user_token(token, key.public_pem, now=1_000_010)
+    first["sub"] = "mutated"  # callers get their own copy, never the cached one
+    assert verify_user_token(token, key.public_pem, now=1_000_020)["sub"] == "u-1"
+    with pytest.raises(TokenExpired):
+        verify_user_token(token, key.public_pem, now=1_000_000 + 3600)
+    with pytest.raises(TokenInvalid, match="signature"):
+        verify_user_token(token, other.public_pem, now=1_000_010)  # a rotated key refuses it

@@ -9,8 +9,9 @@ Names are loaded lazily so that importing a leaf module (``paragon_nb.marketo.mo
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from paragon_nb._imports import lazy_exports
 
 _EXPORTS: dict[str, str] = {
     "ClientStats": "paragon_nb.marketo.stats",
@@ -39,14 +40,4 @@ if TYPE_CHECKING:  # pragma: no cover
     from paragon_nb.marketo.stats import ClientStats
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'paragon_nb.marketo' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

@@ -22,9 +22,11 @@ from typing import Any, TypeVar
 from paragon_nb.errors import MarketoRequestError, PayloadTooLarge
 
 __all__ = [
+    "ENVELOPE_ALLOWANCE",
     "MAX_BATCH",
     "MAX_BODY_BYTES",
     "MAX_URL_BYTES",
+    "RawJSON",
     "batch_ranges",
     "chunks",
     "dumps",
@@ -58,11 +60,41 @@ def _default(value: Any) -> Any:
     raise TypeError(f"cannot send a {type(value).__name__} to Marketo: {value!r}")
 
 
+class RawJSON:
+    """JSON text made elsewhere (the sync's vectorised serialiser), sent as is: ``dumps``
+    splices it into the body instead of re-encoding it. The caller vouches it is valid JSON.
+
+        dumps({"action": "createOrUpdate", "input": RawJSON('[{"email":"a@x.com"}]')})
+    """
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def __repr__(self) -> str:
+        return f"RawJSON({len(self.text):,} chars)"
+
+
+def _splice(payload: dict[str, Any]) -> bytes:
+    """A dict whose values may be :class:`RawJSON`: every other value goes through dumps."""
+    parts = [
+        dumps(key)
+        + b":"
+        + (value.text.encode("utf-8") if isinstance(value, RawJSON) else dumps(value))
+        for key, value in payload.items()
+    ]
+    return b"{" + b",".join(parts) + b"}"
+
+
 def dumps(payload: Any) -> bytes:
     """Compact UTF-8 JSON exactly as the client sends it (so sizes measured here hold).
+    Top-level dict values that are :class:`RawJSON` are spliced in as they are.
 
     Raises ``MarketoRequestError`` for NaN/inf or values JSON cannot express.
     """
+    if isinstance(payload, dict) and any(isinstance(v, RawJSON) for v in payload.values()):
+        return _splice(payload)
     try:
         return json.dumps(
             payload, ensure_ascii=False, separators=(",", ":"), allow_nan=False, default=_default

@@ -13,7 +13,10 @@ The public contract (sync/, runtime/ and widgets code against it)::
     .delete_leads(ids)
     .iter_lists / .get_lists(*, ids, names)        lead-DB lists
     .iter_static_lists(*, folder) / .get_list(id) / .get_list_by_name(name)
-    .create_list(name, *, folder, description)
+    .create_list(name, *, folder, description)     folder: id, {"id","type"}, Folder or path
+    .iter_folders / .browse_folders(root, *, max_depth, workspace) -> Folder
+    .get_folder(folder) / .find_folders(name, *, root) / .folder_ref(folder)
+    .create_folder(name, parent, *, description) / .default_list_folder()
     .add_to_list / .remove_from_list(list_id, lead_ids) -> list[ListMemberResult]
     .is_member(list_id, lead_ids) -> dict[int, bool]
     .iter_list_members / .list_members(list_id, *, fields)
@@ -23,7 +26,7 @@ The public contract (sync/, runtime/ and widgets code against it)::
     .close() / context manager
 
 Where things live: _base.py (construction, fan-out, paging, describe), leads.py, lists.py,
-imports.py (resources), auth.py (tokens), limits.py, retry.py, batching.py, paging.py,
+folders.py, imports.py (resources), auth.py (tokens), limits.py, retry.py, batching.py, paging.py,
 bulk.py (files), _http.py (the one send path: limits, auth, retries, error translation)::
 
     client = MarketoClient("https://123-ABC-456.mktorest.com/rest", "id", "secret")

@@ -11,7 +11,14 @@ from typing import Any
 
 from paragon_nb.errors import ConfigurationError, MarketoAuthError, MarketoError, QuotaExceeded
 from paragon_nb.marketo._base import ClientBase, reasons_of
-from paragon_nb.marketo.batching import batch_ranges, chunks, filter_value_chunks
+from paragon_nb.marketo.batching import (
+    MAX_BATCH,
+    MAX_BODY_BYTES,
+    RawJSON,
+    batch_ranges,
+    chunks,
+    filter_value_chunks,
+)
 from paragon_nb.marketo.models import Reason, RecordResult, RecordStatus, SyncAction, UsageDay
 
 __all__ = ["SYNC_READ_TIMEOUT", "LeadsMixin"]
@@ -62,17 +69,12 @@ class LeadsMixin(ClientBase):
         ranges = batch_ranges(records)
 
         def send(r: range) -> list[RecordResult]:
-            body: dict[str, Any] = {"action": act.value, "lookupField": lookup_field}
-            if partition is not None:
-                body["partitionName"] = partition
-            body["input"] = [records[i] for i in r]
             try:
-                envelope = self._call(
-                    "POST",
-                    "/rest/v1/leads.json",
-                    json_body=body,
-                    idempotent=act is not SyncAction.CREATE_DUPLICATE,
-                    min_read_timeout=SYNC_READ_TIMEOUT,
+                envelope = self._post_sync(
+                    act,
+                    lookup_field,
+                    partition,
+                    [records[i] for i in r],
                     what=f"sync_leads {act.value} of records {r.start}..{r.stop - 1}",
                 )
             except MarketoError as err:
@@ -85,6 +87,49 @@ class LeadsMixin(ClientBase):
 
         per_batch = self._run_batches(ranges, send, progress=progress)
         return [result for batch in per_batch for result in batch]
+
+    def sync_lead_batch(
+        self,
+        input_json: str,
+        count: int,
+        *,
+        action: str = "createOrUpdate",
+        lookup_field: str = "email",
+        partition: str | None = None,
+    ) -> list[RecordResult]:
+        """One Sync Leads call whose ``input`` is ready-made JSON array text of ``count``
+        records (<= 300, body <= 1 MB): sent as is, never decoded and re-encoded. The sync
+        uses it so the text it fingerprinted is the text Marketo receives.
+
+            results = client.sync_lead_batch('[{"email":"a@x.com"}]', 1)"""
+        act = SyncAction(action)
+        if not 0 < count <= MAX_BATCH:
+            raise ConfigurationError(f"a Sync Leads call takes 1..{MAX_BATCH} records, not {count}")
+        if len(input_json) > MAX_BODY_BYTES:  # characters <= bytes: a cheap first check
+            raise ConfigurationError(
+                f"batch input is {len(input_json):,} characters, over the 1 MB body limit; split it"
+            )
+        envelope = self._post_sync(
+            act, lookup_field, partition, RawJSON(input_json), what=f"sync_leads {act.value}"
+        )
+        return _record_results(envelope, count, what="sync_leads")
+
+    def _post_sync(
+        self, act: SyncAction, lookup_field: str, partition: str | None, records: Any, *, what: str
+    ) -> Any:
+        """``POST /rest/v1/leads.json`` through the one call path (limits, retries, stats)."""
+        body: dict[str, Any] = {"action": act.value, "lookupField": lookup_field}
+        if partition is not None:
+            body["partitionName"] = partition
+        body["input"] = records
+        return self._call(
+            "POST",
+            "/rest/v1/leads.json",
+            json_body=body,
+            idempotent=act is not SyncAction.CREATE_DUPLICATE,
+            min_read_timeout=SYNC_READ_TIMEOUT,
+            what=what,
+        )
 
     def iter_leads(
         self,

@@ -27,7 +27,7 @@ from zoneinfo import ZoneInfo
 from paragon_nb._clock import Clock, system_clock
 from paragon_nb.errors import ConfigurationError, QuotaExceeded
 
-__all__ = ["MARKETO_TZ", "Limiter", "Limits", "next_quota_reset"]
+__all__ = ["MARKETO_TZ", "Grant", "Limiter", "Limits", "next_quota_reset"]
 
 # Marketo resets daily quotas at 12:00 AM "CST"; we read that as US Central civil time,
 # which follows daylight saving. # (U) Adobe says "CST"; CDT in summer is our best guess.
@@ -116,32 +116,83 @@ class Limiter:
         self.max_calls_in_window = 0
         self._day: date | None = None
         self._day_calls = 0
+        self._booked = 0  # window places promised by grant() and not yet taken
+        self._local = threading.local()
 
     # ------------------------------------------------------------------ public
+
+    def grant(self, cancel: threading.Event | None = None) -> Grant | None:
+        """Block until a call may leave NOW (a concurrency place free and room in the rate
+        window), then hold that place for whoever sends the call (see :meth:`Grant.use`).
+        None when ``cancel`` was set first. A dispatcher asks for the grant first and only
+        then takes its batch, so everything that piled up while waiting goes in it."""
+        while True:
+            with self._cond:
+                if cancel is not None and cancel.is_set():
+                    return None
+                now = self._clock.monotonic()
+                wait = self._paused_until - now
+                if wait <= 0:
+                    self._prune(now)
+                    self._recover(now)
+                    if self._holders >= self.concurrency:
+                        self._cond.wait(0.05 if cancel is not None else None)
+                        continue
+                    if len(self._sent) + self._booked < self.rate_calls:
+                        self._holders += 1
+                        self._booked += 1
+                        return Grant(self)
+                    wait = (self._sent[0] if self._sent else now) + self.limits.rate_window - now
+            if self._clock.wait(max(wait, 1e-3), cancel):
+                return None
 
     @contextmanager
     def slot(self) -> Iterator[None]:
         """Hold one call's place: blocks until allowed; raises ``QuotaExceeded`` when the
-        daily budget is spent (before anything is sent)."""
+        daily budget is spent (before anything is sent). In a thread that uses a
+        :class:`Grant`, the granted place is used instead of waiting for a new one."""
+        grant: Grant | None = getattr(self._local, "grant", None)
+        if grant is not None:
+            with self._lock:
+                if grant.booked:
+                    grant.booked = False
+                    self._booked -= 1
+            with self._granted_slot():
+                yield
+            return
         with self._cond:
             while self._holders >= self.concurrency:
                 self._cond.wait()
             self._holders += 1
         try:
-            stamp = self._take_window_place()
-            with self._lock:
-                self._in_flight += 1
-                self.max_in_flight = max(self.max_in_flight, self._in_flight)
-            try:
+            with self._granted_slot():
                 yield
-            finally:
-                with self._lock:
-                    self._in_flight -= 1
-                    self._restamp(stamp, self._clock.monotonic())
         finally:
             with self._cond:
                 self._holders -= 1
                 self._cond.notify_all()
+
+    @contextmanager
+    def _granted_slot(self) -> Iterator[None]:
+        """With a concurrency place held: a window place, in flight while the call runs."""
+        stamp = self._take_window_place()
+        with self._lock:
+            self._in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self._in_flight)
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._in_flight -= 1
+                self._restamp(stamp, self._clock.monotonic())
+
+    def _release(self, grant: Grant) -> None:
+        with self._cond:
+            if grant.booked:
+                grant.booked = False
+                self._booked -= 1
+            self._holders -= 1
+            self._cond.notify_all()
 
     def pause(self, seconds: float) -> None:
         """Hold back every new call for ``seconds`` (after a 606 the window must drain)."""
@@ -209,7 +260,7 @@ class Limiter:
                 if wait <= 0:
                     self._prune(now)
                     self._recover(now)
-                    if len(self._sent) < self.rate_calls:
+                    if len(self._sent) + self._booked < self.rate_calls:  # grants booked
                         self._count_day()  # may raise QuotaExceeded: nothing recorded yet
                         bisect.insort(self._sent, now)
                         self.max_calls_in_window = max(self.max_calls_in_window, len(self._sent))
@@ -240,3 +291,31 @@ class Limiter:
             f"Limiter({self.rate_calls}/{lim.rate_calls} per {lim.rate_window:g}s, "
             f"concurrency {self.concurrency}/{lim.max_concurrency}, in_flight={self.in_flight})"
         )
+
+
+class Grant:
+    """A concurrency place (and one booked window place) handed out by
+    :meth:`Limiter.grant`. The thread that sends the call wraps it in ``with grant.use():``;
+    every call of the client in that block uses the granted place (retries take new window
+    places as usual). Leaving the block gives the place back."""
+
+    def __init__(self, limiter: Limiter) -> None:
+        self._limiter = limiter
+        self.booked = True
+        self._released = False
+
+    @contextmanager
+    def use(self) -> Iterator[None]:
+        local = self._limiter._local
+        local.grant = self
+        try:
+            yield
+        finally:
+            local.grant = None
+            self.release()
+
+    def release(self) -> None:
+        """Give the place back without sending (idempotent)."""
+        if not self._released:
+            self._released = True
+            self._limiter._release(self)

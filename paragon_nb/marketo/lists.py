@@ -1,6 +1,6 @@
-"""List resources of the client: lead-DB and asset static lists, create (default folder),
-membership add/remove/is-member (chunked <= 300) and members (paged). A mixin over
-:class:`~paragon_nb.marketo._base.ClientBase`.
+"""List resources of the client: lead-DB and asset static lists, create (in a folder named
+any way ``folders.py`` accepts), membership add/remove/is-member (chunked <= 300) and
+members (paged). A mixin over :class:`~paragon_nb.marketo.folders.FoldersMixin`.
 
     lst = client.get_list_by_name("Newsletter") or client.create_list("Newsletter")
     client.add_to_list(lst.id, lead_ids)
@@ -13,19 +13,16 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from paragon_nb.errors import MarketoError, MarketoNotFound, TransientMarketoError
-from paragon_nb.marketo._base import ClientBase, reasons_of
+from paragon_nb.marketo._base import reasons_of
 from paragon_nb.marketo.batching import chunks
+from paragon_nb.marketo.folders import FoldersMixin, FolderSpec
 from paragon_nb.marketo.models import ListMemberResult, ListMemberStatus, StaticList
 from paragon_nb.marketo.paging import OffsetPager
 
-__all__ = ["DEFAULT_LIST_FOLDERS", "ListsMixin"]
-
-# Folder names tried, in order, when create_list gets no folder. "Group Lists" is the
-# system folder of every instance's Lead Database. # (U) the fallbacks are guesses.
-DEFAULT_LIST_FOLDERS = ("Group Lists", "Lead Database")
+__all__ = ["ListsMixin"]
 
 
-class ListsMixin(ClientBase):
+class ListsMixin(FoldersMixin):
     """Lists, static lists and membership."""
 
     def iter_lists(
@@ -47,10 +44,11 @@ class ListsMixin(ClientBase):
         """Eager :meth:`iter_lists`."""
         return list(self.iter_lists(**kwargs))
 
-    def iter_static_lists(self, *, folder: Mapping[str, Any] | None = None) -> Iterator[StaticList]:
-        """Asset-API static lists (offset paging, 200 a page)."""
+    def iter_static_lists(self, *, folder: FolderSpec | None = None) -> Iterator[StaticList]:
+        """Asset-API static lists, all or those in ``folder`` (offset paging, 200 a page)."""
         pager = OffsetPager(200)
-        base: dict[str, Any] = {"folder": json.dumps(dict(folder)) if folder else None}
+        ref = self.folder_ref(folder) if folder is not None else None
+        base: dict[str, Any] = {"folder": json.dumps(ref) if ref else None}
         while not pager.done:
             envelope = self._call(
                 "GET", "/rest/asset/v1/staticLists.json", params={**base, **pager.params()}
@@ -78,31 +76,17 @@ class ListsMixin(ClientBase):
         result = envelope.get("result") or []
         return StaticList.model_validate(result[0]) if result else None
 
-    def _default_list_folder(self) -> dict[str, Any]:
-        for name in DEFAULT_LIST_FOLDERS:
-            try:
-                envelope = self._call(
-                    "GET", "/rest/asset/v1/folder/byName.json", params={"name": name}
-                )
-            except MarketoNotFound:
-                continue
-            for item in envelope.get("result") or []:
-                folder = item.get("folderId") or {"id": item.get("id"), "type": "Folder"}
-                if folder.get("id") is not None:
-                    return {"id": int(folder["id"]), "type": folder.get("type", "Folder")}
-        raise MarketoNotFound(
-            f"no default folder for static lists (looked for {list(DEFAULT_LIST_FOLDERS)}); "
-            f"pass folder={{'id': <folder id>, 'type': 'Folder'}} to create_list"
-        )
-
     def create_list(
-        self, name: str, *, folder: Mapping[str, Any] | None = None, description: str | None = None
+        self, name: str, *, folder: FolderSpec | None = None, description: str | None = None
     ) -> StaticList:
-        """Create a static list (default folder: the instance's "Group Lists" folder).
+        """Create a static list in ``folder``: an id, ``{"id", "type"}``, a ``Folder`` or a
+        path like ``"Lead Database/Default/Group Lists/Imports"``; by default the first
+        "List" folder found browsing (:meth:`default_list_folder`: Group Lists).
 
-        Creating is not idempotent: after an ambiguous failure (timeout, 5xx) the list is
-        looked up by name instead of being created twice."""
-        target = dict(folder) if folder else self._default_list_folder()
+        Marketo takes lists only in "List" folders and programs (711 elsewhere). Creating
+        is not idempotent: after an ambiguous failure (timeout, 5xx) the list is looked up
+        by name instead of being created twice."""
+        target = self.folder_ref(folder) if folder is not None else self.default_list_folder()
         form = {"name": name, "folder": json.dumps(target), "description": description}
         try:
             envelope = self._call(

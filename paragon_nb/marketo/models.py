@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 __all__ = [
     "FieldType",
+    "Folder",
     "ImportJob",
     "ImportStatus",
     "LeadField",
@@ -129,6 +130,32 @@ class StaticList(_Model):
     folder: dict[str, Any] | None = None
     created_at: str | None = Field(default=None, alias="createdAt")
     updated_at: str | None = Field(default=None, alias="updatedAt")
+
+
+class Folder(_Model):
+    """An asset-API folder. ``folder_id`` is ``{"id", "type"}`` ("Folder" or "Program"): pass
+    :attr:`ref` wherever Marketo wants a folder (``create_list(folder=...)``, ``root``).
+    ``folder_type`` says what it holds ("List", "Marketing Folder", "Zone", ...)."""
+
+    id: int
+    name: str
+    description: str | None = None
+    folder_id: dict[str, Any] = Field(alias="folderId")
+    folder_type: str | None = Field(default=None, alias="folderType")
+    parent: dict[str, Any] | None = None
+    path: str = ""
+    is_system: bool = Field(default=False, alias="isSystem")
+    is_archive: bool = Field(default=False, alias="isArchive")
+    workspace: str | None = None
+    url: str | None = None
+    created_at: str | None = Field(default=None, alias="createdAt")
+    updated_at: str | None = Field(default=None, alias="updatedAt")
+
+    @property
+    def ref(self) -> dict[str, Any]:
+        """``{"id": .., "type": "Folder"|"Program"}`` (type normalised from e.g. "FOLDER")."""
+        kind = str(self.folder_id.get("type") or "Folder").capitalize()
+        return {"id": int(self.folder_id.get("id", self.id)), "type": kind}
 
 
 class ImportJob(_Model):

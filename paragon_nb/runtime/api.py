@@ -11,9 +11,45 @@ dicts. The runtime builds them; nobody else constructs them except tests.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
-__all__ = ["EventReceipt", "InstanceQueue", "StepRecord"]
+__all__ = [
+    "CredentialStatus",
+    "EventReceipt",
+    "InstanceQueue",
+    "RunStatus",
+    "StepRecord",
+    "StepStatus",
+]
+
+
+class RunStatus(StrEnum):
+    """A run's status, as stored in ``runs.status`` and shown in the run history."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+
+
+class StepStatus(StrEnum):
+    """A step record's status (``run_steps.status``); ``running`` includes waiting for a
+    Marketo batch or for a retry."""
+
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+
+
+class CredentialStatus(StrEnum):
+    """A stored credential's state (``credentials.status``), the SDK's ``credentialStatus``."""
+
+    VALID = "VALID"
+    INVALID = "INVALID"
+
+
+UNFINISHED = (RunStatus.QUEUED.value, RunStatus.RUNNING.value)
 
 
 @dataclass(frozen=True)
@@ -71,8 +107,16 @@ class StepRecord:
     input: Any
     output: Any
     error: str | None
-    batch_id: str | None
+    batch_id: str | None = None
     batch_size: int | None = None
+
+    @property
+    def finished_ok(self) -> bool:
+        return self.status == StepStatus.SUCCEEDED
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (StepStatus.SUCCEEDED, StepStatus.FAILED)
 
 
 @dataclass(frozen=True)
@@ -84,5 +128,8 @@ class InstanceQueue:
     in_flight_calls: int
     calls: int
     records: int
-    records_per_call: float
     limiter: str
+
+    @property
+    def records_per_call(self) -> float:
+        return self.records / self.calls if self.calls else 0.0

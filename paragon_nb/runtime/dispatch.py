@@ -3,7 +3,8 @@
 :meth:`Dispatcher.trigger` checks the payload is a JSON object (and, in a strict project,
 that it matches the event's schema), finds the deployed workflows bound to that event which
 the user enabled with a VALID credential, and writes the event together with one ``queued``
-run per workflow in ONE transaction before returning the event id: once the caller hears
+run per workflow in ONE transaction (shared with the events other threads are accepting at
+that moment: a group commit) before returning the receipt: once the caller hears
 "accepted" (HTTP 201), the event and its runs survive a crash and resume on the next open.
 Each run snapshots the user's settings and metadata, so a replay or a resume sees what the
 original run saw.
@@ -18,6 +19,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from paragon_nb._clock import Clock
@@ -30,6 +32,7 @@ from paragon_nb.errors import (
 from paragon_nb.runtime.api import EventReceipt
 from paragon_nb.runtime.engine import Engine
 from paragon_nb.runtime.events import validate_example, validate_payload
+from paragon_nb.runtime.runlog import EventEntry, RunLog
 from paragon_nb.runtime.store import ProjectStore, loads
 from paragon_nb.runtime.users import ConnectedUsers
 from paragon_nb.runtime.workflows import WorkflowSpec
@@ -59,6 +62,23 @@ def check_idempotency_key(key: str | None) -> None:
         )
 
 
+@dataclass(frozen=True)
+class _Plan:
+    event_def: Any
+    runs: list[tuple[str, int, dict[str, Any]]]
+    not_triggered: tuple[str, ...]
+
+
+class _Pending:
+    __slots__ = ("answer", "done", "entry", "error")
+
+    def __init__(self, entry: EventEntry) -> None:
+        self.entry = entry
+        self.done = False
+        self.answer: Any = None
+        self.error: BaseException | None = None
+
+
 class Dispatcher:
     """Creates runs for events and replays; the engine executes them."""
 
@@ -76,6 +96,11 @@ class Dispatcher:
             raise ConfigurationError(f"max_queued_runs must be >= 1, got {max_queued_runs}")
         self._max_queued_runs = max_queued_runs
         self._bound_lock = threading.Lock()
+        self._plans: dict[tuple[str, str], tuple[str, _Plan]] = {}
+        self._runs = RunLog(store)
+        self._group = threading.Condition()
+        self._queued: list[_Pending] = []
+        self._writing = False
         self._unfinished, self._counted_at = 0, -float("inf")
         self._store = store
         self._users = users
@@ -105,13 +130,17 @@ class Dispatcher:
             raise RuntimeStateError("trigger_event needs the App Event name")
         check_idempotency_key(idempotency_key)
         data = validate_example(payload, name=f"payload of event {name!r}")
-        # (U) event names match exactly (case and spaces), as senders must "use the same string"
-        event_def = self._store.app_event(name)
+        plan = self._plan(sub, name)
         if strict:
-            self._validate(name, data, event_def)
+            self._validate(name, data, plan.event_def)
         now = self._clock.time()
         event_id = str(uuid.uuid4())
-        runs, not_triggered = self._plan_runs(event_id, sub, name, event_def, now)
+        runs = [
+            {"id": str(uuid.uuid4()), "event_id": event_id, "workflow_id": wf_id,
+             "version": version, "sub": sub, "context": context, "created": now}
+            for wf_id, version, context in plan.runs
+        ]  # fmt: skip
+        not_triggered = plan.not_triggered
         if runs:
             self._check_bound(len(runs))
         receipt = EventReceipt(
@@ -123,17 +152,72 @@ class Dispatcher:
         idem = None
         if idempotency_key is not None:
             idem = (idempotency_key, receipt.to_dict(), now - IDEMPOTENCY_WINDOW)
-        earlier = self._store.insert_event_with_runs(
-            event={"id": event_id, "sub": sub, "name": name, "payload": data, "received": now},
-            runs=runs,
-            idempotency=idem,
-        )
+        event = {"id": event_id, "sub": sub, "name": name, "payload": data, "received": now}
+        try:
+            earlier = self._commit(EventEntry(event, runs, idem))
+        except BaseException:
+            with self._bound_lock:
+                self._unfinished -= len(runs)
+            raise
         if earlier is not None:
             with self._bound_lock:
                 self._unfinished -= len(runs)
             return EventReceipt.from_dict(earlier, repeated=True)
-        self._engine.submit(r["id"] for r in runs)
+        self._engine.start_new(runs, data)
         return receipt
+
+    def _plan(self, sub: str, name: str) -> _Plan:
+        """What an event of ``name`` from ``sub`` starts, cached until configuration changes
+        (in any process: the store's config_version)."""
+        version = self._store.config_version()
+        key = (sub, name)
+        with self._bound_lock:
+            cached = self._plans.get(key)
+            if cached is not None and cached[0] == version:
+                return cached[1]
+        # (U) event names match exactly (case and spaces), as senders must "use the same string"
+        event_def = self._store.app_event(name)
+        runs, not_triggered = self._plan_runs(sub, name, event_def)
+        plan = _Plan(event_def, runs, tuple(not_triggered))
+        with self._bound_lock:
+            if len(self._plans) > 10_000:
+                self._plans.clear()
+            self._plans[key] = (version, plan)
+        return plan
+
+    def _commit(self, entry: EventEntry) -> Any:
+        """Group commit: concurrent callers' events go into one transaction. The first
+        caller to find no write in progress writes everything queued so far; the others
+        wait for it (each returns once its own event is durable)."""
+        slot = _Pending(entry)
+        with self._group:
+            self._queued.append(slot)
+            while not slot.done:
+                if self._writing:
+                    self._group.wait()
+                    continue
+                self._writing = True
+                group, self._queued = self._queued, []
+                break
+            else:
+                if slot.error is not None:
+                    raise slot.error
+                return slot.answer
+        try:
+            answers = self._runs.insert_events([p.entry for p in group], owner=self._engine.owner)
+            for pending, answer in zip(group, answers, strict=True):
+                pending.answer = answer
+        except BaseException as exc:
+            for pending in group:
+                pending.error = exc
+        with self._group:
+            for pending in group:
+                pending.done = True
+            self._writing = False
+            self._group.notify_all()
+        if slot.error is not None:
+            raise slot.error
+        return slot.answer
 
     def _check_bound(self, adding: int) -> None:
         """BackpressureError when ``adding`` more runs would pass the bound. The count of
@@ -156,16 +240,17 @@ class Dispatcher:
         )
 
     def _plan_runs(
-        self, event_id: str, sub: str, name: str, event_def: Any, now: float
-    ) -> tuple[list[dict[str, Any]], list[str]]:
-        """The runs this event starts, and one sentence per workflow on it that did not run."""
+        self, sub: str, name: str, event_def: Any
+    ) -> tuple[list[tuple[str, int, dict[str, Any]]], list[str]]:
+        """(workflow id, version, settings snapshot) of each run the event starts, and one
+        sentence per workflow on the event that did not run."""
         live = self._live_versions(name, event_def)
-        runs: list[dict[str, Any]] = []
+        runs: list[tuple[str, int, dict[str, Any]]] = []
         skipped: list[str] = []
         for wf_id, wf_name, version in live:
             why = self._users.why_not_runnable(sub, wf_id)
             if why is None:
-                runs.append(self._new_run(event_id, wf_id, version, sub, now))
+                runs.append((wf_id, version, self._snapshot(wf_id, version, sub)))
             else:
                 skipped.append(f"workflow {wf_name!r} {why}")
         deployed = {wf_id for wf_id, _, _ in live}
@@ -190,7 +275,7 @@ class Dispatcher:
             "created": self._clock.time(),
             "replay_of": row["id"],
         }
-        self._store.insert_runs([new])
+        self._runs.insert_runs([new], owner=self._engine.owner)
         self._engine.submit([new["id"]])
         return new["id"]
 
@@ -226,21 +311,11 @@ class Dispatcher:
                 out.append((r["id"], r["name"], int(r["deployed_version"])))
         return out
 
-    def _new_run(
-        self, event_id: str, wf_id: str, version: int, sub: str, now: float
-    ) -> dict[str, Any]:
+    def _snapshot(self, wf_id: str, version: int, sub: str) -> dict[str, Any]:
+        """The settings and user metadata a run sees (kept with the run for replays)."""
         spec = self._spec_for(wf_id, version)
         user = self._store.user_row(sub)
-        context = {
+        return {
             "settings": self._users.effective_settings(sub, wf_id, spec),
             "user": {"id": sub, "meta": loads(user["meta"]) if user is not None else {}},
-        }
-        return {
-            "id": str(uuid.uuid4()),
-            "event_id": event_id,
-            "workflow_id": wf_id,
-            "version": version,
-            "sub": sub,
-            "context": context,
-            "created": now,
         }

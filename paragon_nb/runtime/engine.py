@@ -1,16 +1,18 @@
-"""The run engine: executes queued runs on worker threads, step by step, recording everything.
+"""The run engine: runs are data (state + step records), advanced by a few worker threads.
 
-A run is created ``queued`` (with its event, in one transaction, by the project), goes
-``running`` when a worker claims it and ends ``succeeded`` or ``failed``. Before each step
-starts and after it ends, its record is written (rendered input with secrets masked, output,
-status, attempts, timing), so a run interrupted by a crash or :meth:`Engine.close` resumes on
-the next open from the first step that has no finished record: finished steps are never done
-twice; the one step that was in flight is retried (Marketo upserts and list adds are
-idempotent).
+A run is created ``queued`` (with its event, by the project) and owned by the engine that
+will execute it. A worker takes a group of ready runs and advances each as far as it can:
+``condition`` and ``python`` steps (and Marketo reads) run on the worker; a Marketo write
+(upsert, list add or remove) becomes a :class:`~paragon_nb.runtime.runlog.WorkItem` and
+the run parks, holding no thread, until its instance's dispatcher (runtime.batcher) sends
+it in a batch and hands back this run's own answer. Everything one group or one batch
+changed is written in one transaction (runtime.runlog).
 
-Retries follow each step's :class:`~paragon_nb.runtime.workflows.RetrySpec`; waits go through
-the injected clock (a FakeClock makes them instant). A run waiting to retry stays ``running``,
-as Paragon shows it.
+Retries follow each step's :class:`~paragon_nb.runtime.workflows.RetrySpec`; a run waiting
+to retry is ``running`` and parked on a timer (the injected clock's ``wait``). After a
+crash, opening the project resumes every unfinished run from its step records: a finished
+step is never done twice, a queued Marketo write is sent again (upserts by lookup value and
+list changes are idempotent in Marketo).
 
     engine = Engine(store, clock=clock, gateway_for=..., spec_for=catalog.version_spec)
     engine.submit(["run-id"]); engine.wait_idle(5)
@@ -18,81 +20,44 @@ as Paragon shows it.
 
 from __future__ import annotations
 
+import heapq
 import logging
-import queue
 import sqlite3
 import threading
 import time
 import uuid
+from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from enum import StrEnum
 from typing import Any
 
-from paragon_nb._clock import Clock, SystemClock
-from paragon_nb.errors import (
-    MarketoAuthError,
-    MarketoError,
-    StepError,
-    TemplateError,
-    TransientMarketoError,
-)
-from paragon_nb.runtime.masking import mask_secrets
+from paragon_nb._clock import Clock
+from paragon_nb.errors import MarketoAuthError
+from paragon_nb.runtime.api import InstanceQueue, RunStatus, StepStatus
+from paragon_nb.runtime.batcher import InstanceDispatcher
+from paragon_nb.runtime.gateway import MAX_BATCH, MarketoGateway
 from paragon_nb.runtime.ownership import (
     make_owner,
     owner_is_stale,
     register_engine,
     unregister_engine,
 )
-from paragon_nb.runtime.steps import (
-    ACTIONS,
-    MarketoGateway,
-    StepEnv,
-    evaluate_condition,
-    to_jsonable,
-)
-from paragon_nb.runtime.store import ProjectStore, dumps, loads
-from paragon_nb.runtime.templating import render
-from paragon_nb.runtime.workflows import ActionStep, ConditionStep, WorkflowSpec
+from paragon_nb.runtime.runcontext import PARKED, RunContext, StepRunner
+from paragon_nb.runtime.runlog import RunLog, RunRow, WorkItem, Writes
+from paragon_nb.runtime.store import ProjectStore
+from paragon_nb.runtime.workflows import WorkflowSpec
 
 __all__ = ["Engine", "RunStatus", "StepStatus"]
 
 log = logging.getLogger(__name__)
 
-
-class RunStatus(StrEnum):
-    QUEUED = "queued"
-    RUNNING = "running"
-    SUCCEEDED = "succeeded"
-    FAILED = "failed"
-
-
-class StepStatus(StrEnum):
-    RUNNING = "running"
-    SUCCEEDED = "succeeded"
-    FAILED = "failed"
-
-
-FINISHED_STEP = (StepStatus.SUCCEEDED.value, StepStatus.FAILED.value)
-
-
-class _Interrupted(Exception):
-    """The engine is closing: leave the run ``running`` so it resumes on the next open."""
-
-
-class _StepFailed(Exception):
-    def __init__(self, step_id: str, message: str) -> None:
-        super().__init__(message)
-        self.step_id = step_id
-
-
-def _describe(exc: BaseException) -> str:
-    if isinstance(exc, StepError | TemplateError | MarketoError):
-        return str(exc)
-    return f"{type(exc).__name__}: {exc}"
+#: runs one worker advances before it writes their changes in one transaction
+GROUP = 256
 
 
 class Engine:
-    """Runs queued runs on ``workers`` daemon threads (default 5, Paragon's trial SLA)."""
+    """Advances runs on ``workers`` threads (default 5; they only carry CPU steps) and sends
+    their Marketo writes through one dispatcher per instance (``coalesce=False``: one record
+    per call, Paragon's model)."""
 
     def __init__(
         self,
@@ -105,19 +70,30 @@ class Engine:
         functions: Mapping[str, Callable[..., Any]] | None = None,
         on_auth_error: Callable[[str, MarketoAuthError], None] | None = None,
         workers: int = 5,
+        coalesce: bool = True,
     ) -> None:
-        self._store = store
+        self._log = RunLog(store)
         self._clock = clock
         self._gateway_for = gateway_for
-        self._spec_for = spec_for  # (workflow id, version) -> parsed spec, cached by the catalog
+        self._spec_for = spec_for
         self._secrets_for = secrets_for or (lambda sub: ())
-        self._functions = functions if functions is not None else {}
         self._on_auth_error = on_auth_error
         self._workers = max(1, workers)
-        self._queue: queue.Queue[str | None] = queue.Queue()
-        self._threads: list[threading.Thread] = []
+        self._max_batch = MAX_BATCH if coalesce else 1
+        self._steps = StepRunner(
+            clock=clock,
+            gateway_for=gateway_for,
+            functions=functions if functions is not None else {},
+        )
         self._cond = threading.Condition()
-        self._pending: set[str] = set()
+        self._ready: deque[str] = deque()
+        self._contexts: dict[str, RunContext] = {}
+        self._active: set[str] = set()
+        self._timers: list[tuple[float, int, str, str]] = []
+        self._timer_seq = 0
+        self._timer_wake = threading.Event()
+        self._dispatchers: dict[str, InstanceDispatcher] = {}
+        self._threads: list[threading.Thread] = []
         self._closing = threading.Event()
         self._engine_id = uuid.uuid4().hex[:12]
         #: who executes a claimed run: host, process and engine; see runtime.ownership
@@ -126,259 +102,266 @@ class Engine:
 
     # queueing ------------------------------------------------------------------------------
     def submit(self, run_ids: Iterable[str]) -> None:
-        """Queue runs for execution (ids already pending are ignored)."""
+        """Start runs this engine owns (ids already active are ignored)."""
         if self._closing.is_set():
             return  # they stay queued in the database and resume on the next open
         with self._cond:
-            fresh = [r for r in run_ids if r not in self._pending]
-            self._pending.update(fresh)
-            self._start_workers()
-        for run_id in fresh:
-            self._queue.put(run_id)
+            fresh = [r for r in run_ids if r not in self._active]
+            self._active.update(fresh)
+            self._ready.extend(fresh)
+            self._start_threads()
+            self._cond.notify_all()
+
+    def start_new(self, runs: list[dict[str, Any]], payload: Any) -> None:
+        """Start runs just accepted by this process (their context is built from what the
+        accept path already holds, without reading the store back)."""
+        if not runs or self._closing.is_set():
+            return
+        now = self._clock.time()
+        contexts = [
+            RunContext.load(
+                RunRow(r["id"], r["event_id"], r["workflow_id"], r["version"], r["sub"],
+                       RunStatus.QUEUED.value, r["context"], now, None, None, None, None,
+                       self.owner),
+                payload=payload, steps=(), spec_for=self._spec_for,
+                secrets_for=self._secrets_for,
+            )
+            for r in runs
+        ]  # fmt: skip
+        with self._cond:
+            for ctx in contexts:
+                self._contexts[ctx.run_id] = ctx
+        self.submit(ctx.run_id for ctx in contexts)
 
     def resume(self) -> list[str]:
-        """Queue every run left ``queued`` or ``running`` (after a crash or close)."""
-        rows = self._store.run_rows(statuses=(RunStatus.QUEUED.value, RunStatus.RUNNING.value))
-        ids = [r["id"] for r in rows]
-        self.submit(ids)
+        """Claim and restart every unfinished run no live engine holds (after a crash or
+        close); queued Marketo writes go back to their dispatchers."""
+        ids = self._log.claim(self._log.unfinished_run_ids(), self.owner, is_stale=owner_is_stale)
+        work: dict[str, list[WorkItem]] = {}
+        for item in self._log.work(ids):
+            work.setdefault(item.run_id, []).append(item)
+        parked = []
+        with self._cond:
+            for run_id in ids:
+                ctx = self._load(run_id)
+                if ctx is None:
+                    continue
+                ctx.waiting.update(i.step_id for i in work.get(run_id, ()))
+                self._active.add(run_id)
+                if ctx.waiting:
+                    parked.append(ctx)
+                else:
+                    self._ready.append(run_id)
+            self._start_threads()
+            self._cond.notify_all()
+        for ctx in parked:
+            self._dispatch(ctx.sub, work[ctx.run_id])
         return ids
 
-    def _start_workers(self) -> None:
+    def _start_threads(self) -> None:
         while len(self._threads) < self._workers:
-            thread = threading.Thread(
-                target=self._work, name=f"paragon-nb-run-{len(self._threads)}", daemon=True
-            )
+            name = f"paragon-nb-run-{len(self._threads)}"
+            thread = threading.Thread(target=self._work, name=name, daemon=True)
             self._threads.append(thread)
             thread.start()
-
-    def _work(self) -> None:
-        while True:
-            run_id = self._queue.get()
-            if run_id is None:
-                return
-            try:
-                if not self._closing.is_set():
-                    self.execute(run_id)
-            except Exception:  # a bug must not kill the worker; the run stays for resume
-                log.exception("run %s crashed the engine", run_id)
-            finally:
-                with self._cond:
-                    self._pending.discard(run_id)
-                    self._cond.notify_all()
+        if len(self._threads) == self._workers:
+            timer = threading.Thread(target=self._timer_loop, name="paragon-nb-timer", daemon=True)
+            self._threads.append(timer)
+            timer.start()
 
     def wait_idle(self, timeout: float | None = None) -> bool:
-        """Block until no run is pending (True) or ``timeout`` real seconds pass (False)."""
+        """Block until no run is active (True) or ``timeout`` real seconds pass (False)."""
         with self._cond:
-            return self._cond.wait_for(lambda: not self._pending, timeout=timeout)
+            return self._cond.wait_for(lambda: not self._active, timeout=timeout)
 
     @property
     def pending(self) -> int:
         with self._cond:
-            return len(self._pending)
+            return len(self._active)
+
+    def queue(self) -> list[InstanceQueue]:
+        """One summary per Marketo instance this engine has sent to."""
+        with self._cond:
+            dispatchers = list(self._dispatchers.values())
+        return [d.snapshot() for d in dispatchers]
 
     def close(self, *, timeout: float = 5.0) -> None:
-        """Stop the workers; runs still in flight stay ``running`` and resume on reopen."""
+        """Stop; unfinished runs stay in the store and resume on the next open."""
         self._closing.set()
-        for _ in self._threads:
-            self._queue.put(None)
-        deadline = time.monotonic() + timeout  # one deadline for all workers, not each
+        self._timer_wake.set()
+        with self._cond:
+            self._cond.notify_all()
+            dispatchers = list(self._dispatchers.values())
+        deadline = time.monotonic() + timeout  # one deadline for everything, not each
+        for dispatcher in dispatchers:
+            dispatcher.close(max(0.0, deadline - time.monotonic()))
         for thread in self._threads:
             if thread is not threading.current_thread():
                 thread.join(timeout=max(0.0, deadline - time.monotonic()))
         self._threads.clear()
         unregister_engine(self._engine_id)
         try:
-            self._store.release_runs(self.owner)
+            self._log.release(self.owner)
         except sqlite3.Error:  # the store may already be closed; liveness covers it
             log.debug("could not release the runs of %s", self.owner)
 
-    def _sleep(self, seconds: float) -> None:
-        if isinstance(self._clock, SystemClock):
-            # a real wait must not block close(); an injected clock decides its own time
-            if self._closing.wait(seconds):
-                raise _Interrupted
-        else:
-            self._clock.sleep(seconds)
-            if self._closing.is_set():
-                raise _Interrupted
+    # workers -------------------------------------------------------------------------------
+    def _work(self) -> None:
+        while True:
+            with self._cond:
+                while not self._ready and not self._closing.is_set():
+                    self._cond.wait()
+                if self._closing.is_set():
+                    return
+                group = [self._ready.popleft() for _ in range(min(GROUP, len(self._ready)))]
+            try:
+                self._advance_group(group)
+            except Exception:  # a bug or a closed store must not kill the worker
+                log.exception("advancing %d runs failed; they resume on the next open", len(group))
 
-    # execution -----------------------------------------------------------------------------
-    def execute(self, run_id: str) -> str:
-        """Run (or resume) one run to the end in this thread; returns its final status."""
-        row = self._store.claim_run(
-            run_id, self.owner, is_stale=owner_is_stale, now=self._clock.time()
+    def _advance_group(self, run_ids: list[str]) -> None:
+        writes = Writes()
+        finished: list[str] = []
+        parked: list[RunContext] = []
+        now = self._clock.time()
+        for run_id in run_ids:
+            ctx = self._contexts.get(run_id) or self._load(run_id)
+            if ctx is None:
+                finished.append(run_id)
+                continue
+            if not ctx.started:
+                writes.started.append((run_id, now))
+                ctx.started = True
+            status, error = self._steps.advance(ctx, writes)
+            if status is PARKED:
+                parked.append(ctx)
+                continue
+            writes.runs.append((run_id, str(status), self._clock.time(), error))
+            finished.append(run_id)
+        self._log.apply(writes)
+        items: dict[str, list[WorkItem]] = {}
+        for item in writes.new_work:
+            items.setdefault(item.sub, []).append(item)
+        for sub, batch in items.items():
+            self._dispatch(sub, batch)
+        for ctx in parked:
+            for step_id, due in ctx.timers.items():
+                self._schedule(due, ctx.run_id, step_id)
+            ctx.timers.clear()
+        self._forget(finished)
+
+    def _forget(self, run_ids: list[str]) -> None:
+        if not run_ids:
+            return
+        with self._cond:
+            for run_id in run_ids:
+                self._active.discard(run_id)
+                self._contexts.pop(run_id, None)
+            self._cond.notify_all()
+
+    def _load(self, run_id: str) -> RunContext | None:
+        ctx = self._contexts.get(run_id)
+        if ctx is not None:
+            return ctx
+        row = self._log.run(run_id)
+        if row is None or row.status not in (RunStatus.QUEUED, RunStatus.RUNNING):
+            return None
+        ctx = RunContext.load(
+            row,
+            payload=self._log.event_payload(row.event_id),
+            steps=self._log.steps(run_id),
+            spec_for=self._spec_for,
+            secrets_for=self._secrets_for,
         )
-        if row is None:  # finished, or another live engine (maybe another process) has it
-            current = self._store.run_row(run_id)
-            return current["status"] if current is not None else "missing"
-        sub = row["sub"]
-        secrets: list[str] = []
+        self._contexts[run_id] = ctx
+        return ctx
+
+    # Marketo writes -------------------------------------------------------------------------
+    def _dispatch(self, sub: str, items: list[WorkItem]) -> None:
         try:
-            secrets = list(self._secrets_for(sub))  # may fail: e.g. the secret key changed
-            event = self._store.event_row(row["event_id"])
-            if event is None:
-                raise StepError(f"run {run_id}: its event {row['event_id']!r} is missing")
-            spec = self._spec_for(row["workflow_id"], row["version"])  # NotFoundError if gone
-            snapshot = loads(row["context"]) or {}
-            context: dict[str, Any] = {
-                "event": loads(event["payload"]),
-                "settings": snapshot.get("settings", {}),
-                "user": snapshot.get("user", {"id": sub, "meta": {}}),
-                "steps": {},
-            }
-            done = {s["step_id"]: s for s in self._store.step_rows(run_id)}
-            env = StepEnv(gateway_factory=lambda: self._gateway_for(sub), functions=self._functions)
-            self._run_steps(run_id, spec.steps, context, done, env, secrets, sub)
-        except _Interrupted:
-            return RunStatus.RUNNING.value
-        except _StepFailed as failed:
-            return self._finish(run_id, RunStatus.FAILED, f"step {failed.step_id!r}: {failed}")
-        except Exception as exc:
-            return self._finish(run_id, RunStatus.FAILED, mask_secrets(_describe(exc), secrets))
-        return self._finish(run_id, RunStatus.SUCCEEDED, None)
-
-    def _finish(self, run_id: str, status: RunStatus, error: str | None) -> str:
-        self._store.update_run(run_id, status=status.value, ended=self._clock.time(), error=error)
-        return status.value
-
-    def _run_steps(
-        self,
-        run_id: str,
-        steps: Sequence[Any],
-        context: dict[str, Any],
-        done: Mapping[str, Any],
-        env: StepEnv,
-        secrets: list[str],
-        sub: str,
-    ) -> None:
-        for step in steps:
-            record = done.get(step.id)
-            if record is not None and record["status"] in FINISHED_STEP:
-                output = loads(record["output"])
-                context["steps"][step.id] = output
-            elif isinstance(step, ConditionStep):
-                output = self._run_condition(run_id, step, context, secrets)
-            else:
-                prior = record["attempts"] if record is not None else 0
-                output = self._run_action(run_id, step, context, env, secrets, sub, prior)
-            if isinstance(step, ConditionStep):
-                branch = step.then if (output or {}).get("result") else step.else_
-                self._run_steps(run_id, branch, context, done, env, secrets, sub)
-
-    def _run_condition(
-        self, run_id: str, step: ConditionStep, context: dict[str, Any], secrets: list[str]
-    ) -> dict[str, Any]:
-        started = self._clock.time()
-        output: dict[str, Any] | None = None
-        error: str | None = None
-        try:
-            result = evaluate_condition(step.if_, context)
-        except (TemplateError, StepError) as exc:
-            error = mask_secrets(str(exc), secrets)
-        else:
-            output = {"result": result, "selectedChoice": "Yes" if result else "No"}
-        self._store.put_step(
-            run_id,
-            step.id,
-            action="condition",
-            status=(StepStatus.FAILED if error is not None else StepStatus.SUCCEEDED).value,
-            input=dumps(mask_secrets(step.if_, secrets)),
-            output=None if output is None else dumps(output),
-            error=error,
-            attempts=1,
-            started=started,
-            ended=self._clock.time(),
-        )
-        if output is None:
-            raise _StepFailed(step.id, str(error))
-        context["steps"][step.id] = output
-        return output
-
-    def _run_action(
-        self,
-        run_id: str,
-        step: ActionStep,
-        context: dict[str, Any],
-        env: StepEnv,
-        secrets: list[str],
-        sub: str,
-        prior_attempts: int,
-    ) -> dict[str, Any]:
-        action = ACTIONS[step.action]
-        started = self._clock.time()
-        attempts = prior_attempts
-        failure: BaseException | None = None
-        try:
-            rendered = render(step.params, context)
-        except TemplateError as exc:
-            rendered, failure = None, exc
-        # one write before the first attempt and one after the last keep the happy path at
-        # two transactions per step (the record is still written before the call is made)
-        self._store.put_step(
-            run_id,
-            step.id,
-            action=step.action,
-            status=StepStatus.RUNNING.value,
-            started=started,
-            attempts=attempts + (failure is None),
-            input=None if failure else dumps(mask_secrets(to_jsonable(rendered), secrets)),
-        )
-        if failure is None:
-            retries = 0
-            while True:
-                attempts += 1
-                if retries:
-                    self._store.put_step(run_id, step.id, attempts=attempts)
-                try:
-                    output = to_jsonable(action.run(rendered, env))
-                except Exception as exc:
-                    if self._closing.is_set():
-                        raise _Interrupted from None
-                    if retries < step.retry.max_retries and self._retryable(exc, step):
-                        retries += 1
-                        self._store.put_step(
-                            run_id, step.id, error=mask_secrets(_describe(exc), secrets)
-                        )
-                        self._sleep(step.retry.delay(retries))
-                        continue
-                    failure = exc
-                    break
-                self._store.put_step(
-                    run_id,
-                    step.id,
-                    status=StepStatus.SUCCEEDED.value,
-                    output=dumps(mask_secrets(output, secrets)),
-                    error=None,
-                    ended=self._clock.time(),
+            gateway = self._gateway_for(sub)
+        except Exception as exc:  # the credential went away since the item was queued
+            self._answer(items, "", None, exc)
+            return
+        with self._cond:
+            dispatcher = self._dispatchers.get(gateway.instance)
+            if dispatcher is None:
+                dispatcher = self._dispatchers[gateway.instance] = InstanceDispatcher(
+                    gateway,
+                    clock=self._clock,
+                    on_mark=self._log.mark_sent,
+                    on_answer=self._answer,
+                    max_batch=self._max_batch,
                 )
-                context["steps"][step.id] = output
-                return output
-        if isinstance(failure, MarketoAuthError) and self._on_auth_error is not None:
-            self._on_auth_error(sub, failure)
-        message = mask_secrets(_describe(failure), secrets)
-        error_output = {
-            "error": {
-                "message": message,
-                "type": type(failure).__name__,
-                "code": getattr(failure, "code", None),
-            }
-        }
-        self._store.put_step(
-            run_id,
-            step.id,
-            status=StepStatus.FAILED.value,
-            error=message,
-            output=dumps(error_output) if step.continue_on_failure else None,
-            ended=self._clock.time(),
-            attempts=attempts,
-        )
-        if not step.continue_on_failure:
-            raise _StepFailed(step.id, message)
-        context["steps"][step.id] = error_output
-        return error_output
+        dispatcher.add(items)
 
-    @staticmethod
-    def _retryable(exc: BaseException, step: ActionStep) -> bool:
-        if step.retry.on == "any":
-            return not isinstance(exc, TemplateError)
-        return isinstance(exc, TransientMarketoError)
+    def _answer(
+        self,
+        batch: list[WorkItem],
+        batch_id: str,
+        answers: list[Any] | None,
+        error: BaseException | None,
+    ) -> list[WorkItem]:
+        """A batch came back (or failed as a whole): each run's step gets its own outcome,
+        all in one transaction; returns the items to send again after their retry delay."""
+        writes = Writes()
+        again: list[WorkItem] = []
+        ready: list[str] = []
+        for pos, item in enumerate(batch):
+            ctx = self._load(item.run_id)
+            if ctx is None:
+                writes.done_work.append(item.id)
+                continue
+            answer = None if answers is None else answers[pos]
+            retry_at = self._steps.answered(ctx, item, batch_id, len(batch), answer, error, writes)
+            if retry_at is not None:
+                item.not_before = retry_at
+                writes.retry_work.append(item)
+                again.append(item)
+                continue
+            writes.done_work.append(item.id)
+            ready.append(item.run_id)
+        if isinstance(error, MarketoAuthError) and self._on_auth_error is not None and batch:
+            for sub in {i.sub for i in batch}:
+                self._on_auth_error(sub, error)
+        self._log.apply(writes)
+        self._make_ready(ready)
+        return again
+
+    def _make_ready(self, run_ids: list[str]) -> None:
+        if not run_ids:
+            return
+        with self._cond:
+            self._ready.extend(run_ids)
+            self._cond.notify_all()
+
+    # retry timers for steps run on a worker ---------------------------------------------------
+    def _schedule(self, due: float, run_id: str, step_id: str) -> None:
+        with self._cond:
+            self._timer_seq += 1
+            heapq.heappush(self._timers, (due, self._timer_seq, run_id, step_id))
+            self._cond.notify_all()
+        self._timer_wake.set()
+
+    def _timer_loop(self) -> None:
+        while not self._closing.is_set():
+            with self._cond:
+                while not self._timers and not self._closing.is_set():
+                    self._cond.wait()
+                if self._closing.is_set():
+                    return
+                due = self._timers[0][0]
+                self._timer_wake.clear()
+            wait = due - self._clock.time()
+            if wait > 0 and self._clock.wait(wait, self._timer_wake):
+                continue  # an earlier timer arrived, or the engine is closing
+            now = self._clock.time()
+            fired = []
+            with self._cond:
+                while self._timers and self._timers[0][0] <= now:
+                    _, _, run_id, step_id = heapq.heappop(self._timers)
+                    ctx = self._contexts.get(run_id)
+                    if ctx is not None:
+                        ctx.waiting.discard(step_id)
+                        fired.append(run_id)
+            self._make_ready(fired)

@@ -1,27 +1,24 @@
 """The Marketo side of workflow steps: one :class:`MarketoGateway` per connected credential.
 
-Steps never hold a ``MarketoClient``; they ask the gateway for one record's upsert or one run's
-list change and get that run's own answer back. With ``coalesce=True`` (the default) the
-gateway batches the calls of concurrent runs, "group commit" style: while a call for a key
-(an upsert with a given lookup field, or a change of a given list) is in flight, other runs'
-records queue, and the next caller sends every queued record in ONE call (<= 300 records),
-then hands each run its own ``RecordResult`` / ``ListMemberResult``. No timer is involved: a
-lone run is sent at once, so latency never grows; under load, calls per event drop far below
-Marketo's 100 calls / 20 s bound of one call pair per event. A transient failure of a batched
-call reaches every run in it, and each retries on its own schedule.
+Steps never hold a ``MarketoClient``. Marketo writes are sent by the instance's dispatcher
+(runtime.batcher) through :meth:`MarketoGateway.send`: one call carries the records of many
+runs (<= 300) and each run gets its own answer back. Reads (get leads, get a list) call
+the client directly. ``instance`` names the Marketo instance (endpoint + client id): every
+credential on one instance shares its dispatcher and its limiter.
 
-    gateway = MarketoGateway(client)
-    gateway.upsert_lead({"email": "a@x.com"}, lookup_field="email", partition=None)
+    gateway = MarketoGateway(client, instance="https://x.mktorest.com/rest#client-id")
+    gateway.send("upsert", ("email", None), [{"email": "a@x.com"}])   # [RecordResult]
 """
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable, Hashable, Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["MAX_BATCH", "Coalescer", "MarketoCredentials", "MarketoGateway"]
+from paragon_nb.marketo.limits import Limiter
+
+__all__ = ["MAX_BATCH", "MarketoCredentials", "MarketoGateway", "instance_of"]
 
 #: Marketo's Lead Database batch size
 MAX_BATCH = 300
@@ -43,142 +40,44 @@ class MarketoCredentials:
         )
 
 
-class _Slot:
-    __slots__ = ("done", "error", "item", "result")
-
-    def __init__(self, item: Any) -> None:
-        self.item = item
-        self.done = False
-        self.result: Any = None
-        self.error: BaseException | None = None
-
-
-class Coalescer:
-    """Group commit: concurrent ``submit(key, item)`` calls share one ``send(key, items)``.
-
-    ``send`` returns one result per item, in order (or raises: every item gets the error).
-    ``conflict(a, b)`` keeps two items out of one batch (e.g. the same email twice).
-    """
-
-    def __init__(
-        self,
-        send: Callable[[Hashable, list[Any]], Sequence[Any]],
-        *,
-        max_batch: int = MAX_BATCH,
-        conflict: Callable[[Any, Any], bool] | None = None,
-    ) -> None:
-        self._send = send
-        self._max = max(1, max_batch)
-        self._conflict = conflict
-        self._cond = threading.Condition()
-        self._pending: dict[Hashable, list[_Slot]] = {}
-        self._busy: set[Hashable] = set()
-        self.calls = 0  # how many sends were made (for tests and benchmarks)
-
-    def submit(self, key: Hashable, item: Any) -> Any:
-        slot = _Slot(item)
-        with self._cond:
-            self._pending.setdefault(key, []).append(slot)
-            self._cond.notify_all()  # for wait_pending observers
-        while True:
-            with self._cond:
-                while not slot.done and key in self._busy:
-                    self._cond.wait()
-                if slot.done:
-                    break
-                self._busy.add(key)
-                batch = self._take(key)
-            self._run(key, batch)
-        if slot.error is not None:
-            raise slot.error
-        return slot.result
-
-    def pending(self, key: Hashable) -> int:
-        """Items queued for ``key`` and not yet taken into a batch."""
-        with self._cond:
-            return len(self._pending.get(key, ()))
-
-    def wait_pending(self, key: Hashable, count: int, timeout: float | None = None) -> bool:
-        """Block until at least ``count`` items are queued for ``key`` (tests, benchmarks)."""
-        with self._cond:
-            return self._cond.wait_for(
-                lambda: len(self._pending.get(key, ())) >= count, timeout=timeout
-            )
-
-    def _take(self, key: Hashable) -> list[_Slot]:
-        queue = self._pending[key]
-        batch: list[_Slot] = []
-        rest: list[_Slot] = []
-        for slot in queue:
-            clash = self._conflict is not None and any(
-                self._conflict(slot.item, other.item) for other in batch
-            )
-            if len(batch) < self._max and not clash:
-                batch.append(slot)
-            else:
-                rest.append(slot)
-        if rest:
-            self._pending[key] = rest
-        else:
-            del self._pending[key]
-        return batch
-
-    def _run(self, key: Hashable, batch: list[_Slot]) -> None:
-        try:
-            self.calls += 1
-            results = list(self._send(key, [s.item for s in batch]))
-            if len(results) != len(batch):
-                raise RuntimeError(f"expected {len(batch)} results, got {len(results)}")
-            for slot, result in zip(batch, results, strict=True):
-                slot.result = result
-        except BaseException as exc:
-            for slot in batch:
-                slot.error = exc
-        finally:
-            with self._cond:
-                for slot in batch:
-                    slot.done = True
-                self._busy.discard(key)
-                self._cond.notify_all()
+def instance_of(creds: MarketoCredentials) -> str:
+    """The Marketo instance a credential calls: Marketo's limits are per instance."""
+    return f"{creds.endpoint.rstrip('/')}#{creds.client_id}"
 
 
 class MarketoGateway:
     """The Marketo operations workflow steps use, for one credential (thread-safe)."""
 
-    def __init__(self, client: Any, *, coalesce: bool = True) -> None:
+    def __init__(self, client: Any, *, instance: str) -> None:
         self.client = client
-        self.coalesce = coalesce
-        self._upserts = Coalescer(self._send_upserts, conflict=_same_lookup)
-        self._adds = Coalescer(lambda key, items: self._send_members(key, items, remove=False))
-        self._removes = Coalescer(lambda key, items: self._send_members(key, items, remove=True))
+        self.instance = instance
+        self.limiter: Limiter = client.limiter  # one per instance: the dispatcher asks it
 
     def check(self) -> Any:
         return self.client.check()
 
-    @property
-    def batched_calls(self) -> dict[str, int]:
-        """Calls sent through the coalescers so far: upserts, list adds, list removes."""
-        return {
-            "upsert": self._upserts.calls,
-            "add_to_list": self._adds.calls,
-            "remove_from_list": self._removes.calls,
-        }
-
-    # leads ------------------------------------------------------------------------------
-    def upsert_lead(
-        self, record: Mapping[str, Any], *, lookup_field: str = "email", partition: str | None
-    ) -> Any:
-        """One record's ``RecordResult`` (its own, even when sent in a shared batch)."""
-        if not self.coalesce:
-            return self._send_upserts((lookup_field, partition), [(lookup_field, dict(record))])[0]
-        return self._upserts.submit((lookup_field, partition), (lookup_field, dict(record)))
-
-    def _send_upserts(self, key: Hashable, items: list[tuple[str, dict[str, Any]]]) -> list[Any]:
-        lookup_field, partition = key  # type: ignore[misc]
-        kwargs: dict[str, Any] = {"lookup_field": lookup_field}
-        if partition is not None:
-            kwargs["partition"] = partition
-        return list(self.client.sync_leads([record for _, record in items], **kwargs))
+    def send(self, op: str, call_key: Sequence[Any], payloads: Sequence[Any]) -> list[Any]:
+        """One Marketo call (the client chunks beyond its limits) for many runs' payloads;
+        returns one answer per payload, in order. ``op``: ``upsert`` (payloads are records,
+        ``call_key`` is (lookup field, partition); answers are ``RecordResult``) or ``add`` /
+        ``remove`` (payloads are lists of lead ids, ``call_key`` is (list id,); answers are
+        each payload's ``ListMemberResult`` list)."""
+        if op == "upsert":
+            lookup_field, partition = call_key
+            kwargs: dict[str, Any] = {"lookup_field": lookup_field}
+            if partition is not None:
+                kwargs["partition"] = partition
+            results = list(self.client.sync_leads(list(payloads), **kwargs))
+            if len(results) != len(payloads):
+                raise RuntimeError(f"expected {len(payloads)} results, got {len(results)}")
+            return results
+        (list_id,) = call_key
+        change = self.client.remove_from_list if op == "remove" else self.client.add_to_list
+        ids = list(dict.fromkeys(int(i) for lead_ids in payloads for i in lead_ids))
+        answers: dict[int, Any] = {}
+        for answer in change(list_id, ids):
+            answers.setdefault(int(answer.id), answer)
+        return [[answers[int(i)] for i in lead_ids] for lead_ids in payloads]
 
     def get_leads(
         self, filter_type: str, values: list[Any], *, fields: list[str] | None
@@ -188,30 +87,6 @@ class MarketoGateway:
     def get_lead(self, lead_id: int, *, fields: list[str] | None) -> dict[str, Any] | None:
         return self.client.get_lead(lead_id, fields=fields)
 
-    # lists ------------------------------------------------------------------------------
-    def add_to_list(self, list_id: int, lead_ids: list[int]) -> list[Any]:
-        """One ``ListMemberResult`` per id of this run, in order."""
-        if not self.coalesce or len(lead_ids) > MAX_BATCH:
-            return list(self.client.add_to_list(list_id, lead_ids))
-        return self._adds.submit(list_id, list(lead_ids))
-
-    def remove_from_list(self, list_id: int, lead_ids: list[int]) -> list[Any]:
-        if not self.coalesce or len(lead_ids) > MAX_BATCH:
-            return list(self.client.remove_from_list(list_id, lead_ids))
-        return self._removes.submit(list_id, list(lead_ids))
-
-    def _send_members(
-        self, list_id: Hashable, items: list[list[int]], *, remove: bool
-    ) -> list[Any]:
-        # one call with every distinct id (chunks of 300), then each run gets its ids' answers
-        ids = list(dict.fromkeys(i for run_ids in items for i in run_ids))
-        op = self.client.remove_from_list if remove else self.client.add_to_list
-        answers: dict[int, Any] = {}
-        for start in range(0, len(ids), MAX_BATCH):
-            for answer in op(list_id, ids[start : start + MAX_BATCH]):
-                answers.setdefault(int(answer.id), answer)
-        return [[answers[int(i)] for i in run_ids] for run_ids in items]
-
     def get_list(self, list_id: int) -> Any:
         return self.client.get_list(list_id)
 
@@ -219,9 +94,3 @@ class MarketoGateway:
         close = getattr(self.client, "close", None)
         if close is not None:
             close()
-
-
-def _same_lookup(a: tuple[str, dict[str, Any]], b: tuple[str, dict[str, Any]]) -> bool:
-    field_name = a[0]
-    value = a[1].get(field_name)
-    return value is not None and value == b[1].get(field_name)

@@ -33,7 +33,7 @@ from paragon_nb.errors import (
 from paragon_nb.runtime.api import EventReceipt
 from paragon_nb.runtime.catalog import Catalog
 from paragon_nb.runtime.dispatch import DEFAULT_MAX_QUEUED_RUNS, Dispatcher
-from paragon_nb.runtime.engine import Engine, RunStatus
+from paragon_nb.runtime.engine import Engine
 from paragon_nb.runtime.events import validate_example
 from paragon_nb.runtime.steps import MarketoCredentials
 from paragon_nb.runtime.store import DB_FILE_NAME, ProjectStore
@@ -71,9 +71,10 @@ class Project:
     """A local Paragon project. Use :meth:`create` or :meth:`open`; close it (or use ``with``).
 
     Options of both: ``clock`` (inject a FakeClock in tests), ``client_factory``
-    (``MarketoCredentials -> MarketoClient``; tests route it to a sandbox), ``workers`` (runs
-    executed at once, default 5) and ``coalesce`` (batch the Marketo calls of concurrent runs,
-    see runtime.gateway; default True) and ``max_queued_runs`` (unfinished runs held before
+    (``MarketoCredentials -> MarketoClient``; tests route it to a sandbox), ``workers``
+    (threads for CPU steps: python, condition; default 5), ``coalesce`` (batch the Marketo
+    writes of concurrent runs, see runtime.batcher; default True; False sends one record per
+    call, as Paragon does) and ``max_queued_runs`` (unfinished runs held before
     ``trigger_event`` raises BackpressureError, REST 429; default 1,000,000).
     """
 
@@ -97,7 +98,6 @@ class Project:
             self._box,
             clock=self._clock,
             client_factory=client_factory or _default_client_factory(self._clock),
-            coalesce=coalesce,
         )
         self._catalog = Catalog(self._store, clock=self._clock)
         self._engine = Engine(
@@ -109,6 +109,7 @@ class Project:
             functions=self._catalog.functions,
             on_auth_error=self._users.mark_invalid,
             workers=workers,
+            coalesce=coalesce,
         )
         self._dispatch = Dispatcher(
             self._store,
@@ -447,9 +448,30 @@ class Project:
         """Every accepted event: id, user, name, payload, received, run_count (oldest first)."""
         return events_list(self._store)
 
+    def queue(self) -> pd.DataFrame:
+        """The Marketo work queue, one row per Marketo instance this project has sent to:
+        instance (endpoint#client id), queued (records waiting for a call), in_flight_calls,
+        calls (made since the project was opened), records, records_per_call, limiter."""
+        import pandas as pd
+
+        rows = [
+            {
+                "instance": q.instance,
+                "queued": q.queued,
+                "in_flight_calls": q.in_flight_calls,
+                "calls": q.calls,
+                "records": q.records,
+                "records_per_call": round(q.records_per_call, 2),
+                "limiter": q.limiter,
+            }
+            for q in self._engine.queue()
+        ]
+        columns = ["instance", "queued", "in_flight_calls", "calls", "records"]
+        return pd.DataFrame(rows, columns=[*columns, "records_per_call", "limiter"])
+
     @property
     def unfinished_runs(self) -> int:
-        return len(self._store.run_rows(statuses=(RunStatus.QUEUED.value, RunStatus.RUNNING.value)))
+        return self._store.count_unfinished_runs()
 
     # REST ----------------------------------------------------------------------------------------
     def serve(self, *, host: str = "127.0.0.1", port: int = 0, max_body: int | None = None) -> Any:

@@ -1,10 +1,11 @@
 """Handlers of the local REST API: one small function per Paragon route, over a Project.
 
-Each handler gets the project and a verified :class:`~paragon_nb.runtime.server.Request`
+Each handler gets the project and a verified :class:`~paragon_nb.runtime.http.Request`
 (``req.sub`` is the Connected User id from the token) and returns ``(status, body)``.
 Paths are relative to ``/projects/{id}/sdk`` (reference paragon-platform.md §3)::
 
-    POST   /events/trigger                 {"name", "payload"} -> 201 {"eventId"}
+    POST   /events/trigger                 {"name", "payload"} -> 201 {"eventId", "name"}
+                                           (Idempotency-Key header: a repeat -> same 201)
     GET    /me   PATCH /me {"meta"}         the user's state (SDK ConnectUser shape)
     POST   /workflows/{wf}  DELETE ...      enable / disable a workflow for the user
     GET    /integrations                   the project's integrations and deployed workflows
@@ -17,10 +18,11 @@ Paths are relative to ``/projects/{id}/sdk`` (reference paragon-platform.md §3)
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from typing import Any
 
-from paragon_nb.runtime.server import HTTPError, Request
+from paragon_nb.runtime.http import HTTPError, Request
 
 __all__ = ["INTEGRATION", "ROUTES", "integration_id", "user_state"]
 
@@ -107,9 +109,30 @@ def trigger_event(project: Any, req: Request) -> tuple[int, Any]:
             f"'payload' of App Event {name!r} must be a JSON object, "
             f"got {type(payload).__name__ if payload is not None else 'null'}",
         )
-    event_id = project.trigger_event(req.sub, name, payload)
+    receipt = project.trigger_event(req.sub, name, payload, idempotency_key=_idempotency_key(req))
     # (U) Paragon's 201 body is undocumented (the SDK ignores it); we return the event id.
-    return 201, {"eventId": str(event_id), "name": name}
+    # A repeat of an Idempotency-Key gets the same body (the first event's id).
+    return 201, {"eventId": receipt.event_id, "name": receipt.name}
+
+
+#: our extension (Paragon documents no idempotency): the header Stripe and the IETF draft
+#: (draft-ietf-httpapi-idempotency-key-header) use; 1-255 visible ASCII characters.
+IDEMPOTENCY_HEADER = "idempotency-key"
+_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
+
+
+def _idempotency_key(req: Request) -> str | None:
+    key = req.headers.get(IDEMPOTENCY_HEADER)
+    if key is None:
+        return None
+    key = key.strip()
+    if not _KEY.match(key):
+        raise HTTPError(
+            400,
+            f"Idempotency-Key must be 1-255 visible ASCII characters (e.g. a UUID), got "
+            f"{json.dumps(key[:40])}",
+        )
+    return key
 
 
 # --------------------------------------------------------------------------- the user

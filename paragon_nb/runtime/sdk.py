@@ -13,21 +13,22 @@ It speaks the same ``/projects/{id}/sdk/...`` paths whether it talks to a local
 
 Errors: TokenInvalid/TokenExpired ("Failed to authenticate user with Paragon: ..."),
 TokenInvalid on any later 401/403 (the user is logged out, as the SDK does),
-NotFoundError on 404, EventValidationError on 422 (``.errors``), ParagonRequestError
+NotFoundError on 404, EventValidationError on 422 (``.errors``), BackpressureError on 429
+(``.retry_after``), ParagonRequestError
 (``.status_code``) on other refusals, RuntimeStateError when the server cannot be reached.
 """
 
 from __future__ import annotations
 
 import copy
-import importlib
-import importlib.util
+from importlib.metadata import entry_points
 from typing import Any
 
 import httpx
 
 from paragon_nb._clock import Clock, system_clock
 from paragon_nb.errors import (
+    BackpressureError,
     EventValidationError,
     NotFoundError,
     ParagonError,
@@ -43,6 +44,10 @@ __all__ = ["DEFAULT_BASE_URL", "LOCAL_BASE_URL", "Paragon"]
 DEFAULT_BASE_URL = "https://api.useparagon.com"
 LOCAL_BASE_URL = "http://paragon-nb.local"
 SDK_VERSION = "2.4.0"  # the header value the real SDK sends (reference §1)
+#: The entry-point group through which a skin offers the Connect Portal of an integration
+#: type (``marketo = "paragon_nb.widgets.connect_portal:ConnectPortal"`` in pyproject.toml),
+#: so the runtime never imports a skin by name.
+PORTAL_GROUP = "paragon_nb.portals"
 
 
 class Paragon:
@@ -89,14 +94,16 @@ class Paragon:
 
     # ------------------------------------------------------------------------- plumbing
 
-    def _request(self, method: str, path: str, *, json: Any = None) -> Any:
+    def _request(
+        self, method: str, path: str, *, json: Any = None, headers: dict[str, str] | None = None
+    ) -> Any:
         if self._token is None or self._project_id is None:
             raise TokenInvalid(
                 "Connect SDK attempted to make an API request, but no user was authenticated; "
                 "call paragon.authenticate(project_id, user_token) first"
             )
         url = f"{self.base_url}/projects/{self._project_id}/sdk{path}"
-        headers = {"Authorization": f"Bearer {self._token}"}
+        headers = {**(headers or {}), "Authorization": f"Bearer {self._token}"}
         try:
             response = self._http.request(method, url, json=json, headers=headers)
         except httpx.HTTPError as exc:
@@ -122,6 +129,9 @@ class Paragon:
             raise NotFoundError(message)
         if status == 422 and isinstance(body, dict):
             raise EventValidationError(message, errors=body.get("errors") or [])
+        if status == 429:
+            retry_after = float(response.headers.get("Retry-After") or 1)
+            raise BackpressureError(f"Paragon answered 429: {message}", retry_after=retry_after)
         raise ParagonRequestError(f"Paragon answered {status}: {message}", status_code=status)
 
     def _refresh(self) -> dict[str, Any]:
@@ -195,11 +205,21 @@ class Paragon:
 
     # ------------------------------------------------------------------------- events
 
-    def event(self, name: str, payload: dict[str, Any]) -> str | None:
-        """Send an App Event (``POST /sdk/events/trigger``); returns the event id if given."""
+    def event(
+        self, name: str, payload: dict[str, Any], idempotency_key: str | None = None
+    ) -> str | None:
+        """Send an App Event (``POST /sdk/events/trigger``); returns the event id if given.
+
+        ``idempotency_key`` (our extension, sent as the ``Idempotency-Key`` header): a retry
+        with the same key within 24 h returns the first event's id and records nothing, so
+        a retry after a lost answer is safe. BackpressureError (``.retry_after``) on a 429.
+        """
         if not isinstance(payload, dict):
             raise ValueError(f"payload of App Event {name!r} must be a dict (a JSON object)")
-        body = self._request("POST", "/events/trigger", json={"name": name, "payload": payload})
+        headers = {"Idempotency-Key": idempotency_key} if idempotency_key is not None else None
+        body = self._request(
+            "POST", "/events/trigger", json={"name": name, "payload": payload}, headers=headers
+        )
         return body.get("eventId") if isinstance(body, dict) else None
 
     # ------------------------------------------------------------------------- integrations
@@ -297,21 +317,21 @@ class Paragon:
     def connect(self, integration: str, **options: Any) -> Any:
         """The Connect Portal widget for ``integration`` and the authenticated user.
 
-        Needs a local project (the portal calls it directly) and paragon_nb.widgets;
+        Needs a local project (the portal calls it directly) and a portal registered in the
+        ``paragon_nb.portals`` entry-point group (paragon_nb.widgets registers Marketo's);
         raises NotImplementedError otherwise (use install_integration/enable_workflow).
         """
         self._marketo_state(integration)
         if not self.authenticated:
             raise TokenInvalid("UserNotAuthenticatedError: call paragon.authenticate() first")
-        name = "paragon_nb.widgets.connect_portal"
-        if self.project is None or importlib.util.find_spec(name) is None:
+        portal = _portal_class(integration) if self.project is not None else None
+        if portal is None:
             raise NotImplementedError(
                 "the Connect Portal widget needs a local project (Paragon(project)) and "
-                "paragon_nb.widgets.connect_portal; over base_url use install_integration() "
-                "and enable_workflow() instead"
+                f"paragon_nb's widgets installed (entry point group {PORTAL_GROUP!r}); over "
+                "base_url use install_integration() and enable_workflow() instead"
             )
-        module = importlib.import_module(name)
-        return module.ConnectPortal(self.project, user_id=self._state["userId"], **options)
+        return portal(self.project, user_id=self._state["userId"], **options)
 
     # ------------------------------------------------------------------------- lifecycle
 
@@ -328,6 +348,13 @@ class Paragon:
         who = self._state.get("userId") if self.authenticated else None
         where = f"project={self.project.id!r}" if self.project is not None else self.base_url
         return f"Paragon({where}, user={who!r})"
+
+
+def _portal_class(integration: str) -> Any:
+    """The Connect Portal class registered for ``integration`` (None if none is installed)."""
+    for entry in entry_points(group=PORTAL_GROUP, name=integration):
+        return entry.load()
+    return None
 
 
 def _rewrap(exc: ParagonError, message: str) -> ParagonError:

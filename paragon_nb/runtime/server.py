@@ -1,7 +1,7 @@
 """The REST face of a local :class:`~paragon_nb.runtime.project.Project`, on Paragon's paths.
 
-A plain WSGI app (:class:`RestApp`) over one project, served on loopback by the shared
-threaded server (:func:`serve_project`) or called in-process through
+A plain WSGI app (:class:`RestApp`) over one project, served on loopback by cheroot
+(:func:`serve_project`, :mod:`paragon_nb._serving`) or called in-process through
 ``httpx.WSGITransport`` by the SDK mirror. Every route needs
 ``Authorization: Bearer <user token>``, verified against the project's signing key::
 
@@ -12,7 +12,8 @@ threaded server (:func:`serve_project`) or called in-process through
 
 Errors are JSON ``{"message": ...}``: 401 bad/missing token, 404 unknown project or
 route, 405 wrong verb, 400 malformed request, 409 enable/disable conflicts, 413 body over
-``max_body``, 422 field errors of a strict project, 502 Marketo unreachable on connect.
+``max_body``, 422 field errors of a strict project, 429 the project's queued-run bound is
+reached (``Retry-After`` in whole seconds; nothing recorded), 502 Marketo unreachable.
 Checks run in that order: route and project (404), verb (405), token (401), size (413),
 body (400), so a refused request never reaches the project. Tokens never reach a log line.
 Routes and their handlers live in :mod:`paragon_nb.runtime.routes`.
@@ -22,23 +23,22 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import re
-import signal
-import sys
-import threading
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 from typing import Any
 
-from paragon_nb._httpserver import BackgroundServer
+from paragon_nb._serving import BackgroundServer, ServerOptions
 from paragon_nb.errors import (
-    ConfigurationError,
+    BackpressureError,
     EventValidationError,
     NotFoundError,
     ParagonError,
     TokenError,
     TransientMarketoError,
 )
+from paragon_nb.runtime.http import Handler, HTTPError, Request
+from paragon_nb.runtime.routes import ROUTES
 
 __all__ = [
     "DEFAULT_MAX_BODY",
@@ -46,15 +46,12 @@ __all__ = [
     "Request",
     "RestApp",
     "ServerHandle",
-    "run_cli",
     "serve_project",
 ]
 
 log = logging.getLogger(__name__)
 
 DEFAULT_MAX_BODY = 1_000_000
-_DRAIN_CAP = 16 * 1024 * 1024
-_BODY_READ = "paragon_nb.body_read"
 _PREFIX = re.compile(r"^/(?:v2/)?projects/(?P<pid>[^/]+)/sdk(?P<rest>/.*)?$")
 _REASONS = {
     200: "OK",
@@ -67,54 +64,10 @@ _REASONS = {
     409: "Conflict",
     413: "Payload Too Large",
     422: "Unprocessable Entity",
+    429: "Too Many Requests",
     500: "Internal Server Error",
     502: "Bad Gateway",
 }
-
-
-class HTTPError(Exception):
-    """Raised by handlers to answer ``status`` with ``{"message": message, **extra}``."""
-
-    def __init__(self, status: int, message: str, **extra: Any) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-        self.extra = extra
-
-
-@dataclass
-class Request:
-    """What a handler sees: the verified user, path parameters and the raw body bytes."""
-
-    method: str
-    path: str
-    params: dict[str, str]
-    headers: dict[str, str]
-    body: bytes = b""
-    sub: str = ""
-    claims: dict[str, Any] = field(default_factory=dict)
-
-    def json(self) -> Any:
-        """The body parsed as JSON (HTTPError 400 naming the problem if it is not)."""
-        if not self.body.strip():
-            raise HTTPError(400, "request body is empty; send a JSON object")
-        try:
-            return json.loads(self.body)
-        except UnicodeDecodeError:
-            raise HTTPError(400, "malformed JSON: the body is not UTF-8") from None
-        except RecursionError:
-            raise HTTPError(400, "malformed JSON: nested too deeply") from None
-        except ValueError as exc:
-            raise HTTPError(400, f"malformed JSON: {exc}") from None
-
-    def json_object(self) -> dict[str, Any]:
-        value = self.json()
-        if not isinstance(value, dict):
-            raise HTTPError(400, f"the body must be a JSON object, got {type(value).__name__}")
-        return value
-
-
-Handler = Callable[[Any, Request], tuple[int, Any]]
 
 
 class RestApp:
@@ -125,8 +78,6 @@ class RestApp:
     """
 
     def __init__(self, project: Any, *, max_body: int = DEFAULT_MAX_BODY) -> None:
-        from paragon_nb.runtime.routes import ROUTES
-
         if max_body <= 0:
             raise ValueError(f"max_body must be a positive number of bytes, got {max_body}")
         self.project = project
@@ -145,11 +96,10 @@ class RestApp:
             status, body = self._dispatch(environ, method, path, headers)
         except HTTPError as exc:
             status, body = exc.status, {"message": exc.message, **exc.extra}
+            headers += exc.headers.items()
         except Exception:  # the server must answer; the traceback goes to the log
             log.exception("%s %s failed", method, _loggable(path))
             status, body = 500, {"message": "internal error in the local Paragon runtime"}
-        if not environ.get(_BODY_READ):
-            _drain(environ)
         log.debug("%s %s -> %s", method, _loggable(path), status)
         payload = b"" if status == 204 else json.dumps(body).encode()
         headers += [
@@ -207,37 +157,24 @@ class RestApp:
         request.sub = str(claims["sub"])
 
     def _read_body(self, environ: dict[str, Any]) -> bytes:
-        raw_length = environ.get("CONTENT_LENGTH") or "0"
-        try:
-            length = int(raw_length)
-        except ValueError:
-            raise HTTPError(400, f"bad Content-Length {raw_length[:20]!r}") from None
-        if length < 0:
-            raise HTTPError(400, f"bad Content-Length {length}")
+        """The body (the server has read it whole; a cut-short one never gets here)."""
+        length = int(environ.get("CONTENT_LENGTH") or 0)
         if length > self.max_body:
             raise HTTPError(
                 413,
                 f"request body of {length} bytes is over the {self.max_body}-byte limit; "
                 "send a smaller payload",
             )
-        environ[_BODY_READ] = True
-        if length == 0:
-            return b""
-        stream = environ["wsgi.input"]
-        chunks, remaining = [], length
-        while remaining > 0:
-            chunk = stream.read(min(remaining, 65536))
-            if not chunk:
-                break
-            chunks.append(chunk)
-            remaining -= len(chunk)
-        return b"".join(chunks)
+        return environ["wsgi.input"].read(length) if length else b""
 
     def _call(self, handler: Handler, request: Request) -> tuple[int, Any]:
         try:
             return handler(self.project, request)
         except HTTPError:
             raise
+        except BackpressureError as exc:
+            seconds = max(1, math.ceil(exc.retry_after))
+            raise HTTPError(429, str(exc), headers={"Retry-After": str(seconds)}) from None
         except NotFoundError as exc:
             raise HTTPError(404, str(exc)) from None
         except TokenError as exc:
@@ -249,22 +186,6 @@ class RestApp:
             raise HTTPError(502, f"Marketo did not answer usefully: {exc}; retry later") from None
         except (ParagonError, ValueError) as exc:  # settings, enablement, Marketo refusals...
             raise HTTPError(400, str(exc)) from None
-
-
-def _drain(environ: dict[str, Any]) -> None:
-    """Read (and drop) an unread body so the client sees our answer, not a reset socket."""
-    try:
-        remaining = int(environ.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        return
-    if remaining > _DRAIN_CAP:
-        return  # not worth reading; the client may see a reset instead of the 4xx
-    stream = environ.get("wsgi.input")
-    while stream is not None and remaining > 0:
-        chunk = stream.read(min(remaining, 65536))
-        if not chunk:
-            break
-        remaining -= len(chunk)
 
 
 def _jsonable(value: Any) -> Any:
@@ -327,49 +248,15 @@ def serve_project(
     host: str = "127.0.0.1",
     port: int = 0,
     max_body: int = DEFAULT_MAX_BODY,
+    options: ServerOptions | None = None,
 ) -> ServerHandle:
     """Serve ``project``'s REST API on ``host:port`` (port 0 = any free port) in threads.
 
+    ``options`` sets the server's threads, timeouts and limits (:class:`ServerOptions`).
     Raises OSError if the port is taken.
 
         handle = serve_project(project); print(handle.url); handle.stop()
     """
     app = RestApp(project, max_body=max_body)
-    server = BackgroundServer(app, host=host, port=port).start()
+    server = BackgroundServer(app, host=host, port=port, options=options).start()
     return ServerHandle(server, project, app)
-
-
-def run_cli(args: Any) -> int:
-    """``paragon-nb serve PATH [--host] [--port]``: print one JSON line, serve until a signal.
-
-    The line is ``{"url": ..., "project_id": ...}``. SIGINT/SIGTERM stop the server, close
-    the project and return 0. Raises NotFoundError/ConfigurationError (exit 2) if PATH is
-    not a project folder.
-    """
-    from paragon_nb.runtime.project import Project
-
-    project = Project.open(args.path)
-    stop = threading.Event()
-    previous = {}
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        previous[sig] = signal.signal(sig, lambda *_: stop.set())
-    try:
-        try:
-            handle = serve_project(project, host=args.host, port=args.port)
-        except OSError as exc:
-            raise ConfigurationError(
-                f"cannot serve on {args.host}:{args.port}: {exc.strerror or exc}; "
-                "pick another --port (0 = any free port)"
-            ) from None
-        try:
-            print(json.dumps({"url": handle.url, "project_id": str(project.id)}), flush=True)
-            while not stop.wait(0.5):
-                pass
-        finally:
-            handle.stop()
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-        project.close()
-    sys.stdout.flush()
-    return 0

@@ -4,9 +4,10 @@ Each action in :data:`ACTIONS` declares a pydantic parameter model (checked afte
 so a bad value fails that step with a clear message), an output schema (the same JSON Schema
 subset as App Events, used by the deploy-time reference check) and a function that runs it.
 
-Marketo actions never hold a ``MarketoClient`` themselves: they call a
-:class:`~paragon_nb.runtime.gateway.MarketoGateway` (one per connected credential), which
-coalesces the calls of concurrent runs into Marketo batches and hands each run its own answer.
+Marketo writes (upsert, list add/remove) declare a :class:`BatchOp`: the engine queues the
+run's record and the instance's dispatcher (runtime.batcher) sends it in a batch with other
+runs' records, then ``finish`` turns this run's own answer into the step output. Reads call
+the user's :class:`~paragon_nb.runtime.gateway.MarketoGateway` directly.
 
     env = StepEnv(gateway_factory=lambda: gateway)
     out = ACTIONS["marketo.create_or_update_lead"].run({"fields": {"email": "a@x.com"}}, env)
@@ -30,6 +31,7 @@ __all__ = [
     "ACTIONS",
     "CONDITION_OPS",
     "ActionDef",
+    "BatchOp",
     "MarketoCredentials",
     "MarketoGateway",
     "StepEnv",
@@ -130,12 +132,13 @@ def _reasons(result: Any) -> list[dict[str, str]]:
     return [{"code": r.code, "message": r.message} for r in getattr(result, "reasons", ())]
 
 
-def _run_upsert(params: CreateOrUpdateLeadParams, env: StepEnv) -> dict[str, Any]:
+def _upsert_key(params: CreateOrUpdateLeadParams) -> tuple[Any, ...]:
     if not params.fields:
         raise StepError("marketo.create_or_update_lead needs at least one field")
-    result = env.gateway().upsert_lead(
-        params.fields, lookup_field=params.lookup_field, partition=params.partition
-    )
+    return (params.lookup_field, params.partition)
+
+
+def _finish_upsert(_key: tuple[Any, ...], _record: Any, result: Any) -> dict[str, Any]:
     status = str(getattr(result.status, "value", result.status))
     if result.id is None or status == "skipped":
         reasons = "; ".join(f"[{r['code']}] {r['message']}" for r in _reasons(result)) or "none"
@@ -143,12 +146,16 @@ def _run_upsert(params: CreateOrUpdateLeadParams, env: StepEnv) -> dict[str, Any
     return {"id": result.id, "status": status}
 
 
-def _run_list_change(params: ListLeadsParams, env: StepEnv, *, remove: bool) -> dict[str, Any]:
-    gateway = env.gateway()
+def _list_key(params: ListLeadsParams) -> tuple[Any, ...]:
     if not params.lead_ids:
         raise StepError("no lead ids to change: lead_ids rendered to an empty list")
-    op = gateway.remove_from_list if remove else gateway.add_to_list
-    answers = op(params.list_id, params.lead_ids)
+    return (params.list_id,)
+
+
+def _finish_list_change(
+    key: tuple[Any, ...], lead_ids: list[int], answers: Any, *, remove: bool
+) -> dict[str, Any]:
+    (list_id,) = key
     results = [
         {"id": a.id, "status": str(getattr(a.status, "value", a.status)), "reasons": _reasons(a)}
         for a in answers
@@ -162,10 +169,10 @@ def _run_list_change(params: ListLeadsParams, env: StepEnv, *, remove: bool) -> 
         reasons = "; ".join(
             f"lead {r['id']}: [{x['code']}] {x['message']}" for r in results for x in r["reasons"]
         )
-        raise StepError(f"Marketo skipped every lead for list {params.list_id}: {reasons}")
+        raise StepError(f"Marketo skipped every lead for list {list_id}: {reasons}")
     return {
-        "list_id": params.list_id,
-        "lead_ids": params.lead_ids,
+        "list_id": list_id,
+        "lead_ids": lead_ids,
         "results": results,
         done_status: done,
         "skipped": skipped,
@@ -199,13 +206,35 @@ def _run_python(params: PythonParams, env: StepEnv) -> dict[str, Any]:
 
 
 @dataclass(frozen=True)
+class BatchOp:
+    """How a Marketo action shares calls with other runs: ``op`` (``upsert``, ``add``,
+    ``remove``: see :meth:`MarketoGateway.send`), the ``key`` records must share to go in one
+    call, the JSON ``payload`` this run contributes, and ``finish(key, payload, answer)``
+    turning this run's own answer into the step output (or a StepError, e.g. Marketo
+    skipped the record)."""
+
+    op: str
+    key: Callable[[Any], tuple[Any, ...]]
+    payload: Callable[[Any], Any]
+    finish: Callable[[tuple[Any, ...], Any, Any], dict[str, Any]]
+
+    def run(self, params: Any, env: StepEnv) -> dict[str, Any]:
+        """Send this one run's payload alone (no other run shares the call)."""
+        key, payload = self.key(params), self.payload(params)
+        answers = env.gateway().send(self.op, key, [payload])
+        return self.finish(key, payload, answers[0])
+
+
+@dataclass(frozen=True)
 class ActionDef:
-    """One action: ``params`` model, ``output`` schema, and ``run(params_model, env)``."""
+    """One action: ``params`` model, ``output`` schema, and ``run(params_model, env)``;
+    Marketo writes also have a ``batch`` (the engine queues them and sends them in batches)."""
 
     name: str
     params: type[_Params]
     output: dict[str, Any]
-    execute: Callable[[Any, StepEnv], dict[str, Any]]
+    execute: Callable[[Any, StepEnv], dict[str, Any]] | None = None
+    batch: BatchOp | None = None
 
     def validate(self, rendered: Mapping[str, Any]) -> _Params:
         """Check rendered parameters; StepError listing every problem."""
@@ -218,7 +247,11 @@ class ActionDef:
             raise StepError(f"bad parameters for {self.name}: {problems}") from None
 
     def run(self, rendered: Mapping[str, Any], env: StepEnv) -> dict[str, Any]:
-        return self.execute(self.validate(rendered), env)
+        params = self.validate(rendered)
+        if self.batch is not None:
+            return self.batch.run(params, env)
+        assert self.execute is not None
+        return self.execute(params, env)
 
     @property
     def param_names(self) -> set[str]:
@@ -236,19 +269,29 @@ ACTIONS: dict[str, ActionDef] = {
             "marketo.create_or_update_lead",
             CreateOrUpdateLeadParams,
             {"type": "object", "properties": {"id": _INT, "status": _STR}, "required": ["id"]},
-            _run_upsert,
+            batch=BatchOp("upsert", _upsert_key, lambda p: dict(p.fields), _finish_upsert),
         ),
         ActionDef(
             "marketo.add_leads_to_list",
             ListLeadsParams,
             _list_output("added"),
-            lambda p, env: _run_list_change(p, env, remove=False),
+            batch=BatchOp(
+                "add",
+                _list_key,
+                lambda p: list(p.lead_ids),
+                lambda k, ids, a: _finish_list_change(k, ids, a, remove=False),
+            ),
         ),
         ActionDef(
             "marketo.remove_leads_from_list",
             ListLeadsParams,
             _list_output("removed"),
-            lambda p, env: _run_list_change(p, env, remove=True),
+            batch=BatchOp(
+                "remove",
+                _list_key,
+                lambda p: list(p.lead_ids),
+                lambda k, ids, a: _finish_list_change(k, ids, a, remove=True),
+            ),
         ),
         ActionDef(
             "marketo.get_leads",

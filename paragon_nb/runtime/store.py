@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -73,6 +73,11 @@ CREATE TABLE IF NOT EXISTS run_steps (
     action TEXT NOT NULL, status TEXT NOT NULL, input TEXT, output TEXT, error TEXT,
     attempts INTEGER NOT NULL DEFAULT 0, started REAL, ended REAL,
     PRIMARY KEY (run_id, step_id));
+CREATE TABLE IF NOT EXISTS marketo_work (
+    id INTEGER PRIMARY KEY, run_id TEXT NOT NULL REFERENCES runs(id), step_id TEXT NOT NULL,
+    sub TEXT NOT NULL, op TEXT NOT NULL, call_key TEXT NOT NULL, payload TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0, not_before REAL NOT NULL DEFAULT 0, batch_id TEXT,
+    UNIQUE (run_id, step_id));
 CREATE TABLE IF NOT EXISTS idempotency (
     sub TEXT NOT NULL, key TEXT NOT NULL, receipt TEXT NOT NULL, created REAL NOT NULL,
     PRIMARY KEY (sub, key));
@@ -94,7 +99,13 @@ class ProjectStore:
         self.path = Path(path)
         self._conns = ThreadLocalConnections(self.path)
         self._write_lock = threading.Lock()
-        self._conns.get().executescript(_SCHEMA)
+        conn = self._conns.get()
+        conn.executescript(_SCHEMA)
+        conn.execute("INSERT OR IGNORE INTO meta(key, value) VALUES ('config_version', '1')")
+        have = {r["name"] for r in conn.execute("PRAGMA table_info(run_steps)")}
+        for column, kind in (("batch_id", "TEXT"), ("batch_size", "INTEGER")):
+            if column not in have:  # a project made before batching: add the columns
+                conn.execute(f"ALTER TABLE run_steps ADD COLUMN {column} {kind}")
 
     # plumbing -------------------------------------------------------------------------
     @property
@@ -103,11 +114,29 @@ class ProjectStore:
 
     @contextmanager
     def tx(self) -> Iterator[sqlite3.Connection]:
-        """A write transaction. Writers of this process queue on a lock first: SQLite's own
-        busy handler sleeps with backoff, which under many worker and request threads turns
-        into long stalls. Other processes still meet the busy timeout."""
+        """A write transaction that changes configuration (anything but events, runs and
+        their steps): it bumps ``config_version``, so every process's caches of workflows,
+        credentials and settings see the change (:meth:`config_version`)."""
+        with self.run_tx() as conn:
+            conn.execute(
+                "UPDATE meta SET value = CAST(CAST(value AS INTEGER) + 1 AS TEXT) "
+                "WHERE key = 'config_version'"
+            )
+            yield conn
+
+    @contextmanager
+    def run_tx(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction for events, runs, steps and the work queue. Writers of this
+        process queue on a lock first: SQLite's own busy handler sleeps with backoff, which
+        under many worker and request threads turns into long stalls. Other processes still
+        meet the busy timeout."""
         with self._write_lock, transaction(self.conn) as conn:
             yield conn
+
+    def config_version(self) -> str:
+        """Changes whenever configuration changes, in any process (one indexed read)."""
+        row = self.one("SELECT value FROM meta WHERE key = 'config_version'")
+        return "0" if row is None else str(row["value"])
 
     def one(self, sql: str, *args: Any) -> sqlite3.Row | None:
         return self.conn.execute(sql, args).fetchone()
@@ -312,72 +341,6 @@ class ProjectStore:
             )
 
     # events and runs ---------------------------------------------------------------------------
-    def insert_event_with_runs(
-        self,
-        *,
-        event: dict[str, Any],
-        runs: list[dict[str, Any]],
-        idempotency: tuple[str, Any, float] | None = None,
-    ) -> Any:
-        """One transaction: the event, its queued runs and its idempotency record are durable
-        together or not at all. With ``idempotency=(key, receipt, since)``, a receipt already
-        stored for (sub, key) after ``since`` wins: nothing is written and it is returned."""
-        with self.tx() as c:
-            if idempotency is not None:
-                key, receipt, since = idempotency
-                row = c.execute(
-                    "SELECT receipt, created FROM idempotency WHERE sub = ? AND key = ?",
-                    (event["sub"], key),
-                ).fetchone()
-                if row is not None and row["created"] >= since:
-                    return loads(row["receipt"])
-                c.execute(
-                    "INSERT OR REPLACE INTO idempotency(sub, key, receipt, created) "
-                    "VALUES (?, ?, ?, ?)",
-                    (event["sub"], key, dumps(receipt), event["received"]),
-                )
-            seq = c.execute("SELECT COALESCE(MAX(seq), 0) + 1 AS s FROM events").fetchone()["s"]
-            c.execute(
-                "INSERT INTO events(id, seq, sub, name, payload, received, run_count) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (
-                    event["id"],
-                    seq,
-                    event["sub"],
-                    event["name"],
-                    dumps(event["payload"]),
-                    event["received"],
-                    len(runs),
-                ),
-            )
-            self._insert_runs(c, runs)
-        return None
-
-    def insert_runs(self, runs: list[dict[str, Any]]) -> None:
-        with self.tx() as c:
-            self._insert_runs(c, runs)
-
-    def _insert_runs(self, c: sqlite3.Connection, runs: list[dict[str, Any]]) -> None:
-        if not runs:
-            return
-        seq = c.execute("SELECT COALESCE(MAX(seq), 0) AS s FROM runs").fetchone()["s"]
-        for offset, run in enumerate(runs, start=1):
-            c.execute(
-                "INSERT INTO runs(id, seq, event_id, workflow_id, version, sub, status, context, "
-                "created, replay_of) VALUES (?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?)",
-                (
-                    run["id"],
-                    seq + offset,
-                    run["event_id"],
-                    run["workflow_id"],
-                    run["version"],
-                    run["sub"],
-                    dumps(run["context"]),
-                    run["created"],
-                    run.get("replay_of"),
-                ),
-            )
-
     def event_row(self, event_id: str) -> sqlite3.Row | None:
         return self.one("SELECT * FROM events WHERE id = ?", event_id)
 
@@ -401,33 +364,6 @@ class ProjectStore:
         sets = ", ".join(f"{k} = ?" for k in fields)
         with self.tx() as c:
             c.execute(f"UPDATE runs SET {sets} WHERE id = ?", (*fields.values(), run_id))
-
-    def claim_run(
-        self, run_id: str, owner: str, *, is_stale: Callable[[str], bool], now: float
-    ) -> sqlite3.Row | None:
-        """Atomically make ``owner`` the executor of an unfinished run; the run row, or None
-        when it is finished, missing or owned by a live executor."""
-        with self.tx() as c:
-            row = c.execute("SELECT * FROM runs WHERE id = ?", (run_id,)).fetchone()
-            if row is None or row["status"] not in ("queued", "running"):
-                return None
-            held = row["owner"]
-            if held is not None and held != owner and not is_stale(held):
-                return None
-            c.execute(
-                "UPDATE runs SET status = 'running', owner = ?, started = COALESCE(started, ?) "
-                "WHERE id = ?",
-                (owner, now, run_id),
-            )
-            return c.execute("SELECT * FROM runs WHERE id = ?", (run_id,)).fetchone()
-
-    def release_runs(self, owner: str) -> None:
-        """Unfinished runs of ``owner`` become claimable at once (an orderly close)."""
-        with self.tx() as c:
-            c.execute(
-                "UPDATE runs SET owner = NULL WHERE owner = ? AND status IN ('queued', 'running')",
-                (owner,),
-            )
 
     def step_rows(self, run_id: str) -> list[sqlite3.Row]:
         return self.all("SELECT * FROM run_steps WHERE run_id = ? ORDER BY seq", run_id)

@@ -28,7 +28,8 @@ from paragon_nb.errors import (
     RuntimeStateError,
     StepError,
 )
-from paragon_nb.runtime.gateway import MarketoCredentials, MarketoGateway
+from paragon_nb.runtime.api import CredentialStatus
+from paragon_nb.runtime.gateway import MarketoCredentials, MarketoGateway, instance_of
 from paragon_nb.runtime.masking import mask_secrets
 from paragon_nb.runtime.store import ProjectStore, loads
 from paragon_nb.runtime.workflows import SettingType, UserSetting, WorkflowSpec
@@ -37,7 +38,7 @@ from paragon_nb.settings import SecretBox
 __all__ = ["INTEGRATIONS", "ConnectedUsers", "coerce_setting"]
 
 INTEGRATIONS = ("marketo",)
-VALID, INVALID = "VALID", "INVALID"
+VALID, INVALID = CredentialStatus.VALID, CredentialStatus.INVALID
 
 ClientFactory = Callable[[MarketoCredentials], Any]
 
@@ -100,15 +101,14 @@ class ConnectedUsers:
         *,
         clock: Clock,
         client_factory: ClientFactory,
-        coalesce: bool = True,
     ) -> None:
         self._store = store
-        self._coalesce = coalesce
         self._box = box
         self._clock = clock
         self._client_factory = client_factory
         self._lock = threading.Lock()
         self._gateways: dict[str, MarketoGateway] = {}
+        self._cache: dict[tuple[str, str], tuple[str, Any]] = {}
         self._owners: dict[str, str] = {}  # credential id -> sub
 
     # credentials ---------------------------------------------------------------------------
@@ -133,7 +133,7 @@ class ConnectedUsers:
             if not isinstance(value, str) or not value.strip():
                 raise RuntimeStateError(f"connect_user({sub!r}): {label} is empty; it is required")
         creds = MarketoCredentials(endpoint.strip(), client_id.strip(), client_secret, identity)
-        gateway = MarketoGateway(self._client_factory(creds), coalesce=self._coalesce)
+        gateway = MarketoGateway(self._client_factory(creds), instance=instance_of(creds))
         try:
             gateway.check()
         except MarketoError as exc:
@@ -194,29 +194,55 @@ class ConnectedUsers:
         )
 
     def secrets_for(self, sub: str) -> list[str]:
-        creds = self.credentials(sub)
-        return [] if creds is None else [creds.client_secret]
+        """The user's secrets, to mask in run records (cached until configuration changes)."""
+
+        def load() -> list[str]:
+            creds = self.credentials(sub)
+            return [] if creds is None else [creds.client_secret]
+
+        return list(self._cached("secrets", sub, load))
 
     def gateway_for(self, sub: str, *, require_valid: bool = True) -> MarketoGateway:
-        """The cached gateway of the user's credential (StepError when unusable)."""
-        row = self._store.credential(sub, "marketo")
-        if row is None:
+        """The cached gateway of the user's credential (StepError when unusable). The check
+        is cached per user until configuration changes (a reconnect, an INVALID mark)."""
+        gateway, status = self._cached("gateway", sub, lambda: self._gateway_and_status(sub))
+        if gateway is None:
             raise StepError(
                 f"user {sub!r} has no Marketo credential; connect it with project.connect_user"
             )
-        if require_valid and row["status"] != VALID:
+        if require_valid and status != VALID:
             raise StepError(
-                f"user {sub!r}'s Marketo credential is {row['status']}; reconnect it "
+                f"user {sub!r}'s Marketo credential is {status}; reconnect it "
                 "with project.connect_user"
             )
+        return gateway  # type: ignore[no-any-return]
+
+    def _cached(self, kind: str, sub: str, load: Callable[[], Any]) -> Any:
+        version = self._store.config_version()
+        with self._lock:
+            hit = self._cache.get((kind, sub))
+        if hit is not None and hit[0] == version:
+            return hit[1]
+        value = load()
+        with self._lock:
+            self._cache[(kind, sub)] = (version, value)
+        return value
+
+    def _gateway_and_status(self, sub: str) -> tuple[MarketoGateway | None, str | None]:
+        row = self._store.credential(sub, "marketo")
+        if row is None:
+            return None, None
         with self._lock:
             gateway = self._gateways.get(row["id"])
-            if gateway is None:
-                gateway = self._gateways[row["id"]] = MarketoGateway(
-                    self._client_factory(self._decrypt(row)), coalesce=self._coalesce
-                )
+        if gateway is None:
+            creds = self._decrypt(row)
+            fresh = MarketoGateway(self._client_factory(creds), instance=instance_of(creds))
+            with self._lock:
+                gateway = self._gateways.setdefault(row["id"], fresh)
                 self._owners[row["id"]] = sub
-        return gateway
+            if gateway is not fresh:
+                fresh.close()
+        return gateway, row["status"]
 
     def mark_invalid(self, sub: str, error: MarketoAuthError) -> None:
         """A run hit an auth error: the credential becomes INVALID until the user reconnects."""

@@ -2,7 +2,8 @@
 the event log as plain dicts. pandas is imported inside the functions that need it.
 
     runs_frame(store)          # one row per run
-    run_detail(store, row)     # one run with its event and step records
+    run_detail(store, row)     # one run with its event and step records (with batch_id:
+                               # the Marketo call a step went out in, None when sent alone)
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import sqlite3
 from typing import TYPE_CHECKING, Any
 
+from paragon_nb.runtime.runlog import step_record
 from paragon_nb.runtime.store import ProjectStore, loads
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -102,18 +104,21 @@ def run_detail(store: ProjectStore, r: sqlite3.Row) -> dict[str, Any]:
     wf = store.workflow_row(r["workflow_id"])
     steps = [
         {
-            "step_id": s["step_id"],
-            "action": s["action"],
-            "status": s["status"],
-            "input": loads(s["input"]),
-            "output": loads(s["output"]),
-            "error": s["error"],
-            "attempts": s["attempts"],
-            "started": s["started"],
-            "ended": s["ended"],
-            "duration": (s["ended"] - s["started"]) if s["ended"] and s["started"] else None,
+            "step_id": s.step_id,
+            "action": s.action,
+            "status": s.status,
+            "input": s.input,
+            "output": s.output,
+            "error": s.error,
+            "attempts": s.attempts,
+            "started": s.started,
+            "ended": s.finished,
+            "finished": s.finished,
+            "duration": (s.finished - s.started) if s.finished and s.started else None,
+            "batch_id": s.batch_id,
+            "batch_size": s.batch_size,
         }
-        for s in store.step_rows(r["id"])
+        for s in map(step_record, store.step_rows(r["id"]))
     ]
     return {
         "run_id": r["id"],

@@ -26,6 +26,7 @@ from paragon_nb import settings
 from paragon_nb._clock import Clock, system_clock
 from paragon_nb.errors import ConfigurationError
 from paragon_nb.sandbox import bulk, identity, lists, routes
+from paragon_nb.sandbox.context import Context
 from paragon_nb.sandbox.faults import FAULT_MESSAGES, Fault, FaultInjector, is_http_status
 from paragon_nb.sandbox.fields import DATA_TYPES, FieldDef, format_datetime
 from paragon_nb.sandbox.limits import NOT_COUNTED, Gate, Limits, SandboxStats
@@ -92,7 +93,7 @@ class SandboxApp:
         self.gate = Gate(limits, self.clock, self._stats, state=self.state if persistent else None)
         self.token_ttl = float(token_ttl)
         self.latency = float(latency)
-        self.import_seconds = float(import_seconds)
+        self.ctx = Context(self.state, self.clock, self.gate, float(import_seconds))
         self.faults = FaultInjector(faults, seed=seed)
         self.on_request: Callable[[Request], None] | None = None  # test hook, runs in flight
         self.scope = "apis@sandbox.local"
@@ -130,6 +131,15 @@ class SandboxApp:
             f"SandboxApp(state={self.state.path!r}, client_id={self.client_id!r}, "
             f"client_secret='***', limits={self.gate.limits})"
         )
+
+    @property
+    def import_seconds(self) -> float:
+        """How long a bulk import job stays "Importing" on the clock."""
+        return self.ctx.import_seconds
+
+    @import_seconds.setter
+    def import_seconds(self, seconds: float) -> None:
+        self.ctx.import_seconds = float(seconds)
 
     # ------------------------------------------------------------------ clients
     def transport(self) -> Any:
@@ -175,7 +185,7 @@ class SandboxApp:
     ) -> dict[str, Any]:
         """Create a static list (default folder "Group Lists") as the asset API would."""
         row = lists.create_static_list(
-            self, name, folder or {"id": 12, "type": "Folder"}, description
+            self.ctx, name, folder or {"id": 12, "type": "Folder"}, description
         )
         return lists.asset_list_item(row)
 
@@ -232,7 +242,7 @@ class SandboxApp:
 
     def process_imports(self) -> None:
         """Advance bulk import jobs on the clock now."""
-        bulk.advance(self)
+        bulk.advance(self.ctx)
 
     # ------------------------------------------------------------------ WSGI
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
@@ -292,8 +302,8 @@ class SandboxApp:
                 return self._fault(fault[0], kind)
             if self.on_request is not None:
                 self.on_request(req)
-            bulk.advance(self)  # imports progress on the clock, seen by every later call
-            payload = handler(self, req, *groups)
+            bulk.advance(self.ctx)  # imports progress on the clock, seen by every later call
+            payload = handler(self.ctx, req, *groups)
             if fault is not None:  # an "after" fault: the work is done, the answer is lost
                 return self._fault(fault[0], kind)
         except ApiError as err:

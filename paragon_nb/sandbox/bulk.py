@@ -12,14 +12,12 @@ from __future__ import annotations
 
 import csv
 import io
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from paragon_nb.sandbox.context import Context
 from paragon_nb.sandbox.fields import is_searchable
 from paragon_nb.sandbox.leads import apply_record
 from paragon_nb.sandbox.wire import ApiError, Request, Response, lead_envelope
-
-if TYPE_CHECKING:  # pragma: no cover
-    from paragon_nb.sandbox.app import SandboxApp
 
 __all__ = ["DELIMITERS", "advance", "parse_multipart"]
 
@@ -82,7 +80,7 @@ def _disposition(head: str) -> tuple[str | None, str | None]:
     return name, filename
 
 
-def create_import(app: SandboxApp, req: Request) -> dict[str, Any]:
+def create_import(ctx: Context, req: Request) -> dict[str, Any]:
     """``POST /bulk/v1/leads.json``: queue a job; params from the query or form parts."""
     form, files = parse_multipart(req)
     params = {k: v for k, v in req.query}
@@ -96,22 +94,22 @@ def create_import(app: SandboxApp, req: Request) -> dict[str, Any]:
     if not data.strip():
         raise ApiError("1003", "Empty File")
     lookup = params.get("lookupField") or "email"
-    fields = app.state.fields()
+    fields = ctx.state.fields()
     if lookup not in fields:
         raise ApiError("1006", f"Field '{lookup}' not found")
     if lookup != "id" and not is_searchable(fields[lookup]):
         raise ApiError("1011", f"Field '{lookup}' not supported")
     list_id = params.get("listId")
-    with app.state.tx():
-        advance(app)
+    with ctx.state.tx():
+        advance(ctx)
         if list_id:
-            if app.state.get_list(list_id) is None:
+            if ctx.state.get_list(list_id) is None:
                 raise ApiError("1013", f"Static list '{list_id}' not found")
-            if any(str(j["list_id"]) == str(list_id) for j in app.state.active_imports()):
+            if any(str(j["list_id"]) == str(list_id) for j in ctx.state.active_imports()):
                 raise ApiError("1019", "Import in progress")
-        if len(app.state.active_imports()) >= MAX_QUEUED:
+        if len(ctx.state.active_imports()) >= MAX_QUEUED:
             raise ApiError("1016", "Too many imports")
-        job_id = app.state.insert_import(
+        job_id = ctx.state.insert_import(
             {
                 "status": "Queued",
                 "format": fmt,
@@ -119,57 +117,57 @@ def create_import(app: SandboxApp, req: Request) -> dict[str, Any]:
                 "list_id": int(list_id) if list_id else None,
                 "partition": params.get("partitionName"),
                 "data": data,
-                "created_at": app.clock.time(),
+                "created_at": ctx.clock.time(),
             }
         )
     return lead_envelope([{"batchId": job_id, "importId": str(job_id), "status": "Queued"}])
 
 
-def advance(app: SandboxApp) -> None:
-    """Move jobs along on the app's clock (FIFO, at most 2 importing)."""
-    if not app.state.active_imports():
+def advance(ctx: Context) -> None:
+    """Move jobs along on the sandbox's clock (FIFO, at most 2 importing)."""
+    if not ctx.state.active_imports():
         return  # the common case: no write transaction on every request
-    now = app.clock.time()
-    with app.state.tx():
-        for job in app.state.active_imports():
-            if job["status"] == "Importing" and job["started_at"] + app.import_seconds <= now:
-                _run(app, job["id"])
-        active = app.state.active_imports()
+    now = ctx.clock.time()
+    with ctx.state.tx():
+        for job in ctx.state.active_imports():
+            if job["status"] == "Importing" and job["started_at"] + ctx.import_seconds <= now:
+                _run(ctx, job["id"])
+        active = ctx.state.active_imports()
         importing = sum(1 for j in active if j["status"] == "Importing")
         for job in active:
             if job["status"] != "Queued" or importing >= MAX_IMPORTING:
                 continue
-            app.state.update_import(job["id"], {"status": "Importing", "started_at": now})
+            ctx.state.update_import(job["id"], {"status": "Importing", "started_at": now})
             importing += 1
-            if app.import_seconds <= 0:
-                _run(app, job["id"])
+            if ctx.import_seconds <= 0:
+                _run(ctx, job["id"])
                 importing -= 1
 
 
-def _run(app: SandboxApp, job_id: int) -> None:
+def _run(ctx: Context, job_id: int) -> None:
     """Import the job's rows now; sets Complete (with counts) or Failed."""
-    job = app.state.get_import(job_id)
+    job = ctx.state.get_import(job_id)
     assert job is not None
     delimiter = DELIMITERS[job["format"]]
     try:
         text = bytes(job["data"]).decode("utf-8-sig")
         rows = list(csv.reader(io.StringIO(text), delimiter=delimiter))
     except (UnicodeDecodeError, csv.Error) as exc:
-        app.state.update_import(
+        ctx.state.update_import(
             job_id, {"status": "Failed", "message": f"Import failed: cannot parse file ({exc})"}
         )
         return
     header, body = (rows[0], rows[1:]) if rows else ([], [])
-    fields = app.state.fields()
+    fields = ctx.state.fields()
     lookup = job["lookup_field"]
     action = "updateOnly" if lookup == "id" else "createOrUpdate"
-    now = app.clock.time()
+    now = ctx.clock.time()
     failures: list[list[str]] = []
     warnings: list[list[str]] = []
     imported = members = 0
     # the list is looked up once: a deleted list cannot come back mid-job (we hold the tx)
     list_id = job["list_id"]
-    add_to_list = list_id is not None and app.state.get_list(list_id) is not None
+    add_to_list = list_id is not None and ctx.state.get_list(list_id) is not None
     for row in body:
         if not any(cell.strip() for cell in row):
             continue
@@ -182,7 +180,7 @@ def _run(app: SandboxApp, job_id: int) -> None:
                 record[column] = cell
             else:
                 unknown.append(column)
-        result = apply_record(app, record, action, lookup, fields, now)
+        result = apply_record(ctx, record, action, lookup, fields, now)
         if result["status"] == "skipped":
             code, reason = result["reasons"][0]["code"], result["reasons"][0]["message"]
             if reason.startswith("Value for lookup field") or code == "1004":
@@ -194,7 +192,7 @@ def _run(app: SandboxApp, job_id: int) -> None:
             # (U) columns that are no lead field are ignored with a warning
             warnings.append([*row, f"Field(s) not found: {', '.join(unknown)}"])
         if add_to_list:
-            app.state.add_member(list_id, result["id"], now)
+            ctx.state.add_member(list_id, result["id"], now)
             members += 1
     if list_id is None:
         members = imported
@@ -205,7 +203,7 @@ def _run(app: SandboxApp, job_id: int) -> None:
         )
     else:
         message = f"Import succeeded, {imported} records imported ({members} members)"
-    app.state.update_import(
+    ctx.state.update_import(
         job_id,
         {
             "status": "Complete",
@@ -228,9 +226,9 @@ def _write(header: list[str], rows: list[list[str]], delimiter: str) -> bytes:
     return buf.getvalue().encode()
 
 
-def _job(app: SandboxApp, batch_id: str) -> Any:
-    advance(app)
-    job = app.state.get_import(int(batch_id))
+def _job(ctx: Context, batch_id: str) -> Any:
+    advance(ctx)
+    job = ctx.state.get_import(int(batch_id))
     if job is None:
         raise ApiError("1013", f"Import job '{batch_id}' not found")  # (U) code
     return job
@@ -239,10 +237,10 @@ def _job(app: SandboxApp, batch_id: str) -> Any:
 _STATUS_TEXT = {"Queued": "Queued for processing", "Importing": "Import in progress"}
 
 
-def import_status(app: SandboxApp, req: Request, batch_id: str) -> dict[str, Any]:
+def import_status(ctx: Context, req: Request, batch_id: str) -> dict[str, Any]:
     """``GET /bulk/v1/leads/batch/{id}.json``."""
-    with app.state.tx():
-        job = _job(app, batch_id)
+    with ctx.state.tx():
+        job = _job(ctx, batch_id)
     return lead_envelope(
         [
             {
@@ -258,9 +256,9 @@ def import_status(app: SandboxApp, req: Request, batch_id: str) -> dict[str, Any
     )
 
 
-def _file(app: SandboxApp, batch_id: str, column: str) -> Response:
-    with app.state.tx():
-        job = _job(app, batch_id)
+def _file(ctx: Context, batch_id: str, column: str) -> Response:
+    with ctx.state.tx():
+        job = _job(ctx, batch_id)
     if job["status"] not in ("Complete", "Failed"):
         raise ApiError("1003", f"Import job '{batch_id}' is not complete (status {job['status']})")
     body = bytes(job[column] or b"")
@@ -269,10 +267,10 @@ def _file(app: SandboxApp, batch_id: str, column: str) -> Response:
     return Response(200, headers, body)
 
 
-def import_failures(app: SandboxApp, req: Request, batch_id: str) -> Response:
+def import_failures(ctx: Context, req: Request, batch_id: str) -> Response:
     """``GET /bulk/v1/leads/batch/{id}/failures.json``: a file, not an envelope."""
-    return _file(app, batch_id, "failures")
+    return _file(ctx, batch_id, "failures")
 
 
-def import_warnings(app: SandboxApp, req: Request, batch_id: str) -> Response:
-    return _file(app, batch_id, "warnings")
+def import_warnings(ctx: Context, req: Request, batch_id: str) -> Response:
+    return _file(ctx, batch_id, "warnings")

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
+from paragon_nb._email import is_email
+
 __all__ = [
     "DATA_TYPES",
     "STANDARD_FIELDS",
@@ -66,7 +68,6 @@ _SEARCHABLE_STANDARD = (
 )
 _TEXT_MAX_BYTES = 30_000
 _INT32 = (-(2**31), 2**31 - 1)
-_EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _INT_RE = re.compile(r"^[+-]?\d+$")
 _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
@@ -214,8 +215,8 @@ def _string(field: FieldDef, value: Any) -> str:
     if isinstance(value, bool) or not isinstance(value, str | int | float):
         raise InvalidValue(field.name, value)
     text = value if isinstance(value, str) else render(value)
-    # (U) Marketo's exact email grammar is unknown; require ASCII local@domain.tld.
-    if field.data_type == "email" and text and (not text.isascii() or not _EMAIL_RE.match(text)):
+    # one rule with the sync's check (paragon_nb._email; U: Marketo's exact grammar)
+    if field.data_type == "email" and text and not is_email(text):
         raise InvalidValue(field.name, value)
     if field.data_type == "text":
         if len(text.encode()) > _TEXT_MAX_BYTES:

@@ -1,7 +1,8 @@
 """Identity and token checks: client-credentials tokens (same token until expiry, falling
 ``expires_in``), OAuth-style 401s for bad credentials, and 600/601/602 for REST calls.
 
-Tokens live in the state DB, so a file-backed sandbox keeps them across restarts.
+Tokens live in the state DB as hashes, so a file-backed sandbox honours them across restarts
+without keeping a usable token on disk.
 """
 
 from __future__ import annotations
@@ -51,12 +52,12 @@ def issue_token(app: SandboxApp, req: Request) -> Response:
         return _oauth_error(401, "unauthorized", "Bad client credentials")
     now = app.clock.time()
     with app.state.tx():
-        row = app.state.live_token(cid, now)
-        if row is None:
+        live = app.state.live_token(cid, now)
+        if live is None:
             token, expires_at = f"{uuid.uuid4()}:sb", now + app.token_ttl
             app.state.save_token(token, cid, expires_at)
         else:
-            token, expires_at = row["token"], row["expires_at"]
+            token, expires_at = live
     expires_in = max(0, math.ceil(expires_at - now) - 1)  # a fresh token says 3599
     payload = {
         "access_token": token,

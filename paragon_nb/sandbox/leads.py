@@ -1,8 +1,9 @@
 """Lead endpoints: sync (createOrUpdate/createOnly/updateOnly/createDuplicate), queries by
 filter and id, delete, describe/describe2, list membership of a lead (reference §4).
 
-Each handler takes the app and the parsed request and returns a payload dict (or raises
-``ApiError``); per-record problems become ``skipped`` results with Marketo's reason codes.
+Each handler takes the context (``context.py``) and the parsed request and returns a payload
+dict (or raises ``ApiError``); per-record problems become ``skipped`` results with Marketo's
+reason codes.
 """
 
 from __future__ import annotations
@@ -10,8 +11,9 @@ from __future__ import annotations
 import base64
 import binascii
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from paragon_nb.sandbox.context import Context
 from paragon_nb.sandbox.fields import (
     FieldDef,
     InvalidValue,
@@ -22,9 +24,6 @@ from paragon_nb.sandbox.fields import (
     validate,
 )
 from paragon_nb.sandbox.wire import ApiError, Request, lead_envelope
-
-if TYPE_CHECKING:  # pragma: no cover
-    from paragon_nb.sandbox.app import SandboxApp
 
 __all__ = [
     "ACTIONS",
@@ -118,7 +117,7 @@ def lead_view(lead: dict[str, Any], names: Sequence[str], fields: dict[str, Fiel
 
 
 # ------------------------------------------------------------------------- sync
-def sync_leads(app: SandboxApp, req: Request) -> dict[str, Any]:
+def sync_leads(ctx: Context, req: Request) -> dict[str, Any]:
     """``POST /rest/v1/leads.json``: one result per input record, in input order."""
     if req.content_type != "application/json":
         raise ApiError("612", "Invalid Content Type")
@@ -128,7 +127,7 @@ def sync_leads(app: SandboxApp, req: Request) -> dict[str, Any]:
     action = body.get("action") or "createOrUpdate"
     if action not in ACTIONS:
         raise ApiError("1001", f"Invalid value '{action}'. Required of type 'action'")
-    fields = app.state.fields()
+    fields = ctx.state.fields()
     lookup = body.get("lookupField") or "email"
     if lookup not in fields:
         raise ApiError("1006", f"Field '{lookup}' not found")
@@ -150,15 +149,15 @@ def sync_leads(app: SandboxApp, req: Request) -> dict[str, Any]:
     if len(records) > MAX_BATCH:
         # (U) Marketo refuses the whole call; code and text are a guess.
         raise ApiError("1003", f"Batch size exceeds the limit of {MAX_BATCH}, got {len(records)}")
-    now = app.clock.time()
+    now = ctx.clock.time()
     # (U) asyncProcessing:true is processed synchronously with the normal response.
-    with app.state.tx():
-        results = [apply_record(app, rec, action, lookup, fields, now) for rec in records]
+    with ctx.state.tx():
+        results = [apply_record(ctx, rec, action, lookup, fields, now) for rec in records]
     return lead_envelope(results)
 
 
 def apply_record(
-    app: SandboxApp,
+    ctx: Context,
     record: Any,
     action: str,
     lookup: str,
@@ -183,7 +182,7 @@ def apply_record(
             values[key] = validate(field, value)
         except InvalidValue as exc:
             return _reason("1003", str(exc))
-    state = app.state
+    state = ctx.state
     if action == "createDuplicate":
         return {"id": state.insert_lead(_clean(values), now), "status": "created"}
     key_value = record.get("id") if lookup == "id" else values.get(lookup)
@@ -217,7 +216,7 @@ def _clean(values: dict[str, Any]) -> dict[str, Any]:
 
 
 # ------------------------------------------------------------------------- queries
-def query_leads(app: SandboxApp, req: Request) -> dict[str, Any]:
+def query_leads(ctx: Context, req: Request) -> dict[str, Any]:
     """``GET /rest/v1/leads.json?filterType=&filterValues=`` (or POST ``_method=GET``)."""
     filter_type = req.get("filterType")
     if not filter_type:
@@ -227,7 +226,7 @@ def query_leads(app: SandboxApp, req: Request) -> dict[str, Any]:
         raise ApiError("1002", "Missing value for required parameter 'filterValues'")
     if len(values) > MAX_BATCH:
         raise ApiError("1003", f"Cannot process more than {MAX_BATCH} filter values")  # (U)
-    fields = app.state.fields()
+    fields = ctx.state.fields()
     field = fields.get(filter_type)
     if field is None:
         raise ApiError("1006", f"Field '{filter_type}' not found")
@@ -236,36 +235,36 @@ def query_leads(app: SandboxApp, req: Request) -> dict[str, Any]:
     names = requested_fields(req, fields)
     offset, size = page_params(req)
     ids: set[int] = set()
-    with app.state.tx():
+    with ctx.state.tx():
         for raw in values:
             try:
                 value = int(raw) if filter_type == "id" else validate(field, raw)
             except (InvalidValue, ValueError):
                 continue
-            ids.update(app.state.find_lead_ids(filter_type, value))
+            ids.update(ctx.state.find_lead_ids(filter_type, value))
         if len(ids) > MAX_FILTER_MATCHES:
             raise ApiError("1003", "Too many results match the filter")
         # (U) result order: by lead id, not by filterValues order
-        leads = app.state.get_leads(sorted(ids))
+        leads = ctx.state.get_leads(sorted(ids))
     return paged([lead_view(lead, names, fields) for lead in leads], offset, size)
 
 
-def get_lead(app: SandboxApp, req: Request, lead_id: str) -> dict[str, Any]:
+def get_lead(ctx: Context, req: Request, lead_id: str) -> dict[str, Any]:
     """``GET /rest/v1/lead/{id}.json``: 0 or 1 lead."""
-    fields = app.state.fields()
+    fields = ctx.state.fields()
     names = requested_fields(req, fields)
-    lead = app.state.get_lead(int(lead_id))
+    lead = ctx.state.get_lead(int(lead_id))
     return lead_envelope([] if lead is None else [lead_view(lead, names, fields)])
 
 
-def delete_leads(app: SandboxApp, req: Request) -> dict[str, Any]:
+def delete_leads(ctx: Context, req: Request) -> dict[str, Any]:
     """All three delete forms (§4.4): ``{"id":..,"status":"deleted"}`` or skipped 1004."""
     ids = req.input_ids(max_items=MAX_BATCH)
     results: list[dict[str, Any]] = []
-    with app.state.tx():
+    with ctx.state.tx():
         for raw in ids:
             lead_id = _as_int(raw)
-            if lead_id is not None and app.state.delete_lead(lead_id):
+            if lead_id is not None and ctx.state.delete_lead(lead_id):
                 results.append({"id": lead_id, "status": "deleted"})
             else:
                 # (U) unknown id on delete: skipped 1004
@@ -274,10 +273,10 @@ def delete_leads(app: SandboxApp, req: Request) -> dict[str, Any]:
     return lead_envelope(results)
 
 
-def lead_list_membership(app: SandboxApp, req: Request, lead_id: str) -> dict[str, Any]:
+def lead_list_membership(ctx: Context, req: Request, lead_id: str) -> dict[str, Any]:
     """``GET /rest/v1/leads/{id}/listMembership.json``."""
     offset, size = page_params(req)
-    rows = app.state.lead_memberships(int(lead_id))
+    rows = ctx.state.lead_memberships(int(lead_id))
     items = [
         {
             "listId": r["list_id"],
@@ -289,7 +288,7 @@ def lead_list_membership(app: SandboxApp, req: Request, lead_id: str) -> dict[st
     return paged(items, offset, size)
 
 
-def partitions(app: SandboxApp, req: Request) -> dict[str, Any]:
+def partitions(ctx: Context, req: Request) -> dict[str, Any]:
     """``GET /rest/v1/leads/partitions.json``: the sandbox has one partition (U)."""
     return lead_envelope(
         [{"id": 1, "name": "Default", "description": "Initial system lead partition"}]
@@ -312,26 +311,26 @@ def _schema_item(field: FieldDef) -> dict[str, Any]:
     return item
 
 
-def schema_fields(app: SandboxApp, req: Request) -> dict[str, Any]:
+def schema_fields(ctx: Context, req: Request) -> dict[str, Any]:
     """``GET /rest/v1/leads/schema/fields.json`` (batchSize <= 300, nextPageToken)."""
     offset, size = page_params(req)
-    return paged([_schema_item(f) for f in app.state.fields().values()], offset, size)
+    return paged([_schema_item(f) for f in ctx.state.fields().values()], offset, size)
 
 
-def schema_field(app: SandboxApp, req: Request, name: str) -> dict[str, Any]:
+def schema_field(ctx: Context, req: Request, name: str) -> dict[str, Any]:
     """``GET /rest/v1/leads/schema/fields/{fieldApiName}.json``."""
-    field = app.state.fields().get(name)
+    field = ctx.state.fields().get(name)
     if field is None:
         raise ApiError("1006", f"Field '{name}' not found")  # (U) code for an unknown field
     return lead_envelope([_schema_item(field)])
 
 
-def describe(app: SandboxApp, req: Request) -> dict[str, Any]:
-    return lead_envelope([describe_item(f) for f in app.state.fields().values()])
+def describe(ctx: Context, req: Request) -> dict[str, Any]:
+    return lead_envelope([describe_item(f) for f in ctx.state.fields().values()])
 
 
-def describe2(app: SandboxApp, req: Request) -> dict[str, Any]:
-    return lead_envelope(describe2_result(app.state.fields().values()))
+def describe2(ctx: Context, req: Request) -> dict[str, Any]:
+    return lead_envelope(describe2_result(ctx.state.fields().values()))
 
 
 def _as_int(value: Any) -> int | None:

@@ -1,5 +1,5 @@
-"""List endpoints: lead-DB lists and membership (``/rest/v1``), asset static lists and folders
-(``/rest/asset/v1``) — reference §5.
+"""List endpoints: lead-DB lists and membership (``/rest/v1``) and asset static lists
+(``/rest/asset/v1``) — reference §5. Folders live in ``folders.py``.
 
 Unknown list ids on lead-DB list calls answer ``1013`` (U: Marketo may answer an empty
 result); asset-API lookups that match nothing answer the "No assets found" warning.
@@ -10,9 +10,11 @@ from __future__ import annotations
 import json
 import sqlite3
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from paragon_nb.sandbox.context import Context
 from paragon_nb.sandbox.fields import format_datetime
+from paragon_nb.sandbox.folders import WORKSPACE, find_folder, folder_ref
 from paragon_nb.sandbox.leads import (
     MAX_BATCH,
     encode_page_token,
@@ -21,21 +23,21 @@ from paragon_nb.sandbox.leads import (
     paged,
     requested_fields,
 )
-from paragon_nb.sandbox.wire import ApiError, Request, asset_envelope, lead_envelope
-
-if TYPE_CHECKING:  # pragma: no cover
-    from paragon_nb.sandbox.app import SandboxApp
+from paragon_nb.sandbox.wire import (
+    ApiError,
+    Request,
+    asset_envelope,
+    asset_params,
+    asset_time,
+    lead_envelope,
+    offset_window,
+)
 
 __all__ = ["asset_list_item", "create_static_list", "lead_db_list_item"]
 
-WORKSPACE = "Default"
-MAX_RETURN = 200
-LIST_FOLDER_TYPES = {"List"}  # (U) static lists live in list folders (or programs, not emulated)
-
-
-def _asset_time(ts: float) -> str:
-    """Asset-API timestamp form ``2021-11-23T22:57:24Z+0000``."""
-    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ+0000")
+# Static lists live in "List" folders (Group Lists and its subfolders) and in programs (not
+# emulated: a Program parent answers 710). (U) the exact set of folder types Marketo accepts.
+LIST_FOLDER_TYPES = {"List"}
 
 
 def lead_db_list_item(row: sqlite3.Row) -> dict[str, Any]:
@@ -54,8 +56,8 @@ def asset_list_item(row: sqlite3.Row, *, base_url: str = "http://sandbox.local")
         item["description"] = row["description"]
     item.update(
         {
-            "createdAt": _asset_time(row["created_at"]),
-            "updatedAt": _asset_time(row["updated_at"]),
+            "createdAt": asset_time(row["created_at"]),
+            "updatedAt": asset_time(row["updated_at"]),
             "folder": {"id": row["folder_id"], "type": row["folder_type"]},
             "computedUrl": f"{base_url}/#ST{row['id']}A1",
             "workspace": WORKSPACE,
@@ -64,28 +66,8 @@ def asset_list_item(row: sqlite3.Row, *, base_url: str = "http://sandbox.local")
     return item
 
 
-def folder_item(row: sqlite3.Row) -> dict[str, Any]:
-    parent = {"id": row["parent_id"], "type": "Folder"} if row["parent_id"] else None
-    return {
-        "id": row["id"],
-        "name": row["name"],
-        "description": None,
-        "createdAt": "2026-01-01T00:00:00Z+0000",
-        "updatedAt": "2026-01-01T00:00:00Z+0000",
-        "url": None,
-        "folderId": {"id": row["id"], "type": row["type"]},
-        "folderType": row["folder_type"],
-        "parent": parent,
-        "path": row["path"],
-        "isArchive": False,
-        "isSystem": bool(row["is_system"]),
-        "accessZoneId": 1,
-        "workspace": WORKSPACE,
-    }
-
-
 # ------------------------------------------------------------------------- lead-DB lists
-def get_lists(app: SandboxApp, req: Request) -> dict[str, Any]:
+def get_lists(ctx: Context, req: Request) -> dict[str, Any]:
     """``GET /rest/v1/lists.json`` filtered by id/name/programName/workspaceName, paged."""
     offset, size = page_params(req)
     ids = {v for v in req.get_list("id")}
@@ -93,7 +75,7 @@ def get_lists(app: SandboxApp, req: Request) -> dict[str, Any]:
     programs = set(req.get_list("programName"))
     workspaces = set(req.get_list("workspaceName"))
     rows = []
-    for row in app.state.all_lists():
+    for row in ctx.state.all_lists():
         if ids and str(row["id"]) not in ids:
             continue
         if names and row["name"] not in names:
@@ -106,16 +88,16 @@ def get_lists(app: SandboxApp, req: Request) -> dict[str, Any]:
     return paged(rows, offset, size)
 
 
-def _list_or_1013(app: SandboxApp, list_id: str) -> sqlite3.Row:
-    row = app.state.get_list(int(list_id))
+def _list_or_1013(ctx: Context, list_id: str) -> sqlite3.Row:
+    row = ctx.state.get_list(int(list_id))
     if row is None:
         # (U) Marketo may answer an empty result instead of 1013
         raise ApiError("1013", f"Static list '{list_id}' not found")
     return row
 
 
-def get_list(app: SandboxApp, req: Request, list_id: str) -> dict[str, Any]:
-    return lead_envelope([lead_db_list_item(_list_or_1013(app, list_id))])
+def get_list(ctx: Context, req: Request, list_id: str) -> dict[str, Any]:
+    return lead_envelope([lead_db_list_item(_list_or_1013(ctx, list_id))])
 
 
 def _lead_ids(req: Request) -> list[tuple[Any, int | None]]:
@@ -136,58 +118,58 @@ def _skip(raw: Any, lead_id: int | None, code: str, message: str) -> dict[str, A
     }
 
 
-def add_members(app: SandboxApp, req: Request, list_id: str) -> dict[str, Any]:
+def add_members(ctx: Context, req: Request, list_id: str) -> dict[str, Any]:
     """Add leads: ``added`` (also for current members) or skipped 1004."""
-    with app.state.tx():
-        row = _list_or_1013(app, list_id)
-        now = app.clock.time()
+    with ctx.state.tx():
+        row = _list_or_1013(ctx, list_id)
+        now = ctx.clock.time()
         results = []
         for raw, lead_id in _lead_ids(req):
-            if lead_id is None or app.state.get_lead(lead_id) is None:
+            if lead_id is None or ctx.state.get_lead(lead_id) is None:
                 results.append(_skip(raw, lead_id, "1004", "Lead not found"))
                 continue
-            app.state.add_member(row["id"], lead_id, now)
+            ctx.state.add_member(row["id"], lead_id, now)
             results.append({"id": lead_id, "status": "added"})
     return lead_envelope(results)
 
 
-def remove_members(app: SandboxApp, req: Request, list_id: str) -> dict[str, Any]:
+def remove_members(ctx: Context, req: Request, list_id: str) -> dict[str, Any]:
     """Remove leads: ``removed``, skipped 1015 (not in list) or 1004 (no such lead)."""
-    with app.state.tx():
-        row = _list_or_1013(app, list_id)
+    with ctx.state.tx():
+        row = _list_or_1013(ctx, list_id)
         results = []
         for raw, lead_id in _lead_ids(req):
-            if lead_id is None or app.state.get_lead(lead_id) is None:
+            if lead_id is None or ctx.state.get_lead(lead_id) is None:
                 results.append(_skip(raw, lead_id, "1004", "Lead not found"))
-            elif app.state.remove_member(row["id"], lead_id):
+            elif ctx.state.remove_member(row["id"], lead_id):
                 results.append({"id": lead_id, "status": "removed"})
             else:
                 results.append(_skip(raw, lead_id, "1015", "Lead not in list"))
     return lead_envelope(results)
 
 
-def is_member(app: SandboxApp, req: Request, list_id: str) -> dict[str, Any]:
-    with app.state.tx():
-        row = _list_or_1013(app, list_id)
+def is_member(ctx: Context, req: Request, list_id: str) -> dict[str, Any]:
+    with ctx.state.tx():
+        row = _list_or_1013(ctx, list_id)
         results = []
         for raw, lead_id in _lead_ids(req):
-            if lead_id is None or app.state.get_lead(lead_id) is None:
+            if lead_id is None or ctx.state.get_lead(lead_id) is None:
                 results.append(_skip(raw, lead_id, "1004", "Lead not found"))
             else:
-                member = app.state.is_member(row["id"], lead_id)
+                member = ctx.state.is_member(row["id"], lead_id)
                 results.append({"id": lead_id, "status": "memberof" if member else "notmemberof"})
     return lead_envelope(results)
 
 
-def members(app: SandboxApp, req: Request, list_id: str) -> dict[str, Any]:
+def members(ctx: Context, req: Request, list_id: str) -> dict[str, Any]:
     """``GET /rest/v1/lists/{id}/leads.json`` (and legacy ``/list/``): lead records, paged."""
-    fields = app.state.fields()
+    fields = ctx.state.fields()
     names = requested_fields(req, fields)
     offset, size = page_params(req)
-    with app.state.tx():
-        row = _list_or_1013(app, list_id)
-        ids = app.state.member_ids(row["id"])
-        leads = app.state.get_leads(ids[offset : offset + size])
+    with ctx.state.tx():
+        row = _list_or_1013(ctx, list_id)
+        ids = ctx.state.member_ids(row["id"])
+        leads = ctx.state.get_leads(ids[offset : offset + size])
     views = [lead_view(lead, names, fields) for lead in leads]
     if offset + size < len(ids):
         return lead_envelope(views, moreResult=True, nextPageToken=encode_page_token(offset + size))
@@ -195,63 +177,40 @@ def members(app: SandboxApp, req: Request, list_id: str) -> dict[str, Any]:
 
 
 # ------------------------------------------------------------------------- asset static lists
-def _asset_params(req: Request) -> dict[str, Any]:
-    """Form (or query) params; a JSON object body is accepted too (U)."""
-    params = dict(req.params)
-    if req.content_type == "application/json":
-        body = req.json()
-        if isinstance(body, dict):
-            params.update({k: v for k, v in body.items() if v is not None})
-    return params
-
-
 def create_static_list(
-    app: SandboxApp, name: str | None, folder: Any, description: str | None
+    ctx: Context, name: str | None, folder: Any, description: str | None
 ) -> sqlite3.Row:
     """Validate and create; raises ApiError 701/709/710/711 (shared with ``SandboxApp``)."""
     if not name:
         raise ApiError("701", "name cannot be blank")
     if folder in (None, ""):
         raise ApiError("701", "folder cannot be blank")
-    if isinstance(folder, str):
-        try:
-            folder = json.loads(folder)
-        except ValueError:
-            raise ApiError("1001", f"Invalid value '{folder}'. Required of type 'folder'") from None
-    if not isinstance(folder, dict) or "id" not in folder:
-        raise ApiError("1001", f"Invalid value '{folder}'. Required of type 'folder'")
-    folder_type = str(folder.get("type") or "Folder")
-    row = app.state.get_folder(folder["id"]) if folder_type == "Folder" else None
+    folder_id, folder_type = folder_ref(folder, "folder")
+    row = find_folder(ctx, folder_id, folder_type)
     if row is None:
         raise ApiError("710", "Parent folder not found")
     if row["folder_type"] not in LIST_FOLDER_TYPES:
         raise ApiError("711", "Incompatible folder type")
-    with app.state.tx():
-        if app.state.list_by_name(name) is not None:
+    with ctx.state.tx():
+        if ctx.state.list_by_name(name) is not None:
             # (U) duplicate-name code: 709 business rule violation
             raise ApiError("709", f"Static List with name '{name}' already exists")
-        list_id = app.state.create_list(name, row["id"], folder_type, description, app.clock.time())
-        created = app.state.get_list(list_id)
+        list_id = ctx.state.create_list(name, row["id"], folder_type, description, ctx.clock.time())
+        created = ctx.state.get_list(list_id)
     assert created is not None
     return created
 
 
-def create_list(app: SandboxApp, req: Request) -> dict[str, Any]:
+def create_list(ctx: Context, req: Request) -> dict[str, Any]:
     """``POST /rest/asset/v1/staticLists.json`` (form: name, folder JSON, description)."""
-    p = _asset_params(req)
-    row = create_static_list(app, p.get("name"), p.get("folder"), p.get("description"))
+    p = asset_params(req)
+    row = create_static_list(ctx, p.get("name"), p.get("folder"), p.get("description"))
     return asset_envelope([asset_list_item(row)])
 
 
-def browse_lists(app: SandboxApp, req: Request) -> dict[str, Any]:
+def browse_lists(ctx: Context, req: Request) -> dict[str, Any]:
     """``GET /rest/asset/v1/staticLists.json``: folder filter, offset/maxReturn (<= 200)."""
-    try:
-        offset = int(req.get("offset") or 0)
-        max_return = int(req.get("maxReturn") or 20)
-    except ValueError:
-        raise ApiError("1001", "offset and maxReturn must be integers") from None
-    if not 1 <= max_return <= MAX_RETURN or offset < 0:
-        raise ApiError("1003", f"maxReturn must be between 1 and {MAX_RETURN}")  # (U)
+    offset, max_return = offset_window(req)
     folder_id = None
     if req.get("folder"):
         try:
@@ -262,7 +221,7 @@ def browse_lists(app: SandboxApp, req: Request) -> dict[str, Any]:
     latest = _parse_time(req.get("latestUpdatedAt"))
     rows = [
         r
-        for r in app.state.all_lists()
+        for r in ctx.state.all_lists()
         if (folder_id is None or r["folder_id"] == int(folder_id))
         and (earliest is None or r["updated_at"] >= earliest)
         and (latest is None or r["updated_at"] <= latest)
@@ -283,62 +242,47 @@ def _parse_time(raw: str | None) -> float | None:
     return parsed.timestamp()
 
 
-def get_static_list(app: SandboxApp, req: Request, list_id: str) -> dict[str, Any]:
-    row = app.state.get_list(int(list_id))
+def get_static_list(ctx: Context, req: Request, list_id: str) -> dict[str, Any]:
+    row = ctx.state.get_list(int(list_id))
     return asset_envelope(None if row is None else [asset_list_item(row)])
 
 
-def static_list_by_name(app: SandboxApp, req: Request) -> dict[str, Any]:
+def static_list_by_name(ctx: Context, req: Request) -> dict[str, Any]:
     name = req.get("name")
     if not name:
         raise ApiError("701", "name cannot be blank")
-    row = app.state.list_by_name(name)  # exact match
+    row = ctx.state.list_by_name(name)  # exact match
     return asset_envelope(None if row is None else [asset_list_item(row)])
 
 
-def _asset_list_or_702(app: SandboxApp, list_id: str) -> sqlite3.Row:
-    row = app.state.get_list(int(list_id))
+def _asset_list_or_702(ctx: Context, list_id: str) -> sqlite3.Row:
+    row = ctx.state.get_list(int(list_id))
     if row is None:
         raise ApiError("702", f"Static List '{list_id}' not found")  # (U)
     return row
 
 
-def update_static_list(app: SandboxApp, req: Request, list_id: str) -> dict[str, Any]:
-    p = _asset_params(req)
-    with app.state.tx():
-        row = _asset_list_or_702(app, list_id)
+def update_static_list(ctx: Context, req: Request, list_id: str) -> dict[str, Any]:
+    p = asset_params(req)
+    with ctx.state.tx():
+        row = _asset_list_or_702(ctx, list_id)
         changes = {k: p[k] for k in ("name", "description") if k in p}
         if "name" in changes:
-            other = app.state.list_by_name(changes["name"])
+            other = ctx.state.list_by_name(changes["name"])
             if not changes["name"]:
                 raise ApiError("701", "name cannot be blank")
             if other is not None and other["id"] != row["id"]:
                 raise ApiError("709", f"Static List with name '{changes['name']}' already exists")
-        app.state.update_list(row["id"], changes, app.clock.time())
-        updated = app.state.get_list(row["id"])
+        ctx.state.update_list(row["id"], changes, ctx.clock.time())
+        updated = ctx.state.get_list(row["id"])
     assert updated is not None
     return asset_envelope([asset_list_item(updated)])
 
 
-def delete_static_list(app: SandboxApp, req: Request, list_id: str) -> dict[str, Any]:
-    with app.state.tx():
-        row = _asset_list_or_702(app, list_id)
-        if any(job["list_id"] == row["id"] for job in app.state.active_imports()):
+def delete_static_list(ctx: Context, req: Request, list_id: str) -> dict[str, Any]:
+    with ctx.state.tx():
+        row = _asset_list_or_702(ctx, list_id)
+        if any(job["list_id"] == row["id"] for job in ctx.state.active_imports()):
             raise ApiError("709", f"Static List '{list_id}' is used by an import in progress")
-        app.state.delete_list(row["id"])
+        ctx.state.delete_list(row["id"])
     return asset_envelope([{"id": row["id"]}])
-
-
-def folder_by_name(app: SandboxApp, req: Request) -> dict[str, Any]:
-    name = req.get("name")
-    if not name:
-        raise ApiError("701", "name cannot be blank")
-    wanted_type = req.get("type")
-    rows = app.state.folders_by_name(name)
-    rows = [r for r in rows if not wanted_type or r["type"] == wanted_type]
-    return asset_envelope([folder_item(r) for r in rows])
-
-
-def get_folder(app: SandboxApp, req: Request, folder_id: str) -> dict[str, Any]:
-    row = app.state.get_folder(int(folder_id))
-    return asset_envelope(None if row is None else [folder_item(row)])

@@ -10,7 +10,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from paragon_nb.sandbox import bulk, leads, lists
+from paragon_nb.sandbox import bulk, folders, leads, lists
 from paragon_nb.sandbox.wire import ApiError, Request, lead_envelope
 
 __all__ = ["ROUTES", "Handler", "resolve"]
@@ -25,11 +25,11 @@ def _route(pattern: str, **methods: tuple[Handler, bool]) -> None:
 
 
 def _usage(days: int) -> Handler:
-    return lambda app, req: lead_envelope(app.gate.usage.usage_rows(app.gate.days(days)))
+    return lambda ctx, req: lead_envelope(ctx.gate.usage.usage_rows(ctx.gate.days(days)))
 
 
 def _errors(days: int) -> Handler:
-    return lambda app, req: lead_envelope(app.gate.usage.error_rows(app.gate.days(days)))
+    return lambda ctx, req: lead_envelope(ctx.gate.usage.error_rows(ctx.gate.days(days)))
 
 
 _route(
@@ -74,8 +74,15 @@ _route(
     "/rest/asset/v1/staticList/(\\d+)/delete\\.json",
     POST=(lists.delete_static_list, False),
 )
-_route("/rest/asset/v1/folder/byName\\.json", GET=(lists.folder_by_name, False))
-_route("/rest/asset/v1/folder/(\\d+)\\.json", GET=(lists.get_folder, False))
+_route(
+    "/rest/asset/v1/folders\\.json",
+    GET=(folders.browse_folders, False),
+    POST=(folders.create_folder, False),
+)
+_route("/rest/asset/v1/folder/byName\\.json", GET=(folders.folder_by_name, False))
+_route("/rest/asset/v1/folder/(\\d+)\\.json", GET=(folders.get_folder, False))
+_route("/rest/asset/v1/folder/(\\d+)/content\\.json", GET=(folders.folder_content, False))
+_route("/rest/asset/v1/folder/(\\d+)/delete\\.json", POST=(folders.delete_folder, False))
 _route("/bulk/v1/leads\\.json", POST=(bulk.create_import, True))
 _route("/bulk/v1/leads/batch/(\\d+)\\.json", GET=(bulk.import_status, False))
 _route("/bulk/v1/leads/batch/(\\d+)/failures\\.json", GET=(bulk.import_failures, False))

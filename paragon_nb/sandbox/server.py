@@ -5,8 +5,9 @@
         client = sandbox.client()
         print(sandbox.endpoint, sandbox.identity, sandbox.client_id)
 
-The server is threaded (one thread per request), so Marketo's concurrency limit (615) can be
-exercised with >= 10 concurrent calls.
+It runs on cheroot with a pool of ``ServerOptions.threads`` (32) workers, so Marketo's
+concurrency limit (615 beyond 10 calls in flight) can be exercised; ``server_options=``
+changes threads, timeouts and limits.
 """
 
 from __future__ import annotations
@@ -15,14 +16,14 @@ import argparse
 import json
 import os
 import random
-import signal
 import sys
 import threading
+import weakref
 from pathlib import Path
 from typing import Any
 
 from paragon_nb import settings
-from paragon_nb._httpserver import BackgroundServer
+from paragon_nb._serving import BackgroundServer, ServerOptions, until_signalled
 from paragon_nb.errors import ConfigurationError
 from paragon_nb.sandbox.app import SandboxApp
 from paragon_nb.sandbox.faults import parse_fault
@@ -73,6 +74,7 @@ class MarketoSandbox:
         host: str = "127.0.0.1",
         port: int = 0,
         app: SandboxApp | None = None,
+        server_options: ServerOptions | None = None,
         **app_kwargs: Any,
     ) -> None:
         if app is not None and app_kwargs:
@@ -81,7 +83,10 @@ class MarketoSandbox:
                 f"(got {sorted(app_kwargs)})"
             )
         self.app = app if app is not None else SandboxApp(**app_kwargs)
-        self._server = BackgroundServer(self.app, host=host, port=port)
+        self._server = BackgroundServer(self.app, host=host, port=port, options=server_options)
+        # clients handed out by client(): closed on stop(), so their keep-alive sockets to a
+        # stopped sandbox are not left for the garbage collector (a ResourceWarning)
+        self._clients: weakref.WeakSet[Any] = weakref.WeakSet()
 
     # ------------------------------------------------------------------ lifecycle
     def start(self, *, port: int | None = None) -> MarketoSandbox:
@@ -96,7 +101,11 @@ class MarketoSandbox:
         return self._server.running
 
     def stop(self) -> None:
+        """Stop serving and close the clients :meth:`client` handed out."""
         self._server.stop()
+        for client in list(self._clients):
+            client.close()
+        self._clients.clear()
 
     def __enter__(self) -> MarketoSandbox:
         return self.start()
@@ -142,7 +151,9 @@ class MarketoSandbox:
         from paragon_nb.marketo.client import MarketoClient
 
         kwargs.setdefault("identity", self.identity)
-        return MarketoClient(self.endpoint, self.client_id, self.client_secret, **kwargs)
+        client = MarketoClient(self.endpoint, self.client_id, self.client_secret, **kwargs)
+        self._clients.add(client)
+        return client
 
     def __getattr__(self, name: str) -> Any:
         if name in _DELEGATED:
@@ -210,28 +221,27 @@ def run_cli(args: argparse.Namespace) -> int:
         # --seed asks to replay
         seed=args.seed if args.seed is not None else random.randrange(2**32),
     )
-    stop = threading.Event()
-
-    def _on_signal(signum: int, frame: Any) -> None:
-        stop.set()
-
-    previous = {sig: signal.signal(sig, _on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        _start_on_stable_port(sandbox, args)
-        # the info file first: whoever reads the JSON line may look for it at once
-        info_path = settings.home() / INFO_FILE
-        info = {**sandbox.info(with_secret=False), "pid": os.getpid(), "state": str(state)}
-        info_path.write_text(json.dumps(info, indent=2) + "\n")
-        sys.stdout.write(json.dumps(sandbox.info()) + "\n")
-        sys.stdout.flush()
-        while not stop.wait(0.2):
-            pass
-    finally:
-        sandbox.stop()
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-        _remove_info_if_ours()
+    with until_signalled() as stop:
+        try:
+            _serve_cli(sandbox, args, state, stop)
+        finally:
+            sandbox.stop()
+            _remove_info_if_ours()
     return 0
+
+
+def _serve_cli(
+    sandbox: MarketoSandbox, args: argparse.Namespace, state: str | Path, stop: threading.Event
+) -> None:
+    _start_on_stable_port(sandbox, args)
+    # the info file first: whoever reads the JSON line may look for it at once
+    info_path = settings.home() / INFO_FILE
+    info = {**sandbox.info(with_secret=False), "pid": os.getpid(), "state": str(state)}
+    info_path.write_text(json.dumps(info, indent=2) + "\n")
+    sys.stdout.write(json.dumps(sandbox.info()) + "\n")
+    sys.stdout.flush()
+    while not stop.wait(0.2):
+        pass
 
 
 def _start_on_stable_port(sandbox: MarketoSandbox, args: argparse.Namespace) -> None:

@@ -1,5 +1,5 @@
 """The sandbox's state in SQLite (``":memory:"`` or a file): leads, custom fields, folders,
-static lists, memberships, tokens, credentials and import jobs.
+static lists, memberships, token hashes, credentials and import jobs.
 
 One connection guarded by one re-entrant lock: every request's reads and writes run under
 ``with state.tx():`` so concurrent requests see consistent data (and a file-backed sandbox
@@ -9,6 +9,7 @@ only stores and finds.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sqlite3
 import threading
@@ -33,7 +34,9 @@ CREATE TABLE IF NOT EXISTS leads (
 CREATE INDEX IF NOT EXISTS leads_email ON leads(email_key);
 CREATE TABLE IF NOT EXISTS folders (
     id INTEGER PRIMARY KEY, name TEXT NOT NULL, type TEXT NOT NULL, folder_type TEXT NOT NULL,
-    parent_id INTEGER, path TEXT NOT NULL, is_system INTEGER NOT NULL);
+    parent_id INTEGER, path TEXT NOT NULL, is_system INTEGER NOT NULL,
+    description TEXT, created_at REAL NOT NULL DEFAULT 0, updated_at REAL NOT NULL DEFAULT 0);
+CREATE INDEX IF NOT EXISTS folders_parent ON folders(parent_id);
 CREATE TABLE IF NOT EXISTS lists (
     id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, description TEXT,
     folder_id INTEGER NOT NULL, folder_type TEXT NOT NULL,
@@ -42,8 +45,9 @@ CREATE TABLE IF NOT EXISTS list_members (
     list_id INTEGER NOT NULL, lead_id INTEGER NOT NULL, created_at REAL NOT NULL,
     updated_at REAL NOT NULL, PRIMARY KEY (list_id, lead_id));
 CREATE INDEX IF NOT EXISTS list_members_lead ON list_members(lead_id);
-CREATE TABLE IF NOT EXISTS tokens (
-    token TEXT PRIMARY KEY, client_id TEXT NOT NULL, expires_at REAL NOT NULL);
+DROP TABLE IF EXISTS tokens;
+CREATE TABLE IF NOT EXISTS token_hashes (
+    hash TEXT PRIMARY KEY, client_id TEXT NOT NULL, expires_at REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS usage (
     day TEXT NOT NULL, kind TEXT NOT NULL, key TEXT NOT NULL, count INTEGER NOT NULL,
     PRIMARY KEY (day, kind, key));
@@ -55,10 +59,14 @@ CREATE TABLE IF NOT EXISTS imports (
     warned INTEGER NOT NULL DEFAULT 0, message TEXT, failures BLOB, warnings BLOB);
 """
 
-# (id, name, type, folderType, parent, path) — a default tree like a fresh instance's (U ids).
+# (id, name, type, folderType, parent, path) — the system tree of a fresh instance with one
+# workspace ("Default"). The three app areas are root "Zone" folders as in Marketo's browse
+# example; list folders live under Lead Database. (U) the ids differ per instance.
 DEFAULT_FOLDERS: tuple[tuple[int, str, str, str, int | None, str], ...] = (
-    (1, "Marketing Activities", "Folder", "Marketing Folder", None, "/Marketing Activities"),
-    (2, "Design Studio", "Folder", "Folder", None, "/Design Studio"),
+    (1, "Marketing Activities", "Folder", "Zone", None, "/Marketing Activities"),
+    (3, "Default", "Folder", "Zone", 1, "/Marketing Activities/Default"),
+    (2, "Design Studio", "Folder", "Zone", None, "/Design Studio"),
+    (4, "Default", "Folder", "Zone", 2, "/Design Studio/Default"),
     (5, "Lead Database", "Folder", "Zone", None, "/Lead Database"),
     (6, "Default", "Folder", "Zone", 5, "/Lead Database/Default"),
     (12, "Group Lists", "Folder", "List", 6, "/Lead Database/Default/Group Lists"),
@@ -71,6 +79,9 @@ DEFAULT_FOLDERS: tuple[tuple[int, str, str, str, int | None, str], ...] = (
         "/Lead Database/Default/Group Smart Lists",
     ),
 )
+# when the system folders were "created" (2026-01-01T00:00:00Z); user folders use the clock
+SYSTEM_CREATED_AT = 1767225600.0
+_FIRST_FOLDER_ID = 1001
 _FIRST_LIST_ID = 1001
 _FIRST_IMPORT_ID = 1001
 _FIRST_CUSTOM_FIELD_ID = 1000
@@ -85,12 +96,20 @@ class SandboxState:
         self.conn: sqlite3.Connection = connect(self.path)
         self.conn.executescript(_SCHEMA)
         with self.tx():
+            _migrate(self.conn)
             for fid, name, ftype, folder_type, parent, fpath in DEFAULT_FOLDERS:
+                # system folders are (re)written as defined; user folders are never touched
                 self.conn.execute(
-                    "INSERT OR IGNORE INTO folders VALUES (?,?,?,?,?,?,1)",
-                    (fid, name, ftype, folder_type, parent, fpath),
-                )
+                    "INSERT INTO folders (id, name, type, folder_type, parent_id, path, "
+                    "is_system, created_at, updated_at) VALUES (?,?,?,?,?,?,1,?,?) "
+                    "ON CONFLICT(id) DO UPDATE SET name=excluded.name, "
+                    "folder_type=excluded.folder_type, parent_id=excluded.parent_id, "
+                    "path=excluded.path WHERE is_system=1",
+                    (fid, name, ftype, folder_type, parent, fpath, SYSTEM_CREATED_AT,
+                     SYSTEM_CREATED_AT),
+                )  # fmt: skip
         self._fields_cache: dict[str, FieldDef] | None = None
+        self._issued: dict[str, str] = {}  # token hash -> token, this process only
 
     def __repr__(self) -> str:
         return f"SandboxState({self.path!r})"
@@ -217,6 +236,34 @@ class SandboxState:
                 "SELECT * FROM folders WHERE name=? ORDER BY id", (name,)
             ).fetchall()
 
+    def all_folders(self) -> list[sqlite3.Row]:
+        with self.lock:
+            return self.conn.execute("SELECT * FROM folders ORDER BY id").fetchall()
+
+    def create_folder(
+        self, name: str, parent: sqlite3.Row, folder_type: str, description: str | None, now: float
+    ) -> int:
+        with self.tx() as c:
+            row = c.execute("SELECT MAX(id) FROM folders").fetchone()
+            folder_id = max(_FIRST_FOLDER_ID, (row[0] or 0) + 1)
+            c.execute(
+                "INSERT INTO folders (id, name, type, folder_type, parent_id, path, is_system, "
+                "description, created_at, updated_at) VALUES (?,?,?,?,?,?,0,?,?,?)",
+                (folder_id, name, "Folder", folder_type, parent["id"],
+                 f"{parent['path']}/{name}", description, now, now),
+            )  # fmt: skip
+            return folder_id
+
+    def delete_folder(self, folder_id: int) -> None:
+        with self.tx() as c:
+            c.execute("DELETE FROM folders WHERE id=? AND is_system=0", (folder_id,))
+
+    def lists_in_folder(self, folder_id: int) -> list[sqlite3.Row]:
+        with self.lock:
+            return self.conn.execute(
+                "SELECT * FROM lists WHERE folder_id=? ORDER BY id", (folder_id,)
+            ).fetchall()
+
     # ------------------------------------------------------------------ lists
     def create_list(
         self, name: str, folder_id: int, folder_type: str, description: str | None, now: float
@@ -284,25 +331,40 @@ class SandboxState:
             return [r[0] for r in rows]
 
     # ------------------------------------------------------------------ tokens
-    def live_token(self, client_id: str, now: float) -> sqlite3.Row | None:
+    # Access tokens are kept as SHA-256 hashes (a leaked state file holds no usable token);
+    # the plain token lives in this process's memory only, so identity can hand the same
+    # token out again until it expires. After a restart identity issues a fresh token while
+    # the old one still authenticates by its hash until its expiry (U: Marketo keeps one).
+    def live_token(self, client_id: str, now: float) -> tuple[str, float] | None:
+        """A live token this process issued to ``client_id``: ``(token, expires_at)``."""
         with self.lock:
-            return self.conn.execute(
-                "SELECT * FROM tokens WHERE client_id=? AND expires_at>? "
-                "ORDER BY expires_at DESC LIMIT 1",
+            rows = self.conn.execute(
+                "SELECT hash, expires_at FROM token_hashes WHERE client_id=? AND expires_at>? "
+                "ORDER BY expires_at DESC",
                 (client_id, now),
-            ).fetchone()
+            ).fetchall()
+        for row in rows:
+            token = self._issued.get(row["hash"])
+            if token is not None:
+                return token, float(row["expires_at"])
+        return None
 
     def save_token(self, token: str, client_id: str, expires_at: float) -> None:
+        digest = _token_hash(token)
         with self.tx() as c:
-            c.execute("INSERT INTO tokens VALUES (?,?,?)", (token, client_id, expires_at))
+            c.execute("INSERT INTO token_hashes VALUES (?,?,?)", (digest, client_id, expires_at))
+        self._issued[digest] = token
 
     def get_token(self, token: str) -> sqlite3.Row | None:
+        """The stored ``client_id``/``expires_at`` of a token, found by its hash."""
         with self.lock:
-            return self.conn.execute("SELECT * FROM tokens WHERE token=?", (token,)).fetchone()
+            return self.conn.execute(
+                "SELECT client_id, expires_at FROM token_hashes WHERE hash=?", (_token_hash(token),)
+            ).fetchone()
 
     def expire_tokens(self, now: float) -> None:
         with self.tx() as c:
-            c.execute("UPDATE tokens SET expires_at=? WHERE expires_at>?", (now, now))
+            c.execute("UPDATE token_hashes SET expires_at=? WHERE expires_at>?", (now, now))
 
     # ------------------------------------------------------------------ usage
     def bump_usage(self, day: str, kind: str, key: str, delta: int) -> None:
@@ -353,6 +415,23 @@ class SandboxState:
                 "SELECT id, status, list_id, started_at FROM imports "
                 "WHERE status IN ('Queued','Importing') ORDER BY id"
             ).fetchall()
+
+
+def _token_hash(token: str) -> str:
+    # tokens are random (uuid4), so a plain SHA-256 cannot be reversed or guessed
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _migrate(conn: sqlite3.Connection) -> None:
+    """Add the columns a state file written by an older sandbox lacks."""
+    have = {r["name"] for r in conn.execute("PRAGMA table_info(folders)")}
+    for column, decl in (
+        ("description", "TEXT"),
+        ("created_at", "REAL NOT NULL DEFAULT 0"),
+        ("updated_at", "REAL NOT NULL DEFAULT 0"),
+    ):
+        if column not in have:
+            conn.execute(f"ALTER TABLE folders ADD COLUMN {column} {decl}")
 
 
 def _email_key(data: dict[str, Any]) -> str | None:

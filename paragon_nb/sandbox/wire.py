@@ -12,15 +12,21 @@ import secrets
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl
 
 __all__ = [
+    "MAX_RETURN",
     "ApiError",
     "HttpError",
     "Request",
     "Response",
     "asset_envelope",
+    "asset_params",
+    "asset_time",
+    "json_param",
+    "offset_window",
     "failure_envelope",
     "html_error",
     "json_response",
@@ -121,6 +127,59 @@ def asset_envelope(result: list[Any] | None) -> dict[str, Any]:
     return out
 
 
+def asset_time(ts: float) -> str:
+    """Asset-API timestamp form ``2021-11-23T22:57:24Z+0000``."""
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ+0000")
+
+
+MAX_RETURN = 200  # asset-API page cap (reference §3)
+
+
+def offset_window(req: Request) -> tuple[int, int]:
+    """Asset-API paging ``(offset, maxReturn)``: maxReturn 1..200, default 20."""
+    try:
+        offset = int(req.get("offset") or 0)
+        max_return = int(req.get("maxReturn") or 20)
+    except ValueError:
+        raise ApiError("1001", "offset and maxReturn must be integers") from None
+    if not 1 <= max_return <= MAX_RETURN or offset < 0:
+        raise ApiError("1003", f"maxReturn must be between 1 and {MAX_RETURN}")  # (U) code
+    return offset, max_return
+
+
+def json_param(raw: Any, name: str) -> Any:
+    """An asset-API parameter sent as embedded JSON (``folder``, ``parent``, ``root``): the
+    text is parsed; an already-decoded value (a JSON body) is kept. 1001 when unparsable.
+
+    A flat object in relaxed syntax is accepted too: marketorestpython's ``create_folder``
+    sends ``parent={'id': 12, 'type': Folder}`` (single quotes, a bare word), which it could
+    only do if Marketo's parser is lenient. (U) how lenient Marketo really is."""
+    if not isinstance(raw, str):
+        return raw
+    try:
+        return json.loads(raw)
+    except ValueError:
+        relaxed = _relaxed_object(raw)
+        if relaxed is None:
+            raise ApiError("1001", f"Invalid value '{raw}'. Required of type '{name}'") from None
+        return relaxed
+
+
+def _relaxed_object(text: str) -> dict[str, Any] | None:
+    """``{'id': 12, 'type': Folder}`` -> ``{"id": 12, "type": "Folder"}``; None otherwise."""
+    body = text.strip()
+    if not (body.startswith("{") and body.endswith("}")):
+        return None
+    out: dict[str, Any] = {}
+    for pair in filter(None, (p.strip() for p in body[1:-1].split(","))):
+        key, sep, value = pair.partition(":")
+        key, value = key.strip().strip("'\""), value.strip().strip("'\"")
+        if not sep or not key.isidentifier():
+            return None
+        out[key] = int(value) if value.lstrip("-").isdigit() else value
+    return out
+
+
 def failure_envelope(code: str, message: str, *, asset: bool = False) -> dict[str, Any]:
     errors = [{"code": str(code), "message": message}]
     if asset:
@@ -208,3 +267,13 @@ class Request:
         if len(ids) > max_items:
             raise ApiError("1003", f"Maximum of {max_items} ids per request, got {len(ids)}")
         return ids
+
+
+def asset_params(req: Request) -> dict[str, Any]:
+    """Form (or query) params of an asset-API write; a JSON object body is accepted too (U)."""
+    params: dict[str, Any] = dict(req.params)
+    if req.content_type == "application/json":
+        body = req.json()
+        if isinstance(body, dict):
+            params.update({k: v for k, v in body.items() if v is not None})
+    return params

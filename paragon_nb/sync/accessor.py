@@ -1,8 +1,10 @@
 """The pandas accessor ``df.marketo``: ``df.marketo.sync(client, ...)`` is
-``sync_leads(df, client, ...)``. Registered when ``paragon_nb.sync`` is imported (which
-``paragon_nb.sync_leads`` does), and by ``import paragon_nb`` when pandas is already loaded.
+``sync_leads(df, client, ...)``. ``import paragon_nb`` (or ``%load_ext paragon_nb``) loads
+this module right after pandas is imported, or at once if pandas already is, so the order of
+the imports does not matter (``paragon_nb._imports.when_imported``).
 
-    import paragon_nb.sync
+    import paragon_nb
+    import pandas as pd
     result = df.marketo.sync(sandbox.client(), list="Newsletter", create_list=True)
 """
 
@@ -12,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-if TYPE_CHECKING:  # pragma: no cover - kept light: ``import paragon_nb`` may load this module
+if TYPE_CHECKING:  # pragma: no cover - kept light: loaded whenever pandas is
     from paragon_nb.marketo.client import MarketoClient
     from paragon_nb.sync.result import SyncResult
 

@@ -107,7 +107,9 @@ def run_bulk(
             abort = reason
         _fail(plan, item.chunk, exc.code or "error", reason)
         if journal is not None:
-            rows = [(k, "failed", None, None, "failed", exc.code, reason) for k in item.keys]
+            rows = [
+                RowOutcome(k, "failed", None, None, "failed", exc.code, reason) for k in item.keys
+            ]
             journal.finish_batch(item.batch_id, rows)
 
     def poll() -> None:
@@ -177,13 +179,13 @@ def _settle(
         why = failed.get(str(key).lower())
         if why is None:
             plan.status[p] = SyncStatus.UPSERTED.value
-            outcomes.append((key, "synced", int(plan.fps[p]), None, "upserted", None, None))
+            outcomes.append(RowOutcome(key, "synced", int(plan.fps[p]), None, "upserted"))
             ok_keys.append(key)
         else:
             plan.status[p] = SyncStatus.SKIPPED.value
             plan.reason_code[p] = "import_failed"
             plan.reason[p] = why
-            outcomes.append((key, "skipped", None, None, "skipped", "import_failed", why))
+            outcomes.append(RowOutcome(key, "skipped", None, None, "skipped", "import_failed", why))
     if journal is not None:
         journal.finish_batch(item.batch_id, outcomes)
         if list_id is not None and ok_keys:

@@ -118,6 +118,7 @@ def run_cli(args: argparse.Namespace) -> int:
             dry_run=bool(args.dry_run),
             method=args.method,
             progress=progress,
+            full_resync=bool(getattr(args, "full_resync", False)),
         )
     finally:
         client.close()

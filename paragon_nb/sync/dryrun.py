@@ -1,9 +1,12 @@
 """Dry runs: the plan of a sync without writing anything (to Marketo or the journal).
 
-Reads the existing leads by lookup value and gives each row a planned status: ``would
-create``, ``would update``, ``unchanged`` (journal says so, or Marketo already holds the
-same values), ``invalid`` or ``duplicate``; plus the calls the real run would cost and
-today's remaining quota.
+The dry run and the real run come from one plan (same journal diff, same verification
+reads). Each row's planned status maps one to one to what the real run reports:
+``would create`` -> ``created``, ``would update`` -> ``updated``, ``unchanged`` ->
+``unchanged``, ``invalid`` -> ``invalid``, ``duplicate`` -> ``skipped``; ``planned_calls``
+is the number of calls the real run makes on the same client (its describe is cached by
+then). Extra reads (which leads exist) are made to tell create from update; they are in
+``calls``, not in ``planned_calls``.
 
     result = sync_leads(df, client, list="Newsletter", dry_run=True)
     result.planned_calls, result.remaining_quota
@@ -45,29 +48,6 @@ def remaining_quota(client: MarketoClient) -> int | None:
     return max(0, int(budget or DEFAULT_DAILY_QUOTA) - int(used))
 
 
-def _eq(sent: Any, held: Any) -> bool:
-    if held is None:
-        return sent is None
-    if isinstance(sent, bool):
-        return str(held).strip().lower() in (("true", "1") if sent else ("false", "0"))
-    if isinstance(sent, int | float):
-        try:
-            return float(held) == float(sent)
-        except (TypeError, ValueError):
-            return False
-    if str(sent) == str(held):
-        return True
-    if isinstance(sent, str) and len(sent) >= 10 and sent[4:5] == "-":
-        try:
-            a, b = pd.Timestamp(sent), pd.Timestamp(str(held))
-        except (ValueError, TypeError):
-            return False
-        if (a.tzinfo is None) != (b.tzinfo is None):
-            return False
-        return bool(a == b)
-    return False
-
-
 def plan_result(
     client: MarketoClient,
     plan: Plan,
@@ -80,43 +60,48 @@ def plan_result(
     started: float,
     clock: Clock,
     calls_before: int,
+    setup_calls: int,
 ) -> SyncResult:
-    """A dry-run :class:`SyncResult` for ``plan`` (reads only)."""
+    """A dry-run :class:`SyncResult` for ``plan`` (reads only).
+
+    Statuses map one to one to the real run's: a row the real run sends is ``would
+    create`` (Marketo holds no lead with its lookup value) or ``would update`` (it does:
+    Marketo answers ``updated`` even when the values are the same); rows the journal
+    settled (and the verification confirmed) are ``unchanged``. ``setup_calls`` are the
+    calls the real run also makes before sending (list lookup, verification, mirror
+    reads); ``planned_calls`` adds the writes to them."""
     status = plan.status.copy()
     reason = plan.reason.copy()
     lead_id = plan.lead_id.copy()
-    dup = plan.reason_code == "duplicate"
-    status[dup] = PlanStatus.DUPLICATE.value
-    for p in plan.list_only.tolist():
-        status[p] = PlanStatus.UNCHANGED.value
-        reason[p] = "already synced; would be added to the list"
+    status[plan.reason_code == "duplicate"] = PlanStatus.DUPLICATE.value
+    if list_name is not None:
+        where = repr(list_target.name if list_target is not None else list_name)
+        reason[plan.list_only] = f"values unchanged; would be added to list {where}"
     send = plan.send
     if len(send):
-        fields = sorted({*plan.prepared.frame.columns, "id"})
-        existing: dict[str, dict[str, Any]] = {}
+        existing: dict[str, Any] = {}
         keys = plan.keys.many(send)
-        for lead in client.get_leads(lookup_field, keys, fields=fields):
+        for lead in client.get_leads(lookup_field, keys, fields=["id", lookup_field]):
             value = lead.get(lookup_field)
             if value is not None:
-                existing[str(value).strip().lower()] = lead
-        for start in range(0, len(send), BATCH):
-            chunk = send[start : start + BATCH]
-            chunk_keys = plan.keys.many(chunk)
-            for p, key, record in zip(chunk.tolist(), chunk_keys, plan.records(chunk), strict=True):
-                lead = existing.get(str(key).lower())
-                if lead is None:
-                    status[p] = PlanStatus.WOULD_CREATE.value
-                    continue
-                lead_id[p] = lead.get("id")
-                same = all(_eq(v, lead.get(k)) for k, v in record.items() if k != lookup_field)
-                status[p] = PlanStatus.UNCHANGED.value if same else PlanStatus.WOULD_UPDATE.value
-                if same and list_target is not None:
-                    reason[p] = "same values in Marketo; would be sent to add it to the list"
+                existing[str(value).strip().lower()] = lead.get("id")
+        for p, key in zip(send.tolist(), keys, strict=True):
+            held = str(key).lower() in existing
+            status[p] = PlanStatus.WOULD_UPDATE.value if held else PlanStatus.WOULD_CREATE.value
+            lead_id[p] = existing.get(str(key).lower())
     adds = len(send) + len(plan.list_only) if list_name is not None else 0
+    list_creation = 0
+    if list_name is not None and list_target is None and create_list:
+        # The real run's create_list browses for the default "List" folder (one read per page
+        # of folders), then creates the list (one write): do the read now, count both.
+        before = calls_made(client)
+        client.default_list_folder()
+        list_creation = calls_made(client) - before + 1
     planned = (
-        math.ceil(len(send) / BATCH)
+        setup_calls
+        + list_creation
+        + plan.batch_count(send)
         + math.ceil(adds / BATCH)
-        + (1 if list_name is not None and list_target is None and create_list else 0)
         + math.ceil(removals / BATCH)
     )
     rows = empty_rows(plan.index)

@@ -1,39 +1,50 @@
 """The sync journal: what was synced where, so re-runs skip unchanged rows and resume.
 
 One SQLite file (``journal.sqlite3`` under the home folder). A row is keyed by Marketo
-instance (``client.instance_key``), lookup field, list (id, or ``""`` for none) and the
-normalised lookup value, and holds the fingerprint of the values last synced, the lead id
-and whether the lead was added to the list.
+instance (endpoint + client id: :func:`instance_of`), lookup field, list (id, or ``""``
+for none) and the normalised lookup value, and holds the fingerprint of the values last
+synced, the lead id, and -- apart from the values -- whether the lead was added to the list.
+Fingerprints are signed 64-bit integers end to end (SQLite INTEGER, numpy int64, pandas
+Int64 built column by column): never a float, so they compare exactly.
 
 Write protocol (what makes interrupted runs safe):
 
 1. ``begin_batch`` marks the batch's rows ``pending`` (with the fingerprint in flight)
    BEFORE the batch is sent, in one transaction;
-2. ``finish_batch`` records each row's outcome AFTER Marketo answered;
+2. ``finish_batch`` records each row's outcome (:class:`RowOutcome`) AFTER Marketo
+   answered, one transaction per call;
 3. ``mark_listed`` records list membership after the list add answered.
 
 A run killed between 1 and 2 leaves rows ``pending``: the next run sends them again (safe:
 ``createOrUpdate``/``updateOnly`` are idempotent; for ``createOnly`` the runner reads a
 ``1005 lead already exists`` on a pending row as "created by the interrupted run").
 
-    j = Journal(instance="https://x.mktorest.com/rest", lookup_field="email", list_key="42")
+A file SQLite cannot read (not a database, malformed, unreadable) raises
+:class:`~paragon_nb.errors.JournalError` naming the file and the two ways out; nothing is
+sent. ``Journal(..., replace_corrupt=True)`` (what ``full_resync`` uses) moves such a file
+aside and starts a new one.
+
+    j = Journal(instance=instance_of(client), lookup_field="email", list_key="42")
     known = j.lookup(["a@x.com"])      # DataFrame indexed by lookup value
 """
 
 from __future__ import annotations
 
+import sqlite3
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import pandas as pd
 
 from paragon_nb import settings
 from paragon_nb._clock import Clock, system_clock
 from paragon_nb._sqlite import connect, transaction
+from paragon_nb.errors import JournalError
 
-__all__ = ["JOURNAL_FILE", "Journal", "RowOutcome"]
+__all__ = ["JOURNAL_FILE", "Journal", "RowOutcome", "instance_of"]
 
 JOURNAL_FILE = "journal.sqlite3"
 
@@ -68,18 +79,42 @@ CREATE TABLE IF NOT EXISTS batches (
 );
 """
 
-# (lookup_value, state, fingerprint, lead_id, status, reason_code, reason)
-RowOutcome = tuple[str, str, int | None, int | None, str | None, str | None, str | None]
 
-_LOOKUP_COLUMNS = ["state", "fingerprint", "pending_fp", "lead_id", "status", "listed"]
+class RowOutcome(NamedTuple):
+    """What Marketo answered for one journaled row (``finish_batch``)."""
+
+    key: str
+    state: str  # synced | skipped | failed
+    fingerprint: int | None = None
+    lead_id: int | None = None
+    status: str | None = None
+    reason_code: str | None = None
+    reason: str | None = None
+
+
+_LOOKUP_COLUMNS = ("state", "fingerprint", "pending_fp", "lead_id", "status", "listed")
+_INT_COLUMNS = ("fingerprint", "pending_fp", "lead_id")
+
+
+def instance_of(client: Any) -> str:
+    """The journal's instance key: the normalised endpoint and the API client id (two
+    LaunchPoint services on one instance, or two sandboxes on one port, never share rows)."""
+    return f"{client.instance_key} client={getattr(client, 'client_id', '')}"
+
+
+def _ways_out(path: Path) -> str:
+    return (
+        f"move it aside (mv '{path}' '{path}.bad') to start a new journal, or run this sync "
+        "once with --full-resync (Python: full_resync=True), which sends every row and "
+        "replaces the file"
+    )
 
 
 class Journal:
     """Journal rows for one (instance, lookup field, list) scope; thread-safe.
 
-    ``path`` defaults to ``settings.home() / "journal.sqlite3"``. SQLite errors propagate
-    as ``sqlite3.Error`` (a locked or corrupt file): delete the file to start afresh
-    (the next sync then re-sends every row once).
+    ``path`` defaults to ``settings.home() / "journal.sqlite3"``. Any SQLite failure (a
+    corrupt, unreadable or locked file) raises :class:`JournalError`.
     """
 
     def __init__(
@@ -90,13 +125,67 @@ class Journal:
         list_key: str = "",
         path: str | Path | None = None,
         clock: Clock | None = None,
+        replace_corrupt: bool = False,
     ) -> None:
         self.path = Path(path) if path is not None else settings.home() / JOURNAL_FILE
         self.scope = (instance, lookup_field, list_key)
         self._clock = clock or system_clock
         self._lock = threading.Lock()
-        self._conn = connect(self.path)
-        self._conn.executescript(_SCHEMA)
+        self.replaced: Path | None = None  # where a corrupt file was moved (replace_corrupt)
+        try:
+            self._conn = self._open()
+        except JournalError:
+            if not replace_corrupt or not self.path.exists():
+                raise
+            self.replaced = self.path.with_name(
+                f"{self.path.name}.corrupt-{int(self._clock.time())}"
+            )
+            self.path.replace(self.replaced)
+            for extra in ("-wal", "-shm"):
+                Path(f"{self.path}{extra}").unlink(missing_ok=True)
+            self._conn = self._open()
+
+    def _open(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = None
+        try:
+            conn = connect(self.path)
+            conn.executescript(_SCHEMA)
+            # A malformed page may not show until read: check before anything is sent.
+            (verdict,) = conn.execute("PRAGMA quick_check").fetchone()
+            if verdict != "ok":
+                raise sqlite3.DatabaseError(f"integrity check: {verdict}")
+            return conn
+        except (sqlite3.Error, OSError) as exc:
+            if conn is not None:
+                conn.close()
+            raise JournalError(
+                f"the sync journal {str(self.path)!r} cannot be read ({exc}); nothing was "
+                f"sent; {_ways_out(self.path)}",
+                path=self.path,
+            ) from None
+
+    @contextmanager
+    def _db(self, *, write: bool = False) -> Iterator[sqlite3.Connection]:
+        """The connection under the lock (in a transaction when ``write``); SQLite errors
+        become :class:`JournalError`."""
+        with self._lock:
+            try:
+                if write:
+                    with transaction(self._conn) as conn:
+                        yield conn
+                else:
+                    yield self._conn
+            except sqlite3.Error as exc:
+                raise JournalError(
+                    f"the sync journal {str(self.path)!r} failed ({exc}); {_ways_out(self.path)}",
+                    path=self.path,
+                ) from None
+
+    def rescope(self, *, list_key: str) -> None:
+        """Point this journal at another list of the same instance and lookup field (the
+        runner opens the journal before it creates a new list)."""
+        with self._lock:
+            self.scope = (self.scope[0], self.scope[1], list_key)
 
     def close(self) -> None:
         with self._lock:
@@ -111,41 +200,42 @@ class Journal:
     # ------------------------------------------------------------------ reads
     def lookup(self, keys: Sequence[str]) -> pd.DataFrame:
         """Journal rows for ``keys`` (lookup values), indexed by lookup value, with columns
-        state, fingerprint, pending_fp, lead_id, status, listed. Unknown keys are absent."""
+        state, fingerprint, pending_fp, lead_id (exact Int64), status, listed (bool).
+        Unknown keys are absent."""
         wanted = set(keys)
         where = "instance=? AND lookup_field=? AND list_key=?"
-        with self._lock:
-            (count,) = self._conn.execute(
+        select = f"SELECT lookup_value, {', '.join(_LOOKUP_COLUMNS)} FROM rows WHERE {where}"
+        found: list[Any] = []
+        with self._db() as conn:
+            (count,) = conn.execute(
                 f"SELECT COUNT(*) FROM rows WHERE {where}", self.scope
             ).fetchone()
             if count == 0 or not wanted:
-                found: list[Any] = []
+                pass
             elif len(wanted) * 4 < count:
-                found = []
                 values = list(wanted)
                 for i in range(0, len(values), 900):
                     chunk = values[i : i + 900]
                     marks = ",".join("?" * len(chunk))
                     found.extend(
-                        self._conn.execute(
-                            f"SELECT lookup_value, {', '.join(_LOOKUP_COLUMNS)} FROM rows "
-                            f"WHERE {where} AND lookup_value IN ({marks})",
-                            (*self.scope, *chunk),
+                        conn.execute(
+                            f"{select} AND lookup_value IN ({marks})", (*self.scope, *chunk)
                         ).fetchall()
                     )
             else:
-                cur = self._conn.execute(
-                    f"SELECT lookup_value, {', '.join(_LOOKUP_COLUMNS)} FROM rows WHERE {where}",
-                    self.scope,
-                )
-                found = [r for r in cur if r[0] in wanted]
-        frame = pd.DataFrame(
-            [tuple(r) for r in found], columns=["lookup_value", *_LOOKUP_COLUMNS]
-        ).set_index("lookup_value")
-        for col in ("fingerprint", "pending_fp", "lead_id"):
-            frame[col] = frame[col].astype("Int64")
-        frame["listed"] = frame["listed"].astype(bool)
-        return frame
+                found = [r for r in conn.execute(select, self.scope) if r[0] in wanted]
+        # Column by column: a frame built from tuples would infer float64 for an integer
+        # column holding a NULL and round 64-bit fingerprints.
+        cols = list(zip(*found, strict=True)) if found else [()] * (len(_LOOKUP_COLUMNS) + 1)
+        data: dict[str, Any] = {}
+        for name, values in zip(_LOOKUP_COLUMNS, cols[1:], strict=True):
+            if name in _INT_COLUMNS:
+                data[name] = pd.array(list(values), dtype="Int64")
+            elif name == "listed":
+                data[name] = pd.array([bool(v) for v in values], dtype=bool)
+            else:
+                data[name] = pd.array(list(values), dtype=object)
+        return pd.DataFrame(data, index=pd.Index(list(cols[0]), dtype=object, name="lookup_value"))
 
     def count(self, state: str | None = None) -> int:
         """Rows in this scope (with ``state`` if given)."""
@@ -154,22 +244,22 @@ class Journal:
         if state is not None:
             sql += " AND state=?"
             args = (*args, state)
-        with self._lock:
-            return int(self._conn.execute(sql, args).fetchone()[0])
+        with self._db() as conn:
+            return int(conn.execute(sql, args).fetchone()[0])
 
     # ------------------------------------------------------------------ writes
     def begin_batch(self, keys: Sequence[str], fps: Iterable[int], *, action: str) -> int:
         """Mark ``keys`` pending with the fingerprints about to be sent; returns a batch id.
         Call BEFORE sending."""
         now = self._clock.time()
-        with self._lock, transaction(self._conn):
-            cur = self._conn.execute(
+        with self._db(write=True) as conn:
+            cur = conn.execute(
                 "INSERT INTO batches (instance, lookup_field, list_key, action, size, state, "
                 "created_at) VALUES (?, ?, ?, ?, ?, 'sent', ?)",
                 (*self.scope, action, len(keys), now),
             )
             batch_id = int(cur.lastrowid or 0)
-            self._conn.executemany(
+            conn.executemany(
                 "INSERT INTO rows (instance, lookup_field, list_key, lookup_value, state, "
                 "pending_fp, batch_id, updated_at) VALUES (?, ?, ?, ?, 'pending', ?, ?, ?) "
                 "ON CONFLICT DO UPDATE SET state='pending', pending_fp=excluded.pending_fp, "
@@ -182,36 +272,59 @@ class Journal:
         """Record each row's outcome (AFTER Marketo answered). ``state`` ``synced`` stores
         the fingerprint as the synced one and clears ``listed`` (the list add follows)."""
         now = self._clock.time()
-        with self._lock, transaction(self._conn):
-            self._conn.executemany(
+        with self._db(write=True) as conn:
+            conn.executemany(
                 "UPDATE rows SET state=?, "
                 "fingerprint=CASE WHEN ?='synced' THEN ? ELSE fingerprint END, "
                 "pending_fp=NULL, lead_id=COALESCE(?, lead_id), status=?, reason_code=?, "
                 "reason=?, listed=CASE WHEN ?='synced' THEN 0 ELSE listed END, updated_at=? "
                 "WHERE instance=? AND lookup_field=? AND list_key=? AND lookup_value=?",
                 (
-                    (state, state, fp, lead, status, code, reason, state, now, *self.scope, key)
-                    for key, state, fp, lead, status, code, reason in outcomes
+                    (
+                        o.state,
+                        o.state,
+                        None if o.fingerprint is None else int(o.fingerprint),
+                        o.lead_id,
+                        o.status,
+                        o.reason_code,
+                        o.reason,
+                        o.state,
+                        now,
+                        *self.scope,
+                        o.key,
+                    )
+                    for o in outcomes
                 ),
             )
-            self._conn.execute(
+            conn.execute(
                 "UPDATE batches SET state='done', finished_at=? WHERE id=?", (now, batch_id)
             )
 
-    def mark_listed(self, keys: Sequence[str]) -> None:
-        """Record that the leads of ``keys`` are now members of the scope's list."""
+    def mark_listed(self, keys: Sequence[str], *, listed: bool = True) -> None:
+        """Record that the leads of ``keys`` are (or, ``listed=False``, are no longer)
+        members of the scope's list."""
         now = self._clock.time()
-        with self._lock, transaction(self._conn):
-            self._conn.executemany(
-                "UPDATE rows SET listed=1, updated_at=? WHERE instance=? AND lookup_field=? "
+        with self._db(write=True) as conn:
+            conn.executemany(
+                "UPDATE rows SET listed=?, updated_at=? WHERE instance=? AND lookup_field=? "
                 "AND list_key=? AND lookup_value=?",
-                ((now, *self.scope, k) for k in keys),
+                ((int(listed), now, *self.scope, k) for k in keys),
+            )
+
+    def set_lead_ids(self, pairs: Iterable[tuple[str, int]]) -> None:
+        """Record lead ids found after the fact (Bulk Import rows), by lookup value."""
+        now = self._clock.time()
+        with self._db(write=True) as conn:
+            conn.executemany(
+                "UPDATE rows SET lead_id=?, updated_at=? WHERE instance=? AND lookup_field=? "
+                "AND list_key=? AND lookup_value=?",
+                ((int(lead), now, *self.scope, k) for k, lead in pairs),
             )
 
     def forget(self) -> int:
         """Delete this scope's rows (the next sync re-sends everything); returns the count."""
-        with self._lock, transaction(self._conn):
-            cur = self._conn.execute(
+        with self._db(write=True) as conn:
+            cur = conn.execute(
                 "DELETE FROM rows WHERE instance=? AND lookup_field=? AND list_key=?", self.scope
             )
             return int(cur.rowcount)

@@ -13,14 +13,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from paragon_nb.errors import DuplicateKeyError
+from paragon_nb.errors import DuplicateKeyError, PayloadTooLarge
+from paragon_nb.marketo.batching import ENVELOPE_ALLOWANCE, MAX_BATCH, MAX_BODY_BYTES
 from paragon_nb.marketo.models import LeadField
 from paragon_nb.sync.journal import Journal
 from paragon_nb.sync.mapping import ColumnMapping, build_mapping
@@ -28,7 +29,10 @@ from paragon_nb.sync.result import SyncStatus
 from paragon_nb.sync.serialise import arrow_text, row_fingerprints, row_json
 from paragon_nb.sync.validate import Prepared, prepare
 
-__all__ = ["Plan", "make_plan"]
+__all__ = ["BODY_BUDGET", "Plan", "make_plan"]
+
+# Bytes of ``input`` one Sync Leads body may carry (the 1 MB limit less the envelope).
+BODY_BUDGET = MAX_BODY_BYTES - ENVELOPE_ALLOWANCE
 
 
 class Keys:
@@ -51,6 +55,35 @@ class Keys:
     def __iter__(self) -> Iterator[str | None]:
         for start in range(0, len(self.array), 100_000):
             yield from self.array.slice(start, 100_000).to_pylist()
+
+
+def _split(nbytes: np.ndarray, size: int, budget: int) -> Iterator[tuple[int, int]]:
+    """``(lo, hi)`` ranges over rows of ``nbytes`` bytes each: <= ``size`` rows and
+    ``budget`` bytes (texts plus separating commas) per range."""
+    n = len(nbytes)
+    cost = nbytes.astype(np.int64) + 1
+    ends = np.cumsum(cost)
+    starts = np.arange(0, n, size)
+    # Fast path: every fixed window of ``size`` rows fits.
+    window = ends[np.minimum(starts + size, n) - 1] - np.concatenate([[0], ends])[starts]
+    if (window <= budget).all():
+        for lo in starts.tolist():
+            yield lo, min(lo + size, n)
+        return
+    lo, used = 0, 0
+    for i, c in enumerate(cost.tolist()):
+        if c > budget:
+            raise PayloadTooLarge(
+                f"one row is {c:,} bytes of JSON, over the 1 MB body limit of a Marketo call; "
+                "shorten its text fields",
+                code="413",
+            )
+        if i - lo >= size or used + c > budget:
+            yield lo, i
+            lo, used = i, 0
+        used += c
+    if lo < n:
+        yield lo, n
 
 
 def _duplicates(keys: Keys, valid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -76,7 +109,9 @@ class Plan:
     ``status``/``lead_id``/``reason_code``/``reason`` are pre-filled for rows settled
     locally (invalid, duplicate, unchanged); ``send`` are the rows to upsert; ``list_only``
     rows were upserted by an earlier (interrupted) run but not yet added to the list.
-    ``pending`` flags rows a previous run left in flight.
+    ``pending`` flags rows a previous run left in flight; ``settled`` are the rows the
+    journal settled (unchanged values, including the list-only ones), which
+    :func:`~paragon_nb.sync.verify.verify_settled` checks against Marketo.
     """
 
     index: pd.Index
@@ -91,11 +126,23 @@ class Plan:
     send: np.ndarray  # int positions
     list_only: np.ndarray  # int positions
     pending: np.ndarray  # bool
+    settled: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     clear_missing: bool = False
 
     @property
     def n(self) -> int:
         return len(self.index)
+
+    def resend(self, positions: np.ndarray) -> None:
+        """Un-settle ``positions`` (their leads are gone from Marketo): send them again."""
+        if len(positions) == 0:
+            return
+        self.status[positions] = None
+        self.lead_id[positions] = None
+        self.reason[positions] = None
+        self.send = np.union1d(self.send, positions).astype(np.int64)
+        self.list_only = np.setdiff1d(self.list_only, positions).astype(np.int64)
+        self.settled = np.setdiff1d(self.settled, positions).astype(np.int64)
 
     def _rows(self, positions: np.ndarray) -> pa.Array:
         frame = self.prepared.frame.iloc[np.asarray(positions, dtype=np.int64)]
@@ -113,17 +160,23 @@ class Plan:
         return "[" + ",".join(self._rows(positions).to_pylist()) + "]"
 
     def iter_batches(
-        self, positions: np.ndarray, *, size: int = 300, per_chunk: int = 100
+        self, positions: np.ndarray, *, size: int = MAX_BATCH, per_chunk: int = 100
     ) -> Iterator[tuple[np.ndarray, str]]:
-        """``(batch positions, JSON array text)`` for consecutive batches of ``size``.
-        Rows are serialised ``per_chunk`` batches at a time, so memory stays bounded."""
+        """``(batch positions, JSON array text)`` for consecutive batches of <= ``size``
+        rows and <= 1 MB of body: exactly the Sync Leads calls a real run makes (the dry
+        run counts them). Rows are serialised ``per_chunk`` batches at a time, so memory
+        stays bounded; the text is the one the fingerprints were taken of."""
         step = size * per_chunk
         for start in range(0, len(positions), step):
             chunk = positions[start : start + step]
             rows = self._rows(chunk)
-            for b in range(0, len(chunk), size):
-                texts = rows.slice(b, size).to_pylist()
-                yield chunk[b : b + size], "[" + ",".join(texts) + "]"
+            nbytes = pc.binary_length(rows.cast(pa.large_binary())).to_numpy(zero_copy_only=False)
+            for lo, hi in _split(nbytes, size, BODY_BUDGET):
+                yield chunk[lo:hi], "[" + ",".join(rows.slice(lo, hi - lo).to_pylist()) + "]"
+
+    def batch_count(self, positions: np.ndarray) -> int:
+        """How many Sync Leads calls :meth:`iter_batches` makes for ``positions``."""
+        return sum(1 for _ in self.iter_batches(positions))
 
     def fingerprints(self, positions: np.ndarray, *, chunk: int = 20_000) -> np.ndarray:
         """Fingerprints of the JSON texts of ``positions`` (computed in chunks)."""
@@ -220,7 +273,8 @@ def make_plan(
 
 def _diff(plan: Plan, journal: Journal, todo: np.ndarray, *, has_list: bool) -> None:
     """Settle rows the journal says are synced with the same fingerprint: ``unchanged``
-    (or list-only when not yet in the list); flag rows a previous run left pending."""
+    (list-only when not yet in the list); flag rows a previous run left pending. Pending,
+    failed and skipped journal rows are sent again."""
     if journal.count() == 0:
         return  # a first sync: nothing to compare with
     keys = plan.keys.many(todo)
@@ -228,22 +282,18 @@ def _diff(plan: Plan, journal: Journal, todo: np.ndarray, *, has_list: bool) -> 
     if not len(known):
         return
     j = known.reindex(keys)
-    jfp = j["fingerprint"]
-    same = (jfp.notna() & (jfp.fillna(0).astype("int64") == plan.fps[todo])).to_numpy(dtype=bool)
-    synced = (j["state"] == "synced").to_numpy(dtype=bool, na_value=False)
-    listed = j["listed"].fillna(False).to_numpy(dtype=bool) | (not has_list)
-    plan.pending[todo] = (j["state"] == "pending").to_numpy(dtype=bool, na_value=False)
+    # Exact int64 comparison (a missing fingerprint never equals anything).
+    has_fp = j["fingerprint"].notna().to_numpy(dtype=bool)
+    jfp = j["fingerprint"].to_numpy(dtype=np.int64, na_value=0)
+    same = has_fp & (jfp == plan.fps[todo])
+    state = j["state"].to_numpy(dtype=object, na_value=None)
+    synced = state == "synced"
+    listed = j["listed"].to_numpy(dtype=object, na_value=False).astype(bool) | (not has_list)
+    plan.pending[todo] = state == "pending"
     done = synced & same
     ids = j["lead_id"].to_numpy(dtype=object, na_value=None)
-    stat = j["status"].to_numpy(dtype=object, na_value=None)
-    list_only: list[int] = []
-    for i in np.flatnonzero(done).tolist():
-        p = int(todo[i])
-        plan.lead_id[p] = ids[i]
-        if listed[i]:
-            plan.status[p] = SyncStatus.UNCHANGED.value
-        else:
-            list_only.append(p)
-            plan.status[p] = stat[i] or SyncStatus.UPDATED.value
+    plan.lead_id[todo[done]] = ids[done]
+    plan.status[todo[done]] = SyncStatus.UNCHANGED.value
     plan.send = todo[~done]
-    plan.list_only = np.array(list_only, dtype=np.int64)
+    plan.list_only = todo[done & ~listed]
+    plan.settled = todo[done]

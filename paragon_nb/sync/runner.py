@@ -31,14 +31,16 @@ from paragon_nb.errors import (
 from paragon_nb.marketo.client import MarketoClient
 from paragon_nb.marketo.models import SyncAction
 from paragon_nb.sync import dryrun, lists
-from paragon_nb.sync.journal import Journal
+from paragon_nb.sync.journal import Journal, instance_of
 from paragon_nb.sync.plan import Plan, make_plan
 from paragon_nb.sync.result import SyncResult, empty_rows
 from paragon_nb.sync.sender import BatchSender, calls_made
+from paragon_nb.sync.verify import verify_settled
 
 __all__ = ["DEFAULT_BULK_THRESHOLD", "sync_leads"]
 
 DEFAULT_BULK_THRESHOLD = 250_000
+DESCRIBE = "GET /rest/v1/leads/describe.json"
 DEFAULT_WORKERS = 8
 
 
@@ -64,6 +66,7 @@ def sync_leads(
     bulk_threshold: int = DEFAULT_BULK_THRESHOLD,
     workers: int | None = None,
     journal: Journal | str | Path | bool | None = None,
+    full_resync: bool = False,
     clock: Clock | None = None,
 ) -> SyncResult:
     """Upsert every row of ``df`` into Marketo and (optionally) a static list.
@@ -80,8 +83,13 @@ def sync_leads(
     - ``progress``: None = a tqdm bar when interactive, True/False to force.
     - ``journal``: None = ``journal.sqlite3`` under the home folder, a path, a
       :class:`Journal`, or False for none (no change detection, no resume).
+      Rows the journal settles as unchanged are verified against Marketo first (one read
+      call for a sample of up to 300 lead ids; all of them by id on any miss).
+    - ``full_resync=True``: ignore the journal for this run (send every valid row) and
+      record the results afresh; a corrupt journal file is moved aside and replaced.
 
     Raises (before any write): :class:`MappingError`, :class:`DuplicateKeyError`,
+    :class:`JournalError` (corrupt or unreadable journal: move it aside or full_resync),
     :class:`SyncError` (unknown list, mirror needs confirmation), ``ConfigurationError``
     (bad option), and whatever ``describe`` raises (auth). Failures after writes started
     never raise: they become ``failed`` rows with the reason and when to resume.
@@ -101,6 +109,7 @@ def sync_leads(
             "use method='rest' for other actions"
         )
     calls_before = calls_made(client)
+    describes_before = calls_made(client, DESCRIBE)
     # Two reads that do not depend on each other: one round trip instead of two.
     with ThreadPoolExecutor(max_workers=2, thread_name_prefix="paragon-sync-start") as pool:
         described = pool.submit(client.describe)
@@ -117,17 +126,17 @@ def sync_leads(
         if isinstance(journal, Journal):
             return journal
         return Journal(
-            instance=client.instance_key,
+            instance=instance_of(client),
             lookup_field=lookup_field,
             list_key=list_key,
             path=journal if isinstance(journal, str | Path) else None,
             clock=clock,
+            replace_corrupt=full_resync,
         )
 
-    # A list that does not exist yet has no journal rows: plan without one, open it later.
-    jr: Journal | None = None
-    if list is None or target is not None:
-        jr = open_journal(str(target.id) if target is not None else "")
+    # Opened (and checked) before anything is written; a list that does not exist yet has
+    # no journal rows: its scope is set once the list is created.
+    jr = open_journal(str(target.id) if target is not None else "")
     try:
         plan = make_plan(
             df,
@@ -137,10 +146,11 @@ def sync_leads(
             lookup_field=lookup_field,
             action=action,
             on_duplicate=on_duplicate,
-            journal=jr,
+            journal=None if full_resync or (target is None and list is not None) else jr,
             has_list=list is not None,
             clear_missing=clear_missing,
         )
+        verify_settled(client, plan, lookup_field=lookup_field)
         removals: list[int] = []
         if mirror and target is not None:
             removals = lists.mirror_removals(client, target, plan, lookup_field)
@@ -162,13 +172,17 @@ def sync_leads(
                 started=started,
                 clock=clock,
                 calls_before=calls_before,
+                # what the real run repeats; its describe is cached on this client by then
+                setup_calls=calls_made(client)
+                - calls_before
+                - (calls_made(client, DESCRIBE) - describes_before),
             )
         notes: list[str] = []
         if list is not None and target is None:
             target = client.create_list(str(list))
             notes.append(f"created static list {target.name!r} (id {target.id})")
-            if jr is None:
-                jr = open_journal(str(target.id))
+            if jr is not None and not isinstance(journal, Journal):
+                jr.rescope(list_key=str(target.id))
         upsert = action == SyncAction.CREATE_OR_UPDATE.value
         use_bulk = method == "bulk" or (
             method == "auto" and upsert and len(plan.send) >= bulk_threshold
@@ -206,6 +220,8 @@ def sync_leads(
         result = _result(plan, clock.monotonic() - started, calls_made(client) - calls_before)
         result.list_id = target.id if target else None
         result.list_name = target.name if target else None
+        if jr is not None and jr.replaced is not None:
+            notes.append(f"the corrupt journal was moved to {str(jr.replaced)!r}")
         result.notes = notes
         result.lookup_column = plan.mapping.lookup_column
         result._rerun = _rerunner(

@@ -8,7 +8,6 @@ pipelined behind them, the journal written before and after each batch.
 
 from __future__ import annotations
 
-import json
 import threading
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import Any
@@ -78,9 +77,11 @@ class BatchSender:
                 while len(outstanding) >= self.workers * 2:
                     outstanding = self._drain(outstanding, to_list)
                 outstanding |= self._submit_adds(pool, to_list, full_only=True)
+            # Full list adds while upserts finish, then one partial: ceil(n / 300) calls,
+            # as the plan (and the dry run) counts them.
             while outstanding:
                 outstanding = self._drain(outstanding, to_list)
-                outstanding |= self._submit_adds(pool, to_list, full_only=False)
+                outstanding |= self._submit_adds(pool, to_list, full_only=True)
             outstanding |= self._submit_adds(pool, to_list, full_only=False)
             while outstanding:
                 outstanding = self._drain(outstanding, to_list)
@@ -131,9 +132,9 @@ class BatchSender:
             else 0
         )
         try:
-            records = json.loads(text)
-            results = self.client.sync_leads(
-                records,
+            results = self.client.sync_lead_batch(
+                text,
+                len(batch),
                 action=self.action,
                 lookup_field=self.lookup_field,
                 partition=self.partition,
@@ -146,7 +147,7 @@ class BatchSender:
             if self.journal is not None:
                 self.journal.finish_batch(
                     batch_id,
-                    [(k, "failed", None, None, "failed", exc.code, reason) for k in keys],
+                    [RowOutcome(k, "failed", None, None, "failed", exc.code, reason) for k in keys],
                 )
             return []
         if len(results) != len(batch):
@@ -163,14 +164,14 @@ class BatchSender:
                 status = SyncStatus.CREATED.value if p in recovered else res.status.value
                 lead = recovered.get(p, res.id)
                 plan.status[p], plan.lead_id[p] = status, lead
-                outcomes.append((key, "synced", int(plan.fps[p]), lead, status, None, None))
+                outcomes.append(RowOutcome(key, "synced", int(plan.fps[p]), lead, status))
                 synced.append(p)
             else:
                 plan.status[p] = SyncStatus.SKIPPED.value
                 plan.reason_code[p] = res.reason_code
                 plan.reason[p] = res.reason
                 outcomes.append(
-                    (key, "skipped", None, None, "skipped", res.reason_code, res.reason)
+                    RowOutcome(key, "skipped", None, None, "skipped", res.reason_code, res.reason)
                 )
         if self.journal is not None:
             self.journal.finish_batch(batch_id, outcomes)
@@ -231,6 +232,8 @@ class BatchSender:
             answer = by_id.get(int(plan.lead_id[p]))
             if answer is not None and answer.status.value == "added":
                 ok_keys.append(plan.keys[p])
+                if plan.status[p] == SyncStatus.UNCHANGED.value:
+                    plan.reason[p] = f"values unchanged; added to list {self.target.name!r}"
             else:
                 code = answer.reasons[0].code if answer and answer.reasons else "list_add"
                 msg = answer.reasons[0].message if answer and answer.reasons else "not added"
@@ -276,6 +279,10 @@ def failure_reason(exc: MarketoError) -> str:
     return f"{exc}; run the same sync again to retry"
 
 
-def calls_made(client: Any) -> int:
+def calls_made(client: Any, route: str | None = None) -> int:
+    """API calls the client made so far (retries included), or those to ``route``
+    (``"GET /rest/v1/leads/describe.json"``): the one count every display shows."""
     stats = getattr(client, "stats", None)
+    if route is not None:
+        return int(getattr(stats, "per_path", {}).get(route, 0))
     return int(getattr(stats, "calls", 0) or 0)

@@ -6,7 +6,7 @@ the hot path), following the field's ``dataType`` from describe:
 =====================  =====================================================  ==============
 dataType               accepted                                               sent as
 =====================  =====================================================  ==============
-email                  trimmed, ASCII, ``local@domain.tld``, <= length        str
+email                  trimmed, ``paragon_nb._email`` (dot-atom), <= length  str
 string/phone/url/...   anything; floats that are integers lose ``.0``; <= len  str
 text                   anything, <= length (default 30,000) UTF-8 bytes       str
 integer/score          ints, integral floats/strings (``12.0`` -> 12), int32  Int64
@@ -35,6 +35,7 @@ import pandas as pd
 import pyarrow.compute as pc
 from pandas.api import types as ptypes
 
+from paragon_nb._email import valid_emails
 from paragon_nb.marketo.models import LeadField
 from paragon_nb.sync.mapping import ColumnMapping
 from paragon_nb.sync.serialise import arrow_text
@@ -47,11 +48,6 @@ INT_MIN, INT_MAX = -(2**31), 2**31 - 1
 # string; text (textarea) fields are limited to 30,000 bytes of UTF-8.
 DEFAULT_STRING_LENGTH = 255
 DEFAULT_TEXT_BYTES = 30_000
-_EMAIL_RE = (
-    r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@"
-    r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
-    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+"
-)
 _TRUE = ("true", "yes", "1", "1.0")
 _FALSE = ("false", "no", "0", "0.0")
 
@@ -122,7 +118,7 @@ def _bad_mask(present: np.ndarray, ok: pd.Series | np.ndarray) -> np.ndarray:
 def _coerce_email(s: pd.Series, f: LeadField, *, normalise: bool) -> Coerced:
     text = _as_text(s).str.strip()
     present = ~_missing(text)
-    ok = text.str.fullmatch(_EMAIL_RE)
+    ok = valid_emails(text)  # the one rule, shared with the sandbox (paragon_nb._email)
     limit = f.length or DEFAULT_STRING_LENGTH
     too_long = present & (text.str.len().to_numpy(dtype="float64", na_value=0) > limit)
     bad = _bad_mask(present, ok) | too_long

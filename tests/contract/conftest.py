@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 from paragon_nb._clock import FakeClock
+from paragon_nb.marketo.client import MarketoClient
 from paragon_nb.sandbox import MarketoSandbox, SandboxApp
 
 
@@ -28,7 +29,12 @@ class Target:
     client_id: str
     client_secret: str = field(repr=False)  # a live secret must not reach failure output
     wait: Callable[[float], None]  # let time pass (FakeClock advance, or a real sleep live)
+    make_client: Callable[[], MarketoClient] = field(repr=False)  # our client, same target
     _token: str | None = field(default=None, repr=False)
+
+    def client(self) -> MarketoClient:
+        """A :class:`MarketoClient` for this target (closed by the caller)."""
+        return self.make_client()
 
     def token(self) -> str:
         if self._token is None:
@@ -69,6 +75,7 @@ def _live() -> Iterator[Target]:
             os.environ["MARKETO_CLIENT_ID"],
             os.environ["MARKETO_CLIENT_SECRET"],
             time.sleep,
+            MarketoClient.from_env,
         )
 
 
@@ -83,9 +90,11 @@ def target(request: pytest.FixtureRequest) -> Iterator[Target]:
         with httpx.Client(transport=app.transport()) as http:
             origin = "http://sandbox.local"
             yield Target("inproc", http, origin, origin + "/identity", app.client_id,
-                         app.client_secret, clock.advance)  # fmt: skip
+                         app.client_secret, clock.advance,
+                         lambda: app.client(clock=clock))  # fmt: skip
         app.state.close()
         return
     with MarketoSandbox(clock=clock) as sandbox, httpx.Client(timeout=30) as http:
         yield Target("socket", http, sandbox.base_url, sandbox.identity, sandbox.client_id,
-                     sandbox.client_secret, clock.advance)  # fmt: skip
+                     sandbox.client_secret, clock.advance,
+                     lambda: sandbox.client(clock=clock))  # fmt: skip

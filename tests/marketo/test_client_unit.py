@@ -273,29 +273,51 @@ def test_lists_lead_db_and_asset(fake: FakeMarketo) -> None:
     assert client.get_list(79) is None
 
 
-def test_create_list_uses_group_lists_folder(fake: FakeMarketo) -> None:
-    @fake.route("GET", "/rest/asset/v1/folder/byName.json")
-    def folder(request: httpx.Request, body: object) -> dict:
-        assert request.url.params["name"] == "Group Lists"
-        return ok([{"name": "Group Lists", "folderId": {"id": 12, "type": "Folder"}}])
+def _folder(fid: int, path: str, folder_type: str, *, system: bool = True) -> dict:
+    return {
+        "id": fid,
+        "name": path.rsplit("/", 1)[-1],
+        "folderId": {"id": fid, "type": "Folder"},
+        "folderType": folder_type,
+        "path": path,
+        "isSystem": system,
+    }
+
+
+def test_create_list_default_folder_is_found_by_type_through_browse(fake: FakeMarketo) -> None:
+    # the instance's list folder has another name and id; it sits on the second page
+    tree = [_folder(i, f"/Marketing Activities/F{i}", "Marketing Folder") for i in range(200)]
+    tree += [
+        _folder(900, "/Lead Database/Default/Listas", "List", system=False),
+        _folder(901, "/Lead Database/Default/Gruppenlisten", "List"),
+    ]
+
+    @fake.route("GET", "/rest/asset/v1/folders.json")
+    def browse(request: httpx.Request, body: object) -> dict:
+        offset, size = int(request.url.params["offset"]), int(request.url.params["maxReturn"])
+        assert "root" not in request.url.params
+        return ok(tree[offset : offset + size])
 
     @fake.route("POST", "/rest/asset/v1/staticLists.json")
     def create(request: httpx.Request, body: dict) -> dict:
         assert request.headers["content-type"].startswith("application/x-www-form-urlencoded")
-        assert json.loads(body["folder"]) == {"id": 12, "type": "Folder"}
-        return ok([{**LIST, "name": body["name"]}])
+        return ok([{**LIST, "name": body["name"], "folder": json.loads(body["folder"])}])
 
     client = make_client(fake)
     created = client.create_list("Newsletter")
     assert (created.id, created.name, created.folder) == (
         77,
         "Newsletter",
-        {"id": 12, "type": "Folder"},
+        {"id": 901, "type": "Folder"},  # the system List folder wins over the first List one
     )
+    client.create_list("Second")
+    # not cached: each creation browses again (two pages here), so it always costs the same
+    assert len(fake.rest_requests("/rest/asset/v1/folders.json")) == 4
+    assert not fake.rest_requests("/rest/asset/v1/folder/byName.json")
 
 
 def test_create_list_without_default_folder_says_what_to_pass(fake: FakeMarketo) -> None:
-    fake.route("GET", "/rest/asset/v1/folder/byName.json")(
+    fake.route("GET", "/rest/asset/v1/folders.json")(
         lambda r, b: {
             "success": True,
             "errors": [],

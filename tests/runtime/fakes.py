@@ -9,6 +9,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from paragon_nb.errors import MarketoAuthError
+from paragon_nb.marketo.limits import Limiter, Limits
 from paragon_nb.marketo.models import (
     ListMemberResult,
     ListMemberStatus,
@@ -61,6 +62,8 @@ class FakeClient:
         self.m = marketo
         self.creds = creds
         self.closed = False
+        # the real client's limiter type, far above anything these tests send
+        self.limiter = Limiter(Limits(rate_calls=1_000_000, rate_window=1.0, max_concurrency=10))
 
     def check(self) -> list[Any]:
         self.m._call("check")

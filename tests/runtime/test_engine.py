@@ -204,7 +204,7 @@ def test_condition_python_and_lookup_steps(project: Project, marketo: FakeMarket
     project.trigger_event("user-1", "Lead Created", {**LEAD_EXAMPLE, "email": "b@x.com"})
     assert project.wait_idle(5)
     runs = [project.run(r) for r in project.runs().run_id]
-    assert [r["status"] for r in runs] == ["succeeded", "succeeded"]
+    assert [r["status"] for r in runs] == ["succeeded", "succeeded"], [r["error"] for r in runs]
     first, second = (steps_by_id(r) for r in runs)
     assert first["is_acme"]["output"] == {"result": True, "selectedChoice": "Yes"}
     assert first["tagged"]["output"] == {"result": {"tag": "pro:ada@example.com"}}

@@ -7,12 +7,14 @@ from __future__ import annotations
 import threading
 import types
 import uuid
+from dataclasses import replace
 from typing import Any
 
 import httpx
 import pytest
 
-from paragon_nb.errors import NotFoundError, RuntimeStateError, TokenInvalid
+from paragon_nb.errors import EventValidationError, NotFoundError, RuntimeStateError, TokenInvalid
+from paragon_nb.runtime.api import EventReceipt
 from paragon_nb.runtime.server import RestApp
 from paragon_nb.tokens import SigningKey, sign_user_token, verify_user_token
 
@@ -28,6 +30,7 @@ class StubProject:
         self.public_pem = key.public_pem if key else None
         self.strict = strict
         self.events: list[tuple[str, str, dict]] = []
+        self.receipts: dict[tuple[str, str | None], EventReceipt] = {}
         self.users: dict[str, dict[str, Any]] = {}
         self.calls: list[tuple] = []
         self._lock = threading.Lock()
@@ -41,16 +44,19 @@ class StubProject:
             raise TokenInvalid("the project has no signing key yet")
         return verify_user_token(token, self.public_pem)
 
-    def trigger_event(self, sub: str, name: str, payload: dict) -> str:
+    def trigger_event(
+        self, sub: str, name: str, payload: dict, *, idempotency_key: str | None = None
+    ) -> EventReceipt:
         if self.strict and "email" not in payload:
-            from paragon_nb import errors
-
-            cls = getattr(errors, "EventValidationError", None)
-            if cls is not None:
-                raise cls("payload does not match", errors=["email: required"])
+            raise EventValidationError("payload does not match", errors=["email: required"])
         with self._lock:
+            if (sub, idempotency_key) in self.receipts:
+                return replace(self.receipts[sub, idempotency_key], repeated=True)
             self.events.append((sub, name, payload))
-            return f"evt-{len(self.events)}"
+            receipt = EventReceipt(event_id=f"evt-{len(self.events)}", name=name)
+            if idempotency_key is not None:
+                self.receipts[sub, idempotency_key] = receipt
+            return receipt
 
     def _user(self, sub: str) -> dict[str, Any]:
         return self.users.setdefault(sub, {"meta": {}, "cred": None, "wf": {}})

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -111,6 +112,96 @@ def test_kill_9_after_201s_loses_no_event_and_runs_none_twice(tmp_path: Path) ->
         emails = Counter(row["email"] for row in sandbox.app.leads())
         assert emails == Counter(f"ada{i}@example.com" for i in range(BURST))
         assert len(sandbox.app.list_members(listing["id"])) == BURST
+
+
+def _post_until_killed(
+    proc: subprocess.Popen[str], url: str, token: str, *, start: int, count: int, kill_at: int
+) -> list[str]:
+    """Post ``count`` events from 8 threads; SIGKILL the server once ``kill_at`` got 201s.
+    Returns the ids of every event answered 201."""
+    accepted: list[str] = []
+    lock = threading.Lock()
+    headers = {"Authorization": f"Bearer {token}"}
+
+    def client(thread: int) -> None:
+        with httpx.Client(timeout=30) as http:
+            for i in range(start + thread, start + count, 8):
+                try:
+                    response = http.post(
+                        url, json={"name": EVENT, "payload": lead(i)}, headers=headers
+                    )
+                except httpx.HTTPError:
+                    return  # the server is gone
+                if response.status_code != 201:
+                    continue
+                with lock:
+                    accepted.append(response.json()["eventId"])
+                    if len(accepted) == kill_at:
+                        os.kill(proc.pid, signal.SIGKILL)
+
+    threads = [threading.Thread(target=client, args=(t,)) for t in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    if proc.poll() is None:
+        os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=10)
+    proc.communicate(timeout=10)
+    return accepted
+
+
+def test_kill_9_mid_burst_at_random_moments_loses_nothing_and_doubles_nothing(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "proj"
+    rng = random.Random(9)
+    rounds, per_round = 3, 240
+    # Marketo's real limits; latency keeps batches in flight when the kill lands
+    with MarketoSandbox(latency=0.05) as sandbox:
+        listing = sandbox.app.create_list("Newsletter")
+        seeded = seed_project(path)
+        connect_and_enable(
+            seeded,
+            "user-1",
+            endpoint=sandbox.endpoint,
+            identity=sandbox.identity,
+            client_id=sandbox.client_id,
+            client_secret=sandbox.client_secret,
+            list_id=listing["id"],
+        )
+        token = seeded.token("user-1")
+        project_id = seeded.project.id
+        seeded.project.close()
+        accepted: list[str] = []
+        cut_short: list[int] = []
+        for n in range(rounds):
+            kill_at = rng.randrange(10, per_round - 10)
+            proc, info = _start_server(path)
+            url = f"{info['url']}/projects/{project_id}/sdk/events/trigger"
+            got = _post_until_killed(
+                proc, url, token, start=n * per_round, count=per_round, kill_at=kill_at
+            )
+            assert proc.returncode == -signal.SIGKILL
+            assert len(got) >= kill_at, (n, kill_at, len(got))
+            accepted += got
+            with Project.open(path, resume=False) as interrupted:
+                cut_short.append(interrupted.unfinished_runs)
+            with Project.open(path) as reopened:  # resumes what the kill cut short
+                assert reopened.wait_idle(timeout=120)
+                runs = reopened.runs()
+                events = {e["id"] for e in reopened.events()}
+            assert set(accepted) <= events
+            per_event = Counter(runs["event_id"])
+            assert set(per_event) == events and set(per_event.values()) == {1}
+            assert set(runs["status"]) == {"succeeded"}, runs["error"].dropna().tolist()[:3]
+            emails = Counter(row["email"] for row in sandbox.app.leads())
+            assert len(emails) == len(events) and set(emails.values()) == {1}
+            assert len(sandbox.app.list_members(listing["id"])) == len(events)
+        assert sum(cut_short) > 0, "every kill landed after all runs finished"
+        stats = sandbox.app.stats
+        assert stats.max_calls_in_window <= 100 and stats.max_in_flight <= 10
+        assert not {"606", "615"} & set(stats.errors_by_code)
 
 
 def test_serve_cli_exits_0_on_sigterm(tmp_path: Path) -> None:

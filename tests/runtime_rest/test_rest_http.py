@@ -377,3 +377,52 @@ def test_workflows_can_be_named_by_name(stub: Any, http: httpx.Client, bearer: A
         "enabled": False,
         "settings": {"marketo_list": 9},
     }
+
+
+def test_a_cut_short_event_over_the_socket_is_400_and_records_nothing(
+    stub: Any, bearer: Any
+) -> None:
+    import socket
+
+    body = json.dumps(EVENT).encode()
+    with serve_project(stub) as handle:
+        head = (
+            f"POST /projects/{stub.id}/sdk/events/trigger HTTP/1.1\r\nHost: t\r\n"
+            f"Authorization: {bearer()['Authorization']}\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n"
+        ).encode()
+        with socket.create_connection(("127.0.0.1", int(handle.url.rsplit(":", 1)[1])), 10) as s:
+            s.sendall(head + body[:-5])  # the client dies before its last 5 bytes
+            s.shutdown(socket.SHUT_WR)
+            answer = b""
+            while chunk := s.recv(65536):
+                answer += chunk
+    assert answer.startswith(b"HTTP/1.1 400")
+    assert b"Content-Length" in answer and stub.events == []
+
+
+def test_backpressure_is_a_429_with_retry_after_and_records_nothing(
+    make_stub: Any, bearer: Any, keys: Any
+) -> None:
+    from paragon_nb.errors import BackpressureError
+    from paragon_nb.runtime.sdk import Paragon
+
+    class Full(make_stub):  # type: ignore[misc,valid-type]
+        def trigger_event(self, *args: Any, **kw: Any) -> Any:
+            raise BackpressureError("the project holds 5 queued runs", retry_after=2.2)
+
+    full = Full()
+    app = RestApp(full)
+    with httpx.Client(transport=httpx.WSGITransport(app=app), base_url="http://t") as client:
+        response = client.post(
+            f"/projects/{full.id}/sdk/events/trigger", json=EVENT, headers=bearer()
+        )
+    assert response.status_code == 429
+    assert response.headers["Retry-After"] == "3"  # whole seconds, rounded up
+    assert response.json() == {"message": "the project holds 5 queued runs"}
+    assert full.events == []
+    with Paragon(full) as paragon:
+        paragon.authenticate(full.id, bearer()["Authorization"].split()[1])
+        with pytest.raises(BackpressureError) as raised:
+            paragon.event("Lead Created", {"email": "a@x.com"})
+    assert raised.value.retry_after == 3.0 and paragon.authenticated  # not logged out

@@ -203,3 +203,39 @@ def test_project_serve_takes_a_body_limit(seeded: Seeded) -> None:
     assert response.status_code == 413
     assert "200-byte limit" in response.json()["message"]
     assert project.events() == []
+
+
+def test_an_idempotency_key_repeat_gets_the_same_201_and_records_one_event(
+    seeded: Seeded,
+) -> None:
+    project = seeded.project
+    token = seeded.token("user-1")
+    with project.serve() as handle, httpx.Client() as http:
+        url = f"{handle.project_url}/sdk/events/trigger"
+        headers = {"Authorization": f"Bearer {token}", "Idempotency-Key": "signup-42"}
+        first = http.post(url, headers=headers, json={"name": EVENT, "payload": lead(1)})
+        again = http.post(url, headers=headers, json={"name": EVENT, "payload": lead(1)})
+        second = {**headers, "Idempotency-Key": "signup-43"}
+        other = http.post(url, headers=second, json={"name": EVENT, "payload": lead(2)})
+        bad = http.post(
+            url, headers={**headers, "Idempotency-Key": "a b"}, json={"name": EVENT, "payload": {}}
+        )
+    assert (first.status_code, again.status_code, other.status_code) == (201, 201, 201)
+    assert again.json() == first.json() and other.json() != first.json()
+    assert bad.status_code == 400 and "Idempotency-Key" in bad.json()["message"]
+    assert len(project.events()) == 2
+
+    with Paragon(project) as paragon:  # the in-process mirror sends the same header
+        paragon.authenticate(project.id, token)
+        assert paragon.event(EVENT, lead(1), idempotency_key="signup-42") == first.json()["eventId"]
+        assert paragon.event(EVENT, lead(3), idempotency_key="signup-44") != first.json()["eventId"]
+    assert len(project.events()) == 3
+
+
+def test_connect_opens_the_registered_portal_for_a_local_project(seeded: Seeded) -> None:
+    from paragon_nb.widgets import ConnectPortal
+
+    with Paragon(seeded.project) as paragon:
+        paragon.authenticate(seeded.project.id, seeded.token("user-1"))
+        portal = paragon.connect("marketo")
+    assert isinstance(portal, ConnectPortal)

@@ -329,3 +329,18 @@ def test_an_oversized_body_is_drained_but_only_its_head_kept() -> None:
     body = _read_body({"CONTENT_LENGTH": "3000000", "wsgi.input": stream}, keep=1_000_001)
     assert len(body) == 1_000_001  # enough to see it is over the 1 MB limit
     assert stream.tell() == 3_000_000  # all read, so the client gets its 413, not a reset
+
+
+def test_email_dot_atom_rule_gives_1003(api) -> None:
+    res = api.sync(
+        [{"email": "dot..dot@example.com"}, {"email": ".lead@example.com"},
+         {"email": "trail.@example.com"}, {"email": "ok.dot@example.com"}]
+    )  # fmt: skip
+    statuses = [r["status"] for r in res["result"]]
+    assert statuses == ["skipped", "skipped", "skipped", "created"]
+    assert res["result"][0]["reasons"] == [
+        {
+            "code": "1003",
+            "message": "Invalid value for field 'email' and value 'dot..dot@example.com'",
+        }
+    ]

@@ -187,3 +187,29 @@ def test_bad_credentials_raise_the_oauth_description(sandbox: MarketoSandbox) ->
     client.host = sandbox.base_url
     with pytest.raises(Exception, match="Bad client credentials"):
         client.execute(method="describe")
+
+
+def test_browse_folders_then_create_a_list_in_a_new_subfolder(mc, sandbox: MarketoSandbox) -> None:
+    """The usual "find a folder, then create a list in it" flow (reference §5.2a)."""
+    folders = mc.execute(method="browse_folders", maxReturn=5)  # from the top, 5 a page
+    list_folder = next(f for f in folders if f["folderType"] == "List")
+    assert list_folder["path"] == "/Lead Database/Default/Group Lists"
+    assert len(folders) == len(mc.execute(method="browse_folders", maxReturn=200))
+    below = mc.execute(method="browse_folders", root=list_folder["id"], maxDepth=0)
+    assert [f["id"] for f in below] == [list_folder["id"]]
+    assert mc.execute(method="get_folder_by_id", id=list_folder["id"], type="Folder") == below
+    # its create_folder sends parent={'id': N, 'type': Folder} (not strict JSON)
+    made = mc.execute(
+        method="create_folder", name="Imports", parentId=list_folder["id"], parentType="Folder"
+    )
+    sub = made[0]
+    assert sub["path"] == "/Lead Database/Default/Group Lists/Imports"
+    created = mc.execute(
+        method="create_list", name="Webinar", folderId=sub["id"], folderType="Folder"
+    )
+    assert created[0]["folder"] == {"id": sub["id"], "type": "Folder"}
+    contents = mc.execute(method="get_folder_contents", id=sub["id"], type="Folder")
+    assert contents == [{"id": created[0]["id"], "type": "StaticList"}]
+    by_name = mc.execute(method="get_folder_by_name", name="Imports")
+    assert [f["id"] for f in by_name] == [sub["id"]]
+    assert sandbox.stats.errors_by_code == {}

@@ -8,7 +8,6 @@ import socket
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -139,7 +138,10 @@ def _cli(*args: str) -> Iterator[tuple[subprocess.Popen, dict]]:
 
 
 def test_cli_prints_json_line_serves_concurrently_and_exits_cleanly(isolated_env: Path) -> None:
-    flags = ("--memory", "--max-concurrency", "20", "--latency", "300", "--token-ttl", "50")
+    # 12 calls at once against --max-concurrency 10: exactly 10 in flight together succeed
+    # and 2 are refused with 615, which only happens if the server runs >10 at a time (the
+    # 2 s latency keeps the first 10 in flight while the last 2 arrive).
+    flags = ("--memory", "--max-concurrency", "10", "--latency", "2000", "--token-ttl", "50")
     with _cli(*flags) as (proc, info):
         assert set(info) == {"endpoint", "identity", "client_id", "client_secret"}
         written = json.loads((isolated_env / "sandbox.json").read_text())
@@ -150,25 +152,24 @@ def test_cli_prints_json_line_serves_concurrently_and_exits_cleanly(isolated_env
             issued = http.get(info["identity"] + "/oauth/token", params=creds).json()
         assert 45 <= issued["expires_in"] <= 49  # --token-ttl 50
         token = issued["access_token"]
-        results: list[bool] = []
+        results: list[str] = []
+        ready = threading.Barrier(12, timeout=20)
 
         def call() -> None:
             with httpx.Client(timeout=20) as http:
+                ready.wait()  # all 12 send together
                 r = http.get(
                     info["endpoint"] + "/v1/leads/describe.json",
                     headers={"Authorization": f"Bearer {token}"},
-                )
-                results.append(r.json()["success"])
+                ).json()
+                results.append("ok" if r["success"] else r["errors"][0]["code"])
 
         threads = [threading.Thread(target=call) for _ in range(12)]
-        started = time.monotonic()
         for t in threads:
             t.start()
         for t in threads:
             t.join(20)
-        elapsed = time.monotonic() - started
-        assert results == [True] * 12
-        assert elapsed < 12 * 0.3 / 2  # served in parallel, not one after another
+        assert sorted(results) == ["615", "615"] + ["ok"] * 10
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(10) == 0
     assert not (isolated_env / "sandbox.json").exists()
@@ -203,11 +204,10 @@ def test_cli_flags_trigger_limits_and_state_persists(isolated_env: Path) -> None
                 "client_id": "cid",
                 "client_secret": "csecret",
             }
-            # the token of the first run is still valid (tokens persist with the state)
-            assert (
-                http.get(again["identity"] + "/oauth/token", params=creds).json()["access_token"]
-                == token
-            )
+            # tokens persist as hashes: a new process cannot hand the first run's token out
+            # again, so it issues a fresh one, and the first run's token still authenticates
+            fresh = http.get(again["identity"] + "/oauth/token", params=creds).json()
+            assert fresh["access_token"] and fresh["access_token"] != token
             url = again["endpoint"] + "/v1/leads/describe.json"
             auth = {"Authorization": f"Bearer {token}"}
             codes = [

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from paragon_nb._clock import FakeClock
-from paragon_nb.sync.journal import JOURNAL_FILE, Journal
+from paragon_nb.sync.journal import JOURNAL_FILE, Journal, RowOutcome
 
 
 def test_default_path_is_under_home(isolated_env: Path) -> None:
@@ -24,8 +24,8 @@ def test_pending_then_finished_then_listed(tmp_path: Path, clock: FakeClock) -> 
         j.finish_batch(
             bid,
             [
-                ("a@x.com", "synced", 11, 101, "created", None, None),
-                ("b@x.com", "skipped", None, None, "skipped", "1003", "bad"),
+                RowOutcome("a@x.com", "synced", 11, 101, "created"),
+                RowOutcome("b@x.com", "skipped", None, None, "skipped", "1003", "bad"),
             ],
         )
         j.mark_listed(["a@x.com"])
@@ -53,14 +53,14 @@ def test_resync_clears_listed_and_many_keys_lookup(tmp_path: Path) -> None:
     keys = [f"u{i}@x.com" for i in range(2000)]
     with Journal(instance="i", lookup_field="email", path=path) as j:
         bid = j.begin_batch(keys, range(2000), action="createOrUpdate")
-        done = [(k, "synced", n, n, "created", None, None) for n, k in enumerate(keys)]
+        done = [RowOutcome(k, "synced", n, n, "created") for n, k in enumerate(keys)]
         j.finish_batch(bid, done)
         j.mark_listed(keys)
         # few keys against a large scope: chunked IN queries
         few = j.lookup(keys[:3])
         assert list(few["fingerprint"]) == [0, 1, 2]
         bid = j.begin_batch(keys[:1], [99], action="createOrUpdate")
-        j.finish_batch(bid, [(keys[0], "synced", 99, None, "updated", None, None)])
+        j.finish_batch(bid, [RowOutcome(keys[0], "synced", 99, None, "updated")])
         row = j.lookup(keys[:1]).loc[keys[0]]
         assert (row["fingerprint"], row["lead_id"], row["listed"]) == (99, 0, False)
         assert j.forget() == 2000

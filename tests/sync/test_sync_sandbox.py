@@ -112,23 +112,28 @@ def test_list_by_id_and_dry_run(app: SandboxApp, client) -> None:
     plan = sync_leads(df, client, list=list_id, dry_run=True, progress=False)
     assert plan.dry_run and app.stats.write_calls == 0 and app.lead_count() == 0
     assert plan.counts == {"would create": 650}
-    assert plan.planned_calls == 3 + 3
+    assert plan.planned_calls == 1 + 3 + 3  # list lookup, upserts, list adds
     assert plan.remaining_quota is not None and plan.remaining_quota < 50_000
-    done = sync_leads(df, client, list=str(list_id), progress=False)
+    done = sync_leads(df, client, list=list_id, progress=False)
     assert done.counts == {"created": 650}
+    assert done.calls == plan.planned_calls
     assert len(app.list_members(list_id)) == 650
     df.loc[0, "lastName"] = "Changed"
     plan2 = sync_leads(df, client, list=list_id, dry_run=True, progress=False)
     assert plan2.counts == {"unchanged": 649, "would update": 1}
-    assert plan2.planned_calls == 2
+    assert plan2.planned_calls == 1 + 1 + 1 + 1  # lookup, verification, upsert, list add
+    assert sync_leads(df, client, list=list_id, progress=False).calls == plan2.planned_calls
 
 
-def test_dry_run_compares_with_marketo_without_journal(app: SandboxApp, client) -> None:
+def test_dry_run_without_journal_plans_what_the_real_run_sends(app: SandboxApp, client) -> None:
     df = big_frame(5)
     sync_leads(df, client, journal=False, progress=False)
     df.loc[1, "firstName"] = "Other"
     plan = sync_leads(df, client, journal=False, dry_run=True, progress=False)
-    assert plan.rows["status"].tolist() == ["unchanged", "would update"] + ["unchanged"] * 3
+    # no journal: every row is sent, and Marketo answers "updated" for leads it holds
+    assert plan.rows["status"].tolist() == ["would update"] * 5
+    real = sync_leads(df, client, journal=False, progress=False)
+    assert real.rows["status"].tolist() == ["updated"] * 5
 
 
 def test_mirror_removes_only_with_confirmation(app: SandboxApp, client) -> None:
@@ -206,12 +211,12 @@ def test_create_only_resume_reads_1005_on_pending_rows_as_created(app: SandboxAp
     """A createOnly run killed after Marketo wrote a batch but before the journal recorded
     it: on the next run the journal has those rows pending, Marketo answers 1005, and the
     rows count as created (with their ids), not skipped."""
-    from paragon_nb.sync.journal import Journal
+    from paragon_nb.sync.journal import Journal, instance_of
     from paragon_nb.sync.plan import make_plan
 
     df = big_frame(5)
     sync_leads(df.iloc[:3], client, action="createOnly", journal=False, progress=False)
-    journal = Journal(instance=client.instance_key, lookup_field="email")
+    journal = Journal(instance=instance_of(client), lookup_field="email")
     plan = make_plan(df, client.describe())
     journal.begin_batch([plan.keys[p] for p in range(3)], plan.fps[:3], action="createOnly")
     journal.close()  # ... and the process died here
@@ -225,13 +230,13 @@ def test_create_only_resume_reads_1005_on_pending_rows_as_created(app: SandboxAp
 
 def test_bulk_runs_several_jobs_pipelined(app: SandboxApp, client, clock: FakeClock) -> None:
     from paragon_nb.sync.bulk import run_bulk
-    from paragon_nb.sync.journal import Journal
+    from paragon_nb.sync.journal import Journal, instance_of
     from paragon_nb.sync.plan import make_plan
 
     df = big_frame(1000)
     df.loc[10, "numberOfEmployees"] = -1  # still valid: Marketo gets it
     lst = app.create_list("Jobs")
-    journal = Journal(instance=client.instance_key, lookup_field="email", list_key=str(lst["id"]))
+    journal = Journal(instance=instance_of(client), lookup_field="email", list_key=str(lst["id"]))
     plan = make_plan(df, client.describe(), journal=journal)
     app.reset_stats()
     run_bulk(client, plan, journal, list_id=lst["id"], lookup_field="email", partition=None,

@@ -150,10 +150,16 @@ def test_aware_datetimes_become_utc_iso(dt: datetime) -> None:
     assert native.values.tolist() == [expected]
 
 
-local = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789._+-", min_size=1, max_size=20)
+# dot-atoms: dots only between runs (paragon_nb._email)
+local = st.lists(
+    st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789_+-", min_size=1, max_size=8),
+    min_size=1,
+    max_size=3,
+).map(".".join)
 label = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789", min_size=1, max_size=10)
 
 
+@settings(deadline=None)  # a loaded machine is no reason to fail
 @given(local, label, st.sampled_from(["com", "io", "co.uk"]), st.booleans())
 def test_emails_trimmed_and_lookup_normalised(user: str, host: str, tld: str, upper: bool) -> None:
     addr = f"{user}@{host}.{tld}"
@@ -166,7 +172,8 @@ def test_emails_trimmed_and_lookup_normalised(user: str, host: str, tld: str, up
 
 
 def test_bad_emails() -> None:
-    bad = ["bad", "a@b", "ü@x.com", "a b@x.com", "@x.com", "a@-x.com", "x" * 250 + "@x.com"]
+    bad = ["bad", "a@b", "ü@x.com", "a b@x.com", "@x.com", "a@-x.com", "x" * 250 + "@x.com",
+           "dot..dot@x.com", ".lead@x.com", "trail.@x.com"]  # fmt: skip
     out = coerce_column(pd.Series(bad), EMAIL)
     assert out.bad.all()
 

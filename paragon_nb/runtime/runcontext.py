@@ -1,0 +1,322 @@
+"""One run's state in memory (:class:`RunContext`) and the rules that move it forward
+(:class:`StepRunner`): which step is next, running a step, recording an attempt, a
+retry or a failure. Nothing here touches the store: every change goes into a
+:class:`~paragon_nb.runtime.runlog.Writes` that the engine commits for a whole group.
+
+    ctx = RunContext.load(row, payload=..., steps=..., spec_for=..., secrets_for=...)
+    status, error = runner.advance(ctx, writes)      # PARKED, or a final RunStatus
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from paragon_nb._clock import Clock
+from paragon_nb.errors import MarketoError, StepError, TemplateError, TransientMarketoError
+from paragon_nb.runtime.api import RunStatus, StepRecord, StepStatus
+from paragon_nb.runtime.gateway import MarketoGateway
+from paragon_nb.runtime.masking import mask_secrets
+from paragon_nb.runtime.runlog import RunRow, WorkItem, Writes
+from paragon_nb.runtime.steps import ACTIONS, StepEnv, evaluate_condition, to_jsonable
+from paragon_nb.runtime.templating import render
+from paragon_nb.runtime.workflows import ActionStep, ConditionStep, WorkflowSpec, iter_steps
+
+__all__ = ["PARKED", "RunContext", "StepRunner"]
+
+
+class _Parked:
+    def __repr__(self) -> str:
+        return "PARKED"
+
+
+#: the run waits for a Marketo batch or a retry timer; it holds no thread meanwhile
+PARKED: Any = _Parked()
+
+
+class _StepFailed(Exception):
+    def __init__(self, step_id: str, message: str) -> None:
+        super().__init__(message)
+        self.step_id = step_id
+
+
+def describe(exc: BaseException) -> str:
+    if isinstance(exc, StepError | TemplateError | MarketoError):
+        return str(exc)
+    return f"{type(exc).__name__}: {exc}"
+
+
+@dataclass
+class RunContext:
+    """What advancing a run needs: its spec, the template data (event, settings, user,
+    finished steps' outputs), its step records and the secrets to mask."""
+
+    run_id: str
+    sub: str
+    spec: WorkflowSpec
+    data: dict[str, Any]
+    records: dict[str, StepRecord] = field(default_factory=dict)
+    secrets: list[str] = field(default_factory=list)
+    waiting: set[str] = field(default_factory=set)  # steps parked on a batch or a timer
+    timers: dict[str, float] = field(default_factory=dict)  # step id -> retry time (new)
+    started: bool = False
+    broken: str | None = None  # why the run cannot run at all (e.g. undecryptable secret)
+
+    @classmethod
+    def load(
+        cls,
+        row: RunRow,
+        *,
+        payload: Any,
+        steps: Sequence[StepRecord],
+        spec_for: Callable[[str, int], WorkflowSpec],
+        secrets_for: Callable[[str], Sequence[str]],
+    ) -> RunContext:
+        snapshot = row.context
+        data = {
+            "event": payload,
+            "settings": snapshot.get("settings", {}),
+            "user": snapshot.get("user", {"id": row.sub, "meta": {}}),
+            "steps": {},
+        }
+        broken = None
+        secrets: list[str] = []
+        spec: Any = None
+        try:
+            secrets = list(secrets_for(row.sub))  # may fail: e.g. the secret key changed
+            spec = spec_for(row.workflow_id, row.version)  # NotFoundError if gone
+            if payload is None:
+                raise StepError(f"run {row.id}: its event {row.event_id!r} is missing")
+        except Exception as exc:
+            broken = mask_secrets(describe(exc), secrets)
+        return cls(
+            run_id=row.id,
+            sub=row.sub,
+            spec=spec,
+            data=data,
+            records={s.step_id: s for s in steps},
+            secrets=secrets,
+            started=row.status == RunStatus.RUNNING,
+            broken=broken,
+        )
+
+    def step(self, step_id: str) -> ActionStep:
+        for step in iter_steps(self.spec.steps):
+            if step.id == step_id:
+                return step  # type: ignore[no-any-return]
+        raise StepError(f"workflow {self.spec.name!r} has no step {step_id!r}")
+
+    def mask(self, value: Any) -> Any:
+        return mask_secrets(value, self.secrets)
+
+
+class StepRunner:
+    """Runs steps of a :class:`RunContext` and records each outcome in a ``Writes``."""
+
+    def __init__(
+        self,
+        *,
+        clock: Clock,
+        gateway_for: Callable[[str], MarketoGateway],
+        functions: Mapping[str, Callable[..., Any]],
+    ) -> None:
+        self._clock = clock
+        self._gateway_for = gateway_for
+        self._functions = functions
+
+    def advance(self, ctx: RunContext, writes: Writes) -> tuple[Any, str | None]:
+        """Run steps until the run parks or ends: (PARKED, None) or (final status, error)."""
+        if ctx.broken is not None:
+            return RunStatus.FAILED, ctx.broken
+        try:
+            if self._walk(ctx, ctx.spec.steps, writes) is PARKED:
+                return PARKED, None
+        except _StepFailed as failed:
+            return RunStatus.FAILED, f"step {failed.step_id!r}: {failed}"
+        except Exception as exc:
+            return RunStatus.FAILED, ctx.mask(describe(exc))
+        return RunStatus.SUCCEEDED, None
+
+    def _walk(self, ctx: RunContext, steps: Sequence[Any], writes: Writes) -> Any:
+        for step in steps:
+            record = ctx.records.get(step.id)
+            if record is not None and record.is_finished:
+                if record.status == StepStatus.FAILED and record.output is None:
+                    raise _StepFailed(step.id, record.error or "failed")
+                output = record.output
+            elif step.id in ctx.waiting:
+                return PARKED
+            elif isinstance(step, ConditionStep):
+                output = self._condition(ctx, step, writes)
+            else:
+                output = self._action(ctx, step, record, writes)
+                if output is PARKED:
+                    return PARKED
+            ctx.data["steps"][step.id] = output
+            if isinstance(step, ConditionStep):
+                branch = step.then if (output or {}).get("result") else step.else_
+                if self._walk(ctx, branch, writes) is PARKED:
+                    return PARKED
+        return None
+
+    def _put(self, ctx: RunContext, record: StepRecord, writes: Writes) -> StepRecord:
+        ctx.records[record.step_id] = record
+        writes.steps.append((ctx.run_id, record))
+        return record
+
+    def _condition(self, ctx: RunContext, step: ConditionStep, writes: Writes) -> Any:
+        now = self._clock.time()
+        output: dict[str, Any] | None = None
+        error: str | None = None
+        try:
+            result = evaluate_condition(step.if_, ctx.data)
+        except (TemplateError, StepError) as exc:
+            error = ctx.mask(str(exc))
+        else:
+            output = {"result": result, "selectedChoice": "Yes" if result else "No"}
+        status = StepStatus.FAILED if error is not None else StepStatus.SUCCEEDED
+        record = StepRecord(
+            step.id, "condition", status, 1, now, self._clock.time(), ctx.mask(step.if_),
+            output, error,
+        )  # fmt: skip
+        self._put(ctx, record, writes)
+        if output is None:
+            raise _StepFailed(step.id, str(error))
+        return output
+
+    def _action(
+        self, ctx: RunContext, step: ActionStep, record: StepRecord | None, writes: Writes
+    ) -> Any:
+        action = ACTIONS[step.action]
+        attempts = record.attempts if record is not None else 0
+        base = StepRecord(
+            step.id, step.action, StepStatus.RUNNING, attempts,
+            record.started if record is not None and record.started else self._clock.time(),
+            None, None, None, None,
+        )  # fmt: skip
+        try:
+            rendered = render(step.params, ctx.data)
+            base = replace(base, input=ctx.mask(to_jsonable(rendered)))
+            params = action.validate(rendered)
+            if action.batch is not None:
+                key = action.batch.key(params)
+                self._gateway_for(ctx.sub)  # StepError now when there is no VALID credential
+                payload = to_jsonable(action.batch.payload(params))
+        except (TemplateError, StepError) as exc:
+            return self._record_failure(ctx, step, base, exc, writes)
+        if action.batch is not None:
+            writes.new_work.append(
+                WorkItem(ctx.run_id, step.id, ctx.sub, action.batch.op, key, payload, attempts)
+            )
+            self._put(ctx, base, writes)
+            ctx.waiting.add(step.id)
+            return PARKED
+        return self._attempt(ctx, step, params, replace(base, attempts=attempts + 1), writes)
+
+    def _attempt(
+        self, ctx: RunContext, step: ActionStep, params: Any, record: StepRecord, writes: Writes
+    ) -> Any:
+        """One try of a step run on this worker (python, Marketo reads)."""
+        env = StepEnv(gateway_factory=lambda: self._gateway_for(ctx.sub), functions=self._functions)
+        try:
+            output = to_jsonable(ACTIONS[step.action].execute(params, env))  # type: ignore[misc]
+        except Exception as exc:
+            retry_at = self._retry_at(step, exc, record.attempts)
+            if retry_at is None:
+                return self._record_failure(ctx, step, record, exc, writes)
+            self._put(ctx, replace(record, error=ctx.mask(describe(exc))), writes)
+            ctx.waiting.add(step.id)
+            ctx.timers[step.id] = retry_at
+            return PARKED
+        return self._succeed(ctx, record, output, writes)
+
+    def _succeed(self, ctx: RunContext, record: StepRecord, output: Any, writes: Writes) -> Any:
+        done = replace(
+            record, status=StepStatus.SUCCEEDED, output=ctx.mask(output), error=None,
+            finished=self._clock.time(),
+        )  # fmt: skip
+        self._put(ctx, done, writes)
+        return output
+
+    def _record_failure(
+        self,
+        ctx: RunContext,
+        step: ActionStep,
+        record: StepRecord,
+        failure: BaseException,
+        writes: Writes,
+    ) -> Any:
+        """The step failed for good: its record says why; the run goes on only when the step
+        has ``continue_on_failure`` (the error is then its output)."""
+        message = ctx.mask(describe(failure))
+        error_output = {
+            "error": {
+                "message": message,
+                "type": type(failure).__name__,
+                "code": getattr(failure, "code", None),
+            }
+        }
+        failed = replace(
+            record, status=StepStatus.FAILED, error=message, finished=self._clock.time(),
+            output=error_output if step.continue_on_failure else None,
+        )  # fmt: skip
+        self._put(ctx, failed, writes)
+        if not step.continue_on_failure:
+            raise _StepFailed(step.id, message)
+        return error_output
+
+    def _retry_at(self, step: ActionStep, exc: BaseException, attempts: int) -> float | None:
+        """When to try again (epoch seconds), or None when the step fails now."""
+        if attempts - 1 >= step.retry.max_retries:
+            return None
+        if step.retry.on == "any":
+            retryable = not isinstance(exc, TemplateError | StepError)
+        else:
+            retryable = isinstance(exc, TransientMarketoError)
+        if not retryable:
+            return None
+        return self._clock.time() + step.retry.delay(attempts)
+
+    def answered(
+        self,
+        ctx: RunContext,
+        item: WorkItem,
+        batch_id: str,
+        batch_size: int,
+        answer: Any,
+        error: BaseException | None,
+        writes: Writes,
+    ) -> float | None:
+        """Record this run's share of a batch; the retry time when it goes again."""
+        step = ctx.step(item.step_id)
+        previous = ctx.records.get(item.step_id)
+        record = StepRecord(
+            step.id, step.action, StepStatus.RUNNING, item.attempts,
+            previous.started if previous is not None else self._clock.time(), None,
+            previous.input if previous is not None else None, None, None,
+            batch_id=batch_id if batch_size > 1 else None, batch_size=batch_size,
+        )  # fmt: skip
+        if error is None:
+            batch = ACTIONS[step.action].batch
+            assert batch is not None
+            try:
+                output = to_jsonable(batch.finish(item.call_key, item.payload, answer))
+            except StepError as exc:  # a record-level skip (1004, 1006...): this run only
+                error = exc
+            else:
+                ctx.waiting.discard(step.id)
+                self._succeed(ctx, record, output, writes)
+                return None
+        retry_at = (
+            None if isinstance(error, StepError) else self._retry_at(step, error, item.attempts)
+        )
+        if retry_at is not None:
+            self._put(ctx, replace(record, error=ctx.mask(describe(error))), writes)
+            return retry_at
+        ctx.waiting.discard(step.id)
+        try:
+            self._record_failure(ctx, step, record, error, writes)
+        except _StepFailed:
+            pass  # the next advance ends the run from the failed record
+        return None

@@ -1,0 +1,337 @@
+"""The engine's durable state: events, runs, step records and the Marketo work queue.
+
+Everything the engine writes goes through :class:`RunLog`, in few, grouped transactions:
+a group of accepted events (with their runs and idempotency records) is one transaction;
+everything one engine pass or one Marketo batch produced (:class:`Writes`) is one
+transaction. The SQL is plain (``INSERT ... ON CONFLICT``, no SQLite-only functions) so a
+PostgreSQL engine can implement the same methods. Rows come back as dataclasses.
+
+    log = RunLog(store)
+    log.insert_events([entry])            # one transaction for the whole group
+    log.apply(writes)                      # step records + run states + work items
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from paragon_nb.runtime.api import UNFINISHED, RunStatus, StepRecord
+from paragon_nb.runtime.store import ProjectStore, dumps, loads
+
+__all__ = ["EventEntry", "RunLog", "RunRow", "WorkItem", "Writes", "step_record"]
+
+
+@dataclass(frozen=True)
+class RunRow:
+    id: str
+    event_id: str
+    workflow_id: str
+    version: int
+    sub: str
+    status: str
+    context: dict[str, Any]
+    created: float
+    started: float | None
+    ended: float | None
+    error: str | None
+    replay_of: str | None
+    owner: str | None
+
+
+@dataclass
+class WorkItem:
+    """One run's Marketo record waiting for (or in) a batch. ``op`` is ``upsert``, ``add`` or
+    ``remove``; ``call_key`` is what must be equal to share a call (lookup field and
+    partition; list id); ``payload`` is the record, or the run's lead ids."""
+
+    run_id: str
+    step_id: str
+    sub: str
+    op: str
+    call_key: tuple[Any, ...]
+    payload: Any
+    attempts: int = 0
+    not_before: float = 0.0
+    id: int = 0
+    batch_id: str | None = None
+
+
+@dataclass(frozen=True)
+class EventEntry:
+    """An accepted event with its runs; ``idempotency`` is ``(key, receipt, since)``."""
+
+    event: dict[str, Any]
+    runs: list[dict[str, Any]]
+    idempotency: tuple[str, dict[str, Any], float] | None = None
+
+
+@dataclass
+class Writes:
+    """What one engine pass or one batch changes, written in one transaction."""
+
+    steps: list[tuple[str, StepRecord]] = field(default_factory=list)
+    runs: list[tuple[str, str, float | None, str | None]] = field(default_factory=list)
+    started: list[tuple[str, float]] = field(default_factory=list)
+    new_work: list[WorkItem] = field(default_factory=list)
+    done_work: list[int] = field(default_factory=list)
+    retry_work: list[WorkItem] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return any((self.steps, self.runs, self.started, self.new_work, self.done_work,
+                    self.retry_work))  # fmt: skip
+
+
+def _run_row(r: Any) -> RunRow:
+    return RunRow(
+        id=r["id"],
+        event_id=r["event_id"],
+        workflow_id=r["workflow_id"],
+        version=int(r["version"]),
+        sub=r["sub"],
+        status=r["status"],
+        context=loads(r["context"]) or {},
+        created=r["created"],
+        started=r["started"],
+        ended=r["ended"],
+        error=r["error"],
+        replay_of=r["replay_of"],
+        owner=r["owner"],
+    )
+
+
+def step_record(r: Any) -> StepRecord:
+    return StepRecord(
+        step_id=r["step_id"],
+        action=r["action"],
+        status=r["status"],
+        attempts=int(r["attempts"]),
+        started=r["started"],
+        finished=r["ended"],
+        input=loads(r["input"]),
+        output=loads(r["output"]),
+        error=r["error"],
+        batch_id=r["batch_id"],
+        batch_size=r["batch_size"],
+    )
+
+
+def _work_item(r: Any) -> WorkItem:
+    return WorkItem(
+        id=int(r["id"]),
+        run_id=r["run_id"],
+        step_id=r["step_id"],
+        sub=r["sub"],
+        op=r["op"],
+        call_key=tuple(loads(r["call_key"])),
+        payload=loads(r["payload"]),
+        attempts=int(r["attempts"]),
+        not_before=float(r["not_before"]),
+        batch_id=r["batch_id"],
+    )
+
+
+_UPSERT_STEP = (
+    "INSERT INTO run_steps(run_id, step_id, seq, action, status, input, output, error, "
+    "attempts, started, ended, batch_id, batch_size) VALUES (?, ?, "
+    "(SELECT COALESCE(MAX(seq), 0) + 1 FROM run_steps WHERE run_id = ?), "
+    "?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(run_id, step_id) DO UPDATE SET "
+    "status = excluded.status, input = excluded.input, output = excluded.output, "
+    "error = excluded.error, attempts = excluded.attempts, started = excluded.started, "
+    "ended = excluded.ended, batch_id = excluded.batch_id, batch_size = excluded.batch_size"
+)
+
+
+class RunLog:
+    """Grouped reads and writes of events, runs, step records and Marketo work."""
+
+    def __init__(self, store: ProjectStore) -> None:
+        self._store = store
+
+    # events ---------------------------------------------------------------------------------
+    def insert_events(self, entries: Sequence[EventEntry], *, owner: str) -> list[Any]:
+        """One transaction for every entry; per entry, the earlier receipt when its
+        idempotency key was already used (nothing written for it), else None. The runs are
+        written owned by ``owner`` (the engine that will execute them)."""
+        answers: list[Any] = []
+        with self._store.run_tx() as c:
+            seq = c.execute("SELECT COALESCE(MAX(seq), 0) AS s FROM events").fetchone()["s"]
+            run_seq = c.execute("SELECT COALESCE(MAX(seq), 0) AS s FROM runs").fetchone()["s"]
+            for entry in entries:
+                event = entry.event
+                if entry.idempotency is not None:
+                    key, receipt, since = entry.idempotency
+                    row = c.execute(
+                        "SELECT receipt, created FROM idempotency WHERE sub = ? AND key = ?",
+                        (event["sub"], key),
+                    ).fetchone()
+                    if row is not None and row["created"] >= since:
+                        answers.append(loads(row["receipt"]))
+                        continue
+                    c.execute(
+                        "DELETE FROM idempotency WHERE sub = ? AND key = ?", (event["sub"], key)
+                    )
+                    c.execute(
+                        "INSERT INTO idempotency(sub, key, receipt, created) VALUES (?, ?, ?, ?)",
+                        (event["sub"], key, dumps(receipt), event["received"]),
+                    )
+                seq += 1
+                c.execute(
+                    "INSERT INTO events(id, seq, sub, name, payload, received, run_count) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (event["id"], seq, event["sub"], event["name"], dumps(event["payload"]),
+                     event["received"], len(entry.runs)),
+                )  # fmt: skip
+                run_seq = self._insert_runs(c, entry.runs, run_seq, owner)
+                answers.append(None)
+        return answers
+
+    def insert_runs(self, runs: list[dict[str, Any]], *, owner: str) -> None:
+        with self._store.run_tx() as c:
+            seq = c.execute("SELECT COALESCE(MAX(seq), 0) AS s FROM runs").fetchone()["s"]
+            self._insert_runs(c, runs, seq, owner)
+
+    @staticmethod
+    def _insert_runs(c: Any, runs: list[dict[str, Any]], seq: int, owner: str) -> int:
+        rows = []
+        for run in runs:
+            seq += 1
+            rows.append(
+                (run["id"], seq, run["event_id"], run["workflow_id"], run["version"], run["sub"],
+                 RunStatus.QUEUED.value, dumps(run["context"]), run["created"],
+                 run.get("replay_of"), owner)
+            )  # fmt: skip
+        c.executemany(
+            "INSERT INTO runs(id, seq, event_id, workflow_id, version, sub, status, context, "
+            "created, replay_of, owner) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            rows,
+        )
+        return seq
+
+    def event_payload(self, event_id: str) -> Any:
+        row = self._store.one("SELECT payload FROM events WHERE id = ?", event_id)
+        return None if row is None else loads(row["payload"])
+
+    # runs -----------------------------------------------------------------------------------
+    def unfinished_run_ids(self) -> list[str]:
+        marks = ", ".join("?" for _ in UNFINISHED)
+        rows = self._store.all(
+            f"SELECT id FROM runs WHERE status IN ({marks}) ORDER BY seq", *UNFINISHED
+        )
+        return [r["id"] for r in rows]
+
+    def claim(
+        self, run_ids: Iterable[str], owner: str, *, is_stale: Callable[[str], bool]
+    ) -> list[str]:
+        """Make ``owner`` the executor of each unfinished run not held by a live engine;
+        returns the ids it now holds (one transaction)."""
+        claimed: list[str] = []
+        with self._store.run_tx() as c:
+            for run_id in run_ids:
+                row = c.execute("SELECT status, owner FROM runs WHERE id = ?", (run_id,)).fetchone()
+                if row is None or row["status"] not in UNFINISHED:
+                    continue
+                held = row["owner"]
+                if held is not None and held != owner and not is_stale(held):
+                    continue
+                if held != owner:
+                    c.execute("UPDATE runs SET owner = ? WHERE id = ?", (owner, run_id))
+                claimed.append(run_id)
+        return claimed
+
+    def release(self, owner: str) -> None:
+        """Unfinished runs of ``owner`` become claimable at once (an orderly close)."""
+        marks = ", ".join("?" for _ in UNFINISHED)
+        with self._store.run_tx() as c:
+            c.execute(
+                f"UPDATE runs SET owner = NULL WHERE owner = ? AND status IN ({marks})",
+                (owner, *UNFINISHED),
+            )
+
+    def run(self, run_id: str) -> RunRow | None:
+        row = self._store.one("SELECT * FROM runs WHERE id = ?", run_id)
+        return None if row is None else _run_row(row)
+
+    def steps(self, run_id: str) -> list[StepRecord]:
+        rows = self._store.all("SELECT * FROM run_steps WHERE run_id = ? ORDER BY seq", run_id)
+        return [step_record(r) for r in rows]
+
+    # the Marketo work queue -----------------------------------------------------------------
+    def work(self, run_ids: Sequence[str] | None = None) -> list[WorkItem]:
+        if run_ids is None:
+            rows = self._store.all("SELECT * FROM marketo_work ORDER BY id")
+        else:
+            wanted = set(run_ids)
+            rows = [
+                r
+                for r in self._store.all("SELECT * FROM marketo_work ORDER BY id")
+                if r["run_id"] in wanted
+            ]
+        return [_work_item(r) for r in rows]
+
+    def mark_sent(self, items: Sequence[WorkItem], batch_id: str) -> None:
+        """Before a batch leaves: its id and one more attempt on each item (durable, so a
+        batch whose answer is lost in a crash is counted and sent again on reopen)."""
+        with self._store.run_tx() as c:
+            c.executemany(
+                "UPDATE marketo_work SET batch_id = ?, attempts = ? WHERE id = ?",
+                [(batch_id, item.attempts, item.id) for item in items],
+            )
+
+    # grouped writes -------------------------------------------------------------------------
+    def apply(self, writes: Writes) -> None:
+        """Everything in ``writes`` in one transaction; new work items get their ids."""
+        if not writes:
+            return
+        with self._store.run_tx() as c:
+            if writes.started:
+                c.executemany(
+                    "UPDATE runs SET status = ?, started = COALESCE(started, ?) "
+                    "WHERE id = ? AND status = ?",
+                    [(RunStatus.RUNNING.value, at, run_id, RunStatus.QUEUED.value)
+                     for run_id, at in writes.started],
+                )  # fmt: skip
+            if writes.steps:
+                c.executemany(
+                    _UPSERT_STEP,
+                    [(run_id, s.step_id, run_id, s.action, str(s.status), dumps(s.input),
+                      None if s.output is None else dumps(s.output), s.error, s.attempts,
+                      s.started, s.finished, s.batch_id, s.batch_size)
+                     for run_id, s in writes.steps],
+                )  # fmt: skip
+            for item in writes.new_work:
+                cur = c.execute(
+                    "INSERT INTO marketo_work(run_id, step_id, sub, op, call_key, payload, "
+                    "attempts, not_before) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+                    "ON CONFLICT(run_id, step_id) DO UPDATE SET payload = excluded.payload",
+                    (item.run_id, item.step_id, item.sub, item.op, dumps(list(item.call_key)),
+                     dumps(item.payload), item.attempts, item.not_before),
+                )  # fmt: skip
+                item.id = int(cur.lastrowid or 0) or self._work_id(c, item)
+            if writes.retry_work:
+                c.executemany(
+                    "UPDATE marketo_work SET not_before = ?, attempts = ?, batch_id = NULL "
+                    "WHERE id = ?",
+                    [(i.not_before, i.attempts, i.id) for i in writes.retry_work],
+                )
+            if writes.done_work:
+                c.executemany(
+                    "DELETE FROM marketo_work WHERE id = ?", [(i,) for i in writes.done_work]
+                )
+            if writes.runs:
+                c.executemany(
+                    "UPDATE runs SET status = ?, ended = ?, error = ? WHERE id = ?",
+                    [
+                        (status, ended, error, run_id)
+                        for run_id, status, ended, error in writes.runs
+                    ],
+                )
+
+    @staticmethod
+    def _work_id(c: Any, item: WorkItem) -> int:
+        row = c.execute(
+            "SELECT id FROM marketo_work WHERE run_id = ? AND step_id = ?",
+            (item.run_id, item.step_id),
+        ).fetchone()
+        return int(row["id"])
