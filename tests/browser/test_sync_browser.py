@@ -50,7 +50,7 @@ def test_tutorial_02_sync_result_and_form(lab: Any, page: Any, screenshot_dir: P
     expect(form.get_by_label("Employees")).to_have_value("numberOfEmployees")  # mapping=
     form.get_by_role("button", name="Dry run").click()
     expect(form).to_contain_text("Dry run:", timeout=30_000)
-    expect(form).to_contain_text("unchanged")
+    expect(form).to_contain_text("would cost")  # the planned calls, from result.summary
     form.get_by_role("button", name="Sync").click()
     expect(form).to_contain_text("Sync:", timeout=30_000)
     expect(form.locator(".paragon-error")).to_have_count(0)
