@@ -29,6 +29,7 @@ _EXPORTS: dict[str, str] = {
     "Project": "paragon_nb.runtime.project",
     "SigningKey": "paragon_nb.tokens",
     "SyncResult": "paragon_nb.sync.result",
+    "list_members": "paragon_nb.sync.members",
     "sign_user_token": "paragon_nb.tokens",
     "sync_history": "paragon_nb.sync.history",
     "sync_leads": "paragon_nb.sync.runner",
@@ -44,6 +45,7 @@ __all__ = [
     "SigningKey",
     "SyncResult",
     "__version__",
+    "list_members",
     "load_ipython_extension",
     "sign_user_token",
     "sync_history",
@@ -58,6 +60,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from paragon_nb.runtime.sdk import Paragon
     from paragon_nb.sandbox.server import MarketoSandbox
     from paragon_nb.sync.history import sync_history
+    from paragon_nb.sync.members import list_members
     from paragon_nb.sync.result import SyncResult
     from paragon_nb.sync.runner import sync_leads
     from paragon_nb.tokens import SigningKey, sign_user_token, verify_user_token

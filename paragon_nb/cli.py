@@ -4,6 +4,8 @@ call into the package; the work (and its tests) lives there.
     paragon-nb sandbox --port 8080 --rate-limit 100/20
     paragon-nb sync leads.csv --list Newsletter --create-list --report out.csv
     paragon-nb serve ./my-project --port 9000
+    paragon-nb key ./my-project --out private.pem
+    paragon-nb token ./my-project user-1 --key private.pem
 
 Exit codes: 0 success, 1 some records/rows failed (sync), 2 usage or configuration errors.
 """
@@ -287,6 +289,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_sync(sub)
     _add_history(sub)
     _add_serve(sub)
+    from paragon_nb.cli_keys import add_parsers as _add_key_and_token
+
+    _add_key_and_token(sub)
     return parser
 
 
