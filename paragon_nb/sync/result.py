@@ -291,8 +291,8 @@ class SyncResult:
             f"<b>{html.escape(self._headline())}</b>"
             f"<table style='border-collapse:collapse;margin:4px 0'>{''.join(bars)}</table>"
             f"<div>{html.escape(cost)}</div>{notes}"
-            f"<div style='color:{COLOURS['faint']}'>details: <code>.rows</code>, <code>.failed</code>, "
-            "<code>.invalid</code>, <code>.retry()</code></div></div>"
+            f"<div style='color:{COLOURS['faint']}'>details: <code>.rows</code>, "
+            "<code>.failed</code>, <code>.invalid</code>, <code>.retry()</code></div></div>"
         )
 
 
