@@ -76,15 +76,10 @@ class FoldersMixin(ClientBase):
         if isinstance(folder, str):
             return self._folder_at(folder)
         ref = self.folder_ref(folder)
-        try:
-            envelope = self._call(
-                "GET", f"/rest/asset/v1/folder/{ref['id']}.json", params={"type": ref["type"]},
-                what=f"get folder {ref['id']}",
-            )  # fmt: skip
-        except MarketoNotFound:
-            return None
-        result = envelope.get("result") or []
-        return Folder.model_validate(result[0]) if result else None
+        return self._get_one(
+            Folder, f"/rest/asset/v1/folder/{ref['id']}.json", params={"type": ref["type"]},
+            what=f"get folder {ref['id']}",
+        )  # fmt: skip
 
     def find_folders(
         self, name: str, *, root: FolderSpec | None = None, workspace: str | None = None

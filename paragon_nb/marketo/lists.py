@@ -58,23 +58,13 @@ class ListsMixin(FoldersMixin):
 
     def get_list(self, list_id: int) -> StaticList | None:
         """A static list by id (asset API), or ``None``."""
-        try:
-            envelope = self._call("GET", f"/rest/asset/v1/staticList/{int(list_id)}.json")
-        except MarketoNotFound:
-            return None
-        result = envelope.get("result") or []
-        return StaticList.model_validate(result[0]) if result else None
+        return self._get_one(StaticList, f"/rest/asset/v1/staticList/{int(list_id)}.json")
 
     def get_list_by_name(self, name: str) -> StaticList | None:
         """A static list by exact name (asset API), or ``None``."""
-        try:
-            envelope = self._call(
-                "GET", "/rest/asset/v1/staticList/byName.json", params={"name": name}
-            )
-        except MarketoNotFound:
-            return None
-        result = envelope.get("result") or []
-        return StaticList.model_validate(result[0]) if result else None
+        return self._get_one(
+            StaticList, "/rest/asset/v1/staticList/byName.json", params={"name": name}
+        )
 
     def create_list(
         self, name: str, *, folder: FolderSpec | None = None, description: str | None = None

@@ -153,14 +153,13 @@ def _list_key(params: ListLeadsParams) -> tuple[Any, ...]:
 
 
 def _finish_list_change(
-    key: tuple[Any, ...], lead_ids: list[int], answers: Any, *, remove: bool
+    key: tuple[Any, ...], lead_ids: list[int], answers: Any, *, done_status: str
 ) -> dict[str, Any]:
     (list_id,) = key
     results = [
         {"id": a.id, "status": str(getattr(a.status, "value", a.status)), "reasons": _reasons(a)}
         for a in answers
     ]
-    done_status = "removed" if remove else "added"
     done = sum(1 for r in results if r["status"] == done_status)
     skipped = len(results) - done
     # (U) Paragon's output shape is unknown; we fail only when nothing changed and Marketo
@@ -262,6 +261,21 @@ class ActionDef:
         return {n for n, f in self.params.model_fields.items() if f.is_required()}
 
 
+def _list_action(name: str, op: str, done_status: str) -> ActionDef:
+    """A static-list membership change (``op`` "add"/"remove"), batched per list."""
+    return ActionDef(
+        name,
+        ListLeadsParams,
+        _list_output(done_status),
+        batch=BatchOp(
+            op,
+            _list_key,
+            lambda p: list(p.lead_ids),
+            lambda k, ids, a: _finish_list_change(k, ids, a, done_status=done_status),
+        ),
+    )
+
+
 ACTIONS: dict[str, ActionDef] = {
     a.name: a
     for a in (
@@ -271,28 +285,8 @@ ACTIONS: dict[str, ActionDef] = {
             {"type": "object", "properties": {"id": _INT, "status": _STR}, "required": ["id"]},
             batch=BatchOp("upsert", _upsert_key, lambda p: dict(p.fields), _finish_upsert),
         ),
-        ActionDef(
-            "marketo.add_leads_to_list",
-            ListLeadsParams,
-            _list_output("added"),
-            batch=BatchOp(
-                "add",
-                _list_key,
-                lambda p: list(p.lead_ids),
-                lambda k, ids, a: _finish_list_change(k, ids, a, remove=False),
-            ),
-        ),
-        ActionDef(
-            "marketo.remove_leads_from_list",
-            ListLeadsParams,
-            _list_output("removed"),
-            batch=BatchOp(
-                "remove",
-                _list_key,
-                lambda p: list(p.lead_ids),
-                lambda k, ids, a: _finish_list_change(k, ids, a, remove=True),
-            ),
-        ),
+        _list_action("marketo.add_leads_to_list", "add", "added"),
+        _list_action("marketo.remove_leads_from_list", "remove", "removed"),
         ActionDef(
             "marketo.get_leads",
             GetLeadsParams,

@@ -20,7 +20,6 @@ default for transient Marketo errors with Paragon's 10/20/30/50/80 s schedule) a
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -39,7 +38,7 @@ from pydantic import (
     model_validator,
 )
 
-from paragon_nb.errors import TemplateError, WorkflowSpecError
+from paragon_nb.errors import TemplateError, WorkflowSpecError, closest, did_you_mean
 from paragon_nb.runtime.events import check_path, infer_schema
 from paragon_nb.runtime.steps import ACTIONS, CONDITION_OPS, UNARY_OPS
 from paragon_nb.runtime.templating import ROOTS, Reference, format_path, references
@@ -59,6 +58,13 @@ __all__ = [
 ]
 
 _ID = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]*$")
+
+
+def _checked_id(value: str, problem: str) -> str:
+    """``value`` when it is a valid id, else ValueError(``problem`` formatted with it)."""
+    if not _ID.match(value):
+        raise ValueError(problem.format(value))
+    return value
 
 
 class SettingType(StrEnum):
@@ -87,9 +93,7 @@ class UserSetting(_Model):
     @field_validator("id")
     @classmethod
     def _check_id(cls, value: str) -> str:
-        if not _ID.match(value):
-            raise ValueError(f"{value!r} is not a valid id (letters, digits, _ and -)")
-        return value
+        return _checked_id(value, "{!r} is not a valid id (letters, digits, _ and -)")
 
     @model_validator(mode="after")
     def _check_options(self) -> UserSetting:
@@ -135,9 +139,7 @@ class _StepBase(BaseModel):
     @field_validator("id")
     @classmethod
     def _check_id(cls, value: str) -> str:
-        if not _ID.match(value):
-            raise ValueError(f"step id {value!r} must be letters, digits, _ or - (no dots)")
-        return value
+        return _checked_id(value, "step id {!r} must be letters, digits, _ or - (no dots)")
 
 
 class ActionStep(_StepBase):
@@ -162,10 +164,9 @@ class ActionStep(_StepBase):
         action = ACTIONS.get(self.action)
         if action is None:
             known = sorted([*ACTIONS, "condition"])
-            hint = difflib.get_close_matches(self.action, known, n=1)
             raise ValueError(
                 f"step {self.id!r}: unknown action {self.action!r}; known: {', '.join(known)}"
-                + (f"; did you mean {hint[0]!r}?" if hint else "")
+                + did_you_mean(self.action, known)
             )
         given = set(self.params)
         unknown = given - action.param_names
@@ -318,9 +319,9 @@ def _check_ref(
     path = ref.path
     root = ref.root
     if root not in ROOTS:
-        hint = difflib.get_close_matches(root, ROOTS, n=1)
+        hint = closest(root, ROOTS)
         return f"unknown namespace {root!r}; use one of {', '.join(ROOTS)}" + (
-            f" (did you mean {hint[0]}?)" if hint else ""
+            f" (did you mean {hint}?)" if hint else ""
         )
     if root == "event":
         return check_path(event_schema, path[1:], prefix=("event",))
@@ -329,11 +330,10 @@ def _check_ref(
             return "settings needs a name, e.g. settings.marketo_list"
         name = str(path[1])
         if name not in settings:
-            hint = difflib.get_close_matches(name, settings, n=1)
             return (
                 f"settings.{name} is not a declared user setting; declared: "
                 f"{', '.join(settings) or 'none'}"
-                + (f"; did you mean settings.{hint[0]}?" if hint else "")
+                + did_you_mean(name, settings, show="settings.{}".format)
             )
         if len(path) > 2:
             return f"settings.{name} is a single value; it has no field {format_path(path[2:])}"
@@ -344,10 +344,9 @@ def _check_ref(
         step_id = str(path[1])
         if step_id not in earlier:
             names = list(earlier)
-            hint = difflib.get_close_matches(step_id, names, n=1)
             why = "is a later step" if step_id in later else "is not a step of this workflow"
             return f"steps.{step_id} {why}; earlier steps: {', '.join(names) or 'none'}" + (
-                f"; did you mean steps.{hint[0]}?" if hint else ""
+                did_you_mean(step_id, names, show="steps.{}".format)
             )
         return check_path(earlier[step_id], path[2:], prefix=("steps", step_id))
     # user
