@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -47,7 +48,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from paragon_nb.tokens import SigningKey
 
-__all__ = ["Project"]
+__all__ = ["Project", "ProjectOptions"]
 
 ClientFactory = Callable[[MarketoCredentials], Any]
 
@@ -67,37 +68,55 @@ def _default_client_factory(clock: Clock) -> ClientFactory:
     return factory
 
 
+@dataclass(frozen=True)
+class ProjectOptions:
+    """How a :class:`Project` runs; :meth:`Project.create` and :meth:`Project.open` take these
+    as keyword arguments (``Project.open(path, workers=2)``) or whole (``options=``).
+
+    ``clock``: inject a FakeClock in tests. ``client_factory``: ``MarketoCredentials ->
+    MarketoClient`` (tests route it to a sandbox). ``workers``: threads for CPU steps
+    (python, condition). ``coalesce``: batch the Marketo writes of concurrent runs (see
+    runtime.batcher); False sends one record per call, as Paragon does. ``max_queued_runs``:
+    unfinished runs held before ``trigger_event`` raises BackpressureError (REST 429).
+    ``resume``: resume the runs a crash or close left unfinished when opening.
+    """
+
+    clock: Clock | None = None
+    client_factory: ClientFactory | None = None
+    workers: int = 5
+    coalesce: bool = True
+    max_queued_runs: int = DEFAULT_MAX_QUEUED_RUNS
+    resume: bool = True
+
+    def but(self, **changes: Any) -> ProjectOptions:
+        """These options with ``changes`` (TypeError naming the valid options otherwise)."""
+        unknown = sorted(set(changes) - {f.name for f in fields(self)})
+        if unknown:
+            valid = ", ".join(f.name for f in fields(self))
+            raise TypeError(f"unknown Project option(s) {', '.join(unknown)}; options: {valid}")
+        return replace(self, **changes)
+
+
 class Project:
     """A local Paragon project. Use :meth:`create` or :meth:`open`; close it (or use ``with``).
 
-    Options of both: ``clock`` (inject a FakeClock in tests), ``client_factory``
-    (``MarketoCredentials -> MarketoClient``; tests route it to a sandbox), ``workers``
-    (threads for CPU steps: python, condition; default 5), ``coalesce`` (batch the Marketo
-    writes of concurrent runs, see runtime.batcher; default True; False sends one record per
-    call, as Paragon does) and ``max_queued_runs`` (unfinished runs held before
-    ``trigger_event`` raises BackpressureError, REST 429; default 1,000,000).
+    Both take the :class:`ProjectOptions` as keyword arguments: ``clock``,
+    ``client_factory``, ``workers`` (default 5), ``coalesce`` (default True),
+    ``max_queued_runs`` (default 1,000,000) and, for :meth:`open`, ``resume``.
     """
 
-    def __init__(
-        self,
-        path: Path,
-        *,
-        clock: Clock | None = None,
-        client_factory: ClientFactory | None = None,
-        workers: int = 5,
-        resume: bool = True,
-        coalesce: bool = True,
-        max_queued_runs: int = DEFAULT_MAX_QUEUED_RUNS,
-    ) -> None:
+    def __init__(self, path: Path, options: ProjectOptions | None = None) -> None:
+        options = options or ProjectOptions()
         self._path = path
-        self._clock = clock or system_clock
+        self._options = options
+        self._clock = options.clock or system_clock
         self._store = ProjectStore(path / DB_FILE_NAME)
         self._box = SecretBox.for_folder(path)
         self._users = ConnectedUsers(
             self._store,
             self._box,
             clock=self._clock,
-            client_factory=client_factory or _default_client_factory(self._clock),
+            client_factory=options.client_factory or _default_client_factory(self._clock),
         )
         self._catalog = Catalog(self._store, clock=self._clock)
         self._engine = Engine(
@@ -108,8 +127,8 @@ class Project:
             secrets_for=self._users.secrets_for,
             functions=self._catalog.functions,
             on_auth_error=self._users.mark_invalid,
-            workers=workers,
-            coalesce=coalesce,
+            workers=options.workers,
+            coalesce=options.coalesce,
         )
         self._dispatch = Dispatcher(
             self._store,
@@ -117,26 +136,20 @@ class Project:
             self._engine,
             clock=self._clock,
             spec_for=self._catalog.version_spec,
-            max_queued_runs=max_queued_runs,
+            max_queued_runs=options.max_queued_runs,
         )
         self._server: Any = None
-        if resume and self._store.get_meta("id") is not None:
+        if options.resume and self._store.get_meta("id") is not None:
             self._engine.resume()
 
     # lifecycle --------------------------------------------------------------------------
     @classmethod
     def create(
-        cls,
-        name: str,
-        *,
-        path: str | Path,
-        clock: Clock | None = None,
-        client_factory: ClientFactory | None = None,
-        workers: int = 5,
-        coalesce: bool = True,
-        max_queued_runs: int = DEFAULT_MAX_QUEUED_RUNS,
+        cls, name: str, *, path: str | Path, options: ProjectOptions | None = None, **changes: Any
     ) -> Project:
-        """A new project in folder ``path`` (created). RuntimeStateError if one is there."""
+        """A new project in folder ``path`` (created). RuntimeStateError if one is there.
+        ``changes``: :class:`ProjectOptions` fields, e.g. ``clock=FakeClock()``."""
+        chosen = (options or ProjectOptions()).but(**changes)
         folder = Path(path)
         if (folder / DB_FILE_NAME).exists():
             raise RuntimeStateError(
@@ -145,14 +158,7 @@ class Project:
         if not name or not name.strip():
             raise RuntimeStateError("a project needs a non-empty name")
         folder.mkdir(parents=True, exist_ok=True)
-        project = cls(
-            folder,
-            clock=clock,
-            client_factory=client_factory,
-            workers=workers,
-            coalesce=coalesce,
-            max_queued_runs=max_queued_runs,
-        )
+        project = cls(folder, chosen)
         project._store.init(
             project_id=str(uuid.uuid4()), name=name.strip(), now=project._clock.time()
         )
@@ -160,32 +166,23 @@ class Project:
 
     @classmethod
     def open(
-        cls,
-        path: str | Path,
-        *,
-        clock: Clock | None = None,
-        client_factory: ClientFactory | None = None,
-        workers: int = 5,
-        resume: bool = True,
-        coalesce: bool = True,
-        max_queued_runs: int = DEFAULT_MAX_QUEUED_RUNS,
+        cls, path: str | Path, *, options: ProjectOptions | None = None, **changes: Any
     ) -> Project:
-        """Open the project in ``path`` and resume its unfinished runs (``resume=False`` not)."""
+        """Open the project in ``path`` and resume its unfinished runs (``resume=False`` not).
+        ``changes``: :class:`ProjectOptions` fields, e.g. ``workers=2``."""
+        chosen = (options or ProjectOptions()).but(**changes)
         folder = Path(path)
         if not (folder / DB_FILE_NAME).exists():
             raise NotFoundError(
                 f"no project in {str(folder)!r} (no {DB_FILE_NAME}); create one with "
                 f"Project.create(name, path={str(folder)!r})"
             )
-        return cls(
-            folder,
-            clock=clock,
-            client_factory=client_factory,
-            workers=workers,
-            resume=resume,
-            coalesce=coalesce,
-            max_queued_runs=max_queued_runs,
-        )
+        return cls(folder, chosen)
+
+    @property
+    def options(self) -> ProjectOptions:
+        """The options this project was opened with."""
+        return self._options
 
     def close(self) -> None:
         """Stop the server and workers; unfinished runs resume on the next open."""
@@ -331,14 +328,8 @@ class Project:
     ) -> dict[str, Any]:
         """Validate the Marketo credentials (token + describe), store them encrypted and
         return the user's state. Raises the MarketoError when Marketo refuses them."""
-        self._users.connect(
-            sub,
-            integration,
-            endpoint=endpoint,
-            client_id=client_id,
-            client_secret=client_secret,
-            identity=identity,
-        )
+        creds = MarketoCredentials(endpoint, client_id, client_secret, identity)
+        self._users.connect(sub, integration, creds)
         return self.user_state(sub)
 
     def disconnect_user(self, sub: str, integration: str) -> None:
@@ -369,7 +360,7 @@ class Project:
         return self.user_state(sub)
 
     def disable_workflow(self, sub: str, workflow: str) -> dict[str, Any]:
-        wf_id = self._catalog.workflow_row(workflow)["id"]
+        wf_id = self._catalog.workflow_row(workflow).id
         self._users.disable(sub, wf_id)
         return self.user_state(sub)
 
@@ -422,9 +413,9 @@ class Project:
         wf_version = int(row["version"])
         if version == "deployed":
             wf = self._catalog.workflow_row(row["workflow_id"])
-            if wf["deployed_version"] is None:
-                raise RuntimeStateError(f"workflow {wf['name']!r} is not deployed")
-            wf_version = int(wf["deployed_version"])
+            if wf.deployed_version is None:
+                raise RuntimeStateError(f"workflow {wf.name!r} is not deployed")
+            wf_version = wf.deployed_version
         elif version != "original":
             raise RuntimeStateError(f"version must be 'original' or 'deployed', got {version!r}")
         return self._dispatch.replay(row, version=wf_version)

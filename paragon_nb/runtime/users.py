@@ -9,7 +9,7 @@ that user's Marketo; disconnecting clears the user's settings and disables their
 Client secrets are encrypted with the project's :class:`~paragon_nb.settings.SecretBox` and
 never returned, logged or put in an error.
 
-    users.connect("user-1", "marketo", endpoint=..., client_id=..., client_secret=...)
+    users.connect("user-1", "marketo", MarketoCredentials(endpoint, client_id, client_secret))
     users.enable("user-1", workflow_id, spec)   # RuntimeStateError naming what is missing
 """
 
@@ -18,6 +18,7 @@ from __future__ import annotations
 import threading
 import uuid
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from typing import Any
 
 from paragon_nb._clock import Clock
@@ -31,6 +32,7 @@ from paragon_nb.errors import (
 from paragon_nb.runtime.api import CredentialStatus
 from paragon_nb.runtime.gateway import MarketoCredentials, MarketoGateway, instance_of
 from paragon_nb.runtime.masking import mask_secrets
+from paragon_nb.runtime.rows import CredentialRow
 from paragon_nb.runtime.store import ProjectStore, loads
 from paragon_nb.runtime.workflows import SettingType, UserSetting, WorkflowSpec
 from paragon_nb.settings import SecretBox
@@ -112,35 +114,23 @@ class ConnectedUsers:
         self._owners: dict[str, str] = {}  # credential id -> sub
 
     # credentials ---------------------------------------------------------------------------
-    def connect(
-        self,
-        sub: str,
-        integration: str,
-        *,
-        endpoint: str,
-        client_id: str,
-        client_secret: str,
-        identity: str | None = None,
-    ) -> None:
+    def connect(self, sub: str, integration: str, creds: MarketoCredentials) -> None:
         """Validate (token + describe) then store encrypted. Raises the MarketoError on
         failure and keeps any previous credential as it was."""
         _check_integration(integration)
-        for label, value in (
-            ("endpoint", endpoint),
-            ("client_id", client_id),
-            ("client_secret", client_secret),
-        ):
+        for label in ("endpoint", "client_id", "client_secret"):
+            value = getattr(creds, label)
             if not isinstance(value, str) or not value.strip():
                 raise RuntimeStateError(f"connect_user({sub!r}): {label} is empty; it is required")
-        creds = MarketoCredentials(endpoint.strip(), client_id.strip(), client_secret, identity)
+        creds = replace(creds, endpoint=creds.endpoint.strip(), client_id=creds.client_id.strip())
         gateway = MarketoGateway(self._client_factory(creds), instance=instance_of(creds))
         try:
             gateway.check()
         except MarketoError as exc:
             gateway.close()
-            message = mask_secrets(exc.message, [client_secret])  # str(exc) adds "[code] "
+            message = mask_secrets(exc.message, [creds.client_secret])  # str(exc) adds "[code] "
             raise type(exc)(
-                f"Marketo refused the credentials of user {sub!r} (client id {client_id!r}): "
+                f"Marketo refused the credentials of user {sub!r} (client id {creds.client_id!r}): "
                 f"{message}; check the Client ID/Secret and the endpoint URL",
                 code=exc.code,
                 request_id=exc.request_id,
@@ -149,18 +139,13 @@ class ConnectedUsers:
         now = self._clock.time()
         cred_id = str(uuid.uuid4())
         self._store.put_credential(
-            id=cred_id,
-            sub=sub,
-            integration=integration,
-            endpoint=creds.endpoint,
-            identity=identity,
-            client_id=creds.client_id,
-            secret_enc=self._box.encrypt(client_secret),
-            status=VALID,
-            error=None,
-            created=now,
-            checked=now,
-        )
+            CredentialRow(
+                id=cred_id, sub=sub, integration=integration, endpoint=creds.endpoint,
+                identity=creds.identity, client_id=creds.client_id,
+                secret_enc=self._box.encrypt(creds.client_secret), status=VALID, error=None,
+                created=now, checked=now,
+            )
+        )  # fmt: skip
         with self._lock:
             self._drop_gateways_of(sub)
             self._gateways[cred_id] = gateway
@@ -187,10 +172,10 @@ class ConnectedUsers:
         row = self._store.credential(sub, "marketo")
         return None if row is None else self._decrypt(row)
 
-    def _decrypt(self, row: Any) -> MarketoCredentials:
+    def _decrypt(self, row: CredentialRow) -> MarketoCredentials:
         """The credentials of a ``credentials`` row (ConfigurationError if the key changed)."""
         return MarketoCredentials(
-            row["endpoint"], row["client_id"], self._box.decrypt(row["secret_enc"]), row["identity"]
+            row.endpoint, row.client_id, self._box.decrypt(row.secret_enc), row.identity
         )
 
     def secrets_for(self, sub: str) -> list[str]:
@@ -233,16 +218,16 @@ class ConnectedUsers:
         if row is None:
             return None, None
         with self._lock:
-            gateway = self._gateways.get(row["id"])
+            gateway = self._gateways.get(row.id)
         if gateway is None:
             creds = self._decrypt(row)
             fresh = MarketoGateway(self._client_factory(creds), instance=instance_of(creds))
             with self._lock:
-                gateway = self._gateways.setdefault(row["id"], fresh)
-                self._owners[row["id"]] = sub
+                gateway = self._gateways.setdefault(row.id, fresh)
+                self._owners[row.id] = sub
             if gateway is not fresh:
                 fresh.close()
-        return gateway, row["status"]
+        return gateway, row.status
 
     def mark_invalid(self, sub: str, error: MarketoAuthError) -> None:
         """A run hit an auth error: the credential becomes INVALID until the user reconnects."""
@@ -250,7 +235,7 @@ class ConnectedUsers:
         if row is not None:
             message = mask_secrets(str(error), self.secrets_for(sub))
             self._store.set_credential_status(
-                row["id"], INVALID, error=message, now=self._clock.time()
+                row.id, INVALID, error=message, now=self._clock.time()
             )
 
     def recheck(self, sub: str) -> str:
@@ -262,17 +247,17 @@ class ConnectedUsers:
             self.gateway_for(sub, require_valid=False).check()
         except MarketoError as exc:
             self._store.set_credential_status(
-                row["id"],
+                row.id,
                 INVALID,
                 error=mask_secrets(str(exc), self.secrets_for(sub)),
                 now=self._clock.time(),
             )
             return INVALID
-        self._store.set_credential_status(row["id"], VALID, error=None, now=self._clock.time())
+        self._store.set_credential_status(row.id, VALID, error=None, now=self._clock.time())
         return VALID
 
     # settings and enablement -------------------------------------------------------------------
-    def _require_connected(self, sub: str) -> Any:
+    def _require_connected(self, sub: str) -> CredentialRow:
         row = self._store.credential(sub, "marketo")
         if row is None:
             raise RuntimeStateError(
@@ -345,9 +330,9 @@ class ConnectedUsers:
     def enable(self, sub: str, wf_id: str, spec: WorkflowSpec) -> None:
         """Enable (idempotent). # (U) the JS SDK throws when already enabled; we do not."""
         row = self._require_connected(sub)
-        if row["status"] != VALID:
+        if row.status != VALID:
             raise RuntimeStateError(
-                f"user {sub!r}'s Marketo credential is {row['status']}; reconnect before "
+                f"user {sub!r}'s Marketo credential is {row.status}; reconnect before "
                 f"enabling {spec.name!r}"
             )
         settings = self.effective_settings(sub, wf_id, spec)
@@ -374,8 +359,8 @@ class ConnectedUsers:
         row = self._store.credential(sub, "marketo")
         if row is None:
             return f"did not run: user {sub!r} has not connected Marketo"
-        if row["status"] != VALID:
-            return f"did not run: user {sub!r}'s Marketo credential is {row['status']}"
+        if row.status != VALID:
+            return f"did not run: user {sub!r}'s Marketo credential is {row.status}"
         if not self.settings_of(sub, wf_id)[1]:
             return f"is not enabled for user {sub!r}"
         return None
@@ -391,22 +376,22 @@ class ConnectedUsers:
             for r in self._store.workflow_settings(sub)
         }
         marketo: dict[str, Any] = {
-            "enabled": cred is not None and cred["status"] == VALID,
+            "enabled": cred is not None and cred.status == VALID,
             "workflowSettings": workflow_settings,
             "configuredWorkflows": workflow_settings,  # deprecated alias the docs still use
         }
         if cred is not None:
             marketo.update(
-                credentialId=cred["id"],
-                credentialStatus=cred["status"],
+                credentialId=cred.id,
+                credentialStatus=cred.status,
                 config={
-                    "endpoint": cred["endpoint"],
-                    "client_id": cred["client_id"],
-                    "identity": cred["identity"],
+                    "endpoint": cred.endpoint,
+                    "client_id": cred.client_id,
+                    "identity": cred.identity,
                 },
             )
-            if cred["error"]:
-                marketo["credentialError"] = cred["error"]
+            if cred.error:
+                marketo["credentialError"] = cred.error
         return {
             "authenticated": True,
             "userId": sub,

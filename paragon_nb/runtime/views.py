@@ -25,7 +25,7 @@ def users_frame(store: ProjectStore) -> pd.DataFrame:
     meta, created."""
     import pandas as pd
 
-    names = {r["id"]: r["name"] for r in store.workflow_rows()}
+    names = {r.id: r.name for r in store.workflow_rows()}
     rows = []
     for user in store.user_rows():
         cred = store.credential(user["sub"], "marketo")
@@ -37,9 +37,9 @@ def users_frame(store: ProjectStore) -> pd.DataFrame:
         rows.append(
             {
                 "user": user["sub"],
-                "marketo": cred["status"] if cred is not None else None,
-                "credential_id": cred["id"] if cred is not None else None,
-                "endpoint": cred["endpoint"] if cred is not None else None,
+                "marketo": cred.status if cred is not None else None,
+                "credential_id": cred.id if cred is not None else None,
+                "endpoint": cred.endpoint if cred is not None else None,
                 "enabled_workflows": enabled,
                 "meta": loads(user["meta"]),
                 "created": pd.to_datetime(user["created"], unit="s", utc=True),
@@ -62,7 +62,7 @@ def runs_frame(store: ProjectStore) -> pd.DataFrame:
     duration (s), error, event_id, replay_of."""
     import pandas as pd
 
-    names = {r["id"]: r["name"] for r in store.workflow_rows()}
+    names = {r.id: r.name for r in store.workflow_rows()}
     events = {r["id"]: r["name"] for r in store.all("SELECT id, name FROM events")}
     rows = []
     for r in store.run_rows():
@@ -122,7 +122,7 @@ def run_detail(store: ProjectStore, r: sqlite3.Row) -> dict[str, Any]:
     ]
     return {
         "run_id": r["id"],
-        "workflow": wf["name"] if wf is not None else None,
+        "workflow": wf.name if wf is not None else None,
         "workflow_id": r["workflow_id"],
         "version": r["version"],
         "user": r["sub"],
