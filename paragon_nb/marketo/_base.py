@@ -20,7 +20,7 @@ import httpx
 from pydantic import BaseModel, SecretStr
 
 from paragon_nb._clock import Clock, system_clock
-from paragon_nb.errors import ConfigurationError, MarketoNotFound
+from paragon_nb.errors import ConfigurationError, MarketoNotFound, TransientMarketoError
 from paragon_nb.marketo._http import Http
 from paragon_nb.marketo._masking import Masker, install_log_filter
 from paragon_nb.marketo.auth import MarketoAuth, TokenCache, TokenSource
@@ -207,6 +207,25 @@ class ClientBase:
             return None
         result = envelope.get("result") or []
         return model.model_validate(result[0]) if result else None
+
+    def _create_one(
+        self, model: type[M], path: str, *, form: Mapping[str, Any], what: str,
+        existing: Callable[[], M | None],
+    ) -> M:  # fmt: skip
+        """``POST path`` creating one object, sent once (a create is not idempotent). After an
+        ambiguous failure (timeout, 5xx) ``existing()`` looks the object up instead of making
+        it twice; the error stands when it is not there."""
+        try:
+            envelope = self._call("POST", path, form=form, idempotent=False, what=what)
+        except TransientMarketoError:
+            found = existing()
+            if found is not None:
+                return found
+            raise
+        result = envelope.get("result") or []
+        if not result:
+            raise MarketoNotFound(f"{what}: Marketo answered without the new object")
+        return model.model_validate(result[0])
 
     def _run_batches(
         self,

@@ -15,7 +15,7 @@ import json
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from paragon_nb.errors import ConfigurationError, MarketoNotFound, TransientMarketoError
+from paragon_nb.errors import ConfigurationError, MarketoNotFound
 from paragon_nb.marketo._base import ClientBase
 from paragon_nb.marketo.models import Folder
 from paragon_nb.marketo.paging import OffsetPager
@@ -109,20 +109,17 @@ class FoldersMixin(ClientBase):
         ambiguous failure (timeout, 5xx) the folder is looked up instead of made twice."""
         ref = self.folder_ref(parent)
         form = {"name": name, "parent": json.dumps(ref), "description": description}
-        try:
-            envelope = self._call(
-                "POST", "/rest/asset/v1/folders.json", form=form, idempotent=False,
-                what=f"create folder {name!r}",
-            )  # fmt: skip
-        except TransientMarketoError:
-            for existing in self.find_folders(name):
-                if existing.parent and int(existing.parent.get("id", -1)) == ref["id"]:
-                    return existing
-            raise
-        result = envelope.get("result") or []
-        if not result:
-            raise MarketoNotFound(f"create folder {name!r}: Marketo answered without the folder")
-        return Folder.model_validate(result[0])
+
+        def existing() -> Folder | None:
+            for folder in self.find_folders(name):
+                if folder.parent and int(folder.parent.get("id", -1)) == ref["id"]:
+                    return folder
+            return None
+
+        return self._create_one(
+            Folder, "/rest/asset/v1/folders.json", form=form, what=f"create folder {name!r}",
+            existing=existing,
+        )  # fmt: skip
 
     # ---------------------------------------------------------------- folder references
     def folder_ref(self, folder: FolderSpec) -> dict[str, Any]:

@@ -26,6 +26,15 @@ from paragon_nb.runtime.workflows import Workflow, WorkflowSpec, check_reference
 __all__ = ["Catalog"]
 
 
+def _not_found(kind: str, key: str, listed: str, names: list[str], *, then: str = "") -> Exception:
+    """NotFoundError "no <kind> 'key'; <listed>: a, b; did you mean 'a'?<then>"."""
+    return NotFoundError(
+        f"no {kind} {key!r}; {listed}: {', '.join(names) or 'none'}"
+        + did_you_mean(key, names)
+        + then
+    )
+
+
 class Catalog:
     """App Events, workflows, versions and registered functions of one project store."""
 
@@ -80,11 +89,8 @@ class Catalog:
         row = self._store.app_event(name)
         if row is None:
             names = [r.name for r in self._store.app_events()]
-            raise NotFoundError(
-                f"no App Event {name!r}; defined: {', '.join(names) or 'none'}"
-                + did_you_mean(name, names)
-                + " (define it with project.define_app_event(name, example=...))"
-            )
+            then = " (define it with project.define_app_event(name, example=...))"
+            raise _not_found("App Event", name, "defined", names, then=then)
         return row
 
     def app_event(self, name: str) -> dict[str, Any]:
@@ -141,10 +147,7 @@ class Catalog:
         row = self._store.workflow_row(workflow)
         if row is None:
             names = [r.name for r in self._store.workflow_rows()]
-            raise NotFoundError(
-                f"no workflow {workflow!r}; workflows: {', '.join(names) or 'none'}"
-                + did_you_mean(workflow, names)
-            )
+            raise _not_found("workflow", workflow, "workflows", names)
         return row
 
     def workflow(self, workflow: str) -> Workflow:

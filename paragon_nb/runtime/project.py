@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -33,13 +32,14 @@ from paragon_nb.errors import (
 )
 from paragon_nb.runtime.api import EventReceipt
 from paragon_nb.runtime.catalog import Catalog
-from paragon_nb.runtime.dispatch import DEFAULT_MAX_QUEUED_RUNS, Dispatcher
+from paragon_nb.runtime.dispatch import Dispatcher
 from paragon_nb.runtime.engine import Engine
 from paragon_nb.runtime.events import validate_example
+from paragon_nb.runtime.options import ProjectOptions, default_client_factory
 from paragon_nb.runtime.steps import MarketoCredentials
 from paragon_nb.runtime.store import DB_FILE_NAME, ProjectStore
 from paragon_nb.runtime.users import ConnectedUsers
-from paragon_nb.runtime.views import events_list, run_detail, runs_frame, users_frame
+from paragon_nb.runtime.views import events_list, queue_frame, run_detail, runs_frame, users_frame
 from paragon_nb.runtime.workflows import Workflow, WorkflowSpec
 from paragon_nb.settings import SecretBox
 
@@ -49,52 +49,6 @@ if TYPE_CHECKING:  # pragma: no cover
     from paragon_nb.tokens import SigningKey
 
 __all__ = ["Project", "ProjectOptions"]
-
-ClientFactory = Callable[[MarketoCredentials], Any]
-
-
-def _default_client_factory(clock: Clock) -> ClientFactory:
-    def factory(creds: MarketoCredentials) -> Any:
-        from paragon_nb.marketo.client import MarketoClient
-
-        return MarketoClient(
-            creds.endpoint,
-            creds.client_id,
-            creds.client_secret,
-            identity=creds.identity,
-            clock=clock,
-        )
-
-    return factory
-
-
-@dataclass(frozen=True)
-class ProjectOptions:
-    """How a :class:`Project` runs; :meth:`Project.create` and :meth:`Project.open` take these
-    as keyword arguments (``Project.open(path, workers=2)``) or whole (``options=``).
-
-    ``clock``: inject a FakeClock in tests. ``client_factory``: ``MarketoCredentials ->
-    MarketoClient`` (tests route it to a sandbox). ``workers``: threads for CPU steps
-    (python, condition). ``coalesce``: batch the Marketo writes of concurrent runs (see
-    runtime.batcher); False sends one record per call, as Paragon does. ``max_queued_runs``:
-    unfinished runs held before ``trigger_event`` raises BackpressureError (REST 429).
-    ``resume``: resume the runs a crash or close left unfinished when opening.
-    """
-
-    clock: Clock | None = None
-    client_factory: ClientFactory | None = None
-    workers: int = 5
-    coalesce: bool = True
-    max_queued_runs: int = DEFAULT_MAX_QUEUED_RUNS
-    resume: bool = True
-
-    def but(self, **changes: Any) -> ProjectOptions:
-        """These options with ``changes`` (TypeError naming the valid options otherwise)."""
-        unknown = sorted(set(changes) - {f.name for f in fields(self)})
-        if unknown:
-            valid = ", ".join(f.name for f in fields(self))
-            raise TypeError(f"unknown Project option(s) {', '.join(unknown)}; options: {valid}")
-        return replace(self, **changes)
 
 
 class Project:
@@ -116,7 +70,7 @@ class Project:
             self._store,
             self._box,
             clock=self._clock,
-            client_factory=options.client_factory or _default_client_factory(self._clock),
+            client_factory=options.client_factory or default_client_factory(self._clock),
         )
         self._catalog = Catalog(self._store, clock=self._clock)
         self._engine = Engine(
@@ -443,22 +397,7 @@ class Project:
         """The Marketo work queue, one row per Marketo instance this project has sent to:
         instance (endpoint#client id), queued (records waiting for a call), in_flight_calls,
         calls (made since the project was opened), records, records_per_call, limiter."""
-        import pandas as pd
-
-        rows = [
-            {
-                "instance": q.instance,
-                "queued": q.queued,
-                "in_flight_calls": q.in_flight_calls,
-                "calls": q.calls,
-                "records": q.records,
-                "records_per_call": round(q.records_per_call, 2),
-                "limiter": q.limiter,
-            }
-            for q in self._engine.queue()
-        ]
-        columns = ["instance", "queued", "in_flight_calls", "calls", "records"]
-        return pd.DataFrame(rows, columns=[*columns, "records_per_call", "limiter"])
+        return queue_frame(self._engine.queue())
 
     @property
     def unfinished_runs(self) -> int:

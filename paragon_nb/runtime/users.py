@@ -1,5 +1,7 @@
 """Connected Users: Marketo credentials (encrypted at rest), per-workflow settings and
-enablement, the SDK-shaped user state, and one cached Marketo gateway per credential.
+enablement, and one cached Marketo gateway per credential. The SDK-shaped user state is
+built in :mod:`~paragon_nb.runtime.views`; setting values are converted by
+:mod:`~paragon_nb.runtime.setting_values`.
 
 Rules (Paragon's, reference §5.5/§6): connecting validates the credentials (token +
 describe) before storing them; a workflow can be enabled only with a VALID credential and
@@ -30,11 +32,18 @@ from paragon_nb.errors import (
     StepError,
 )
 from paragon_nb.runtime.api import CredentialStatus
-from paragon_nb.runtime.gateway import MarketoCredentials, MarketoGateway, instance_of
+from paragon_nb.runtime.gateway import (
+    ClientFactory,
+    MarketoCredentials,
+    MarketoGateway,
+    instance_of,
+)
 from paragon_nb.runtime.masking import mask_secrets
 from paragon_nb.runtime.rows import CredentialRow
+from paragon_nb.runtime.setting_values import coerce_setting
 from paragon_nb.runtime.store import ProjectStore, loads
-from paragon_nb.runtime.workflows import SettingType, UserSetting, WorkflowSpec
+from paragon_nb.runtime.views import user_state
+from paragon_nb.runtime.workflows import SettingType, WorkflowSpec
 from paragon_nb.settings import SecretBox
 
 __all__ = ["INTEGRATIONS", "ConnectedUsers", "coerce_setting"]
@@ -42,55 +51,12 @@ __all__ = ["INTEGRATIONS", "ConnectedUsers", "coerce_setting"]
 INTEGRATIONS = ("marketo",)
 VALID, INVALID = CredentialStatus.VALID, CredentialStatus.INVALID
 
-ClientFactory = Callable[[MarketoCredentials], Any]
-
 
 def _check_integration(integration: str) -> None:
     if integration not in INTEGRATIONS:
         raise NotFoundError(
             f"integration {integration!r} is not available; available: {', '.join(INTEGRATIONS)}"
         )
-
-
-def coerce_setting(setting: UserSetting, value: Any) -> Any:
-    """``value`` converted to the setting's type; RuntimeStateError naming the setting."""
-    where = f"setting {setting.id!r} ({setting.type.value})"
-    kind = setting.type
-    if kind is SettingType.TEXT:
-        if isinstance(value, bool | dict | list):
-            raise RuntimeStateError(f"{where} takes text, got {value!r}")
-        return str(value)
-    if kind is SettingType.NUMBER:
-        if isinstance(value, bool):
-            raise RuntimeStateError(f"{where} takes a number, got {value!r}")
-        if isinstance(value, int | float):
-            return value
-        try:
-            number = float(str(value).strip())
-        except ValueError:
-            raise RuntimeStateError(f"{where} takes a number, got {value!r}") from None
-        return int(number) if number.is_integer() and "." not in str(value) else number
-    if kind is SettingType.BOOLEAN:
-        if isinstance(value, bool):
-            return value
-        text = str(value).strip().lower()
-        if text in ("true", "1", "yes", "on"):
-            return True
-        if text in ("false", "0", "no", "off"):
-            return False
-        raise RuntimeStateError(f"{where} takes true or false, got {value!r}")
-    if kind is SettingType.DROPDOWN:
-        options = setting.options or []
-        if str(value) not in options:
-            raise RuntimeStateError(f"{where}: {value!r} is not an option; options: {options}")
-        return str(value)
-    # marketo_list: a static list id, "123" or 123 # (U) Paragon stores the option value
-    # (probably a string); we store the int so {{settings.x}} feeds list_id directly.
-    if isinstance(value, bool) or not str(value).strip().isdigit():
-        raise RuntimeStateError(
-            f"{where} takes a Marketo static list id such as 1001, got {value!r}"
-        )
-    return int(str(value).strip())
 
 
 class ConnectedUsers:
@@ -368,36 +334,7 @@ class ConnectedUsers:
     # views -----------------------------------------------------------------------------------
     def state(self, sub: str) -> dict[str, Any]:
         """The SDK's ConnectUser shape (reference §2.4) for ``sub``."""
-        user = self._store.user_row(sub)
-        meta = loads(user["meta"]) if user is not None else {}
-        cred = self._store.credential(sub, "marketo")
-        workflow_settings = {
-            r["workflow_id"]: {"enabled": bool(r["enabled"]), "settings": loads(r["settings"])}
-            for r in self._store.workflow_settings(sub)
-        }
-        marketo: dict[str, Any] = {
-            "enabled": cred is not None and cred.status == VALID,
-            "workflowSettings": workflow_settings,
-            "configuredWorkflows": workflow_settings,  # deprecated alias the docs still use
-        }
-        if cred is not None:
-            marketo.update(
-                credentialId=cred.id,
-                credentialStatus=cred.status,
-                config={
-                    "endpoint": cred.endpoint,
-                    "client_id": cred.client_id,
-                    "identity": cred.identity,
-                },
-            )
-            if cred.error:
-                marketo["credentialError"] = cred.error
-        return {
-            "authenticated": True,
-            "userId": sub,
-            "meta": meta,
-            "integrations": {"marketo": marketo},
-        }
+        return user_state(self._store, sub)
 
     def close(self) -> None:
         with self._lock:

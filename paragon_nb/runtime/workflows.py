@@ -39,8 +39,9 @@ from pydantic import (
 )
 
 from paragon_nb.errors import TemplateError, WorkflowSpecError, closest, did_you_mean
+from paragon_nb.runtime.conditions import CONDITION_OPS, UNARY_OPS
 from paragon_nb.runtime.events import check_path, infer_schema
-from paragon_nb.runtime.steps import ACTIONS, CONDITION_OPS, UNARY_OPS
+from paragon_nb.runtime.steps import ACTIONS
 from paragon_nb.runtime.templating import ROOTS, Reference, format_path, references
 
 __all__ = [
