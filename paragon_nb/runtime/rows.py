@@ -15,7 +15,7 @@ import json
 import sqlite3
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
-from typing import Any, TypeVar
+from typing import Any, ClassVar, Self, TypeVar
 
 __all__ = [
     "AppEventRow",
@@ -48,9 +48,21 @@ def from_row(cls: type[R], row: Mapping[str, Any] | sqlite3.Row, **computed: Any
     return cls(**{n: row[n] for n in names if n not in computed}, **computed)
 
 
+class _Row:
+    """A row dataclass whose ``_json`` columns are decoded JSON."""
+
+    _json: ClassVar[tuple[str, ...]] = ()
+
+    @classmethod
+    def of(cls, r: sqlite3.Row) -> Self:
+        return from_row(cls, r, **{c: loads(r[c]) for c in cls._json})
+
+
 @dataclass(frozen=True)
-class AppEventRow:
+class AppEventRow(_Row):
     """``app_events``: an App Event with its example payload and inferred JSON Schema."""
+
+    _json = ("example", "schema")
 
     id: str
     name: str
@@ -59,14 +71,12 @@ class AppEventRow:
     created: float
     updated: float
 
-    @classmethod
-    def of(cls, r: sqlite3.Row) -> AppEventRow:
-        return from_row(cls, r, example=loads(r["example"]), schema=loads(r["schema"]))
-
 
 @dataclass(frozen=True)
-class WorkflowRow:
+class WorkflowRow(_Row):
     """``workflows``: a workflow's draft spec and its live version (None: not deployed)."""
+
+    _json = ("draft",)
 
     id: str
     name: str
@@ -75,14 +85,12 @@ class WorkflowRow:
     created: float
     updated: float
 
-    @classmethod
-    def of(cls, r: sqlite3.Row) -> WorkflowRow:
-        return from_row(cls, r, draft=loads(r["draft"]))
-
 
 @dataclass(frozen=True)
-class VersionRow:
+class VersionRow(_Row):
     """``workflow_versions``: an immutable deployed snapshot, bound to its App Event by id."""
+
+    _json = ("spec",)
 
     workflow_id: str
     version: int
@@ -91,13 +99,9 @@ class VersionRow:
     event_name: str
     deployed_at: float
 
-    @classmethod
-    def of(cls, r: sqlite3.Row) -> VersionRow:
-        return from_row(cls, r, version=int(r["version"]), spec=loads(r["spec"]))
-
 
 @dataclass(frozen=True)
-class CredentialRow:
+class CredentialRow(_Row):
     """``credentials``: a user's Marketo credential; the secret only as ciphertext."""
 
     id: str
@@ -111,7 +115,3 @@ class CredentialRow:
     error: str | None
     created: float
     checked: float
-
-    @classmethod
-    def of(cls, r: sqlite3.Row) -> CredentialRow:
-        return from_row(cls, r)
