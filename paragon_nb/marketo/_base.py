@@ -17,10 +17,10 @@ from typing import Any, Self, TypeVar
 from urllib.parse import urlsplit
 
 import httpx
-from pydantic import BaseModel, SecretStr
+from pydantic import SecretStr
 
 from paragon_nb._clock import Clock, system_clock
-from paragon_nb.errors import ConfigurationError, MarketoNotFound, TransientMarketoError
+from paragon_nb.errors import ConfigurationError
 from paragon_nb.marketo._http import Http
 from paragon_nb.marketo._masking import Masker, install_log_filter
 from paragon_nb.marketo.auth import MarketoAuth, TokenCache, TokenSource
@@ -33,7 +33,6 @@ from paragon_nb.marketo.stats import ClientStats
 __all__ = ["ClientBase", "reasons_of"]
 
 T = TypeVar("T")
-M = TypeVar("M", bound=BaseModel)
 
 ENV_ENDPOINT = "MARKETO_ENDPOINT"
 ENV_IDENTITY = "MARKETO_IDENTITY"
@@ -197,35 +196,6 @@ class ClientBase:
     # plumbing -------------------------------------------------------------------------------
     def _call(self, method: str, path: str, **kwargs: Any) -> Any:
         return self._http.call(method, path, **kwargs)
-
-    def _get_one(self, model: type[M], path: str, **kwargs: Any) -> M | None:
-        """The first ``result`` item of ``GET path`` as ``model``, or None when Marketo has
-        none (an empty result or a not-found answer: 610, 702, 1013)."""
-        try:
-            envelope = self._call("GET", path, **kwargs)
-        except MarketoNotFound:
-            return None
-        result = envelope.get("result") or []
-        return model.model_validate(result[0]) if result else None
-
-    def _create_one(
-        self, model: type[M], path: str, *, form: Mapping[str, Any], what: str,
-        existing: Callable[[], M | None],
-    ) -> M:  # fmt: skip
-        """``POST path`` creating one object, sent once (a create is not idempotent). After an
-        ambiguous failure (timeout, 5xx) ``existing()`` looks the object up instead of making
-        it twice; the error stands when it is not there."""
-        try:
-            envelope = self._call("POST", path, form=form, idempotent=False, what=what)
-        except TransientMarketoError:
-            found = existing()
-            if found is not None:
-                return found
-            raise
-        result = envelope.get("result") or []
-        if not result:
-            raise MarketoNotFound(f"{what}: Marketo answered without the new object")
-        return model.model_validate(result[0])
 
     def _run_batches(
         self,
