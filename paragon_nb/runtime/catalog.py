@@ -19,9 +19,10 @@ from typing import Any
 from paragon_nb._clock import Clock
 from paragon_nb.errors import NotFoundError, RuntimeStateError, WorkflowSpecError, did_you_mean
 from paragon_nb.runtime.events import infer_schema, validate_example
+from paragon_nb.runtime.refcheck import check_references
 from paragon_nb.runtime.rows import AppEventRow, WorkflowRow
 from paragon_nb.runtime.store import ProjectStore
-from paragon_nb.runtime.workflows import Workflow, WorkflowSpec, check_references, parse_spec
+from paragon_nb.runtime.workflows import Workflow, WorkflowSpec, parse_spec
 
 __all__ = ["Catalog"]
 
