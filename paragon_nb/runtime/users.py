@@ -31,7 +31,7 @@ from paragon_nb.errors import (
     RuntimeStateError,
     StepError,
 )
-from paragon_nb.runtime.api import CredentialStatus
+from paragon_nb.runtime.api import MARKETO, CredentialStatus
 from paragon_nb.runtime.gateway import (
     ClientFactory,
     MarketoCredentials,
@@ -48,7 +48,7 @@ from paragon_nb.settings import SecretBox
 
 __all__ = ["INTEGRATIONS", "ConnectedUsers", "coerce_setting"]
 
-INTEGRATIONS = ("marketo",)
+INTEGRATIONS = (MARKETO,)
 VALID, INVALID = CredentialStatus.VALID, CredentialStatus.INVALID
 
 
@@ -135,7 +135,7 @@ class ConnectedUsers:
                 gateway.close()
 
     def credentials(self, sub: str) -> MarketoCredentials | None:
-        row = self._store.credential(sub, "marketo")
+        row = self._store.credential(sub, MARKETO)
         return None if row is None else self._decrypt(row)
 
     def _decrypt(self, row: CredentialRow) -> MarketoCredentials:
@@ -180,7 +180,7 @@ class ConnectedUsers:
         return value
 
     def _gateway_and_status(self, sub: str) -> tuple[MarketoGateway | None, str | None]:
-        row = self._store.credential(sub, "marketo")
+        row = self._store.credential(sub, MARKETO)
         if row is None:
             return None, None
         with self._lock:
@@ -197,7 +197,7 @@ class ConnectedUsers:
 
     def mark_invalid(self, sub: str, error: MarketoAuthError) -> None:
         """A run hit an auth error: the credential becomes INVALID until the user reconnects."""
-        row = self._store.credential(sub, "marketo")
+        row = self._store.credential(sub, MARKETO)
         if row is not None:
             message = mask_secrets(str(error), self.secrets_for(sub))
             self._store.set_credential_status(
@@ -206,7 +206,7 @@ class ConnectedUsers:
 
     def recheck(self, sub: str) -> str:
         """Validate the stored credential again; returns and stores VALID or INVALID."""
-        row = self._store.credential(sub, "marketo")
+        row = self._store.credential(sub, MARKETO)
         if row is None:
             raise NotFoundError(f"user {sub!r} has not connected marketo")
         try:
@@ -224,7 +224,7 @@ class ConnectedUsers:
 
     # settings and enablement -------------------------------------------------------------------
     def _require_connected(self, sub: str) -> CredentialRow:
-        row = self._store.credential(sub, "marketo")
+        row = self._store.credential(sub, MARKETO)
         if row is None:
             raise RuntimeStateError(
                 f"user {sub!r} has not connected Marketo; call project.connect_user first"
@@ -322,7 +322,7 @@ class ConnectedUsers:
     def why_not_runnable(self, sub: str, wf_id: str) -> str | None:
         """None when the user enabled the workflow with a VALID credential; else the end of a
         sentence saying why not ("is not enabled for user 'u'")."""
-        row = self._store.credential(sub, "marketo")
+        row = self._store.credential(sub, MARKETO)
         if row is None:
             return f"did not run: user {sub!r} has not connected Marketo"
         if row.status != VALID:

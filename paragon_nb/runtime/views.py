@@ -12,7 +12,7 @@ from __future__ import annotations
 import sqlite3
 from typing import TYPE_CHECKING, Any
 
-from paragon_nb.runtime.api import CredentialStatus, InstanceQueue
+from paragon_nb.runtime.api import MARKETO, CredentialStatus, InstanceQueue
 from paragon_nb.runtime.runlog import step_record
 from paragon_nb.runtime.store import ProjectStore, loads
 
@@ -27,7 +27,7 @@ def user_state(store: ProjectStore, sub: str) -> dict[str, Any]:
     integrations.marketo (enabled, credential id/status/config, workflowSettings)."""
     user = store.user_row(sub)
     meta = loads(user["meta"]) if user is not None else {}
-    cred = store.credential(sub, "marketo")
+    cred = store.credential(sub, MARKETO)
     workflow_settings = {
         r["workflow_id"]: {"enabled": bool(r["enabled"]), "settings": loads(r["settings"])}
         for r in store.workflow_settings(sub)
@@ -50,7 +50,7 @@ def user_state(store: ProjectStore, sub: str) -> dict[str, Any]:
         "authenticated": True,
         "userId": sub,
         "meta": meta,
-        "integrations": {"marketo": marketo},
+        "integrations": {MARKETO: marketo},
     }
 
 
@@ -83,7 +83,7 @@ def users_frame(store: ProjectStore) -> pd.DataFrame:
     names = {r.id: r.name for r in store.workflow_rows()}
     rows = []
     for user in store.user_rows():
-        cred = store.credential(user["sub"], "marketo")
+        cred = store.credential(user["sub"], MARKETO)
         enabled = [
             names.get(r["workflow_id"], r["workflow_id"])
             for r in store.workflow_settings(user["sub"])
