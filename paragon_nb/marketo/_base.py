@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import threading
+import weakref
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor
 from concurrent.futures import wait as wait_futures
@@ -113,6 +114,9 @@ class ClientBase:
             headers={"Accept-Encoding": "gzip", "Accept": "application/json"},
             limits=httpx.Limits(max_connections=limits.max_concurrency + 4),
         )
+        # A client dropped without close() (a notebook cell run again, a temporary
+        # `sandbox.client().check()`) still closes its keep-alive sockets.
+        weakref.finalize(self, self._client.close)
         self._tokens = TokenSource(
             self.identity,
             client_id,

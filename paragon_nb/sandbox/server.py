@@ -18,7 +18,6 @@ import os
 import random
 import sys
 import threading
-import weakref
 from pathlib import Path
 from typing import Any
 
@@ -84,9 +83,6 @@ class MarketoSandbox:
             )
         self.app = app if app is not None else SandboxApp(**app_kwargs)
         self._server = BackgroundServer(self.app, host=host, port=port, options=server_options)
-        # clients handed out by client(): closed on stop(), so their keep-alive sockets to a
-        # stopped sandbox are not left for the garbage collector (a ResourceWarning)
-        self._clients: weakref.WeakSet[Any] = weakref.WeakSet()
 
     # ------------------------------------------------------------------ lifecycle
     def start(self, *, port: int | None = None) -> MarketoSandbox:
@@ -101,11 +97,7 @@ class MarketoSandbox:
         return self._server.running
 
     def stop(self) -> None:
-        """Stop serving and close the clients :meth:`client` handed out."""
         self._server.stop()
-        for client in list(self._clients):
-            client.close()
-        self._clients.clear()
 
     def __enter__(self) -> MarketoSandbox:
         return self.start()
@@ -151,9 +143,7 @@ class MarketoSandbox:
         from paragon_nb.marketo.client import MarketoClient
 
         kwargs.setdefault("identity", self.identity)
-        client = MarketoClient(self.endpoint, self.client_id, self.client_secret, **kwargs)
-        self._clients.add(client)
-        return client
+        return MarketoClient(self.endpoint, self.client_id, self.client_secret, **kwargs)
 
     def __getattr__(self, name: str) -> Any:
         if name in _DELEGATED:
