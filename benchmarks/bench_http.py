@@ -54,8 +54,10 @@ class _VerifyOnly:
 
         return verify_user_token(token, self.public_pem)
 
-    def trigger_event(self, sub: str, name: str, payload: dict, **kw: Any) -> str:
-        return "evt"
+    def trigger_event(self, sub: str, name: str, payload: dict, **kw: Any) -> Any:
+        from paragon_nb.runtime.api import EventReceipt
+
+        return EventReceipt(event_id="evt", name=name)
 
 
 def serve(mode: str, root: Path) -> None:

@@ -1,6 +1,6 @@
 """End-to-end runs of the seed workflow against an in-process sandbox with Marketo's real
-limits (100 calls / 20 s, 10 in flight) and a per-call latency, with and without the
-gateway's coalescing of concurrent runs' Marketo calls. Prints events/s and Marketo calls.
+limits (100 calls / 20 s, 10 in flight) and a per-call latency, with and without batching of
+concurrent runs' Marketo writes (runtime.batcher). Prints events/s and Marketo calls.
 
     python benchmarks/bench_runs.py --events 300 --workers 50 --latency 0.1
     python benchmarks/bench_runs.py --events 60 --workers 50 --latency 0.1 --no-coalesce

@@ -29,7 +29,9 @@ _EXPORTS: dict[str, str] = {
     "Project": "paragon_nb.runtime.project",
     "SigningKey": "paragon_nb.tokens",
     "SyncResult": "paragon_nb.sync.result",
+    "list_members": "paragon_nb.sync.members",
     "sign_user_token": "paragon_nb.tokens",
+    "sync_history": "paragon_nb.sync.history",
     "sync_leads": "paragon_nb.sync.runner",
     "verify_user_token": "paragon_nb.tokens",
 }
@@ -43,8 +45,10 @@ __all__ = [
     "SigningKey",
     "SyncResult",
     "__version__",
+    "list_members",
     "load_ipython_extension",
     "sign_user_token",
+    "sync_history",
     "sync_leads",
     "verify_user_token",
 ]
@@ -55,6 +59,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from paragon_nb.runtime.project import Project
     from paragon_nb.runtime.sdk import Paragon
     from paragon_nb.sandbox.server import MarketoSandbox
+    from paragon_nb.sync.history import sync_history
+    from paragon_nb.sync.members import list_members
     from paragon_nb.sync.result import SyncResult
     from paragon_nb.sync.runner import sync_leads
     from paragon_nb.tokens import SigningKey, sign_user_token, verify_user_token

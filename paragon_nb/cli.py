@@ -4,6 +4,8 @@ call into the package; the work (and its tests) lives there.
     paragon-nb sandbox --port 8080 --rate-limit 100/20
     paragon-nb sync leads.csv --list Newsletter --create-list --report out.csv
     paragon-nb serve ./my-project --port 9000
+    paragon-nb key ./my-project --out private.pem
+    paragon-nb token ./my-project user-1 --key private.pem
 
 Exit codes: 0 success, 1 some records/rows failed (sync), 2 usage or configuration errors.
 """
@@ -106,30 +108,53 @@ def _run_sandbox(args: argparse.Namespace) -> int:
     return run_cli(args)
 
 
+SYNC_EPILOG = """examples:
+  paragon-nb sync leads.csv --list Newsletter --create-list --report out.csv
+  paragon-nb sync leads.csv --dry-run                      # the plan: no writes
+  paragon-nb sync export.csv --delimiter ';' --map 'E-mail Address=email'
+  paragon-nb sync big.parquet --chunk-size 200000 --method bulk
+  paragon-nb sync leads.csv --full-resync                  # ignore the journal once
+
+exit codes:
+  0  every row created, updated, upserted or unchanged
+  1  some rows invalid, skipped or failed (all in the report; run again to resume)
+  2  usage or configuration error, nothing sent (bad flag, unknown column or list,
+     unreadable file, corrupt journal)
+"""
+
+
 def _add_sync(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "sync",
         help="sync a CSV or Parquet file of leads into Marketo",
-        description="Upsert every row of FILE into Marketo and add the leads to a list. "
-        "Credentials come from MARKETO_* variables, else the local sandbox under the home folder.",
+        description="Upsert every row of FILE into Marketo and add the leads to a list, "
+        "streaming the file in chunks. Credentials come from MARKETO_* variables, else the "
+        "local sandbox under the home folder. A journal under the home folder makes a second "
+        "run skip unchanged rows (verified against Marketo) and resume an interrupted one.",
+        epilog=SYNC_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("file", metavar="FILE", help="CSV (UTF-8) or Parquet file")
+    p.add_argument("file", metavar="FILE", help="CSV (UTF-8) or Parquet (.parquet, .pq) file")
     p.add_argument("--list", dest="list_name", metavar="NAME", help="static list name or id")
     p.add_argument("--create-list", action="store_true", help="create the list if missing")
     p.add_argument(
-        "--lookup-field", default="email", metavar="F", help="dedupe field (default email)"
+        "--lookup-field",
+        default="email",
+        metavar="F",
+        help="Marketo field that identifies a lead (dedupe field; default email)",
     )
     p.add_argument(
         "--action",
         default="createOrUpdate",
         choices=["createOrUpdate", "createOnly", "updateOnly", "createDuplicate"],
+        help="Marketo sync action (default createOrUpdate: create new leads, update known ones)",
     )
     p.add_argument(
         "--map",
         action="append",
         default=[],
         metavar="COL=FIELD",
-        help="map a column to a Marketo field (repeatable)",
+        help="map a column to a Marketo field (repeatable; quote names with spaces)",
     )
     p.add_argument(
         "--ignore",
@@ -139,8 +164,15 @@ def _add_sync(sub: argparse._SubParsersAction) -> None:
         help="leave a column out (repeatable)",
     )
     p.add_argument("--dry-run", action="store_true", help="plan only: no writes")
-    p.add_argument("--report", metavar="OUT.csv", help="write one result row per input row")
-    p.add_argument("--method", default="auto", choices=["auto", "rest", "bulk"])
+    p.add_argument(
+        "--report", metavar="OUT", help="write one result row per input row (.csv or .parquet)"
+    )
+    p.add_argument(
+        "--method",
+        default="auto",
+        choices=["auto", "rest", "bulk"],
+        help="REST Sync Leads, Bulk Import, or auto (bulk for large chunks; default)",
+    )
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument(
         "--full-resync",
@@ -148,7 +180,40 @@ def _add_sync(sub: argparse._SubParsersAction) -> None:
         help="ignore the sync journal for this run: send every valid row and record the "
         "results afresh (also replaces a corrupt journal, moving it aside)",
     )
+    p.add_argument(
+        "--chunk-size",
+        type=int,
+        default=100_000,
+        metavar="N",
+        help="rows read and planned at a time (default 100000); memory grows with N, "
+        "not with the file",
+    )
+    p.add_argument(
+        "--delimiter",
+        metavar="C",
+        help="CSV delimiter (default: sniffed from the file among comma, semicolon, tab)",
+    )
     p.set_defaults(func=_run_sync)
+
+
+def _add_history(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "history",
+        help="list past syncs (from the sync journal)",
+        description="One line per finished sync: time (UTC), input, list, rows, counts per "
+        "status, API calls and the report path.",
+    )
+    p.add_argument(
+        "--journal", metavar="FILE", help="journal file (default: under the home folder)"
+    )
+    p.set_defaults(func=_run_history)
+
+
+def _run_history(args: argparse.Namespace) -> int:
+    from paragon_nb.sync.history import history_table, sync_history
+
+    print(history_table(sync_history(args.journal)))
+    return 0
 
 
 def _run_sync(args: argparse.Namespace) -> int:
@@ -167,6 +232,13 @@ def _add_serve(sub: argparse._SubParsersAction) -> None:
     p.add_argument("path", metavar="PATH", help="project folder")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=0)
+    p.add_argument(
+        "--cors-origin",
+        action="append",
+        metavar="ORIGIN",
+        help="a browser origin allowed to call the API, e.g. http://localhost:3000 "
+        "(repeatable; '*' for any; default: pages served from this machine)",
+    )
     p.set_defaults(func=_run_serve)
 
 
@@ -186,12 +258,16 @@ def _run_serve(args: argparse.Namespace) -> int:
     try:
         with until_signalled() as stop:
             try:
-                handle = project.serve(host=args.host, port=args.port)
+                handle = project.serve(
+                    host=args.host, port=args.port, cors_origins=args.cors_origin or "loopback"
+                )
             except OSError as exc:
                 raise ConfigurationError(
                     f"cannot serve on {args.host}:{args.port}: {exc.strerror or exc}; "
                     "pick another --port (0 = any free port)"
                 ) from None
+            except ValueError as exc:  # a malformed --cors-origin
+                raise ConfigurationError(f"--cors-origin: {exc}") from None
             try:
                 print(json.dumps({"url": handle.url, "project_id": str(project.id)}), flush=True)
                 while not stop.wait(0.5):
@@ -211,7 +287,11 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _add_sandbox(sub)
     _add_sync(sub)
+    _add_history(sub)
     _add_serve(sub)
+    from paragon_nb.cli_keys import add_parsers as _add_key_and_token
+
+    _add_key_and_token(sub)
     return parser
 
 

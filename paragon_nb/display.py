@@ -31,6 +31,7 @@ __all__ = [
 ]
 
 _BOX_W, _BOX_H, _GAP = 340, 46, 26
+_LEFT = " style='text-align:left'"  # Lab right-aligns rendered table cells
 
 
 def _esc(value: Any) -> str:
@@ -136,13 +137,16 @@ class WorkflowDiagram:
 
     def _repr_html_(self) -> str:
         rows = "".join(
-            f"<tr><td><code>{_esc(s.get('id'))}</code></td><td>{_esc(s.get('label', ''))}</td>"
-            f"<td>{_esc(s.get('type', 'text'))}</td>"
-            f"<td>{'yes' if s.get('required') else ''}</td></tr>"
+            f"<tr><td{_LEFT}><code>{_esc(s.get('id'))}</code></td>"
+            f"<td{_LEFT}>{_esc(s.get('label', ''))}</td>"
+            f"<td{_LEFT}>{_esc(s.get('type', 'text'))}</td>"
+            f"<td{_LEFT}>{'yes' if s.get('required') else ''}</td></tr>"
             for s in self.settings
         )
         settings = (
-            "<table><tr><th>setting</th><th>label</th><th>type</th><th>required</th></tr>"
+            "<table class='paragon-settings'><tr>"
+            + "".join(f"<th{_LEFT}>{h}</th>" for h in ("setting", "label", "type", "required"))
+            + "</tr>"
             f"{rows}</table>"
             if rows
             else "<i>no user settings</i>"

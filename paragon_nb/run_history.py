@@ -88,15 +88,17 @@ def _when(value: Any) -> str:
 
 
 _PRE = (
-    "margin:0;white-space:pre-wrap;overflow-wrap:anywhere;max-height:16em;overflow:auto;"
+    "margin:0;text-align:left;white-space:pre-wrap;overflow-wrap:anywhere;max-height:16em;overflow:auto;"
     f"font-size:11px;line-height:1.35;background:{COLOURS['raised']};color:{COLOURS['text']};"
     "padding:4px 6px;border-radius:3px"
 )
 _TABLE = (
     f"width:100%;max-width:100%;table-layout:fixed;border-collapse:collapse;color:{COLOURS['text']}"
 )
+# Lab's rendered-HTML tables right-align cells: everything here reads left to right. Words
+# break only when one alone is wider than its column (long ids, URLs).
 _CELL = (
-    "padding:3px 6px;vertical-align:top;overflow-wrap:anywhere;"
+    "padding:3px 6px;vertical-align:top;text-align:left;overflow-wrap:break-word;"
     f"border-bottom:1px solid {COLOURS['line']}"
 )
 
@@ -122,7 +124,7 @@ class RunHistory:
     """
 
     columns = ("run", "workflow", "user", "status", "started", "duration", "error")
-    _widths = ("9%", "22%", "10%", "10%", "17%", "9%", "23%")
+    _widths = ("11%", "23%", "10%", "12%", "18%", "10%", "16%")
 
     def __init__(
         self,
@@ -161,7 +163,7 @@ class RunHistory:
     # html ------------------------------------------------------------------------------------
     def _steps_html(self, steps: Sequence[Mapping[str, Any]], run_started: Any) -> str:
         head = ("step", "status", "attempts", "batch", "timing", "input", "output / error")
-        widths = ("15%", "9%", "7%", "9%", "11%", "24%", "25%")
+        widths = ("16%", "12%", "10%", "8%", "10%", "22%", "22%")
         cols = "".join(f"<col style='width:{w}'>" for w in widths)
         ths = "".join(f"<th style='{_CELL};text-align:left'>{h}</th>" for h in head)
         rows = []
@@ -169,7 +171,7 @@ class RunHistory:
             started = s.get("started")
             offset = ""
             if isinstance(started, int | float) and isinstance(run_started, int | float):
-                offset = f"+{_seconds(max(0.0, started - run_started))}"
+                offset = f"at +{_seconds(max(0.0, started - run_started))}"
             batch = s.get("batch_id")
             batch_cell = (
                 f"<code title='{_esc(batch)}'>{_esc(str(batch)[:8])}</code>"
@@ -180,7 +182,8 @@ class RunHistory:
             out = _pre(s.get("output"))
             if not _missing(error):
                 out += f"<div style='color:{COLOURS['error']}'>{_esc(error)}</div>"
-            timing = "<br>".join(t for t in (offset, _seconds(s.get("duration"))) if t)
+            took = _seconds(s.get("duration"))
+            timing = "<br>".join(t for t in (offset, f"took {took}" if took else "") if t)
             rows.append(
                 "<tr>"
                 f"<td style='{_CELL}'><code>{_esc(s.get('step_id'))}</code><br>"
@@ -214,7 +217,7 @@ class RunHistory:
         if not steps:
             return row
         drill = (
-            f"<details><summary style='cursor:pointer;color:{COLOURS['muted']}'>"
+            f"<details><summary style='cursor:pointer;text-align:left;color:{COLOURS['muted']}'>"
             f"steps ({len(steps)})</summary>"
             f"{self._steps_html(steps, detail.get('started'))}</details>"
         )

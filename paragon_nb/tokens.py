@@ -293,15 +293,37 @@ def verify_user_token(
 
         claims = verify_user_token(token, project_public_pem)
     """
-    header, _ = _split(token)
+    if isinstance(public_pems, str | SigningKey):
+        public_pems = [public_pems]
+    pems = tuple(item.public_pem if isinstance(item, SigningKey) else item for item in public_pems)
+    if isinstance(token, bytes):
+        try:
+            token = token.decode("ascii")
+        except UnicodeDecodeError:
+            raise TokenInvalid("malformed token: not ASCII") from None
+    if not isinstance(token, str):
+        raise TokenInvalid("no token: send 'Authorization: Bearer <user token>'")
+    claims = dict(
+        _verified_claims(token.strip(), pems)
+    )  # the caller's own copy of the cached claims
+    return _check_claims(claims, now=_now(now), leeway=leeway)
+
+
+@lru_cache(maxsize=1024)
+def _verified_claims(text: str, pems: tuple[str, ...]) -> dict:
+    """The claims of ``text`` if it is RS256 and one of ``pems`` verifies its signature.
+
+    Cached per (token, keys): an app sends the same token with every call of a session, and
+    parsing and the signature check are most of a request's cost. Only successes are
+    cached; the time claims (exp, iat, nbf) are checked on every use by the caller, and a
+    rotated key changes ``pems``, so a token of the old key is checked (and refused) afresh.
+    """
+    header, _ = _split(text)
     alg = header.get("alg")
     if alg != ALGORITHM:
         raise TokenInvalid(
             f"token algorithm {alg!r} is not accepted; user tokens must be signed with RS256"
         )
-    if isinstance(public_pems, str | SigningKey):
-        public_pems = [public_pems]
-    pems = tuple(item.public_pem if isinstance(item, SigningKey) else item for item in public_pems)
     for pem in pems:
         try:
             _load_public(pem)
@@ -312,20 +334,6 @@ def verify_user_token(
             "the project has no signing key yet; call project.generate_signing_key() and "
             "sign tokens with its private half"
         )
-    text = token.decode("ascii") if isinstance(token, bytes) else token.strip()
-    claims = dict(_signed_claims(text, pems))  # the caller's own copy of the cached claims
-    return _check_claims(claims, now=_now(now), leeway=leeway)
-
-
-@lru_cache(maxsize=1024)
-def _signed_claims(text: str, pems: tuple[str, ...]) -> dict:
-    """The claims of ``text`` if one of ``pems`` verifies its RS256 signature.
-
-    Cached per (token, keys): an app sends the same token with every call of a session, and
-    the signature check is most of a request's cost. Only successes are cached, and the
-    time claims (exp, iat, nbf) are checked on every use by the caller; a rotated key
-    changes ``pems``, so a token of the old key is verified (and refused) afresh.
-    """
     for pem in pems:
         try:
             return jwt.decode(

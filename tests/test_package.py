@@ -4,6 +4,7 @@ import importlib
 import stat
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -163,3 +164,12 @@ def _run(code: str) -> str:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     return out.stdout.strip()
+
+
+def test_the_wheel_smoke_script_passes_here_too() -> None:
+    """.ci/run runs tests/smoke_wheel.py against the built wheel; here against the checkout,
+    so that a change breaking it fails in the suite first."""
+    script = Path(__file__).with_name("smoke_wheel.py")
+    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert out.stdout.strip().endswith("smoke: ok")

@@ -18,12 +18,12 @@ from typing import Any, Self, TypeVar
 from urllib.parse import urlsplit
 
 import httpx
-from pydantic import SecretStr
+from pydantic import BaseModel, SecretStr
 
 from paragon_nb._clock import Clock, system_clock
-from paragon_nb.errors import ConfigurationError
+from paragon_nb._redact import Redactor, install_log_filter
+from paragon_nb.errors import ConfigurationError, MarketoNotFound, TransientMarketoError
 from paragon_nb.marketo._http import Http
-from paragon_nb.marketo._masking import Masker, install_log_filter
 from paragon_nb.marketo.auth import MarketoAuth, TokenCache, TokenSource
 from paragon_nb.marketo.limits import Limiter, Limits
 from paragon_nb.marketo.models import LeadField, Reason
@@ -34,6 +34,7 @@ from paragon_nb.marketo.stats import ClientStats
 __all__ = ["ClientBase", "reasons_of"]
 
 T = TypeVar("T")
+M = TypeVar("M", bound=BaseModel)
 
 ENV_ENDPOINT = "MARKETO_ENDPOINT"
 ENV_IDENTITY = "MARKETO_IDENTITY"
@@ -106,7 +107,7 @@ class ClientBase:
             limits = dataclasses.replace(limits, daily_budget=daily_budget)
         self.limits = limits
         self._stats = ClientStats()
-        self._masker = Masker(client_secret)
+        self._masker = Redactor(client_secret)
         install_log_filter()
         self._client = httpx.Client(
             transport=transport,
@@ -273,6 +274,42 @@ class ClientBase:
                     )
                 self._describe = fields
             return list(self._describe)
+
+    def _asset_one(
+        self, model: type[M], path: str, *, params: Mapping[str, Any] | None = None
+    ) -> M | None:
+        """The one asset an asset-API lookup answers, or None ("No assets found" or a
+        not-found code)."""
+        try:
+            envelope = self._call("GET", path, params=params)
+        except MarketoNotFound:
+            return None
+        result = envelope.get("result") or []
+        return model.model_validate(result[0]) if result else None
+
+    def _asset_create(
+        self,
+        model: type[M],
+        path: str,
+        form: Mapping[str, Any],
+        *,
+        what: str,
+        find_existing: Callable[[], M | None],
+    ) -> M:
+        """POST an asset-API create (not idempotent: never resent blindly). After an
+        ambiguous failure (timeout, 5xx) ``find_existing`` looks for what the lost answer may
+        have created; found, it is returned instead of making the asset twice."""
+        try:
+            envelope = self._call("POST", path, form=form, idempotent=False, what=what)
+        except TransientMarketoError:
+            existing = find_existing()
+            if existing is not None:
+                return existing
+            raise
+        result = envelope.get("result") or []
+        if not result:
+            raise MarketoNotFound(f"{what}: Marketo answered without the new asset")
+        return model.model_validate(result[0])
 
     def _paged(self, path: str, query: Mapping[str, Any], *, what: str) -> Iterator[Any]:
         """Follow ``nextPageToken``; queries over 8 KB go as POST with ``_method=GET``."""

@@ -22,6 +22,7 @@ from typing import Any
 import httpx
 
 from paragon_nb._clock import Clock
+from paragon_nb._redact import Redactor
 from paragon_nb.errors import (
     MarketoError,
     MarketoRequestError,
@@ -29,7 +30,6 @@ from paragon_nb.errors import (
     TransientMarketoError,
     marketo_error_for,
 )
-from paragon_nb.marketo._masking import Masker
 from paragon_nb.marketo.auth import MarketoAuth
 from paragon_nb.marketo.batching import MAX_URL_BYTES, dumps
 from paragon_nb.marketo.limits import Limiter, next_quota_reset
@@ -68,7 +68,7 @@ class Http:
         retry: RetryPolicy,
         clock: Clock,
         stats: ClientStats,
-        masker: Masker,
+        masker: Redactor,
     ) -> None:
         self.base = base.rstrip("/")
         self._http = http

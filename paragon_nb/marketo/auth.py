@@ -23,8 +23,8 @@ import httpx
 from pydantic import SecretStr
 
 from paragon_nb._clock import Clock, system_clock
+from paragon_nb._redact import Redactor
 from paragon_nb.errors import MarketoAuthError, MarketoError, TransientMarketoError
-from paragon_nb.marketo._masking import Masker
 
 __all__ = ["AUTH_CODES", "MarketoAuth", "Token", "TokenCache", "TokenSource", "auth_error_code"]
 
@@ -104,7 +104,7 @@ class TokenSource:
         clock: Clock | None = None,
         cache: TokenCache | None = None,
         renew_margin: float = 60.0,
-        masker: Masker | None = None,
+        masker: Redactor | None = None,
         on_fetch: Callable[[], None] | None = None,
     ) -> None:
         self.identity = identity.rstrip("/")
@@ -116,7 +116,7 @@ class TokenSource:
         self._clock = clock or system_clock
         self._cache = cache or TokenCache()
         self.renew_margin = renew_margin
-        self._masker = masker or Masker(self._secret.get_secret_value())
+        self._masker = masker or Redactor(self._secret.get_secret_value())
         self._masker.add(self._secret.get_secret_value())
         self._on_fetch = on_fetch
 

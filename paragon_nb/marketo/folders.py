@@ -15,7 +15,7 @@ import json
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from paragon_nb.errors import ConfigurationError, MarketoNotFound, TransientMarketoError
+from paragon_nb.errors import ConfigurationError, MarketoNotFound
 from paragon_nb.marketo._base import ClientBase
 from paragon_nb.marketo.models import Folder
 from paragon_nb.marketo.paging import OffsetPager
@@ -76,15 +76,9 @@ class FoldersMixin(ClientBase):
         if isinstance(folder, str):
             return self._folder_at(folder)
         ref = self.folder_ref(folder)
-        try:
-            envelope = self._call(
-                "GET", f"/rest/asset/v1/folder/{ref['id']}.json", params={"type": ref["type"]},
-                what=f"get folder {ref['id']}",
-            )  # fmt: skip
-        except MarketoNotFound:
-            return None
-        result = envelope.get("result") or []
-        return Folder.model_validate(result[0]) if result else None
+        return self._asset_one(
+            Folder, f"/rest/asset/v1/folder/{ref['id']}.json", params={"type": ref["type"]}
+        )
 
     def find_folders(
         self, name: str, *, root: FolderSpec | None = None, workspace: str | None = None
@@ -114,20 +108,17 @@ class FoldersMixin(ClientBase):
         ambiguous failure (timeout, 5xx) the folder is looked up instead of made twice."""
         ref = self.folder_ref(parent)
         form = {"name": name, "parent": json.dumps(ref), "description": description}
-        try:
-            envelope = self._call(
-                "POST", "/rest/asset/v1/folders.json", form=form, idempotent=False,
-                what=f"create folder {name!r}",
-            )  # fmt: skip
-        except TransientMarketoError:
+
+        def made_already() -> Folder | None:
             for existing in self.find_folders(name):
                 if existing.parent and int(existing.parent.get("id", -1)) == ref["id"]:
                     return existing
-            raise
-        result = envelope.get("result") or []
-        if not result:
-            raise MarketoNotFound(f"create folder {name!r}: Marketo answered without the folder")
-        return Folder.model_validate(result[0])
+            return None
+
+        return self._asset_create(
+            Folder, "/rest/asset/v1/folders.json", form, what=f"create folder {name!r}",
+            find_existing=made_already,
+        )  # fmt: skip
 
     # ---------------------------------------------------------------- folder references
     def folder_ref(self, folder: FolderSpec) -> dict[str, Any]:

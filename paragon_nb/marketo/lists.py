@@ -12,7 +12,7 @@ import json
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from paragon_nb.errors import MarketoError, MarketoNotFound, TransientMarketoError
+from paragon_nb.errors import MarketoError
 from paragon_nb.marketo._base import reasons_of
 from paragon_nb.marketo.batching import chunks
 from paragon_nb.marketo.folders import FoldersMixin, FolderSpec
@@ -58,23 +58,13 @@ class ListsMixin(FoldersMixin):
 
     def get_list(self, list_id: int) -> StaticList | None:
         """A static list by id (asset API), or ``None``."""
-        try:
-            envelope = self._call("GET", f"/rest/asset/v1/staticList/{int(list_id)}.json")
-        except MarketoNotFound:
-            return None
-        result = envelope.get("result") or []
-        return StaticList.model_validate(result[0]) if result else None
+        return self._asset_one(StaticList, f"/rest/asset/v1/staticList/{int(list_id)}.json")
 
     def get_list_by_name(self, name: str) -> StaticList | None:
         """A static list by exact name (asset API), or ``None``."""
-        try:
-            envelope = self._call(
-                "GET", "/rest/asset/v1/staticList/byName.json", params={"name": name}
-            )
-        except MarketoNotFound:
-            return None
-        result = envelope.get("result") or []
-        return StaticList.model_validate(result[0]) if result else None
+        return self._asset_one(
+            StaticList, "/rest/asset/v1/staticList/byName.json", params={"name": name}
+        )
 
     def create_list(
         self, name: str, *, folder: FolderSpec | None = None, description: str | None = None
@@ -88,23 +78,10 @@ class ListsMixin(FoldersMixin):
         by name instead of being created twice."""
         target = self.folder_ref(folder) if folder is not None else self.default_list_folder()
         form = {"name": name, "folder": json.dumps(target), "description": description}
-        try:
-            envelope = self._call(
-                "POST",
-                "/rest/asset/v1/staticLists.json",
-                form=form,
-                idempotent=False,
-                what=f"create list {name!r}",
-            )
-        except TransientMarketoError:
-            existing = self.get_list_by_name(name)
-            if existing is not None:
-                return existing
-            raise
-        result = envelope.get("result") or []
-        if not result:
-            raise MarketoNotFound(f"create list {name!r}: Marketo answered without the new list")
-        return StaticList.model_validate(result[0])
+        return self._asset_create(
+            StaticList, "/rest/asset/v1/staticLists.json", form, what=f"create list {name!r}",
+            find_existing=lambda: self.get_list_by_name(name),
+        )  # fmt: skip
 
     def _membership(
         self, method: str, path: str, lead_ids: Sequence[int], what: str

@@ -51,7 +51,7 @@ __all__ = ["Engine", "RunStatus", "StepStatus"]
 log = logging.getLogger(__name__)
 
 #: runs one worker advances before it writes their changes in one transaction
-GROUP = 256
+GROUP = 64
 
 
 class Engine:

@@ -37,6 +37,7 @@ class Request:
     params: dict[str, str]
     headers: dict[str, str]
     body: bytes = b""
+    query: dict[str, str] = field(default_factory=dict)
     sub: str = ""
     claims: dict[str, Any] = field(default_factory=dict)
 

@@ -20,7 +20,7 @@ EventValidationError (strict projects), MarketoError (connect).
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -93,6 +93,8 @@ class Project:
             max_queued_runs=options.max_queued_runs,
         )
         self._server: Any = None
+        self._id: str | None = None
+        self._keys: tuple[str, list[str]] | None = None  # (config_version, public keys)
         if options.resume and self._store.get_meta("id") is not None:
             self._engine.resume()
 
@@ -158,7 +160,9 @@ class Project:
 
     @property
     def id(self) -> str:
-        return str(self._store.get_meta("id"))
+        if self._id is None:  # set once at create; read on every request, so kept
+            self._id = self._store.get_meta("id")
+        return str(self._id)
 
     @property
     def name(self) -> str:
@@ -203,7 +207,10 @@ class Project:
         """The claims of a user token signed with this project's key (TokenError otherwise)."""
         from paragon_nb.tokens import verify_user_token
 
-        keys = self._store.active_public_keys()
+        version = self._store.config_version()
+        if self._keys is None or self._keys[0] != version:
+            self._keys = (version, self._store.active_public_keys())
+        keys = self._keys[1]
         if not keys:
             raise TokenInvalid(
                 f"project {self.name!r} has no signing key; call project.generate_signing_key()"
@@ -404,14 +411,27 @@ class Project:
         return self._store.count_unfinished_runs()
 
     # REST ----------------------------------------------------------------------------------------
-    def serve(self, *, host: str = "127.0.0.1", port: int = 0, max_body: int | None = None) -> Any:
+    def serve(
+        self,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        max_body: int | None = None,
+        cors_origins: str | Sequence[str] | None = "loopback",
+    ) -> Any:
         """Serve this project's REST API (``runtime.server``); returns a handle with ``.url``
         and ``.stop()``; :meth:`close` stops it too. ``max_body`` (bytes, default 1 MB)
-        answers larger request bodies with 413."""
+        answers larger request bodies with 413. ``cors_origins``: the browser origins that may
+        call it (default ``"loopback"``: pages served from this machine; ``"*"``: any;
+        see ``runtime.cors``)."""
         from paragon_nb.runtime.server import DEFAULT_MAX_BODY, serve_project
 
         handle = serve_project(
-            self, host=host, port=port, max_body=DEFAULT_MAX_BODY if max_body is None else max_body
+            self,
+            host=host,
+            port=port,
+            max_body=DEFAULT_MAX_BODY if max_body is None else max_body,
+            cors_origins=cors_origins,
         )
         self._server = handle
         return handle

@@ -9,24 +9,29 @@ Paths are relative to ``/projects/{id}/sdk`` (reference paragon-platform.md §3)
     GET    /me   PATCH /me {"meta"}         the user's state (SDK ConnectUser shape)
     POST   /workflows/{wf}  DELETE ...      enable / disable a workflow for the user
     GET    /integrations                   the project's integrations and deployed workflows
+    GET    /metadata                       [{type, name, brandColor, icon}]
     DELETE /integrations/{integration}     disconnect (settings cleared, workflows off)
-    GET    /credentials  POST /credentials  list / connect Marketo with its four values
+    GET    /credentials  POST /credentials  list (?integration=) / connect Marketo (4 values)
     PATCH  /credentials/{credentialId}     {"config": {"workflowSettings": {wf: {...}}}}
-    POST   /actions {"action": "marketo_list"}  options of a dynamic setting (the user's lists)
+    POST   /actions {"sourceKey": "marketo_list"}  options of a dynamic setting (the user's lists)
+
+The shapes are the ones ``@useparagon/connect`` 2.4.0 reads (:mod:`.connect_shapes`). The
+``X-Paragon-Credential`` / ``X-Paragon-Configuration-Id`` headers the SDK sends must name
+the user's credential / its configuration (404 otherwise); each user has one of each.
 """
 
 from __future__ import annotations
 
 import json
 import re
-import uuid
 from typing import Any
 
+from paragon_nb.runtime import connect_shapes as shapes
+from paragon_nb.runtime.connect_shapes import INTEGRATION, integration_id
 from paragon_nb.runtime.http import HTTPError, Request
 
-__all__ = ["INTEGRATION", "ROUTES", "integration_id", "user_state"]
+__all__ = ["IDEMPOTENCY_HEADER", "ROUTES"]
 
-INTEGRATION = "marketo"
 _MARKETO_FIELDS = {  # REST body key -> connect_user keyword
     "endpoint": "endpoint",
     "identity": "identity",
@@ -35,48 +40,37 @@ _MARKETO_FIELDS = {  # REST body key -> connect_user keyword
 }
 
 
-def integration_id(project: Any) -> str:
-    """A stable id for the project's Marketo integration (accepted wherever Paragon takes one)."""
-    # (U) Paragon's integration ids are UUIDs it assigns; ours is derived from the project id.
-    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"paragon-nb:{project.id}:{INTEGRATION}"))
-
-
-def user_state(project: Any, sub: str) -> dict[str, Any]:
-    """``project.user_state(sub)`` as plain JSON; an unknown user is authenticated, unconnected."""
-    from paragon_nb.errors import NotFoundError
-
-    try:
-        state = project.user_state(sub)
-    except NotFoundError:
-        state = {"meta": {}, "integrations": {}}
-    state = json.loads(json.dumps(state, default=str))
-    state.pop("token", None)
-    state["authenticated"] = True
-    state["userId"] = sub
-    state.setdefault("meta", {})
-    integrations = state.setdefault("integrations", {})
-    marketo = integrations.setdefault(INTEGRATION, {"enabled": False})
-    settings = marketo.setdefault("workflowSettings", {})
-    marketo.setdefault("configuredWorkflows", settings)  # deprecated alias the docs still use
+def user_state(project: Any, req: Request) -> dict[str, Any]:
+    """The user's state as the SDK reads it, after checking the selection headers."""
+    state = shapes.user_state(project, req.sub)
+    _check_selection(state, req)
     return state
+
+
+_SELECTION_HEADERS = frozenset({"x-paragon-credential", "x-paragon-configuration-id"})
+
+
+def _check_selection(state: dict[str, Any], req: Request) -> None:
+    """``X-Paragon-Credential`` / ``X-Paragon-Configuration-Id`` must name the user's own."""
+    marketo = state["integrations"][INTEGRATION]
+    wanted = req.headers.get("x-paragon-credential")
+    if wanted and wanted != marketo.get("credentialId"):
+        raise HTTPError(
+            404,
+            f"credential {wanted!r} (X-Paragon-Credential) is not connected for user "
+            f"{req.sub!r}; GET /sdk/me lists the user's credentials",
+        )
+    config = req.headers.get("x-paragon-configuration-id")
+    if config and config != marketo.get("credentialConfigId"):
+        raise HTTPError(
+            404,
+            f"configuration {config!r} (X-Paragon-Configuration-Id) is not one of user "
+            f"{req.sub!r}'s; each credential has one default configuration",
+        )
 
 
 def _marketo(state: dict[str, Any]) -> dict[str, Any]:
     return state["integrations"][INTEGRATION]
-
-
-def _credential(state: dict[str, Any]) -> dict[str, Any]:
-    marketo = _marketo(state)
-    return {
-        "id": marketo.get("credentialId"),
-        "integration": INTEGRATION,
-        "integrationType": INTEGRATION,
-        "status": marketo.get("credentialStatus"),
-        "config": {
-            "workflowSettings": marketo.get("workflowSettings", {}),
-            "sharedSettings": marketo.get("sharedSettings", {}),
-        },
-    }
 
 
 def _require_connected(state: dict[str, Any], sub: str) -> dict[str, Any]:
@@ -109,6 +103,8 @@ def trigger_event(project: Any, req: Request) -> tuple[int, Any]:
             f"'payload' of App Event {name!r} must be a JSON object, "
             f"got {type(payload).__name__ if payload is not None else 'null'}",
         )
+    if _SELECTION_HEADERS & req.headers.keys():  # a selection must name the user's own
+        user_state(project, req)
     receipt = project.trigger_event(req.sub, name, payload, idempotency_key=_idempotency_key(req))
     # (U) Paragon's 201 body is undocumented (the SDK ignores it); we return the event id.
     # A repeat of an Idempotency-Key gets the same body (the first event's id).
@@ -139,7 +135,7 @@ def _idempotency_key(req: Request) -> str | None:
 
 
 def get_me(project: Any, req: Request) -> tuple[int, Any]:
-    return 200, user_state(project, req.sub)
+    return 200, user_state(project, req)
 
 
 def patch_me(project: Any, req: Request) -> tuple[int, Any]:
@@ -148,7 +144,7 @@ def patch_me(project: Any, req: Request) -> tuple[int, Any]:
     if not isinstance(meta, dict):
         raise HTTPError(400, "send {\"meta\": {...}}: 'meta' must be a JSON object")
     project.set_user_meta(req.sub, meta)
-    return 200, user_state(project, req.sub)
+    return 200, user_state(project, req)
 
 
 def _workflow_id(project: Any, workflow: str) -> str:
@@ -158,7 +154,7 @@ def _workflow_id(project: Any, workflow: str) -> str:
 
 def enable_workflow(project: Any, req: Request) -> tuple[int, Any]:
     workflow = _workflow_id(project, req.params["workflow"])
-    entry = _marketo(user_state(project, req.sub))["workflowSettings"].get(workflow)
+    entry = _marketo(user_state(project, req))["workflowSettings"].get(workflow)
     if entry and entry.get("enabled"):
         # (U) the SDK throws "already enabled"; the server's status for it is undocumented
         raise HTTPError(409, f"Workflow {workflow} is already enabled.")
@@ -168,7 +164,7 @@ def enable_workflow(project: Any, req: Request) -> tuple[int, Any]:
 
 def disable_workflow(project: Any, req: Request) -> tuple[int, Any]:
     workflow = _workflow_id(project, req.params["workflow"])
-    entry = _marketo(user_state(project, req.sub))["workflowSettings"].get(workflow)
+    entry = _marketo(user_state(project, req))["workflowSettings"].get(workflow)
     if not entry or not entry.get("enabled"):
         raise HTTPError(
             409, f"Workflow {workflow} cannot be disabled: it is not enabled for this user."
@@ -180,48 +176,20 @@ def disable_workflow(project: Any, req: Request) -> tuple[int, Any]:
 # --------------------------------------------------------------------------- integrations
 
 
-def _workflow_summaries(project: Any) -> list[dict[str, Any]]:
-    """Deployed workflows as ``[{id, name, description, version}]`` (tolerates list or frame)."""
-    items = project.workflows()
-    if hasattr(items, "to_dict"):
-        items = items.to_dict("records")
-    out = []
-    for item in items:
-        get = item.get if isinstance(item, dict) else lambda k, d=None, i=item: getattr(i, k, d)
-        deployed = get("deployed_version", None) or get("deployed", None) or get("version", None)
-        if not deployed:
-            continue
-        out.append(
-            {
-                "id": str(get("id")),
-                "name": get("name"),
-                "description": get("name"),
-                "version": deployed if isinstance(deployed, int) else None,
-            }
-        )
-    return out
-
-
 def get_integrations(project: Any, req: Request) -> tuple[int, Any]:
-    marketo = _marketo(user_state(project, req.sub))
-    return 200, [
-        {
-            "id": integration_id(project),
-            "type": INTEGRATION,
-            "name": "Marketo",
-            "isActive": True,
-            "authenticationType": "text-credentials",  # (U) Marketo is "not OAuth" (§6.2)
-            "hasCredential": bool(marketo.get("credentialId")),
-            "workflows": _workflow_summaries(project),
-        }
-    ]
+    connected = bool(_marketo(user_state(project, req)).get("credentialId"))
+    return 200, [shapes.integration(project, has_credential=connected)]
+
+
+def get_metadata(project: Any, req: Request) -> tuple[int, Any]:
+    return 200, shapes.metadata(project)
 
 
 def delete_integration(project: Any, req: Request) -> tuple[int, Any]:
     which = req.params["integration"]
     if which not in (INTEGRATION, integration_id(project)):
         raise HTTPError(404, f"unknown integration {which!r}; this project has {INTEGRATION!r}")
-    _require_connected(user_state(project, req.sub), req.sub)
+    _require_connected(user_state(project, req), req.sub)
     project.disconnect_user(req.sub, INTEGRATION)
     return 200, {"integration": INTEGRATION, "uninstalled": True}
 
@@ -230,8 +198,13 @@ def delete_integration(project: Any, req: Request) -> tuple[int, Any]:
 
 
 def get_credentials(project: Any, req: Request) -> tuple[int, Any]:
-    state = user_state(project, req.sub)
-    return 200, [_credential(state)] if _marketo(state).get("credentialId") else []
+    """The user's credentials (``?integration=marketo`` filters; another type lists none).
+    ``includeAccountAuth`` is ignored: a Marketo credential's secret is never sent back."""
+    state = user_state(project, req)
+    which = req.query.get("integration")
+    if which not in (None, "", INTEGRATION, integration_id(project)):
+        return 200, []
+    return 200, list(_marketo(state)["allCredentials"])
 
 
 def post_credentials(project: Any, req: Request) -> tuple[int, Any]:
@@ -252,11 +225,11 @@ def post_credentials(project: Any, req: Request) -> tuple[int, Any]:
             raise HTTPError(400, f"{key!r} must be a non-empty string")
         kwargs[keyword] = value
     project.connect_user(req.sub, INTEGRATION, **kwargs)
-    return 201, _credential(user_state(project, req.sub))
+    return 201, _marketo(user_state(project, req))["allCredentials"][0]
 
 
 def patch_credential(project: Any, req: Request) -> tuple[int, Any]:
-    state = user_state(project, req.sub)
+    state = user_state(project, req)
     marketo = _require_connected(state, req.sub)
     if req.params["credential"] != str(marketo["credentialId"]):
         raise HTTPError(404, f"unknown credential {req.params['credential']!r} for this user")
@@ -282,7 +255,7 @@ def patch_credential(project: Any, req: Request) -> tuple[int, Any]:
                 project.enable_workflow(req.sub, workflow)
             elif was and not entry["enabled"]:
                 project.disable_workflow(req.sub, workflow)
-    return 200, _credential(user_state(project, req.sub))
+    return 200, _marketo(user_state(project, req))["allCredentials"][0]
 
 
 # --------------------------------------------------------------------------- field options
@@ -297,10 +270,11 @@ def post_actions(project: Any, req: Request) -> tuple[int, Any]:
     # accept "marketo_list" (our setting type) and answer the user's static lists.
     """
     body = req.json_object()
-    action = body.get("action") or body.get("sourceKey")
+    # the SDK sends {action: <integration type>, sourceKey: <the options' key>}
+    action = body.get("sourceKey") or body.get("action")
     if action not in _LIST_ACTIONS:
         raise HTTPError(400, f"unknown action {action!r}; available: {list(_LIST_ACTIONS[:1])}")
-    _require_connected(user_state(project, req.sub), req.sub)
+    _require_connected(user_state(project, req), req.sub)
     paging = body.get("paginationParameters") or {}
     search = str(paging.get("search") or body.get("search") or "").strip().lower()
     client = project.marketo_client(req.sub)
@@ -318,6 +292,7 @@ ROUTES: list[tuple[str, dict[str, Any]]] = [
     ("/me", {"GET": get_me, "PATCH": patch_me}),
     ("/workflows/(?P<workflow>[^/]+)", {"POST": enable_workflow, "DELETE": disable_workflow}),
     ("/integrations", {"GET": get_integrations}),
+    ("/metadata", {"GET": get_metadata}),
     ("/integrations/(?P<integration>[^/]+)", {"DELETE": delete_integration}),
     ("/credentials", {"GET": get_credentials, "POST": post_credentials}),
     ("/credentials/(?P<credential>[^/]+)", {"PATCH": patch_credential}),

@@ -296,10 +296,11 @@ class Paragon:
         """Options of a dynamic setting (``POST /sdk/actions``): for ``"marketo_list"`` the
         user's static lists as ``[{"label": name, "value": "<id>"}]``."""
         self._marketo_state(integration)
-        body = {
-            "integration": integration,
-            "action": action,
-            "paginationParameters": {"search": search} if search else {},
+        body = {  # as the browser SDK sends it: action = the integration, sourceKey = the key
+            "action": integration,
+            "sourceKey": action,
+            "parameters": [],
+            "paginationParameters": {"pageCursor": 0, "search": search},
         }
         answer = self._request("POST", "/actions", json=body)
         return list(answer.get("output", [])) if isinstance(answer, dict) else []

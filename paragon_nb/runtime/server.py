@@ -25,8 +25,9 @@ import json
 import logging
 import math
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
+from urllib.parse import parse_qs
 
 from paragon_nb._serving import BackgroundServer, ServerOptions
 from paragon_nb.errors import (
@@ -37,6 +38,7 @@ from paragon_nb.errors import (
     TokenError,
     TransientMarketoError,
 )
+from paragon_nb.runtime.cors import LOOPBACK, CorsPolicy
 from paragon_nb.runtime.http import Handler, HTTPError, Request
 from paragon_nb.runtime.routes import ROUTES
 
@@ -57,6 +59,7 @@ _REASONS = {
     200: "OK",
     201: "Created",
     204: "No Content",
+    403: "Forbidden",
     400: "Bad Request",
     401: "Unauthorized",
     404: "Not Found",
@@ -70,18 +73,40 @@ _REASONS = {
 }
 
 
+# What paragon.connect() shows when the SDK's CONNECT_PUBLIC_URL points here: Paragon's
+# hosted portal is not part of the local runtime.
+_PORTAL_PAGE = (
+    b"<!doctype html><meta charset=utf-8><title>Connect Portal</title>"
+    b"<body style='font:16px sans-serif;margin:2em;background:#fff'>"
+    b"<h1>The Connect Portal is not served by the local runtime</h1>"
+    b"<p>Connect Marketo in the notebook's Connect Portal "
+    b"(<code>Paragon(project).connect('marketo')</code>) or with "
+    b"<code>project.connect_user(...)</code>; this app's frontend then sees the "
+    b"connection through the SDK (<code>getUser()</code>).</p></body>"
+)
+
+
 class RestApp:
     """WSGI app serving one project's ``/projects/{id}/sdk/...`` routes.
 
-    ``max_body`` caps request bodies (413 above it). The project must offer
-    ``id`` and ``verify_user_token(token) -> claims`` plus what each route calls.
+    ``max_body`` caps request bodies (413 above it). ``cors_origins``: the browser origins
+    allowed to call it (:mod:`~paragon_nb.runtime.cors`; default: pages on this machine).
+    The project must offer ``id`` and ``verify_user_token(token) -> claims`` plus what
+    each route calls.
     """
 
-    def __init__(self, project: Any, *, max_body: int = DEFAULT_MAX_BODY) -> None:
+    def __init__(
+        self,
+        project: Any,
+        *,
+        max_body: int = DEFAULT_MAX_BODY,
+        cors_origins: str | Sequence[str] | None = LOOPBACK,
+    ) -> None:
         if max_body <= 0:
             raise ValueError(f"max_body must be a positive number of bytes, got {max_body}")
         self.project = project
         self.max_body = max_body
+        self.cors = CorsPolicy(cors_origins)
         self._routes: list[tuple[re.Pattern[str], dict[str, Handler]]] = [
             (re.compile(f"^{pattern}$"), methods) for pattern, methods in ROUTES
         ]
@@ -91,9 +116,17 @@ class RestApp:
     def __call__(self, environ: dict[str, Any], start_response: Callable) -> Iterable[bytes]:
         method = environ.get("REQUEST_METHOD", "GET").upper()
         path = environ.get("PATH_INFO", "") or "/"
-        headers: list[tuple[str, str]] = []
+        if path == "/ui" and method == "GET":  # the SDK's portal iframe (CONNECT_PUBLIC_URL)
+            page_headers = [("Content-Type", "text/html; charset=utf-8")]
+            start_response("200 OK", [*page_headers, ("Content-Length", str(len(_PORTAL_PAGE)))])
+            return [_PORTAL_PAGE]
+        origin = environ.get("HTTP_ORIGIN")
+        headers: list[tuple[str, str]] = self.cors.answer_headers(origin)
         try:
-            status, body = self._dispatch(environ, method, path, headers)
+            if method == "OPTIONS":
+                status, body = self._preflight(environ, path, origin, headers)
+            else:
+                status, body = self._dispatch(environ, method, path, headers)
         except HTTPError as exc:
             status, body = exc.status, {"message": exc.message, **exc.extra}
             headers += exc.headers.items()
@@ -109,9 +142,25 @@ class RestApp:
         start_response(f"{status} {_REASONS.get(status, 'Error')}", headers)
         return [payload]
 
-    def _dispatch(
-        self, environ: dict[str, Any], method: str, path: str, out_headers: list
+    def _preflight(
+        self, environ: dict[str, Any], path: str, origin: str | None, out_headers: list
     ) -> tuple[int, Any]:
+        """``OPTIONS``: 204 with the route's methods (and the CORS answer for a browser)."""
+        _, methods = self._route(path)
+        if origin and not self.cors.allows(origin):
+            raise HTTPError(
+                403,
+                f"origin {origin!r} may not call this runtime; serve it with "
+                f"cors_origins=[{origin!r}] (paragon-nb serve --cors-origin {origin})",
+            )
+        out_headers.append(("Allow", ", ".join(sorted({*methods, "OPTIONS"}))))
+        if origin:
+            requested = environ.get("HTTP_ACCESS_CONTROL_REQUEST_HEADERS", "")
+            out_headers += self.cors.preflight_headers(methods, requested)
+        return 204, None
+
+    def _route(self, path: str) -> tuple[re.Match[str], dict[str, Handler]]:
+        """The route of ``path`` (HTTPError 404 naming what is wrong)."""
         match = _PREFIX.match(path)
         if match is None:
             raise HTTPError(
@@ -124,23 +173,29 @@ class RestApp:
         rest = match["rest"] or "/"
         for pattern, methods in self._routes:
             found = pattern.match(rest)
-            if found is None:
-                continue
-            handler = methods.get(method)
-            if handler is None:
-                allowed = ", ".join(sorted(methods))
-                out_headers.append(("Allow", allowed))
-                raise HTTPError(405, f"{method} is not allowed on {rest}; use {allowed}")
-            request = Request(
-                method=method,
-                path=rest,
-                params=found.groupdict(),
-                headers=_headers(environ),
-            )
-            self._authenticate(request, environ)
-            request.body = self._read_body(environ)
-            return self._call(handler, request)
+            if found is not None:
+                return found, methods
         raise HTTPError(404, f"no route for {_loggable(rest)} under /projects/{{id}}/sdk")
+
+    def _dispatch(
+        self, environ: dict[str, Any], method: str, path: str, out_headers: list
+    ) -> tuple[int, Any]:
+        found, methods = self._route(path)
+        handler = methods.get(method)
+        if handler is None:
+            allowed = ", ".join(sorted({*methods, "OPTIONS"}))
+            out_headers.append(("Allow", allowed))
+            raise HTTPError(405, f"{method} is not allowed on {found.string}; use {allowed}")
+        request = Request(
+            method=method,
+            path=found.string,
+            params=found.groupdict(),
+            headers=_headers(environ),
+            query={k: v[0] for k, v in parse_qs(environ.get("QUERY_STRING", "")).items()},
+        )
+        self._authenticate(request, environ)
+        request.body = self._read_body(environ)
+        return self._call(handler, request)
 
     def _authenticate(self, request: Request, environ: dict[str, Any]) -> None:
         raw = environ.get("HTTP_AUTHORIZATION", "").strip()
@@ -248,15 +303,17 @@ def serve_project(
     host: str = "127.0.0.1",
     port: int = 0,
     max_body: int = DEFAULT_MAX_BODY,
+    cors_origins: str | Sequence[str] | None = LOOPBACK,
     options: ServerOptions | None = None,
 ) -> ServerHandle:
     """Serve ``project``'s REST API on ``host:port`` (port 0 = any free port) in threads.
 
-    ``options`` sets the server's threads, timeouts and limits (:class:`ServerOptions`).
+    ``cors_origins``: browser origins allowed (:mod:`~paragon_nb.runtime.cors`; default
+    pages on this machine). ``options``: threads, timeouts and limits (:class:`ServerOptions`).
     Raises OSError if the port is taken.
 
         handle = serve_project(project); print(handle.url); handle.stop()
     """
-    app = RestApp(project, max_body=max_body)
+    app = RestApp(project, max_body=max_body, cors_origins=cors_origins)
     server = BackgroundServer(app, host=host, port=port, options=options).start()
     return ServerHandle(server, project, app)

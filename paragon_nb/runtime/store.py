@@ -5,7 +5,7 @@ Tables: ``meta`` (id, name, strict flag), ``signing_keys`` (public halves only),
 ``credentials`` (client secrets Fernet-encrypted by the caller), ``workflow_settings``,
 ``events`` (every accepted event), ``runs`` and ``run_steps``.
 
-Every write is one short ``BEGIN IMMEDIATE`` transaction on a per-thread connection. JSON
+Every write is one short ``BEGIN IMMEDIATE`` transaction on the process's write connection. JSON
 columns are written with :func:`dumps` and read back with :func:`loads`; definitions come
 back as the row dataclasses of :mod:`paragon_nb.runtime.rows`. This module knows
 nothing about secrets: callers hand it ciphertext only.
@@ -16,14 +16,17 @@ nothing about secrets: callers hand it ciphertext only.
 
 from __future__ import annotations
 
+import queue
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from paragon_nb._sqlite import ThreadLocalConnections, transaction
+from paragon_nb._sqlite import connect, transaction
+from paragon_nb.runtime.api import UNFINISHED
 from paragon_nb.runtime.rows import (
     AppEventRow,
     CredentialRow,
@@ -37,6 +40,8 @@ from paragon_nb.runtime.rows import (
 __all__ = ["DB_FILE_NAME", "SCHEMA_VERSION", "ProjectStore", "dumps", "from_row", "loads"]
 
 DB_FILE_NAME = "project.sqlite3"
+#: how stale another process's configuration change may look here (seconds)
+VERSION_TTL = 0.2
 SCHEMA_VERSION = 1
 
 _SCHEMA = """
@@ -99,13 +104,17 @@ _INSERT_CREDENTIAL = (
 
 
 class ProjectStore:
-    """Data access for one project database (thread-safe: one connection per thread)."""
+    """Data access for one project database (thread-safe). Writes share one connection behind
+    a lock; reads borrow a connection from a small pool, so a server that runs each request
+    on a new thread never opens a connection per request."""
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
-        self._conns = ThreadLocalConnections(self.path)
         self._write_lock = threading.Lock()
-        conn = self._conns.get()
+        self._writer: sqlite3.Connection | None = None
+        self._version, self._version_read = "0", -float("inf")
+        self._readers: queue.SimpleQueue[sqlite3.Connection] = queue.SimpleQueue()
+        conn = self._write_conn()
         conn.executescript(_SCHEMA)
         conn.execute("INSERT OR IGNORE INTO meta(key, value) VALUES ('config_version', '1')")
         have = {r["name"] for r in conn.execute("PRAGMA table_info(run_steps)")}
@@ -114,21 +123,36 @@ class ProjectStore:
                 conn.execute(f"ALTER TABLE run_steps ADD COLUMN {column} {kind}")
 
     # plumbing -------------------------------------------------------------------------
-    @property
-    def conn(self) -> sqlite3.Connection:
-        return self._conns.get()
+    def _write_conn(self) -> sqlite3.Connection:
+        if self._writer is None:  # opened lazily, so a closed store still answers reads
+            self._writer = connect(self.path)
+        return self._writer
+
+    @contextmanager
+    def _reader(self) -> Iterator[sqlite3.Connection]:
+        try:
+            conn = self._readers.get_nowait()
+        except queue.Empty:
+            conn = connect(self.path)
+        try:
+            yield conn
+        finally:
+            self._readers.put(conn)
 
     @contextmanager
     def tx(self) -> Iterator[sqlite3.Connection]:
         """A write transaction that changes configuration (anything but events, runs and
         their steps): it bumps ``config_version``, so every process's caches of workflows,
         credentials and settings see the change (:meth:`config_version`)."""
-        with self.run_tx() as conn:
-            conn.execute(
-                "UPDATE meta SET value = CAST(CAST(value AS INTEGER) + 1 AS TEXT) "
-                "WHERE key = 'config_version'"
-            )
-            yield conn
+        try:
+            with self.run_tx() as conn:
+                conn.execute(
+                    "UPDATE meta SET value = CAST(CAST(value AS INTEGER) + 1 AS TEXT) "
+                    "WHERE key = 'config_version'"
+                )
+                yield conn
+        finally:
+            self._version_read = -float("inf")  # this process sees its own change at once
 
     @contextmanager
     def run_tx(self) -> Iterator[sqlite3.Connection]:
@@ -136,22 +160,39 @@ class ProjectStore:
         process queue on a lock first: SQLite's own busy handler sleeps with backoff, which
         under many worker and request threads turns into long stalls. Other processes still
         meet the busy timeout."""
-        with self._write_lock, transaction(self.conn) as conn:
+        with self._write_lock, transaction(self._write_conn()) as conn:
             yield conn
 
     def config_version(self) -> str:
-        """Changes whenever configuration changes, in any process (one indexed read)."""
-        row = self.one("SELECT value FROM meta WHERE key = 'config_version'")
-        return "0" if row is None else str(row["value"])
+        """Changes whenever configuration changes: at once for this process's own writes,
+        within ``VERSION_TTL`` seconds for another process's (the value is read again at most
+        that often, so hot paths can key their caches on it for the price of a clock read)."""
+        now = time.monotonic()
+        if now - self._version_read >= VERSION_TTL:
+            row = self.one("SELECT value FROM meta WHERE key = 'config_version'")
+            self._version = "0" if row is None else str(row["value"])
+            self._version_read = now
+        return self._version
 
     def one(self, sql: str, *args: Any) -> sqlite3.Row | None:
-        return self.conn.execute(sql, args).fetchone()
+        with self._reader() as conn:
+            return conn.execute(sql, args).fetchone()
 
     def all(self, sql: str, *args: Any) -> list[sqlite3.Row]:
-        return self.conn.execute(sql, args).fetchall()
+        with self._reader() as conn:
+            return conn.execute(sql, args).fetchall()
 
     def close(self) -> None:
-        self._conns.close_all()
+        """Close every idle connection (a later call opens what it needs again)."""
+        with self._write_lock:
+            if self._writer is not None:
+                self._writer.close()
+                self._writer = None
+        while True:
+            try:
+                self._readers.get_nowait().close()
+            except queue.Empty:
+                return
 
     # meta ---------------------------------------------------------------------------------
     def init(self, *, project_id: str, name: str, now: float) -> None:
@@ -281,8 +322,8 @@ class ProjectStore:
         return [VersionRow.of(r) for r in rows]
 
     # users and credentials ---------------------------------------------------------------------
-    def ensure_user(self, sub: str, *, now: float, conn: sqlite3.Connection | None = None) -> None:
-        (conn or self.conn).execute(
+    def ensure_user(self, sub: str, *, now: float, conn: sqlite3.Connection) -> None:
+        conn.execute(
             "INSERT OR IGNORE INTO users(sub, meta, created) VALUES (?, '{}', ?)", (sub, now)
         )
 
@@ -365,42 +406,9 @@ class ProjectStore:
     def run_row(self, run_id: str) -> sqlite3.Row | None:
         return self.one("SELECT * FROM runs WHERE id = ?", run_id)
 
-    def run_rows(self, *, statuses: tuple[str, ...] | None = None) -> list[sqlite3.Row]:
-        if statuses:
-            marks = ", ".join("?" for _ in statuses)
-            return self.all(f"SELECT * FROM runs WHERE status IN ({marks}) ORDER BY seq", *statuses)
+    def run_rows(self) -> list[sqlite3.Row]:
         return self.all("SELECT * FROM runs ORDER BY seq")
 
     def count_unfinished_runs(self) -> int:
-        row = self.one("SELECT COUNT(*) AS n FROM runs WHERE status IN ('queued', 'running')")
+        row = self.one("SELECT COUNT(*) AS n FROM runs WHERE status IN (?, ?)", *UNFINISHED)
         return int(row["n"]) if row is not None else 0
-
-    def update_run(self, run_id: str, **fields: Any) -> None:
-        sets = ", ".join(f"{k} = ?" for k in fields)
-        with self.tx() as c:
-            c.execute(f"UPDATE runs SET {sets} WHERE id = ?", (*fields.values(), run_id))
-
-    def step_rows(self, run_id: str) -> list[sqlite3.Row]:
-        return self.all("SELECT * FROM run_steps WHERE run_id = ? ORDER BY seq", run_id)
-
-    def put_step(self, run_id: str, step_id: str, **fields: Any) -> None:
-        """Insert or update one step record of a run."""
-        with self.tx() as c:
-            exists = c.execute(
-                "SELECT 1 FROM run_steps WHERE run_id = ? AND step_id = ?", (run_id, step_id)
-            ).fetchone()
-            if exists:
-                sets = ", ".join(f"{k} = ?" for k in fields)
-                c.execute(
-                    f"UPDATE run_steps SET {sets} WHERE run_id = ? AND step_id = ?",
-                    (*fields.values(), run_id, step_id),
-                )
-            else:
-                seq = c.execute(
-                    "SELECT COALESCE(MAX(seq), 0) + 1 AS s FROM run_steps WHERE run_id = ?",
-                    (run_id,),
-                ).fetchone()["s"]
-                row = {"run_id": run_id, "step_id": step_id, "seq": seq, **fields}
-                cols = ", ".join(row)
-                marks = ", ".join("?" for _ in row)
-                c.execute(f"INSERT INTO run_steps({cols}) VALUES ({marks})", tuple(row.values()))

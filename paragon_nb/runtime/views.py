@@ -13,7 +13,7 @@ import sqlite3
 from typing import TYPE_CHECKING, Any
 
 from paragon_nb.runtime.api import MARKETO, CredentialStatus, InstanceQueue
-from paragon_nb.runtime.runlog import step_record
+from paragon_nb.runtime.runlog import RunLog
 from paragon_nb.runtime.store import ProjectStore, loads
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -173,7 +173,7 @@ def run_detail(store: ProjectStore, r: sqlite3.Row) -> dict[str, Any]:
             "batch_id": s.batch_id,
             "batch_size": s.batch_size,
         }
-        for s in map(step_record, store.step_rows(r["id"]))
+        for s in RunLog(store).steps(r["id"])
     ]
     return {
         "run_id": r["id"],

@@ -122,6 +122,10 @@ class SandboxApp:
             self._box = settings.SecretBox.for_folder(settings.home())
         return self._box
 
+    def token_box(self) -> settings.SecretBox | None:
+        """What seals access tokens in a file state (None in memory: nothing to seal)."""
+        return self._secret_box() if self.state.path != ":memory:" else None
+
     @property
     def client_secret(self) -> str:
         return self._client_secret

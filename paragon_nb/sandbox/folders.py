@@ -37,6 +37,7 @@ __all__ = [
     "find_folder",
     "folder_ref",
     "get_folder",
+    "update_folder",
 ]
 
 WORKSPACE = "Default"
@@ -62,7 +63,7 @@ def folder_item(row: sqlite3.Row, *, base_url: str = "http://sandbox.local") -> 
         "folderType": row["folder_type"],
         "parent": parent,
         "path": row["path"],
-        "isArchive": False,
+        "isArchive": bool(row["is_archive"]),
         "isSystem": bool(row["is_system"]),
         "accessZoneId": 1,
         "workspace": WORKSPACE,
@@ -224,6 +225,39 @@ def create_folder(ctx: Context, req: Request) -> dict[str, Any]:
         created = ctx.state.get_folder(folder_id)
     assert created is not None
     return asset_envelope([folder_item(created)])
+
+
+def update_folder(ctx: Context, req: Request, folder_id: str) -> dict[str, Any]:
+    """``POST folder/{id}.json`` (form: ``type``, ``name``, ``description``, ``isArchive``):
+    709 for a system folder or a sibling's name (U: codes), 702 for an unknown folder."""
+    p = asset_params(req)
+    changes: dict[str, Any] = {}
+    if "name" in p:
+        if not p["name"]:
+            raise ApiError("701", "name cannot be blank")
+        changes["name"] = p["name"]
+    if "description" in p:
+        if len(str(p["description"])) > MAX_DESCRIPTION:
+            raise ApiError("1003", f"description is longer than {MAX_DESCRIPTION} characters")
+        changes["description"] = p["description"]
+    if "isArchive" in p:
+        flag = str(p["isArchive"]).lower()
+        if flag not in ("true", "false"):
+            raise ApiError("1001", f"Invalid value '{p['isArchive']}' for isArchive")
+        changes["is_archive"] = int(flag == "true")
+    with ctx.state.tx():
+        row = find_folder(ctx, int(folder_id), str(p.get("type") or "Folder").capitalize())
+        if row is None:
+            raise ApiError("702", f"Folder '{folder_id}' not found")  # (U) as for lists
+        if row["is_system"]:
+            raise ApiError("709", f"Folder '{row['path']}' is a system folder")
+        siblings = [r for r in ctx.state.all_folders() if r["parent_id"] == row["parent_id"]]
+        if any(r["name"] == changes.get("name") and r["id"] != row["id"] for r in siblings):
+            raise ApiError("709", f"Folder with name '{changes['name']}' already exists")
+        ctx.state.update_folder(row["id"], changes, ctx.clock.time())
+        updated = ctx.state.get_folder(row["id"])
+    assert updated is not None
+    return asset_envelope([folder_item(updated)])
 
 
 def delete_folder(ctx: Context, req: Request, folder_id: str) -> dict[str, Any]:

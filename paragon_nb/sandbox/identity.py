@@ -1,8 +1,8 @@
 """Identity and token checks: client-credentials tokens (same token until expiry, falling
 ``expires_in``), OAuth-style 401s for bad credentials, and 600/601/602 for REST calls.
 
-Tokens live in the state DB as hashes, so a file-backed sandbox honours them across restarts
-without keeping a usable token on disk.
+Tokens live in the state DB as a hash plus an encrypted copy (never in clear), so a
+file-backed sandbox honours and re-issues them across restarts.
 """
 
 from __future__ import annotations
@@ -10,9 +10,12 @@ from __future__ import annotations
 import math
 import secrets
 import uuid
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from paragon_nb.errors import ConfigurationError
 from paragon_nb.sandbox.wire import ApiError, Request, Response, json_response
+from paragon_nb.settings import SecretBox
 
 if TYPE_CHECKING:  # pragma: no cover
     from paragon_nb.sandbox.app import SandboxApp
@@ -52,10 +55,12 @@ def issue_token(app: SandboxApp, req: Request) -> Response:
         return _oauth_error(401, "unauthorized", "Bad client credentials")
     now = app.clock.time()
     with app.state.tx():
-        live = app.state.live_token(cid, now)
+        box = app.token_box()  # None for an in-memory state: nothing outlives the process
+        live = app.state.live_token(cid, now, unseal=_unsealer(box) if box else None)
         if live is None:
             token, expires_at = f"{uuid.uuid4()}:sb", now + app.token_ttl
-            app.state.save_token(token, cid, expires_at)
+            sealed = box.encrypt(token) if box else None
+            app.state.save_token(token, cid, expires_at, sealed=sealed)
         else:
             token, expires_at = live
     expires_in = max(0, math.ceil(expires_at - now) - 1)  # a fresh token says 3599
@@ -66,6 +71,16 @@ def issue_token(app: SandboxApp, req: Request) -> Response:
         "scope": app.scope,
     }
     return json_response(payload, extra=no_store)
+
+
+def _unsealer(box: SecretBox) -> Callable[[str], str | None]:
+    def unseal(sealed: str) -> str | None:
+        try:
+            return box.decrypt(sealed)
+        except ConfigurationError:  # the home key changed: issue a fresh token instead
+            return None
+
+    return unseal
 
 
 def _oauth_error(status: int, error: str, description: str) -> Response:

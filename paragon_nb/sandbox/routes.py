@@ -80,7 +80,11 @@ _route(
     POST=(folders.create_folder, False),
 )
 _route("/rest/asset/v1/folder/byName\\.json", GET=(folders.folder_by_name, False))
-_route("/rest/asset/v1/folder/(\\d+)\\.json", GET=(folders.get_folder, False))
+_route(
+    "/rest/asset/v1/folder/(\\d+)\\.json",
+    GET=(folders.get_folder, False),
+    POST=(folders.update_folder, False),
+)
 _route("/rest/asset/v1/folder/(\\d+)/content\\.json", GET=(folders.folder_content, False))
 _route("/rest/asset/v1/folder/(\\d+)/delete\\.json", POST=(folders.delete_folder, False))
 _route("/bulk/v1/leads\\.json", POST=(bulk.create_import, True))

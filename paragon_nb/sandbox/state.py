@@ -13,7 +13,7 @@ import hashlib
 import json
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -35,7 +35,8 @@ CREATE INDEX IF NOT EXISTS leads_email ON leads(email_key);
 CREATE TABLE IF NOT EXISTS folders (
     id INTEGER PRIMARY KEY, name TEXT NOT NULL, type TEXT NOT NULL, folder_type TEXT NOT NULL,
     parent_id INTEGER, path TEXT NOT NULL, is_system INTEGER NOT NULL,
-    description TEXT, created_at REAL NOT NULL DEFAULT 0, updated_at REAL NOT NULL DEFAULT 0);
+    description TEXT, created_at REAL NOT NULL DEFAULT 0, updated_at REAL NOT NULL DEFAULT 0,
+    is_archive INTEGER NOT NULL DEFAULT 0);
 CREATE INDEX IF NOT EXISTS folders_parent ON folders(parent_id);
 CREATE TABLE IF NOT EXISTS lists (
     id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, description TEXT,
@@ -47,7 +48,7 @@ CREATE TABLE IF NOT EXISTS list_members (
 CREATE INDEX IF NOT EXISTS list_members_lead ON list_members(lead_id);
 DROP TABLE IF EXISTS tokens;
 CREATE TABLE IF NOT EXISTS token_hashes (
-    hash TEXT PRIMARY KEY, client_id TEXT NOT NULL, expires_at REAL NOT NULL);
+    hash TEXT PRIMARY KEY, client_id TEXT NOT NULL, expires_at REAL NOT NULL, sealed TEXT);
 CREATE TABLE IF NOT EXISTS usage (
     day TEXT NOT NULL, kind TEXT NOT NULL, key TEXT NOT NULL, count INTEGER NOT NULL,
     PRIMARY KEY (day, kind, key));
@@ -254,6 +255,26 @@ class SandboxState:
             )  # fmt: skip
             return folder_id
 
+    def update_folder(self, folder_id: int, changes: dict[str, Any], now: float) -> None:
+        """Set ``name``/``description``/``is_archive``; a rename moves the paths of the folder
+        and of everything below it."""
+        with self.tx() as c:
+            row = c.execute("SELECT * FROM folders WHERE id=?", (folder_id,)).fetchone()
+            if "name" in changes and changes["name"] != row["name"]:
+                old = row["path"]
+                new = old.rsplit("/", 1)[0] + "/" + changes["name"]
+                c.execute(
+                    "UPDATE folders SET path = ? || substr(path, ?) "
+                    "WHERE id=? OR substr(path, 1, ?) = ?",
+                    (new, len(old) + 1, folder_id, len(old) + 1, old + "/"),
+                )
+            for column in ("name", "description", "is_archive"):
+                if column in changes:
+                    c.execute(
+                        f"UPDATE folders SET {column}=? WHERE id=?", (changes[column], folder_id)
+                    )
+            c.execute("UPDATE folders SET updated_at=? WHERE id=?", (now, folder_id))
+
     def delete_folder(self, folder_id: int) -> None:
         with self.tx() as c:
             c.execute("DELETE FROM folders WHERE id=? AND is_system=0", (folder_id,))
@@ -331,28 +352,38 @@ class SandboxState:
             return [r[0] for r in rows]
 
     # ------------------------------------------------------------------ tokens
-    # Access tokens are kept as SHA-256 hashes (a leaked state file holds no usable token);
-    # the plain token lives in this process's memory only, so identity can hand the same
-    # token out again until it expires. After a restart identity issues a fresh token while
-    # the old one still authenticates by its hash until its expiry (U: Marketo keeps one).
-    def live_token(self, client_id: str, now: float) -> tuple[str, float] | None:
-        """A live token this process issued to ``client_id``: ``(token, expires_at)``."""
+    # Access tokens are never stored in clear: a SHA-256 hash finds a presented token, and a
+    # copy sealed by the caller (encrypted with the home folder's key) lets identity hand the
+    # same token out again after a restart, as Marketo does until expiry. The plain token of
+    # a token issued by this process is also kept in memory (no decryption per call).
+    def live_token(
+        self, client_id: str, now: float, *, unseal: Callable[[str], str | None] | None = None
+    ) -> tuple[str, float] | None:
+        """A live token of ``client_id`` that can be handed out again: ``(token, expires_at)``."""
         with self.lock:
             rows = self.conn.execute(
-                "SELECT hash, expires_at FROM token_hashes WHERE client_id=? AND expires_at>? "
-                "ORDER BY expires_at DESC",
+                "SELECT hash, expires_at, sealed FROM token_hashes "
+                "WHERE client_id=? AND expires_at>? ORDER BY expires_at DESC",
                 (client_id, now),
             ).fetchall()
         for row in rows:
             token = self._issued.get(row["hash"])
+            if token is None and row["sealed"] and unseal is not None:
+                token = unseal(row["sealed"])  # None: sealed under another key, unusable
+                if token is not None:
+                    self._issued[row["hash"]] = token
             if token is not None:
                 return token, float(row["expires_at"])
         return None
 
-    def save_token(self, token: str, client_id: str, expires_at: float) -> None:
+    def save_token(
+        self, token: str, client_id: str, expires_at: float, *, sealed: str | None = None
+    ) -> None:
         digest = _token_hash(token)
         with self.tx() as c:
-            c.execute("INSERT INTO token_hashes VALUES (?,?,?)", (digest, client_id, expires_at))
+            c.execute(
+                "INSERT INTO token_hashes VALUES (?,?,?,?)", (digest, client_id, expires_at, sealed)
+            )
         self._issued[digest] = token
 
     def get_token(self, token: str) -> sqlite3.Row | None:
@@ -429,6 +460,7 @@ def _migrate(conn: sqlite3.Connection) -> None:
         ("description", "TEXT"),
         ("created_at", "REAL NOT NULL DEFAULT 0"),
         ("updated_at", "REAL NOT NULL DEFAULT 0"),
+        ("is_archive", "INTEGER NOT NULL DEFAULT 0"),
     ):
         if column not in have:
             conn.execute(f"ALTER TABLE folders ADD COLUMN {column} {decl}")

@@ -9,8 +9,11 @@ de-duplication, so the failures file (original columns + a reason column) maps b
 rows by it. # (U) we use the lookup column rather than an extra key column because an
 unknown column is not a lead field (Marketo would warn on every row).
 
-Lead ids are not reported by imports, so ``lead_id`` stays empty for these rows; the
-import adds the leads to the list itself (``listId``).
+Imports do not report lead ids: after the jobs finish, ``fill_ids`` (default) reads them
+back by lookup value, <= 300 per read call (counted in the sync's calls). The import adds
+the leads to the list itself (``listId``). ``clear_missing`` cannot be honoured here (a
+blank cell leaves a field unchanged): ``SyncOptions.check`` refuses it for ``method="bulk"``
+and ``"auto"`` never picks bulk with it.
 
     run_bulk(client, plan, journal, list_id=42, lookup_field="email", partition=None)
 """
@@ -89,6 +92,7 @@ def run_bulk(
     poll_interval: float = 5.0,
     max_jobs: int = 4,
     budget: int = FILE_BUDGET,
+    fill_ids: bool = True,
 ) -> None:
     """Import ``plan.send`` in <= 10 MB jobs; fill the plan's statuses.
 
@@ -152,6 +156,35 @@ def run_bulk(
         pending.append(item)
     while pending:
         poll()
+    if fill_ids:
+        _fill_ids(client, plan, journal, lookup_field=lookup_field)
+
+
+def _fill_ids(
+    client: MarketoClient, plan: Plan, journal: Journal | None, *, lookup_field: str
+) -> None:
+    """Read the lead ids of imported rows back by lookup value (<= 300 per read call; the
+    calls count in the sync's ``calls``). A failed read leaves those ids empty."""
+    done = np.flatnonzero(plan.status == SyncStatus.UPSERTED.value)
+    if not len(done):
+        return
+    keys = plan.keys.many(done)
+    found: dict[str, int] = {}
+    try:
+        for lead in client.iter_leads(lookup_field, keys, fields=["id", lookup_field]):
+            value = lead.get(lookup_field)
+            if value is not None:
+                found[str(value).strip().lower()] = int(lead["id"])
+    except MarketoError:
+        pass  # ids stay unknown; the rows are still imported
+    pairs = []
+    for p, key in zip(done.tolist(), keys, strict=True):
+        lead = found.get(str(key).lower())
+        if lead is not None:
+            plan.lead_id[p] = lead
+            pairs.append((key, lead))
+    if journal is not None and pairs:
+        journal.set_lead_ids(pairs)
 
 
 def _settle(

@@ -1,11 +1,14 @@
 """``paragon-nb sync FILE``: the sync from the shell (flags are defined in paragon_nb/cli.py).
 
-Reads CSV (UTF-8, quoted fields, embedded newlines; every value kept as text so the
-validator coerces it exactly as for a notebook) or Parquet; connects with MARKETO_*
-variables, else the local sandbox state under the home folder; writes an optional report
-with one row per input row. Exit codes: 0 every row created/updated/upserted/unchanged,
-1 some rows invalid/skipped/failed (all reported), 2 usage or configuration errors
-(raised as ``ParagonError`` before anything is written; ``paragon_nb.cli`` prints them).
+Streams CSV (UTF-8, comma/semicolon/tab sniffed or ``--delimiter``, quoted fields,
+embedded newlines; every value kept as text so the validator coerces it exactly as for a
+notebook) or Parquet in ``--chunk-size`` rows, so memory stays flat for any file size;
+connects with MARKETO_* variables, else the local sandbox state under the home folder;
+prints a plain-text summary and writes an optional report with one row per input row.
+Exit codes: 0 every row created/updated/upserted/unchanged, 1 some rows
+invalid/skipped/failed (all reported), 2 usage or configuration errors, including a corrupt
+journal (raised as ``ParagonError`` before anything is written; ``paragon_nb.cli`` prints
+them).
 
     paragon-nb sync leads.csv --list Newsletter --create-list --report out.csv
 """
@@ -13,7 +16,10 @@ with one row per input row. Exit codes: 0 every row created/updated/upserted/unc
 from __future__ import annotations
 
 import argparse
+import contextlib
+import csv
 import os
+import shlex
 import sys
 from pathlib import Path
 from typing import Any
@@ -22,42 +28,56 @@ import pandas as pd
 
 from paragon_nb.errors import ConfigurationError
 from paragon_nb.marketo.client import MarketoClient
+from paragon_nb.sync.options import DEFAULT_CHUNK_SIZE
 from paragon_nb.sync.result import OK_STATUSES, PlanStatus, SyncResult
 from paragon_nb.sync.runner import sync_leads
+from paragon_nb.sync.sources import PARQUET_SUFFIXES
 
-__all__ = ["connect", "read_table", "report_frame", "run_cli"]
+__all__ = ["check_utf8", "connect", "read_table", "run_cli", "sniff_delimiter", "summary_table"]
 
 _ENV = ("MARKETO_ENDPOINT", "MARKETO_CLIENT_ID", "MARKETO_CLIENT_SECRET")
 
 
-def read_table(path: str | Path) -> pd.DataFrame:
-    """The file as a DataFrame on a 0-based RangeIndex (CSV cells kept as text).
+def sniff_delimiter(path: Path) -> str:
+    """The delimiter of a CSV file: comma, semicolon (Excel in many European locales) or
+    tab, from its first 64 KB; comma when nothing else is evident."""
+    with path.open("rb") as fh:
+        sample = fh.read(65_536).decode("utf-8", errors="replace")
+    try:
+        return csv.Sniffer().sniff(sample, delimiters=",;\t").delimiter
+    except csv.Error:
+        return ","
 
-    Raises ``ConfigurationError`` for a missing/unreadable file or a bad encoding."""
+
+def check_utf8(path: Path) -> None:
+    """Raise ``ConfigurationError`` naming the line and column of the first byte that is
+    not UTF-8 (a file saved as Latin-1 or Windows-1252)."""
+    with path.open("rb") as fh:
+        for number, line in enumerate(fh, start=1):
+            try:
+                line.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise ConfigurationError(
+                    f"{str(path)!r} is not UTF-8: line {number}, column {exc.start + 1} holds "
+                    f"byte 0x{line[exc.start]:02x} ({exc.reason}); re-save the file as UTF-8 "
+                    "(Excel: CSV UTF-8)"
+                ) from None
+
+
+def read_table(path: str | Path) -> pd.DataFrame:
+    """The whole file as a DataFrame on a 0-based RangeIndex (CSV cells kept as text); the
+    sync itself streams files instead. Raises ``ConfigurationError`` for a missing file or
+    a bad encoding."""
     p = Path(path)
     if not p.is_file():
         raise ConfigurationError(
             f"input file {str(p)!r} does not exist; pass a CSV or Parquet file"
         )
-    try:
-        if p.suffix.lower() in (".parquet", ".pq"):
-            df = pd.read_parquet(p)
-        else:
-            df = pd.read_csv(
-                p,
-                dtype=str,
-                keep_default_na=False,
-                na_values=[],
-                encoding="utf-8",
-                skip_blank_lines=False,
-            )
-    except UnicodeDecodeError as exc:
-        raise ConfigurationError(
-            f"{str(p)!r} is not UTF-8 ({exc.reason} at byte {exc.start}); re-save it as UTF-8"
-        ) from None
-    except (ValueError, OSError, ImportError, pd.errors.ParserError) as exc:
-        raise ConfigurationError(f"cannot read {str(p)!r}: {exc}") from None
-    return df.reset_index(drop=True)
+    if p.suffix.lower() in PARQUET_SUFFIXES:
+        return pd.read_parquet(p).reset_index(drop=True)
+    check_utf8(p)
+    return pd.read_csv(p, dtype=str, keep_default_na=False, na_values=[], encoding="utf-8",
+                       sep=sniff_delimiter(p), skip_blank_lines=False)  # fmt: skip
 
 
 def _parse_map(items: list[str]) -> dict[str, str]:
@@ -65,7 +85,10 @@ def _parse_map(items: list[str]) -> dict[str, str]:
     for item in items:
         col, sep, field = item.partition("=")
         if not sep or not col or not field:
-            raise ConfigurationError(f"--map {item!r} is not COL=FIELD (e.g. --map E-mail=email)")
+            raise ConfigurationError(
+                f"--map {shlex.quote(item)} is not COL=FIELD (e.g. --map E-mail=email; quote a "
+                "column with spaces: --map 'Favourite Colour=favouriteColour')"
+            )
         out[col] = field
     return out
 
@@ -85,62 +108,97 @@ def connect(**kwargs: Any) -> MarketoClient:
     return default_sandbox().app.client(**kwargs)
 
 
-def report_frame(result: SyncResult, source: pd.DataFrame) -> pd.DataFrame:
-    """One row per input row: ``row`` (0-based position), the lookup column, status,
-    lead_id, reason_code, reason."""
-    rows = result.rows.reset_index(drop=True)
-    out = pd.DataFrame({"row": range(len(rows))})
-    col = result.lookup_column
-    if col is not None and col in source.columns:
-        out[col] = source[col].reset_index(drop=True)
-    for name in ("status", "lead_id", "reason_code", "reason"):
-        out[name] = rows[name]
-    return out
+def summary_table(result: SyncResult) -> str:
+    """The plain-text summary the CLI prints: headline, a row per status, calls, time."""
+    lines = [result._headline()]
+    counts = result.counts
+    width = max([len(k) for k in counts] + [len("API calls")])
+    for status, n in counts.items():
+        lines.append(f"  {status:<{width}}  {n:>9,}")
+    if result.dry_run:
+        lines.append(f"  {'API calls':<{width}}  {result.planned_calls or 0:>9,}  (planned)")
+        if result.remaining_quota is not None:
+            lines.append(f"  {'quota left':<{width}}  {result.remaining_quota:>9,}  (today)")
+    else:
+        lines.append(f"  {'API calls':<{width}}  {result.calls:>9,}")
+        lines.append(f"  {'duration':<{width}}  {result.duration:>8.2f}s")
+    lines.extend(f"  note: {note}" for note in result.notes)
+    return "\n".join(lines)
 
 
 def run_cli(args: argparse.Namespace) -> int:
     """Run ``paragon-nb sync`` for parsed ``args``; returns the exit code."""
-    df = read_table(args.file)
-    mapping = _parse_map(list(args.map or []))
-    list_arg: str | int | None = args.list_name
-    progress = False if getattr(args, "no_progress", False) else None
-    client = connect()
-    try:
-        result = sync_leads(
-            df,
-            client,
-            list=list_arg,
-            create_list=bool(args.create_list),
-            lookup_field=args.lookup_field,
-            mapping=mapping or None,
-            ignore=list(args.ignore or []),
-            action=args.action,
-            dry_run=bool(args.dry_run),
-            method=args.method,
-            progress=progress,
-            full_resync=bool(getattr(args, "full_resync", False)),
+    path = Path(args.file)
+    if not path.is_file():
+        raise ConfigurationError(
+            f"input file {str(path)!r} does not exist; pass a CSV or Parquet file"
         )
+    mapping = _parse_map(list(args.map or []))
+    source: Any = path
+    chunk_size = int(getattr(args, "chunk_size", None) or DEFAULT_CHUNK_SIZE)
+    if path.suffix.lower() not in PARQUET_SUFFIXES:
+        check_utf8(path)
+        given = (
+            {"\\t": "\t", "tab": "\t"}.get(args.delimiter, args.delimiter)
+            if args.delimiter
+            else None
+        )
+        delimiter = given or sniff_delimiter(path)
+        source = _csv_chunks(
+            path, delimiter, int(getattr(args, "chunk_size", None) or DEFAULT_CHUNK_SIZE)
+        )
+    progress = False if getattr(args, "no_progress", False) else None
+    try:
+        client = connect()
+    except BaseException:
+        if hasattr(source, "close"):
+            source.close()
+        raise
+    try:
+        with contextlib.closing(source) if hasattr(source, "close") else contextlib.nullcontext():
+            result = sync_leads(
+                source,
+                client,
+                list=args.list_name,
+                create_list=bool(args.create_list),
+                lookup_field=args.lookup_field,
+                mapping=mapping or None,
+                ignore=list(args.ignore or []),
+                action=args.action,
+                dry_run=bool(args.dry_run),
+                method=args.method,
+                progress=progress,
+                full_resync=bool(getattr(args, "full_resync", False)),
+                chunk_size=chunk_size,
+                report=args.report,
+            )
     finally:
         client.close()
-    if args.report:
-        try:
-            report_frame(result, df).to_csv(args.report, index=False)
-        except OSError as exc:
-            raise ConfigurationError(f"cannot write report {args.report!r}: {exc}") from None
-    print(repr(result))
-    statuses = set(result.rows["status"].dropna().unique())
+    print(summary_table(result))
     if result.dry_run:
         fine = {str(PlanStatus.WOULD_CREATE), str(PlanStatus.WOULD_UPDATE), "unchanged"}
     else:
         fine = {str(s) for s in OK_STATUSES}
-    bad = statuses - fine
+    counts = result.counts
+    bad = set(counts) - fine
     if bad:
-        counts = result.counts
+        where = (
+            f"see {shlex.quote(args.report)}"
+            if args.report
+            else "pass --report OUT.csv for details"
+        )
         print(
-            "rows not synced: "
-            + ", ".join(f"{s} {counts.get(s, 0)}" for s in sorted(bad))
-            + (f"; see {args.report}" if args.report else "; pass --report OUT.csv for details"),
+            "rows not synced: " + ", ".join(f"{s} {counts[s]}" for s in sorted(bad)) + f"; {where}",
             file=sys.stderr,
         )
         return 1
     return 0
+
+
+def _csv_chunks(path: Path, delimiter: str, chunk_size: int) -> Any:
+    """The file in chunks of text cells (pandas' C reader: quoted fields, embedded newlines,
+    any delimiter); empty cells stay empty strings, as the validator expects."""
+    reader = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[], encoding="utf-8",
+                       sep=delimiter, skip_blank_lines=False, chunksize=chunk_size)  # fmt: skip
+    reader.source_name = str(path)  # what sync_history shows as the input
+    return reader

@@ -17,15 +17,13 @@ from __future__ import annotations
 import math
 from typing import Any
 
-import pandas as pd
-
 from paragon_nb._clock import Clock
 from paragon_nb.errors import MarketoError
 from paragon_nb.marketo.batching import MAX_BATCH
 from paragon_nb.marketo.client import MarketoClient
 from paragon_nb.marketo.models import StaticList
 from paragon_nb.sync.plan import Plan
-from paragon_nb.sync.result import PlanStatus, SyncResult, empty_rows
+from paragon_nb.sync.result import PlanStatus, SyncResult, rows_frame
 from paragon_nb.sync.sender import calls_made
 
 __all__ = ["DEFAULT_DAILY_QUOTA", "plan_result", "remaining_quota"]
@@ -61,6 +59,7 @@ def plan_result(
     clock: Clock,
     calls_before: int,
     setup_calls: int,
+    lookup: tuple[str, object] | None = None,
 ) -> SyncResult:
     """A dry-run :class:`SyncResult` for ``plan`` (reads only).
 
@@ -70,9 +69,8 @@ def plan_result(
     settled (and the verification confirmed) are ``unchanged``. ``setup_calls`` are the
     calls the real run also makes before sending (list lookup, verification, mirror
     reads); ``planned_calls`` adds the writes to them."""
-    status = plan.status.copy()
-    reason = plan.reason.copy()
-    lead_id = plan.lead_id.copy()
+    cols = {name: values.copy() for name, values in plan.cols.items()}
+    status, reason, lead_id = cols["status"], cols["reason"], cols["lead_id"]
     status[plan.reason_code == "duplicate"] = PlanStatus.DUPLICATE.value
     if list_name is not None:
         where = repr(list_target.name if list_target is not None else list_name)
@@ -104,11 +102,7 @@ def plan_result(
         + math.ceil(adds / BATCH)
         + math.ceil(removals / BATCH)
     )
-    rows = empty_rows(plan.index)
-    rows["status"] = pd.array(status, dtype="str")
-    rows["lead_id"] = pd.array(lead_id, dtype="Int64")
-    rows["reason_code"] = pd.array(plan.reason_code, dtype="str")
-    rows["reason"] = pd.array(reason, dtype="str")
+    rows = rows_frame(plan.index, cols, lookup=lookup)
     notes = []
     if list_name is not None and list_target is None:
         notes.append(f"list {list_name!r} does not exist; it would be created")

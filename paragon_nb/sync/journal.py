@@ -30,9 +30,10 @@ aside and starts a new one.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -76,6 +77,19 @@ CREATE TABLE IF NOT EXISTS batches (
     state        TEXT NOT NULL,          -- sent | done
     created_at   REAL NOT NULL,
     finished_at  REAL
+);
+CREATE TABLE IF NOT EXISTS runs (
+    id           INTEGER PRIMARY KEY AUTOINCREMENT,
+    instance     TEXT NOT NULL,
+    lookup_field TEXT NOT NULL,
+    list_key     TEXT NOT NULL,
+    list_name    TEXT,
+    input        TEXT,
+    started_at   REAL NOT NULL,
+    finished_at  REAL NOT NULL,
+    counts       TEXT NOT NULL,          -- JSON {status: rows}
+    calls        INTEGER NOT NULL,
+    report       TEXT
 );
 """
 
@@ -320,6 +334,43 @@ class Journal:
                 "AND list_key=? AND lookup_value=?",
                 ((int(lead), now, *self.scope, k) for k, lead in pairs),
             )
+
+    def record_run(
+        self,
+        *,
+        list_name: str | None,
+        input: str,
+        started_at: float,
+        counts: Mapping[str, int],
+        calls: int,
+        report: str | None,
+    ) -> None:
+        """Remember one finished sync (``sync_history`` lists them)."""
+        with self._db(write=True) as conn:
+            conn.execute(
+                "INSERT INTO runs (instance, lookup_field, list_key, list_name, input, "
+                "started_at, finished_at, counts, calls, report) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                (
+                    *self.scope,
+                    list_name,
+                    input,
+                    started_at,
+                    self._clock.time(),
+                    json.dumps(dict(counts)),
+                    int(calls),
+                    report,
+                ),
+            )
+
+    def runs(self) -> list[dict[str, Any]]:
+        """Every recorded sync in this file (all scopes), oldest first."""
+        with self._db() as conn:
+            cur = conn.execute(
+                "SELECT started_at, finished_at, instance, lookup_field, list_key, list_name, "
+                "input, counts, calls, report FROM runs ORDER BY id"
+            )
+            names = [d[0] for d in cur.description]
+            return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
 
     def forget(self) -> int:
         """Delete this scope's rows (the next sync re-sends everything); returns the count."""

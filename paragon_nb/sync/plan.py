@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -25,7 +26,7 @@ from paragon_nb.marketo.batching import ENVELOPE_ALLOWANCE, MAX_BATCH, MAX_BODY_
 from paragon_nb.marketo.models import LeadField
 from paragon_nb.sync.journal import Journal
 from paragon_nb.sync.mapping import ColumnMapping, build_mapping
-from paragon_nb.sync.result import SyncStatus
+from paragon_nb.sync.result import ROW_SCHEMA, SyncStatus, rows_frame
 from paragon_nb.sync.serialise import arrow_text, row_fingerprints, row_json
 from paragon_nb.sync.validate import Prepared, prepare
 
@@ -119,19 +120,31 @@ class Plan:
     prepared: Prepared
     keys: Keys  # normalised lookup values (None where missing)
     fps: np.ndarray  # int64 fingerprints
-    status: np.ndarray  # object
-    lead_id: np.ndarray  # object (int or None)
-    reason_code: np.ndarray
-    reason: np.ndarray
+    cols: dict[str, np.ndarray]  # one object array per ROW_SCHEMA column (the result)
     send: np.ndarray  # int positions
     list_only: np.ndarray  # int positions
     pending: np.ndarray  # bool
     settled: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     clear_missing: bool = False
+    _texts: pa.Array | None = None  # JSON text per fingerprinted row (see fingerprints)
+    _text_at: np.ndarray | None = None  # position -> index into _texts, -1 when absent
 
     @property
     def n(self) -> int:
         return len(self.index)
+
+    # The result columns the sync logic fills (views on ``cols``).
+    status = property(lambda self: self.cols["status"])
+    lead_id = property(lambda self: self.cols["lead_id"])
+    reason_code = property(lambda self: self.cols["reason_code"])
+    reason = property(lambda self: self.cols["reason"])
+
+    def result_rows(self, *, lookup_values: Any = None) -> pd.DataFrame:
+        """The result frame (``ROW_SCHEMA`` columns, the lookup column first when
+        ``lookup_values`` are given)."""
+        lookup = self.mapping.lookup_column
+        pair = (lookup, lookup_values) if lookup is not None and lookup_values is not None else None
+        return rows_frame(self.index, self.cols, lookup=pair)
 
     def resend(self, positions: np.ndarray) -> None:
         """Un-settle ``positions`` (their leads are gone from Marketo): send them again."""
@@ -145,7 +158,14 @@ class Plan:
         self.settled = np.setdiff1d(self.settled, positions).astype(np.int64)
 
     def _rows(self, positions: np.ndarray) -> pa.Array:
-        frame = self.prepared.frame.iloc[np.asarray(positions, dtype=np.int64)]
+        """The JSON object texts of ``positions``: taken from the texts the fingerprints
+        were computed from (one serialisation per row), else serialised now."""
+        positions = np.asarray(positions, dtype=np.int64)
+        if self._texts is not None and len(positions):
+            at = self._text_at[positions]
+            if (at >= 0).all():
+                return self._texts.take(pa.array(at))
+        frame = self.prepared.frame.iloc[positions]
         return row_json(
             frame, clear_missing=self.clear_missing, first=self.mapping.lookup_field.name
         )
@@ -178,15 +198,16 @@ class Plan:
         """How many Sync Leads calls :meth:`iter_batches` makes for ``positions``."""
         return sum(1 for _ in self.iter_batches(positions))
 
-    def fingerprints(self, positions: np.ndarray, *, chunk: int = 20_000) -> np.ndarray:
-        """Fingerprints of the JSON texts of ``positions`` (computed in chunks)."""
-        out = np.zeros(len(positions), dtype=np.int64)
-        for start in range(0, len(positions), chunk):
-            part = positions[start : start + chunk]
-            out[start : start + len(part)] = row_fingerprints(
-                self._rows(part), np.arange(len(part))
-            )
-        return out
+    def fingerprints(self, positions: np.ndarray, *, keep: bool = False) -> np.ndarray:
+        """Fingerprints of the JSON texts of ``positions``; ``keep=True`` keeps the texts
+        (one Arrow buffer, about the size of the JSON) so the batches send the very text
+        that was fingerprinted instead of serialising the rows again."""
+        texts = self._rows(positions)
+        if keep:
+            self._text_at = np.full(self.n, -1, dtype=np.int64)
+            self._text_at[positions] = np.arange(len(positions))
+            self._texts = texts
+        return row_fingerprints(texts, np.arange(len(positions)))
 
 
 def make_plan(
@@ -217,10 +238,8 @@ def make_plan(
     )
     prepared = prepare(df, cm)
     n = len(df)
-    status = np.full(n, None, dtype=object)
-    lead_id = np.full(n, None, dtype=object)
-    reason_code = np.full(n, None, dtype=object)
-    reason = np.full(n, None, dtype=object)
+    cols = {name: np.full(n, None, dtype=object) for name in ROW_SCHEMA}
+    status, reason_code, reason = cols["status"], cols["reason_code"], cols["reason"]
     for pos, text in prepared.reasons.items():
         status[pos] = SyncStatus.INVALID.value
         reason_code[pos] = prepared.codes.get(pos, "invalid")
@@ -255,17 +274,14 @@ def make_plan(
         prepared=prepared,
         keys=keys,
         fps=np.zeros(n, dtype=np.int64),
-        status=status,
-        lead_id=lead_id,
-        reason_code=reason_code,
-        reason=reason,
+        cols=cols,
         send=todo,
         list_only=np.zeros(0, dtype=np.int64),
         pending=np.zeros(n, dtype=bool),
         clear_missing=clear_missing,
     )
     if fingerprint and len(todo):
-        plan.fps[todo] = plan.fingerprints(todo)
+        plan.fps[todo] = plan.fingerprints(todo, keep=True)
     if journal is not None and fingerprint and len(todo):
         _diff(plan, journal, todo, has_list=has_list)
     return plan

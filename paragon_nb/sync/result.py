@@ -1,25 +1,45 @@
-"""``SyncResult``: one result row per input row, a summary, and notebook/terminal reprs.
+"""``SyncResult``: one result row per input row, a summary, and notebook/terminal reprs;
+and ``ROW_SCHEMA``, the one list of result columns (column -> dtype) that the result, the
+dry run, the Bulk Import path and the CLI report all use: adding a column is one entry here
+(the plan then carries an array for it) plus the code that fills it.
 
 result = sync_leads(df, client, list="Newsletter")
-result.rows          # DataFrame on df.index: status, lead_id, reason_code, reason
+result.rows          # on df.index: the lookup column, status, lead_id, reason_code, reason
 result.summary       # {'counts': {'created': 98, 'invalid': 2, ...}, 'calls': 3, ...}
 result.failed        # rows that failed (e.g. daily quota); result.retry() sends them again
+result.to_parquet("out.parquet")   # or to_csv: one row per input row
 """
 
 from __future__ import annotations
 
 import html
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-__all__ = ["PlanStatus", "ROW_COLUMNS", "SyncResult", "SyncStatus", "empty_rows"]
+__all__ = [
+    "PlanStatus",
+    "ROW_COLUMNS",
+    "ROW_SCHEMA",
+    "SyncResult",
+    "SyncStatus",
+    "empty_rows",
+    "rows_frame",
+]
 
-ROW_COLUMNS = ("status", "lead_id", "reason_code", "reason")
+# The result columns of every input row, in report order (column -> pandas dtype).
+ROW_SCHEMA: dict[str, str] = {
+    "status": "str",
+    "lead_id": "Int64",
+    "reason_code": "str",
+    "reason": "str",
+}
+ROW_COLUMNS = tuple(ROW_SCHEMA)
 
 
 class SyncStatus(StrEnum):
@@ -61,30 +81,41 @@ _COLOURS = {
 }
 
 
+def rows_frame(
+    index: pd.Index, values: Mapping[str, Any], *, lookup: tuple[str, Any] | None = None
+) -> pd.DataFrame:
+    """The result frame on ``index``: ``lookup`` (column name, the input's values) first,
+    then every :data:`ROW_SCHEMA` column from ``values`` (missing ones empty)."""
+    n = len(index)
+    data: dict[str, Any] = {}
+    if lookup is not None:
+        name, column = lookup
+        data[name] = pd.array(np.asarray(column, dtype=object), dtype="str")
+    for name, dtype in ROW_SCHEMA.items():
+        column = values.get(name)
+        data[name] = pd.array([None] * n if column is None else column, dtype=dtype)
+    return pd.DataFrame(data, index=index)
+
+
 def empty_rows(index: pd.Index) -> pd.DataFrame:
     """A result frame on ``index`` with every column missing."""
-    n = len(index)
-    return pd.DataFrame(
-        {
-            "status": pd.Series([None] * n, dtype="str", index=index),
-            "lead_id": pd.Series(pd.array([None] * n, dtype="Int64"), index=index),
-            "reason_code": pd.Series([None] * n, dtype="str", index=index),
-            "reason": pd.Series([None] * n, dtype="str", index=index),
-        },
-        index=index,
-    )
+    return rows_frame(index, {})
 
 
 @dataclass
 class SyncResult:
     """The outcome of ``sync_leads`` (or of a dry run, ``dry_run=True``).
 
-    ``rows`` is aligned to the input's index, one row per input row. ``calls`` counts the
-    API calls this sync made; ``planned_calls`` and ``remaining_quota`` are filled by dry
-    runs. ``notes`` carries things worth telling the user (list created, mirror pending).
+    ``rows`` is aligned to the input's index, one row per input row, the lookup column
+    first. A streamed sync (iterable, file, Dask or Spark input) wrote its rows to
+    ``rows_path`` (Parquet) as it went: ``rows`` loads that file on first use (0-based
+    ``row`` index), while counts come without loading it. ``calls`` counts the API calls
+    this sync made -- the same count its progress bar shows; ``planned_calls`` and
+    ``remaining_quota`` are filled by dry runs. ``notes`` carries things worth telling the
+    user (list created, mirror pending).
     """
 
-    rows: pd.DataFrame
+    rows: pd.DataFrame | None = field(default=None, repr=False)
     calls: int = 0
     duration: float = 0.0
     dry_run: bool = False
@@ -94,19 +125,76 @@ class SyncResult:
     remaining_quota: int | None = None
     notes: list[str] = field(default_factory=list)
     lookup_column: str | None = None
+    rows_path: Path | None = None
+    _counts: dict[str, int] | None = field(default=None, repr=False)
     _rerun: Callable[[np.ndarray], SyncResult] | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.rows is None:
+            if self.rows_path is None:
+                raise ValueError("a SyncResult needs rows or rows_path")
+            del self.rows  # loaded from rows_path on first use (__getattr__)
+
+    def __getattr__(self, name: str) -> Any:
+        path = self.__dict__.get("rows_path")
+        if name == "rows" and path is not None:
+            frame = pd.read_parquet(path).set_index("row")
+            self.rows = frame
+            return frame
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    def _chunks(self) -> Any:
+        """The rows as frames with a ``row`` column (row groups of the file when streamed)."""
+        if "rows" in self.__dict__:
+            frame = self.rows.copy()
+            frame.index = frame.index.rename(frame.index.name or "row")
+            yield frame.reset_index()
+            return
+        import pyarrow.parquet as pq
+
+        with pq.ParquetFile(self.rows_path) as file:
+            for i in range(file.num_row_groups):
+                yield file.read_row_group(i).to_pandas()
+
+    def to_csv(self, path: str | Path) -> Path:
+        """Write one row per input row (``row``, the lookup column, status, lead_id,
+        reason_code, reason) as CSV; streamed results are copied without loading them."""
+        target = Path(path)
+        with target.open("w", encoding="utf-8", newline="") as out:
+            for i, chunk in enumerate(self._chunks()):
+                chunk.to_csv(out, index=False, header=i == 0, lineterminator="\n")
+        return target
+
+    def to_parquet(self, path: str | Path) -> Path:
+        """Write one row per input row as Parquet (same columns as :meth:`to_csv`)."""
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        target = Path(path)
+        writer = None
+        try:
+            for chunk in self._chunks():
+                table = pa.Table.from_pandas(chunk, preserve_index=False)
+                writer = writer or pq.ParquetWriter(target, table.schema)
+                writer.write_table(table)
+        finally:
+            if writer is not None:
+                writer.close()
+        return target
 
     # ------------------------------------------------------------------ views
     @property
     def counts(self) -> dict[str, int]:
         """Rows per status, most frequent first."""
+        if "rows" not in self.__dict__ and self._counts is not None:
+            return dict(sorted(self._counts.items(), key=lambda kv: -kv[1]))
         return {str(k): int(v) for k, v in self.rows["status"].value_counts().items()}
 
     @property
     def summary(self) -> dict[str, Any]:
         """Counts per status, calls, duration (s) and, for dry runs, the plan's cost."""
         out: dict[str, Any] = {
-            "rows": len(self.rows),
+            "rows": sum(self.counts.values()),
             "counts": self.counts,
             "calls": self.calls,
             "duration": round(self.duration, 3),
@@ -173,7 +261,7 @@ class SyncResult:
     def _headline(self) -> str:
         kind = "dry run" if self.dry_run else "sync"
         where = f" -> list {self.list_name!r} (id {self.list_id})" if self.list_id else ""
-        return f"{kind} of {len(self.rows):,} rows{where}"
+        return f"{kind} of {sum(self.counts.values()):,} rows{where}"
 
     def __repr__(self) -> str:
         counts = ", ".join(f"{k} {v:,}" for k, v in self.counts.items()) or "no rows"
@@ -189,7 +277,7 @@ class SyncResult:
 
     def _repr_html_(self) -> str:
         counts = self.counts
-        total = max(len(self.rows), 1)
+        total = max(sum(counts.values()), 1)
         bars = []
         for status, n in counts.items():
             width = max(1.0, 100.0 * n / total)
@@ -216,3 +304,8 @@ class SyncResult:
             "<div style='color:#757575'>details: <code>.rows</code>, <code>.failed</code>, "
             "<code>.invalid</code>, <code>.retry()</code></div></div>"
         )
+
+
+# ``rows`` of a streamed result is loaded on first use: without a class attribute of that
+# name, reading it falls through to ``__getattr__`` (the generated __init__ keeps its default).
+del SyncResult.rows

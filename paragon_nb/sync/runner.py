@@ -1,51 +1,53 @@
-"""``sync_leads``: a DataFrame into Marketo (and a static list), one result row per input row.
+"""``sync_leads``: leads into Marketo (and a static list), one result row per input row.
 
-Flow: describe -> plan (map, validate, de-duplicate, diff against the journal; errors here
-stop the sync before any write) -> resolve the list -> batches of <= 300 upserted by worker
-threads through the one shared client (its limiter keeps us within Marketo's rate and
-concurrency limits) -> list adds pipelined behind the upserts -> result frame. Each batch
-is journaled before it is sent and after it is answered, so a second call with the same
-input resumes an interrupted run and skips unchanged rows.
+Flow: describe + list lookup (once per sync) -> for each chunk of the input: plan (map,
+validate, de-duplicate, diff against the journal; errors here stop the sync before any
+write) -> verify what the journal settled -> batches of <= 300 upserted by worker threads
+through the one shared client (its limiter keeps us within Marketo's rate and concurrency
+limits) -> list adds pipelined behind the upserts -> result rows. A DataFrame is one chunk
+and its result stays in memory; an iterable, a CSV/Parquet path, a Dask or a PySpark
+DataFrame is streamed: each chunk's rows go to a Parquet report on disk as it finishes.
 
     result = sync_leads(df, client, list="Newsletter", create_list=True)
-    result.rows.status.value_counts()
+    result = sync_leads("leads.csv", client, list="Newsletter", chunk_size=50_000)
 """
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from functools import partial
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from paragon_nb._clock import Clock, system_clock
-from paragon_nb.errors import (
-    ConfigurationError,
-    SyncError,
-)
+from paragon_nb.errors import ConfigurationError, SyncError
 from paragon_nb.marketo.client import MarketoClient
 from paragon_nb.marketo.models import SyncAction
 from paragon_nb.sync import dryrun, lists
 from paragon_nb.sync.journal import Journal, instance_of
+from paragon_nb.sync.options import (
+    DEFAULT_BULK_THRESHOLD,
+    DEFAULT_CHUNK_SIZE,
+    SyncOptions,
+)
 from paragon_nb.sync.plan import Plan, make_plan
-from paragon_nb.sync.result import SyncResult, empty_rows
-from paragon_nb.sync.sender import BatchSender, calls_made
+from paragon_nb.sync.result import SyncResult
+from paragon_nb.sync.sender import BatchSender, calls_made, want_progress
+from paragon_nb.sync.sources import open_source
+from paragon_nb.sync.stream import stream_sync
 from paragon_nb.sync.verify import verify_settled
 
-__all__ = ["DEFAULT_BULK_THRESHOLD", "sync_leads"]
+__all__ = ["DEFAULT_BULK_THRESHOLD", "DEFAULT_CHUNK_SIZE", "run_sync", "sync_leads"]
 
-DEFAULT_BULK_THRESHOLD = 250_000
-DESCRIBE = "GET /rest/v1/leads/describe.json"
 DEFAULT_WORKERS = 8
+DESCRIBE = "GET /rest/v1/leads/describe.json"
 
 
 def sync_leads(
-    df: pd.DataFrame,
+    df: Any,
     client: MarketoClient,
     *,
     list: str | int | None = None,
@@ -67,19 +69,28 @@ def sync_leads(
     workers: int | None = None,
     journal: Journal | str | Path | bool | None = None,
     full_resync: bool = False,
+    fill_ids: bool = True,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
+    report: str | Path | None = None,
     clock: Clock | None = None,
 ) -> SyncResult:
     """Upsert every row of ``df`` into Marketo and (optionally) a static list.
 
+    - ``df``: a pandas DataFrame, an iterable of DataFrames (``pd.read_csv(path,
+      chunksize=...)``), a CSV or Parquet path, a Dask DataFrame (extra ``dask``) or a
+      PySpark DataFrame (extra ``spark``). All but a DataFrame are streamed in chunks of
+      ``chunk_size`` rows with memory O(chunk); their result rows go to a Parquet file as
+      they finish (``result.rows_path``; ``result.rows`` loads it on use).
     - ``list``: list name or id; ``create_list=True`` creates a missing static list.
-      ``mirror=True`` also removes members whose lead is not in ``df``; above
-      ``mirror_threshold`` removals it needs ``confirm=True``.
+      ``mirror=True`` (DataFrames only) also removes members whose lead is not in ``df``;
+      above ``mirror_threshold`` removals it needs ``confirm=True``.
     - ``mapping`` (column -> REST field) wins over auto-mapping; ``ignore`` drops columns.
     - ``on_duplicate``: ``"skip"`` (last occurrence sent, earlier rows ``skipped`` with
-      reason code ``duplicate``) or ``"raise"`` (:class:`DuplicateKeyError`).
+      reason code ``duplicate``, also across chunks) or ``"raise"`` (:class:`DuplicateKeyError`).
     - ``clear_missing``: send missing values as null (clears the field) instead of omitting.
     - ``method``: ``"rest"``, ``"bulk"`` (Bulk Import) or ``"auto"`` (bulk when at least
-      ``bulk_threshold`` rows need sending).
+      ``bulk_threshold`` rows of a chunk need sending); ``fill_ids`` reads the lead ids of
+      imported rows back (<= 300 per read call).
     - ``progress``: None = a tqdm bar when interactive, True/False to force.
     - ``journal``: None = ``journal.sqlite3`` under the home folder, a path, a
       :class:`Journal`, or False for none (no change detection, no resume).
@@ -87,191 +98,260 @@ def sync_leads(
       call for a sample of up to 300 lead ids; all of them by id on any miss).
     - ``full_resync=True``: ignore the journal for this run (send every valid row) and
       record the results afresh; a corrupt journal file is moved aside and replaced.
+    - ``report``: also write the result rows to this CSV or Parquet file.
 
     Raises (before any write): :class:`MappingError`, :class:`DuplicateKeyError`,
     :class:`JournalError` (corrupt or unreadable journal: move it aside or full_resync),
     :class:`SyncError` (unknown list, mirror needs confirmation), ``ConfigurationError``
-    (bad option), and whatever ``describe`` raises (auth). Failures after writes started
-    never raise: they become ``failed`` rows with the reason and when to resume.
+    (bad option or input), and whatever ``describe`` raises (auth). Failures after writes
+    started never raise: they become ``failed`` rows with the reason and when to resume.
     """
-    clock = clock or system_clock
-    started = clock.monotonic()
-    if not isinstance(df, pd.DataFrame):
-        raise ConfigurationError(f"sync_leads needs a pandas DataFrame, got {type(df).__name__}")
-    valid_actions = [a.value for a in SyncAction]
-    if action not in valid_actions:
-        raise ConfigurationError(f"action {action!r} is not one of {valid_actions}")
-    if method not in ("auto", "rest", "bulk"):
-        raise ConfigurationError(f"method {method!r} is not one of 'auto', 'rest', 'bulk'")
-    if method == "bulk" and action != SyncAction.CREATE_OR_UPDATE.value:
-        raise ConfigurationError(
-            f"method='bulk' imports with createOrUpdate semantics only, not {action!r}; "
-            "use method='rest' for other actions"
-        )
-    calls_before = calls_made(client)
-    describes_before = calls_made(client, DESCRIBE)
-    # Two reads that do not depend on each other: one round trip instead of two.
-    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="paragon-sync-start") as pool:
-        described = pool.submit(client.describe)
-        found = pool.submit(lists.find_list, client, list) if list is not None else None
-        fields = described.result()
-        target = found.result() if found is not None else None
-    if list is not None and target is None and not create_list:
-        raise SyncError(lists.missing_list_message(client, list))
-    own_journal = not isinstance(journal, Journal) and journal is not False
+    options = SyncOptions(
+        list=list,
+        create_list=create_list,
+        lookup_field=lookup_field,
+        mapping=mapping,
+        ignore=tuple(ignore),
+        action=action,
+        dry_run=dry_run,
+        method=method,
+        progress=progress,
+        on_duplicate=on_duplicate,
+        clear_missing=clear_missing,
+        mirror=mirror,
+        confirm=confirm,
+        mirror_threshold=mirror_threshold,
+        partition=partition,
+        bulk_threshold=bulk_threshold,
+        workers=workers,
+        journal=journal,
+        full_resync=full_resync,
+        fill_ids=fill_ids,
+        chunk_size=chunk_size,
+        report=report,
+        clock=clock,
+    )
+    return run_sync(df, client, options)
 
-    def open_journal(list_key: str) -> Journal | None:
-        if journal is False:
-            return None
-        if isinstance(journal, Journal):
-            return journal
-        return Journal(
-            instance=instance_of(client),
-            lookup_field=lookup_field,
-            list_key=list_key,
-            path=journal if isinstance(journal, str | Path) else None,
-            clock=clock,
-            replace_corrupt=full_resync,
-        )
 
-    # Opened (and checked) before anything is written; a list that does not exist yet has
-    # no journal rows: its scope is set once the list is created.
-    jr = open_journal(str(target.id) if target is not None else "")
+def run_sync(data: Any, client: MarketoClient, options: SyncOptions) -> SyncResult:
+    """:func:`sync_leads` with its options as one :class:`SyncOptions`."""
+    options.check()
+    source = open_source(data, chunk_size=int(options.chunk_size))
+    run = _Run(client, options)
     try:
+        if source.streamed:
+            result = stream_sync(run, source)
+        else:
+            frame = next(source.frames)
+            result = run.frame(frame)
+            if not options.dry_run:
+                result._rerun = lambda positions: run_sync(
+                    frame.iloc[positions], client, replace(options, mirror=False, report=None)
+                )  # a retry sends failed rows only: mirroring them would drop the others
+        if options.report is not None:
+            _write_report(result, Path(options.report))
+        if not options.dry_run and run.journal is not None:
+            report = options.report or result.rows_path
+            run.journal.record_run(
+                list_name=result.list_name,
+                input=source.description,
+                started_at=run.wall_start,
+                counts=result.counts,
+                calls=result.calls,
+                report=str(Path(report).resolve()) if report is not None else None,
+            )
+        return result
+    finally:
+        run.close()
+
+
+def _write_report(result: SyncResult, path: Path) -> None:
+    try:
+        if path.suffix.lower() in (".parquet", ".pq"):
+            result.to_parquet(path)
+        else:
+            result.to_csv(path)
+    except OSError as exc:
+        raise ConfigurationError(f"cannot write report {str(path)!r}: {exc}") from None
+
+
+class _Run:
+    """One sync: what every chunk shares (fields, list, journal, the verification verdict)."""
+
+    def __init__(self, client: MarketoClient, options: SyncOptions) -> None:
+        self.client, self.o = client, options
+        self.clock = options.clock or system_clock
+        self.started = self.clock.monotonic()
+        self.wall_start = self.clock.time()
+        self.calls_before = calls_made(client)
+        describes_before = calls_made(client, DESCRIBE)
+        self.notes: list[str] = []
+        self.trusted: bool | None = None
+        self.verify_calls = 0
+        self.journal: Journal | None = None
+        self._own_journal = False
+        # Two reads that do not depend on each other: one round trip instead of two.
+        with ThreadPoolExecutor(max_workers=2, thread_name_prefix="paragon-sync-start") as pool:
+            described = pool.submit(client.describe)
+            found = (
+                pool.submit(lists.find_list, client, options.list)
+                if options.list is not None
+                else None
+            )
+            self.fields = described.result()
+            self.target = found.result() if found is not None else None
+        if options.list is not None and self.target is None and not options.create_list:
+            raise SyncError(lists.missing_list_message(client, options.list))
+        # The real run repeats these calls; its describe is cached on this client by then.
+        self.setup_calls = calls_made(client) - self.calls_before
+        self.setup_calls -= calls_made(client, DESCRIBE) - describes_before
+        self._open_journal()
+
+    def _open_journal(self) -> None:
+        """Opened (and checked) before anything is written; a list that does not exist yet
+        has no journal rows: the scope is set once the list is created."""
+        j = self.o.journal
+        if j is False:
+            return
+        if isinstance(j, Journal):
+            self.journal = j
+            return
+        self.journal = Journal(
+            instance=instance_of(self.client),
+            lookup_field=self.o.lookup_field,
+            list_key=str(self.target.id) if self.target is not None else "",
+            path=j if isinstance(j, str | Path) else None,
+            clock=self.clock,
+            replace_corrupt=self.o.full_resync,
+        )
+        self._own_journal = True
+        if self.journal.replaced is not None:
+            self.notes.append(f"the corrupt journal was moved to {str(self.journal.replaced)!r}")
+
+    def close(self) -> None:
+        if self.journal is not None and self._own_journal:
+            self.journal.close()
+
+    # ------------------------------------------------------------------ steps
+    def plan(self, df: pd.DataFrame) -> Plan:
+        o = self.o
+        new_list = o.list is not None and self.target is None
         plan = make_plan(
             df,
-            fields,
-            mapping=mapping,
-            ignore=ignore,
-            lookup_field=lookup_field,
-            action=action,
-            on_duplicate=on_duplicate,
-            journal=None if full_resync or (target is None and list is not None) else jr,
-            has_list=list is not None,
-            clear_missing=clear_missing,
+            self.fields,
+            mapping=o.mapping,
+            ignore=o.ignore,
+            lookup_field=o.lookup_field,
+            action=o.action,
+            on_duplicate=o.on_duplicate,
+            journal=None if o.full_resync or new_list else self.journal,
+            has_list=o.list is not None,
+            clear_missing=o.clear_missing,
         )
-        verify_settled(client, plan, lookup_field=lookup_field)
-        removals: list[int] = []
-        if mirror and target is not None:
-            removals = lists.mirror_removals(client, target, plan, lookup_field)
-            if len(removals) > mirror_threshold and not confirm and not dry_run:
-                raise SyncError(
-                    f"mirror=True would remove {len(removals)} members of list "
-                    f"{target.name!r} (id {target.id}) that are not in the input, more than "
-                    f"mirror_threshold={mirror_threshold}; pass confirm=True to remove them"
-                )
-        if dry_run:
-            return dryrun.plan_result(
-                client,
-                plan,
-                lookup_field=lookup_field,
-                list_target=target,
-                list_name=list,
-                create_list=create_list,
-                removals=len(removals),
-                started=started,
-                clock=clock,
-                calls_before=calls_before,
-                # what the real run repeats; its describe is cached on this client by then
-                setup_calls=calls_made(client)
-                - calls_before
-                - (calls_made(client, DESCRIBE) - describes_before),
-            )
-        notes: list[str] = []
-        if list is not None and target is None:
-            target = client.create_list(str(list))
-            notes.append(f"created static list {target.name!r} (id {target.id})")
-            if jr is not None and not isinstance(journal, Journal):
-                jr.rescope(list_key=str(target.id))
-        upsert = action == SyncAction.CREATE_OR_UPDATE.value
-        use_bulk = method == "bulk" or (
-            method == "auto" and upsert and len(plan.send) >= bulk_threshold
+        before = calls_made(self.client)
+        self.trusted = verify_settled(
+            self.client, plan, lookup_field=o.lookup_field, trusted=self.trusted
         )
-        sender = partial(
-            BatchSender,
-            client,
-            plan,
-            jr,
-            target=target,
-            action=action,
-            lookup_field=lookup_field,
-            partition=partition,
+        self.verify_calls = calls_made(self.client) - before  # a real run makes them too
+        return plan
+
+    def ensure_list(self) -> None:
+        o = self.o
+        if o.list is None or self.target is not None:
+            return
+        self.target = self.client.create_list(str(o.list))
+        self.notes.append(f"created static list {self.target.name!r} (id {self.target.id})")
+        if self.journal is not None and self._own_journal:
+            self.journal.rescope(list_key=str(self.target.id))
+
+    def send(self, plan: Plan, *, bar: Any = None) -> None:
+        o = self.o
+        upsert = o.action == SyncAction.CREATE_OR_UPDATE.value
+        use_bulk = o.method == "bulk" or (
+            o.method == "auto"
+            and upsert
+            and not o.clear_missing  # a Bulk Import cannot send null
+            and len(plan.send) >= o.bulk_threshold
         )
+        common = dict(target=self.target, action=o.action, lookup_field=o.lookup_field,
+                      partition=o.partition, bar=bar, calls_base=self.calls_before)  # fmt: skip
+        progress = want_progress(o.progress)
         if use_bulk and len(plan.send):
             from paragon_nb.sync.bulk import run_bulk
 
             run_bulk(
-                client,
+                self.client,
                 plan,
-                jr,
-                list_id=target.id if target else None,
-                lookup_field=lookup_field,
-                partition=partition,
-                clock=clock,
+                self.journal,
+                list_id=self.target.id if self.target else None,
+                lookup_field=o.lookup_field,
+                partition=o.partition,
+                clock=self.clock,
+                fill_ids=o.fill_ids,
             )
-            if len(plan.list_only) and target is not None:
+            if len(plan.list_only) and self.target is not None:
                 # unchanged leads missing from the list: list adds only, no upserts
-                sender(workers=1, progress=False).run(send=False)
+                BatchSender(self.client, plan, self.journal, workers=1, progress=False,
+                            **common).run(send=False)  # fmt: skip
         else:
-            sender(workers=workers or DEFAULT_WORKERS, progress=_want_progress(progress)).run()
-        if removals:
-            removed = lists.remove_members(client, target, removals)
-            notes.append(f"mirror: removed {removed} members not in the input")
-        result = _result(plan, clock.monotonic() - started, calls_made(client) - calls_before)
-        result.list_id = target.id if target else None
-        result.list_name = target.name if target else None
-        if jr is not None and jr.replaced is not None:
-            notes.append(f"the corrupt journal was moved to {str(jr.replaced)!r}")
-        result.notes = notes
-        result.lookup_column = plan.mapping.lookup_column
-        result._rerun = _rerunner(
-            df,
-            client,
-            dict(
-                list=list,
-                create_list=create_list,
-                lookup_field=lookup_field,
-                mapping=mapping,
-                ignore=tuple(ignore),
-                action=action,
-                method=method,
-                progress=progress,
-                clear_missing=clear_missing,
-                partition=partition,
-                bulk_threshold=bulk_threshold,
-                workers=workers,
-                journal=journal,
-                clock=clock,
-            ),
+            workers = o.workers or DEFAULT_WORKERS
+            BatchSender(self.client, plan, self.journal, workers=workers, progress=progress,
+                        **common).run()  # fmt: skip
+
+    def lookup_values(self, plan: Plan, df: pd.DataFrame) -> Any:
+        col = plan.mapping.lookup_column
+        return df[col].to_numpy(dtype=object) if col is not None and col in df.columns else None
+
+    def meta(self) -> dict[str, Any]:
+        return dict(
+            calls=calls_made(self.client) - self.calls_before,
+            duration=self.clock.monotonic() - self.started,
+            list_id=self.target.id if self.target else None,
+            list_name=self.target.name if self.target else None,
+            notes=self.notes,
         )
-        return result
-    finally:
-        if jr is not None and own_journal:
-            jr.close()
 
+    # ------------------------------------------------------------------ one frame
+    def frame(self, df: pd.DataFrame) -> SyncResult:
+        o = self.o
+        plan = self.plan(df)
+        lookup = (plan.mapping.lookup_column, self.lookup_values(plan, df))
+        removals: list[int] = []
+        if o.mirror and self.target is not None:
+            removals = lists.mirror_removals(self.client, self.target, plan, o.lookup_field)
+            if len(removals) > o.mirror_threshold and not o.confirm and not o.dry_run:
+                raise SyncError(
+                    f"mirror=True would remove {len(removals)} members of list "
+                    f"{self.target.name!r} (id {self.target.id}) that are not in the input, more "
+                    f"than mirror_threshold={o.mirror_threshold}; pass confirm=True to remove them"
+                )
+        if o.dry_run:
+            return self.dry(plan, lookup, removals=len(removals), setup=self.setup_calls)
+        self.ensure_list()
+        self.send(plan)
+        if removals:
+            removed = lists.remove_members(self.client, self.target, removals)
+            self.notes.append(f"mirror: removed {removed} members not in the input")
+        return SyncResult(
+            rows=plan.result_rows(lookup_values=lookup[1]),
+            lookup_column=plan.mapping.lookup_column,
+            **self.meta(),
+        )
 
-def _want_progress(progress: bool | None) -> bool:
-    if progress is not None:
-        return bool(progress)
-    # In a Jupyter kernel IPython is already loaded; never import it from the core.
-    ipython = sys.modules.get("IPython")
-    shell = ipython.get_ipython() if ipython is not None else None
-    if shell is not None and type(shell).__name__ == "ZMQInteractiveShell":
-        return True
-    return bool(getattr(sys.stderr, "isatty", lambda: False)())
-
-
-def _result(plan: Plan, duration: float, calls: int) -> SyncResult:
-    rows = empty_rows(plan.index)
-    rows["status"] = pd.array(plan.status, dtype="str")
-    rows["lead_id"] = pd.array(plan.lead_id, dtype="Int64")
-    rows["reason_code"] = pd.array(plan.reason_code, dtype="str")
-    rows["reason"] = pd.array(plan.reason, dtype="str")
-    return SyncResult(rows=rows, calls=calls, duration=duration)
-
-
-def _rerunner(df: pd.DataFrame, client: MarketoClient, kwargs: dict[str, Any]) -> Any:
-    def rerun(positions: np.ndarray) -> SyncResult:
-        return sync_leads(df.iloc[positions], client, **kwargs)
-
-    return rerun
+    def dry(self, plan: Plan, lookup: Any, *, removals: int, setup: int) -> SyncResult:
+        o = self.o
+        return dryrun.plan_result(
+            self.client,
+            plan,
+            lookup_field=o.lookup_field,
+            list_target=self.target,
+            list_name=o.list,
+            create_list=o.create_list,
+            removals=removals,
+            started=self.started,
+            clock=self.clock,
+            calls_before=self.calls_before,
+            setup_calls=setup + self.verify_calls,
+            lookup=lookup if lookup[1] is not None else None,
+        )

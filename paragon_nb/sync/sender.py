@@ -8,6 +8,7 @@ pipelined behind them, the journal written before and after each batch.
 
 from __future__ import annotations
 
+import sys
 import threading
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import Any
@@ -22,7 +23,7 @@ from paragon_nb.sync.journal import Journal, RowOutcome
 from paragon_nb.sync.plan import Plan
 from paragon_nb.sync.result import SyncStatus
 
-__all__ = ["BATCH_SIZE", "BatchSender", "calls_made", "failure_reason"]
+__all__ = ["BATCH_SIZE", "BatchSender", "calls_made", "failure_reason", "want_progress"]
 
 BATCH_SIZE = MAX_BATCH
 
@@ -42,6 +43,8 @@ class BatchSender:
         partition: str | None,
         workers: int,
         progress: bool,
+        bar: Any = None,
+        calls_base: int = 0,
     ) -> None:
         self.client = client
         self.plan = plan
@@ -54,17 +57,20 @@ class BatchSender:
         self.progress = progress
         self._abort: str | None = None
         self._lock = threading.Lock()
-        self._bar: Any = None
+        self._bar: Any = bar  # a shared bar (streamed syncs) is never closed here
+        self._own_bar = False
+        self._calls_base = calls_base  # calls of this sync = client calls - base
 
     def run(self, *, send: bool = True) -> None:
         """Send the plan's rows (``send=False``: only the pending list adds)."""
         plan = self.plan
         positions = plan.send if send else np.array([], dtype=np.int64)
         total = len(positions) + len(plan.list_only)
-        if self.progress and total:
+        if self.progress and total and self._bar is None:
             from tqdm.auto import tqdm
 
             self._bar = tqdm(total=total, unit="rows", desc="sync", leave=True)
+            self._own_bar = True
         pool = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="paragon-sync")
         outstanding: set[Future[list[int]]] = set()
         to_list: list[int] = [int(p) for p in plan.list_only]
@@ -87,7 +93,7 @@ class BatchSender:
                 outstanding = self._drain(outstanding, to_list)
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
-            if self._bar is not None:
+            if self._bar is not None and self._own_bar:
                 self._bar.close()
         if self._abort is not None:
             if to_list:
@@ -266,7 +272,7 @@ class BatchSender:
             return
         with self._lock:
             self._bar.update(rows)
-            self._bar.set_postfix(calls=calls_made(self.client), refresh=False)
+            self._bar.set_postfix(calls=calls_made(self.client) - self._calls_base, refresh=False)
 
 
 def failure_reason(exc: MarketoError) -> str:
@@ -286,3 +292,15 @@ def calls_made(client: Any, route: str | None = None) -> int:
     if route is not None:
         return int(getattr(stats, "per_path", {}).get(route, 0))
     return int(getattr(stats, "calls", 0) or 0)
+
+
+def want_progress(progress: bool | None) -> bool:
+    """Show a progress bar? None: in a Jupyter kernel or on a terminal."""
+    if progress is not None:
+        return bool(progress)
+    # In a Jupyter kernel IPython is already loaded; never import it from the core.
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython is not None else None
+    if shell is not None and type(shell).__name__ == "ZMQInteractiveShell":
+        return True
+    return bool(getattr(sys.stderr, "isatty", lambda: False)())

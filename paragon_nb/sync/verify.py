@@ -8,7 +8,7 @@ sandbox, leads deleted or merged in Marketo) every settled row is verified (read
 only, 300 ids per call) and the rows whose lead is gone go back to ``send``: they are
 synced (and listed) again. Dry runs do exactly the same reads, so their plan is the real one.
 
-    missing = verify_settled(client, plan, lookup_field="email")
+    trusted = verify_settled(client, plan, lookup_field="email", trusted=None)
 """
 
 from __future__ import annotations
@@ -54,21 +54,33 @@ def _present(
 
 
 def verify_settled(
-    client: MarketoClient, plan: Plan, *, lookup_field: str, sample_size: int = SAMPLE_SIZE
-) -> np.ndarray:
+    client: MarketoClient,
+    plan: Plan,
+    *,
+    lookup_field: str,
+    trusted: bool | None = None,
+    sample_size: int = SAMPLE_SIZE,
+) -> bool | None:
     """Check the plan's journal-settled rows against Marketo (see module docstring); rows
-    whose lead is gone are moved to ``plan.send``. Returns their positions."""
+    whose lead is gone are moved to ``plan.send``.
+
+    ``trusted`` carries the verdict across the chunks of one streamed sync: ``None`` (not
+    sampled yet: sample now), ``True`` (the sample found every lead: trust the rest),
+    ``False`` (a miss was seen: verify every settled row). Returns the new verdict."""
     settled = plan.settled
-    if len(settled) == 0:
-        return settled
-    ids = plan.lead_id[settled]
-    with_id = settled[np.array([i is not None for i in ids], dtype=bool)]
-    probe = _sample(with_id if len(with_id) else settled, sample_size)
-    probe_found = _present(client, plan, probe, lookup_field)
-    if probe_found.all():
-        return np.zeros(0, dtype=np.int64)
-    rest = np.setdiff1d(settled, probe, assume_unique=True)
-    rest_found = _present(client, plan, rest, lookup_field)
-    missing = np.sort(np.concatenate([probe[~probe_found], rest[~rest_found]]))
-    plan.resend(missing)
-    return missing
+    if len(settled) == 0 or trusted is True:
+        return trusted
+    if trusted is None:
+        ids = plan.lead_id[settled]
+        with_id = settled[np.array([i is not None for i in ids], dtype=bool)]
+        probe = _sample(with_id if len(with_id) else settled, sample_size)
+        probe_found = _present(client, plan, probe, lookup_field)
+        if probe_found.all():
+            return True
+        rest = np.setdiff1d(settled, probe, assume_unique=True)
+        missing = [probe[~probe_found]]
+    else:
+        rest, missing = settled, []
+    missing.append(rest[~_present(client, plan, rest, lookup_field)])
+    plan.resend(np.sort(np.concatenate(missing)))
+    return False

@@ -249,9 +249,7 @@ class SyncForm(w.VBox):
             if result is not None:
                 display(result)
         if result is not None:
-            counts = ", ".join(f"{k} {v:,}" for k, v in result.counts.items()) or "no rows"
-            kind = "Dry run" if dry_run else "Sync"
-            self._status.value = f"<b>{kind}:</b> {html.escape(counts)}"
+            self._status.value = _status_line(result, dry_run=dry_run)
 
     def _build_mapping(self) -> None:
         mapping = self.model.mapping
@@ -267,6 +265,7 @@ class SyncForm(w.VBox):
                     options=options, value=field if field in options else IGNORE, description=column
                 )
                 dd.style.description_width = "160px"
+                dd.layout.width = "420px"  # room for long REST names (numberOfEmployees)
                 dd.observe(self._on_column_change, names="value")
                 self._columns[column] = dd
             self._mapping_box.children = list(self._columns.values())
@@ -282,6 +281,25 @@ class SyncForm(w.VBox):
                 self._lookup.value = self.model.lookup_field
         finally:
             self._rendering = False
+
+
+def _calls(n: int) -> str:
+    return f"{n:,} API call" + ("" if n == 1 else "s")
+
+
+def _status_line(result: Any, *, dry_run: bool) -> str:
+    """``Dry run: would create 3, invalid 1 · would cost 5 API calls``: counts and calls as
+    the result's ``summary`` has them (the same calls count as its display and progress bar)."""
+    summary = result.summary
+    counts = ", ".join(f"{k} {v:,}" for k, v in summary["counts"].items()) or "no rows"
+    if dry_run:
+        planned = summary.get("planned_calls")
+        cost = f"would cost {_calls(planned)}" if planned is not None else ""
+    else:
+        cost = _calls(summary["calls"])
+    kind = "Dry run" if dry_run else "Sync"
+    tail = f" · {cost}" if cost else ""
+    return f"<b>{kind}:</b> {html.escape(counts + tail)}"
 
 
 def _user_namespace() -> Mapping[str, Any]:

@@ -5,7 +5,17 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["notebook_errors", "open_notebook", "run_all", "wait_kernel_idle", "wait_output"]
+__all__ = [
+    "horizontal_overflow",
+    "notebook_errors",
+    "open_notebook",
+    "run_all",
+    "run_all_below",
+    "save_notebook",
+    "set_theme",
+    "wait_kernel_idle",
+    "wait_output",
+]
 
 KERNEL_NAME = "Python 3 (ipykernel)"
 
@@ -20,8 +30,7 @@ def open_notebook(page: Any, url: str) -> None:
     dialog_accept = page.locator(".jp-Dialog .jp-Dialog-button.jp-mod-accept")
     if dialog_accept.count():
         dialog_accept.first.click()
-    # A kernel can take tens of seconds to start on a loaded 2-core machine: expect()'s 5 s
-    # default made this flaky; wait as long as for the idle indicator.
+    # expect() waits 5 s by default; a kernel on a loaded 2-core machine can take longer
     expect(page.locator(".jp-Toolbar-kernelName").first).to_have_text(KERNEL_NAME, timeout=120_000)
     wait_kernel_idle(page)
 
@@ -60,3 +69,49 @@ def wait_output(page: Any, text: str, *, timeout: float = 120_000) -> Any:
     except PlaywrightTimeout:
         raise AssertionError(f"no output {text!r} appeared; {notebook_errors(page)}") from None
     return locator
+
+
+def run_all_below(page: Any, cell_text: str) -> None:
+    """Select the code cell containing ``cell_text``, then Run > Run Selected Cell and All Below."""
+    cell = page.locator(".jp-CodeCell", has_text=cell_text).first
+    cell.scroll_into_view_if_needed()
+    cell.locator(".jp-InputPrompt").first.click()
+    page.locator("#jp-MainMenu").get_by_text("Run", exact=True).click()
+    page.locator(".lm-Menu-item[data-command='notebook:run-all-below']").click()
+
+
+def set_theme(page: Any, theme: str) -> None:
+    """Settings > Theme > ``theme`` ("JupyterLab Dark" / "JupyterLab Light"), as a user would."""
+    page.locator("#jp-MainMenu").get_by_text("Settings", exact=True).click()
+    page.locator(".lm-Menu-item", has_text="Theme").first.hover()
+    page.get_by_role("menuitem", name=theme, exact=True).click()
+    page.locator(f"body[data-jp-theme-name='{theme}']").wait_for(state="attached", timeout=60_000)
+
+
+def save_notebook(page: Any) -> None:
+    """File > Save Notebook; returns once the tab is no longer marked as modified."""
+    from playwright.sync_api import expect
+
+    page.locator("#jp-MainMenu").get_by_text("File", exact=True).click()
+    page.locator(".lm-Menu-item[data-command='docmanager:save']").click()
+    expect(page.locator(".lm-TabBar-tab.jp-mod-current.jp-mod-dirty")).to_have_count(
+        0, timeout=60_000
+    )
+
+
+def horizontal_overflow(locator: Any) -> list[str]:
+    """Descendants of ``locator`` that stick out past its right edge, or make it scroll."""
+    return locator.evaluate(
+        """(root) => {
+            const edge = root.getBoundingClientRect().right + 1;
+            const out = [];
+            if (root.scrollWidth > root.clientWidth + 1) out.push('scrolls: ' + root.scrollWidth
+                + ' > ' + root.clientWidth);
+            for (const el of root.querySelectorAll('*')) {
+                const r = el.getBoundingClientRect();
+                if (r.width && r.right > edge) out.push(el.tagName + ' ' + el.className + ' '
+                    + Math.round(r.right) + ' > ' + Math.round(edge));
+            }
+            return out.slice(0, 5);
+        }"""
+    )

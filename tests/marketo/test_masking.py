@@ -10,14 +10,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from paragon_nb._clock import FakeClock
+from paragon_nb._redact import Redactor
 from paragon_nb.errors import MarketoError
-from paragon_nb.marketo._masking import Masker
 
 from .fake import SECRET, FakeMarketo, make_client, ok
 
 
 def test_masker_patterns() -> None:
-    masker = Masker("abc123")
+    masker = Redactor("abc123")
     assert masker("x abc123 y") == "x *** y"
     assert masker("?client_secret=zzz&access_token=tok1&a=1") == (
         "?client_secret=***&access_token=***&a=1"
@@ -89,6 +89,6 @@ def test_retry_logs_do_not_leak(clock: FakeClock, caplog: pytest.LogCaptureFixtu
     after=st.text(max_size=50),
 )
 def test_registered_secrets_never_survive_masking(secret: str, before: str, after: str) -> None:
-    masker = Masker()
+    masker = Redactor()
     masker.add(secret)
     assert secret not in masker(f"{before}{secret}{after}?client_secret={secret}")

@@ -50,7 +50,7 @@ def test_steps_show_input_output_timing_attempts_and_batch() -> None:
     assert "<details>" in html and "steps (1)" in html
     assert "&quot;email&quot;: &quot;ada@example.com&quot;" in html  # input, pretty-printed
     assert "&quot;status&quot;: &quot;created&quot;" in html  # output
-    assert "+20 ms" in html and "50 ms" in html  # offset in the run, duration
+    assert "at +20 ms" in html and "took 50 ms" in html  # offset in the run, duration
     assert "<td style='padding:3px 6px;vertical-align:top" in html
     assert "title='batch-1234-5678'" in html
     assert "alone" in _history(batch_id=None)._repr_html_()

@@ -99,7 +99,11 @@ def test_sandbox_start_status_stop(ip, capsys) -> None:
     assert ip.run_line_magic("paragon", "sandbox start") is sandbox  # one per shell
     assert ip.run_line_magic("paragon", "sandbox status") is sandbox
     assert sandbox.client_secret not in repr(sandbox)
-    assert sandbox.client().check()  # it answers
+    client = sandbox.client()
+    try:
+        assert client.check()  # it answers
+    finally:
+        client.close()
     ip.run_line_magic("paragon", "sandbox stop")
     assert ip.run_line_magic("paragon", "sandbox status") is None
     assert "not running" in capsys.readouterr().out

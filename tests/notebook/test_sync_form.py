@@ -72,13 +72,17 @@ def test_dry_run_then_sync_against_the_sandbox() -> None:
     form._dry_run.click()
     assert form.model.error == ""
     assert app.lead_count() == 0
-    assert form._status.value.startswith("<b>Dry run:</b>")
+    planned = form.model.result.summary["planned_calls"]
+    assert form._status.value.startswith("<b>Dry run:</b> would create 2")
+    assert form._status.value.endswith(f" · would cost {planned} API calls")
     form._sync.click()
     assert form.model.error == "", form.model.error
     result = form.model.result
     assert list(result.rows["status"]) == ["created", "created"]
     assert app.lead_count() == 2
-    assert form._status.value == "<b>Sync:</b> created 2"
+    calls = form.model.result.summary["calls"]
+    assert calls > 0
+    assert form._status.value == f"<b>Sync:</b> created 2 · {calls} API calls"
     form._sync.click()  # unchanged rows cost nothing
     assert set(form.model.result.rows["status"]) == {"unchanged"}
 

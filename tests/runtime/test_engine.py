@@ -321,8 +321,13 @@ def test_a_running_run_resumes_after_its_last_finished_step(
     seeded.trigger_event("user-1", "Lead Created", LEAD_EXAMPLE)
     run_id = only_run(seeded)["run_id"]
     # rewind: the upsert finished, the list add was in flight when the process died
-    seeded._store.update_run(run_id, status="running", ended=None)
-    seeded._store.put_step(run_id, "add_to_list", status="running", output=None)
+    with seeded._store.run_tx() as c:
+        c.execute("UPDATE runs SET status = 'running', ended = NULL WHERE id = ?", (run_id,))
+        c.execute(
+            "UPDATE run_steps SET status = 'running', output = NULL "
+            "WHERE run_id = ? AND step_id = 'add_to_list'",
+            (run_id,),
+        )
     marketo.members[1001].clear()
     calls_before = marketo.calls.count("sync_leads")
     seeded.close()

@@ -35,8 +35,8 @@ class StubProject:
         self.calls: list[tuple] = []
         self._lock = threading.Lock()
         self.workflow_list = [
-            {"id": "wf-1", "name": "Sync new leads to Marketo", "deployed_version": 1},
-            {"id": "wf-draft", "name": "Draft only", "deployed_version": None},
+            types.SimpleNamespace(id="wf-1", name="Sync new leads to Marketo", deployed_version=1),
+            types.SimpleNamespace(id="wf-draft", name="Draft only", deployed_version=None),
         ]
 
     def verify_user_token(self, token: str) -> dict:
@@ -62,9 +62,7 @@ class StubProject:
         return self.users.setdefault(sub, {"meta": {}, "cred": None, "wf": {}})
 
     def user_state(self, sub: str) -> dict[str, Any]:
-        if sub not in self.users:
-            raise NotFoundError(f"unknown user {sub!r}")
-        user = self.users[sub]
+        user = self.users.get(sub, {"meta": {}, "cred": None, "wf": {}})  # as the real one
         cred = user["cred"]
         marketo: dict[str, Any] = {"enabled": bool(cred), "workflowSettings": user["wf"]}
         if cred:
@@ -89,7 +87,7 @@ class StubProject:
             from paragon_nb.errors import TransientMarketoError
 
             raise TransientMarketoError("connection refused", code="502")
-        self._user(sub)["cred"] = {"id": "cred-1"}
+        self._user(sub)["cred"] = {"id": str(uuid.uuid4())}
 
     def disconnect_user(self, sub: str, integration: str) -> None:
         user = self._user(sub)
@@ -97,8 +95,8 @@ class StubProject:
 
     def _wf(self, workflow: str) -> str:
         for wf in self.workflow_list:
-            if workflow in (wf["id"], wf["name"]):
-                return wf["id"]
+            if workflow in (wf.id, wf.name):
+                return wf.id
         raise NotFoundError(f"unknown workflow {workflow!r}")
 
     def workflow(self, workflow: str) -> Any:
@@ -117,7 +115,7 @@ class StubProject:
     def disable_workflow(self, sub: str, workflow: str) -> None:
         self._user(sub)["wf"][self._wf(workflow)]["enabled"] = False
 
-    def workflows(self) -> list[dict]:
+    def workflows(self) -> list[Any]:
         return self.workflow_list
 
 

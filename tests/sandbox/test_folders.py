@@ -216,3 +216,28 @@ def test_handlers_need_only_a_context_not_the_app(clock: FakeClock) -> None:
         ]
     finally:
         state.close()
+
+
+def test_update_folder_renames_moves_paths_and_archives(api: Api) -> None:
+    sub = _create(api, "Imports", GROUP_LISTS)["result"][0]
+    child = _create(api, "2026", sub["folderId"])["result"][0]
+    _create(api, "Other", GROUP_LISTS)
+    res = api.post(
+        f"/rest/asset/v1/folder/{sub['id']}.json",
+        data={"type": "Folder", "name": "Uploads", "description": "d2", "isArchive": "true"},
+    )
+    item = res["result"][0]
+    assert (item["name"], item["description"], item["isArchive"]) == ("Uploads", "d2", True)
+    assert item["path"] == "/Lead Database/Default/Group Lists/Uploads"
+    moved = api.get(f"/rest/asset/v1/folder/{child['id']}.json", params={"type": "Folder"})
+    assert moved["result"][0]["path"] == "/Lead Database/Default/Group Lists/Uploads/2026"
+    other = api.get("/rest/asset/v1/folder/byName.json", params={"name": "Other"})["result"][0]
+    assert other["path"] == "/Lead Database/Default/Group Lists/Other"  # a sibling keeps its path
+    clash = api.post(f"/rest/asset/v1/folder/{sub['id']}.json", data={"name": "Other"})
+    assert clash["errors"][0]["code"] == "709"
+    assert api.post("/rest/asset/v1/folder/12.json", data={"name": "X"})["errors"][0]["code"] == (
+        "709"
+    )
+    assert api.post("/rest/asset/v1/folder/4242.json", data={"name": "X"})["errors"][0]["code"] == (
+        "702"
+    )

@@ -212,4 +212,10 @@ def test_browse_folders_then_create_a_list_in_a_new_subfolder(mc, sandbox: Marke
     assert contents == [{"id": created[0]["id"], "type": "StaticList"}]
     by_name = mc.execute(method="get_folder_by_name", name="Imports")
     assert [f["id"] for f in by_name] == [sub["id"]]
+    renamed = mc.execute(
+        method="update_folder", id=sub["id"], name="Uploads", description="d", isArchive=False
+    )
+    assert renamed[0]["path"].endswith("/Group Lists/Uploads") and renamed[0]["isArchive"] is False
     assert sandbox.stats.errors_by_code == {}
+    mc.execute(method="delete_list", id=created[0]["id"])
+    assert mc.execute(method="delete_folder", id=sub["id"]) == [{"id": sub["id"]}]

@@ -1,5 +1,5 @@
-"""Sandbox state at rest: no usable access token in the state file (hashes only), the state
-file and its -wal/-shm companions private to the owner (0600)."""
+"""Sandbox state at rest: no access token in clear in the state file (a hash and an encrypted
+copy), the state file and its -wal/-shm companions private to the owner (0600)."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ def _api(app: SandboxApp) -> Api:
     return Api(app, httpx.Client(transport=app.transport(), base_url=ORIGIN))
 
 
-def test_tokens_are_stored_as_hashes_and_still_work_after_restart(
+def test_tokens_are_stored_hashed_and_sealed_and_survive_a_restart(
     tmp_path: Path, clock: FakeClock
 ) -> None:
     path = tmp_path / "sandbox.sqlite3"
@@ -41,16 +41,17 @@ def test_tokens_are_stored_as_hashes_and_still_work_after_restart(
     with sqlite3.connect(path) as db:
         tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
         assert "tokens" not in tables
-        (stored,) = db.execute("SELECT hash FROM token_hashes").fetchone()
-    assert len(stored) == 64 and stored != token
+        stored, sealed = db.execute("SELECT hash, sealed FROM token_hashes").fetchone()
+    assert len(stored) == 64 and stored != token and token not in sealed
     restarted = SandboxApp(state=path, clock=clock, rate_limit=None)
     try:
         old = _api(restarted)
         old._token = token  # a client still holding the token it was given before
         assert old.get("/rest/v1/leads/describe.json")["success"] is True
-        assert _api(restarted).token() != token  # plain token is gone: a fresh one is issued
+        assert _api(restarted).token() == token  # handed out again until it expires
         clock.advance(3601)
         assert old.get("/rest/v1/leads/describe.json")["errors"][0]["code"] == "602"
+        assert _api(restarted).token() != token  # expired: a fresh token
     finally:
         restarted.state.close()
 
@@ -74,3 +75,27 @@ def test_an_old_world_readable_state_file_is_tightened(tmp_path: Path, clock: Fa
     app = SandboxApp(state=path, clock=clock, rate_limit=None)
     app.state.close()
     assert _mode(path) == 0o600
+
+
+def test_a_token_sealed_under_another_key_is_replaced_not_an_error(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    from cryptography.fernet import Fernet
+
+    from paragon_nb.settings import SecretBox
+
+    path = tmp_path / "sandbox.sqlite3"
+    creds = {"client_id": "cid", "client_secret": "csecret-1"}
+    first = SandboxApp(
+        state=path, clock=clock, secret_box=SecretBox(Fernet.generate_key()), **creds
+    )
+    token = _api(first).token()
+    first.state.close()
+    other_key = SecretBox(Fernet.generate_key())
+    again = SandboxApp(state=path, clock=clock, secret_box=other_key, **creds)
+    try:
+        fresh = _api(again).token()  # the old copy cannot be unsealed: a new token, no 611
+        assert fresh != token
+        assert _api(again).get("/rest/v1/leads/describe.json")["success"] is True
+    finally:
+        again.state.close()

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from paragon_nb._clock import FakeClock
-from paragon_nb.errors import DuplicateKeyError, MappingError, SyncError
+from paragon_nb.errors import ConfigurationError, DuplicateKeyError, MappingError, SyncError
 from paragon_nb.sandbox import SandboxApp
 from paragon_nb.sync.runner import sync_leads
 
@@ -35,7 +35,8 @@ def test_messy_frame_every_row_accounted_for(app: SandboxApp, client) -> None:
     result = sync_leads(df, client, list="Messy", create_list=True, progress=False)
     rows = result.rows
     assert rows.index.equals(df.index)
-    assert list(rows.columns) == ["status", "lead_id", "reason_code", "reason"]
+    assert list(rows.columns) == ["email", "status", "lead_id", "reason_code", "reason"]
+    assert rows["email"].equals(df["email"].astype("str"))  # the input's own values
     status = rows["status"].to_dict()
     assert {k for k, v in status.items() if v == "created"} == MESSY_VALID
     assert {k for k, v in status.items() if v == "invalid"} == MESSY_INVALID
@@ -186,10 +187,24 @@ def test_bulk_import_path(app: SandboxApp, client) -> None:
     assert set(_by_email(app)) == MESSY_EMAILS
     assert _by_email(app)["grace@example.com"]["company"] == "Navy,\nCOBOL dept"
     assert len(app.list_members(r.list_id)) == 4
+    # imported rows carry their lead ids, read back by lookup value in one call
+    ids = {e: lead["id"] for e, lead in _by_email(app).items()}
+    valid = r.rows.loc[sorted(MESSY_VALID)]
+    assert valid["lead_id"].tolist() == [ids[e.strip().lower()] for e in valid["email"]]
+    assert r.calls == app.stats.calls_total  # the id lookup is one of the counted calls
     app.reset_stats()
     again = sync_leads(df, client, list="Bulk", method="bulk", progress=False)
     assert app.stats.write_calls == 0
     assert (again.rows.loc[list(MESSY_VALID), "status"] == "unchanged").all()
+
+
+def test_bulk_path_fill_ids_off_and_clear_missing_refused(app: SandboxApp, client) -> None:
+    df = big_frame(20)
+    r = sync_leads(df, client, method="bulk", fill_ids=False, progress=False)
+    assert r.counts == {"upserted": 20} and r.rows["lead_id"].isna().all()
+    assert app.stats.calls_by_route.get("GET /rest/v1/leads.json", 0) == 0
+    with pytest.raises(ConfigurationError, match="clear_missing=True cannot be honoured"):
+        sync_leads(df, client, method="bulk", clear_missing=True, progress=False)
 
 
 def test_report_index_alignment_with_duplicate_labels(client) -> None:

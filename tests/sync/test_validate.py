@@ -63,6 +63,7 @@ def test_every_row_is_exactly_one_of_missing_valid_invalid(f, values) -> None:
             assert present[i] != bool(out.bad[i]), (v, f.name, out.values[i])
 
 
+@settings(deadline=None)  # a loaded machine is no reason to fail
 @given(st.integers(min_value=INT_MIN, max_value=INT_MAX))
 def test_integers_in_every_spelling(n: int) -> None:
     s = pd.Series([n, float(n), str(n), f" {n}.0 ", np.int64(n)], dtype=object)
@@ -72,6 +73,7 @@ def test_integers_in_every_spelling(n: int) -> None:
     assert str(out.values.dtype) == "Int64"
 
 
+@settings(deadline=None)  # a loaded machine is no reason to fail
 @given(st.floats(allow_nan=False, allow_infinity=False).filter(lambda x: x != int(x)))
 def test_non_integral_numbers_are_invalid_for_integer_fields(x: float) -> None:
     out = coerce_column(pd.Series([x, str(x)], dtype=object), INT)
@@ -85,6 +87,7 @@ def test_integer_range_and_garbage() -> None:
     assert out.values.iloc[3] == 1000
 
 
+@settings(deadline=None)  # a loaded machine is no reason to fail
 @given(st.floats(allow_nan=False, allow_infinity=False, width=64))
 def test_floats_round_trip(x: float) -> None:
     out = coerce_column(pd.Series([x, repr(x)], dtype=object), CUR)
@@ -97,6 +100,7 @@ def test_non_finite_and_percent_sign_are_invalid() -> None:
     assert out.bad.tolist() == [True, True, True, False]
 
 
+@settings(deadline=None)  # a loaded machine is no reason to fail
 @given(st.sampled_from(["true", "false", "yes", "no", "1", "0"]), st.data())
 def test_boolean_tokens_any_case(token: str, data: st.DataObject) -> None:
     spelled = "".join(c.upper() if data.draw(st.booleans()) else c for c in token)
@@ -113,6 +117,7 @@ def test_boolean_garbage_and_native() -> None:
     assert native.values.tolist() == [True, False]
 
 
+@settings(deadline=None)  # a loaded machine is no reason to fail
 @given(st.dates(min_value=date(1900, 1, 1), max_value=date(2200, 12, 31)))
 def test_dates_in_every_form(d: date) -> None:
     iso = d.isoformat()
@@ -131,6 +136,7 @@ def test_bad_dates_are_invalid() -> None:
     assert out.values.iloc[3] == "2021-03-04"
 
 
+@settings(deadline=None)  # a loaded machine is no reason to fail
 @given(
     st.datetimes(
         min_value=datetime(1970, 1, 2),
@@ -178,6 +184,7 @@ def test_bad_emails() -> None:
     assert out.bad.all()
 
 
+@settings(deadline=None)  # a loaded machine is no reason to fail
 @given(st.text(max_size=60))
 def test_strings_are_kept_verbatim_and_length_checked(text: str) -> None:
     out = coerce_column(pd.Series([text], dtype=object), STR40)
