@@ -42,6 +42,7 @@ if "sandbox" not in globals() or not sandbox.running:
     vip = sandbox.app.create_list("VIP")
 
 
+# %%
 def client_factory(creds):
     # No retries inside the client, so the workflow's own step retries are visible below.
     return MarketoClient(

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import html
 
-__all__ = ["BORDER", "COLOURS", "STATUS_COLOURS", "status_html"]
+__all__ = ["BORDER", "COLOURS", "STATUS_COLOURS", "SYNC_COLOURS", "status_html"]
 
 # Every colour is a JupyterLab theme variable, so Light and Dark both read well; the fallback
 # after the comma is for renderers without Lab's CSS (nbviewer, an HTML export).
@@ -30,6 +30,23 @@ STATUS_COLOURS = {
     "queued": COLOURS["muted"],
     "retrying": COLOURS["warn"],
     "skipped": COLOURS["muted"],
+}
+
+# The bars of a SyncResult, one per row status (dry-run words share their real-run colour).
+_SYNC_BARS = {
+    "created": COLOURS["ok"],
+    "updated": COLOURS["info"],
+    "upserted": "var(--jp-brand-color1, #1976d2)",
+    "unchanged": "var(--jp-layout-color4, #9e9e9e)",
+    "skipped": COLOURS["warn"],
+    "invalid": COLOURS["error"],
+    "failed": "var(--jp-error-color0, #8e0000)",
+}
+SYNC_COLOURS = {
+    **_SYNC_BARS,
+    "would create": _SYNC_BARS["created"],
+    "would update": _SYNC_BARS["updated"],
+    "duplicate": _SYNC_BARS["skipped"],
 }
 
 

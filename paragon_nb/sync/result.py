@@ -22,6 +22,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from paragon_nb._theme import COLOURS, SYNC_COLOURS
+
 __all__ = [
     "PlanStatus",
     "ROW_COLUMNS",
@@ -67,18 +69,6 @@ class PlanStatus(StrEnum):
 OK_STATUSES = frozenset(
     {SyncStatus.CREATED, SyncStatus.UPDATED, SyncStatus.UPSERTED, SyncStatus.UNCHANGED}
 )
-_COLOURS = {
-    "created": "#2e7d32",
-    "updated": "#1565c0",
-    "upserted": "#00838f",
-    "unchanged": "#9e9e9e",
-    "skipped": "#ef6c00",
-    "invalid": "#c62828",
-    "failed": "#6a1b9a",
-    "would create": "#2e7d32",
-    "would update": "#1565c0",
-    "duplicate": "#ef6c00",
-}
 
 
 def rows_frame(
@@ -281,7 +271,7 @@ class SyncResult:
         bars = []
         for status, n in counts.items():
             width = max(1.0, 100.0 * n / total)
-            colour = _COLOURS.get(status, "#616161")
+            colour = SYNC_COLOURS.get(status, COLOURS["muted"])
             bars.append(
                 "<tr>"
                 f"<td style='padding:1px 8px 1px 0;text-align:left'>{html.escape(status)}</td>"
@@ -301,7 +291,7 @@ class SyncResult:
             f"<b>{html.escape(self._headline())}</b>"
             f"<table style='border-collapse:collapse;margin:4px 0'>{''.join(bars)}</table>"
             f"<div>{html.escape(cost)}</div>{notes}"
-            "<div style='color:#757575'>details: <code>.rows</code>, <code>.failed</code>, "
+            f"<div style='color:{COLOURS['faint']}'>details: <code>.rows</code>, <code>.failed</code>, "
             "<code>.invalid</code>, <code>.retry()</code></div></div>"
         )
 

@@ -87,12 +87,17 @@ def test_error_summary_is_message_hint_and_a_details_toggle() -> None:
 
 
 def test_every_colour_is_a_jupyterlab_variable() -> None:
-    skins = [PACKAGE / "display.py", PACKAGE / "run_history.py", *PACKAGE.glob("widgets/*.py")]
+    skins = [
+        PACKAGE / "display.py",
+        PACKAGE / "run_history.py",
+        PACKAGE / "sync" / "result.py",
+        *PACKAGE.glob("widgets/*.py"),
+    ]
     for path in skins:
         hexes = re.findall(r"#[0-9a-fA-F]{6}\b", path.read_text())
         assert not hexes, f"{path.name} hard-codes {hexes}: use paragon_nb._theme.COLOURS"
     theme = (PACKAGE / "_theme.py").read_text()
-    for line in re.findall(r'"\w+": "([^"]+)"', theme.split("STATUS_COLOURS")[0]):
+    for line in re.findall(r'"[\w ]+": "([^"]+)"', theme):
         assert line.startswith("var(--jp-"), line
 
 

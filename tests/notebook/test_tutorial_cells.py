@@ -18,7 +18,11 @@ def _cell(source: str, needle: str) -> str:
 
 @pytest.mark.parametrize(
     "source",
-    ["01_marketo_integration_tutorial.py", "02_bulk_sync_from_dataframe.py"],
+    [
+        "01_marketo_integration_tutorial.py",
+        "02_bulk_sync_from_dataframe.py",
+        "03_prototyping_workflows.py",
+    ],
 )
 def test_running_the_sandbox_cell_twice_keeps_the_running_sandbox(source: str) -> None:
     code = compile(_cell(source, "MarketoSandbox("), source, "exec")
