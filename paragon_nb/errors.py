@@ -38,11 +38,14 @@ translated into this tree at one boundary each and never leak to users.
 
 Marketo's codes map to classes through :data:`MARKETO_CODE_CLASSES` and
 :func:`marketo_error_for`; the retry classification lives beside them so client,
-sandbox tests and docs agree on one table.
+sandbox tests and docs agree on one table. :func:`did_you_mean` is the one suggestion
+helper the error messages share ("...; did you mean 'Lead Created'?").
 """
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -79,9 +82,28 @@ __all__ = [
     "TransientMarketoError",
     "UriTooLong",
     "WorkflowSpecError",
+    "closest",
+    "did_you_mean",
     "marketo_error_for",
     "retry_class",
 ]
+
+
+def closest(word: str, choices: Iterable[str]) -> str | None:
+    """The choice most like ``word`` (difflib's ratio >= 0.6), or None.
+
+    >>> closest("Lead Craeted", ["Lead Created", "Deal Won"])
+    'Lead Created'
+    """
+    hits = difflib.get_close_matches(word, list(choices), n=1)
+    return hits[0] if hits else None
+
+
+def did_you_mean(word: str, choices: Iterable[str], *, show: Callable[[str], str] = repr) -> str:
+    """``"; did you mean <show(hint)>?"`` for the closest choice, or ``""`` when none is close;
+    ``show`` renders the hint (default ``repr``: quoted)."""
+    hint = closest(word, choices)
+    return "" if hint is None else f"; did you mean {show(hint)}?"
 
 
 class ParagonError(Exception):

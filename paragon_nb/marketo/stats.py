@@ -52,21 +52,21 @@ class ClientStats:
         with self._lock:
             self.codes[code] += 1
 
-    def record_retry(self) -> None:
+    def _bump(self, counter: str) -> None:
         with self._lock:
-            self.retries += 1
+            setattr(self, counter, getattr(self, counter) + 1)
+
+    def record_retry(self) -> None:
+        self._bump("retries")
 
     def record_token(self) -> None:
-        with self._lock:
-            self.tokens_fetched += 1
+        self._bump("tokens_fetched")
 
     def record_renewal(self) -> None:
-        with self._lock:
-            self.auth_renewals += 1
+        self._bump("auth_renewals")
 
     def record_network_error(self) -> None:
-        with self._lock:
-            self.network_errors += 1
+        self._bump("network_errors")
 
     def as_dict(self) -> dict[str, Any]:
         with self._lock:

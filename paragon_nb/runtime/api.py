@@ -18,10 +18,15 @@ __all__ = [
     "CredentialStatus",
     "EventReceipt",
     "InstanceQueue",
+    "MARKETO",
     "RunStatus",
     "StepRecord",
     "StepStatus",
 ]
+
+
+#: the integration name of Marketo (``connect_user(sub, MARKETO, ...)``, ``integrations.marketo``)
+MARKETO = "marketo"
 
 
 class RunStatus(StrEnum):

@@ -12,18 +12,28 @@ renaming the event keeps them live.
 
 from __future__ import annotations
 
-import difflib
 import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from paragon_nb._clock import Clock
-from paragon_nb.errors import NotFoundError, RuntimeStateError, WorkflowSpecError
+from paragon_nb.errors import NotFoundError, RuntimeStateError, WorkflowSpecError, did_you_mean
 from paragon_nb.runtime.events import infer_schema, validate_example
-from paragon_nb.runtime.store import ProjectStore, loads
-from paragon_nb.runtime.workflows import Workflow, WorkflowSpec, check_references, parse_spec
+from paragon_nb.runtime.refcheck import check_references
+from paragon_nb.runtime.rows import AppEventRow, WorkflowRow
+from paragon_nb.runtime.store import ProjectStore
+from paragon_nb.runtime.workflows import Workflow, WorkflowSpec, parse_spec
 
 __all__ = ["Catalog"]
+
+
+def _not_found(kind: str, key: str, listed: str, names: list[str], *, then: str = "") -> Exception:
+    """NotFoundError "no <kind> 'key'; <listed>: a, b; did you mean 'a'?<then>"."""
+    return NotFoundError(
+        f"no {kind} {key!r}; {listed}: {', '.join(names) or 'none'}"
+        + did_you_mean(key, names)
+        + then
+    )
 
 
 class Catalog:
@@ -45,7 +55,7 @@ class Catalog:
             raise RuntimeStateError("an App Event needs a non-empty name, e.g. 'Lead Created'")
         data = validate_example(example, name=f"example of App Event {name!r}")
         existing = self._store.app_event(name)
-        event_id = existing["id"] if existing is not None else str(uuid.uuid4())
+        event_id = existing.id if existing is not None else str(uuid.uuid4())
         self._store.upsert_app_event(
             event_id=event_id,
             name=name,
@@ -63,44 +73,38 @@ class Catalog:
         if new_name != name and self._store.app_event(new_name) is not None:
             raise RuntimeStateError(f"an App Event named {new_name!r} already exists")
         self._store.upsert_app_event(
-            event_id=row["id"],
+            event_id=row.id,
             name=new_name,
-            example=loads(row["example"]),
-            schema=loads(row["schema"]),
+            example=row.example,
+            schema=row.schema,
             now=self._clock.time(),
         )
         for wf in self._store.workflow_rows():
-            draft = loads(wf["draft"])
+            draft = wf.draft
             if draft.get("trigger", {}).get("app_event") == name:
                 draft["trigger"]["app_event"] = new_name
-                self._store.update_draft(
-                    wf["id"], name=wf["name"], draft=draft, now=self._clock.time()
-                )
+                self._store.update_draft(wf.id, name=wf.name, draft=draft, now=self._clock.time())
         return self.app_event(new_name)
 
-    def event_row(self, name: str) -> Any:
+    def event_row(self, name: str) -> AppEventRow:
         row = self._store.app_event(name)
         if row is None:
-            names = [r["name"] for r in self._store.app_events()]
-            hint = difflib.get_close_matches(name, names, n=1)
-            raise NotFoundError(
-                f"no App Event {name!r}; defined: {', '.join(names) or 'none'}"
-                + (f"; did you mean {hint[0]!r}?" if hint else "")
-                + " (define it with project.define_app_event(name, example=...))"
-            )
+            names = [r.name for r in self._store.app_events()]
+            then = " (define it with project.define_app_event(name, example=...))"
+            raise _not_found("App Event", name, "defined", names, then=then)
         return row
 
     def app_event(self, name: str) -> dict[str, Any]:
         row = self.event_row(name)
         return {
-            "id": row["id"],
-            "name": row["name"],
-            "example": loads(row["example"]),
-            "schema": loads(row["schema"]),
+            "id": row.id,
+            "name": row.name,
+            "example": row.example,
+            "schema": row.schema,
         }
 
     def app_events(self) -> list[dict[str, Any]]:
-        return [self.app_event(r["name"]) for r in self._store.app_events()]
+        return [self.app_event(r.name) for r in self._store.app_events()]
 
     # workflows -------------------------------------------------------------------------------
     def register_function(self, name: str, fn: Callable[..., Any], *, output: Any = None) -> None:
@@ -133,44 +137,40 @@ class Catalog:
         row = self.workflow_row(workflow)
         parsed = parse_spec(spec)
         other = self._store.workflow_row(parsed.name)
-        if other is not None and other["id"] != row["id"]:
+        if other is not None and other.id != row.id:
             raise RuntimeStateError(f"another workflow is already named {parsed.name!r}")
         self._store.update_draft(
-            row["id"], name=parsed.name, draft=parsed.to_dict(), now=self._clock.time()
+            row.id, name=parsed.name, draft=parsed.to_dict(), now=self._clock.time()
         )
-        return self.workflow(row["id"])
+        return self.workflow(row.id)
 
-    def workflow_row(self, workflow: str) -> Any:
+    def workflow_row(self, workflow: str) -> WorkflowRow:
         row = self._store.workflow_row(workflow)
         if row is None:
-            names = [r["name"] for r in self._store.workflow_rows()]
-            hint = difflib.get_close_matches(workflow, names, n=1)
-            raise NotFoundError(
-                f"no workflow {workflow!r}; workflows: {', '.join(names) or 'none'}"
-                + (f"; did you mean {hint[0]!r}?" if hint else "")
-            )
+            names = [r.name for r in self._store.workflow_rows()]
+            raise _not_found("workflow", workflow, "workflows", names)
         return row
 
     def workflow(self, workflow: str) -> Workflow:
         """A workflow by name or id."""
         row = self.workflow_row(workflow)
-        versions = tuple(v["version"] for v in self._store.versions(row["id"]))
+        versions = tuple(v.version for v in self._store.versions(row.id))
         deployed_spec = None
-        if row["deployed_version"] is not None:
-            deployed_spec = self.version_spec(row["id"], row["deployed_version"])
+        if row.deployed_version is not None:
+            deployed_spec = self.version_spec(row.id, row.deployed_version)
         return Workflow(
-            id=row["id"],
-            name=row["name"],
-            spec=parse_spec(loads(row["draft"])),
-            deployed_version=row["deployed_version"],
+            id=row.id,
+            name=row.name,
+            spec=parse_spec(row.draft),
+            deployed_version=row.deployed_version,
             versions=versions,
-            created=row["created"],
-            updated=row["updated"],
+            created=row.created,
+            updated=row.updated,
             deployed_spec=deployed_spec,
         )
 
     def workflows(self) -> list[Workflow]:
-        return [self.workflow(r["id"]) for r in self._store.workflow_rows()]
+        return [self.workflow(r.id) for r in self._store.workflow_rows()]
 
     def version_spec(self, wf_id: str, version: int) -> WorkflowSpec:
         cached = self._specs.get((wf_id, version))
@@ -179,7 +179,7 @@ class Catalog:
         row = self._store.version_row(wf_id, version)
         if row is None:
             raise NotFoundError(f"workflow {wf_id!r} has no version {version}")
-        spec = self._specs[(wf_id, version)] = parse_spec(loads(row["spec"]))
+        spec = self._specs[(wf_id, version)] = parse_spec(row.spec)
         return spec
 
     def versions(self, workflow: str) -> list[dict[str, Any]]:
@@ -187,64 +187,58 @@ class Catalog:
         row = self.workflow_row(workflow)
         return [
             {
-                "version": v["version"],
-                "deployed_at": v["deployed_at"],
-                "event": v["event_name"],
-                "spec": loads(v["spec"]),
-                "live": v["version"] == row["deployed_version"],
+                "version": v.version,
+                "deployed_at": v.deployed_at,
+                "event": v.event_name,
+                "spec": v.spec,
+                "live": v.version == row.deployed_version,
             }
-            for v in self._store.versions(row["id"])
+            for v in self._store.versions(row.id)
         ]
 
     def deploy(self, workflow: str) -> int:
         """Check the draft's references and snapshot it as the live version; returns it.
         An unchanged draft re-deploys its latest version instead of adding one."""
         row = self.workflow_row(workflow)
-        spec = parse_spec(loads(row["draft"]))
+        spec = parse_spec(row.draft)
         event = self._store.app_event(spec.trigger.app_event)
         if event is None:
-            names = [r["name"] for r in self._store.app_events()]
+            names = [r.name for r in self._store.app_events()]
             raise WorkflowSpecError(
                 f"workflow {spec.name!r} is triggered by App Event {spec.trigger.app_event!r}, "
                 f"which is not defined (defined: {', '.join(names) or 'none'}); define it with "
                 "project.define_app_event(name, example={...})"
             )
-        check_references(
-            spec, event_schema=loads(event["schema"]), function_outputs=self.function_outputs
-        )
-        history = self._store.versions(row["id"])
+        check_references(spec, event_schema=event.schema, function_outputs=self.function_outputs)
+        history = self._store.versions(row.id)
         now = self._clock.time()
-        if (
-            history
-            and loads(history[-1]["spec"]) == spec.to_dict()
-            and history[-1]["event_id"] == event["id"]
-        ):
-            self._store.set_deployed_version(row["id"], history[-1]["version"], now=now)
-            return int(history[-1]["version"])
+        if history and history[-1].spec == spec.to_dict() and history[-1].event_id == event.id:
+            self._store.set_deployed_version(row.id, history[-1].version, now=now)
+            return int(history[-1].version)
         return self._store.add_version(
-            row["id"], spec=spec.to_dict(), event_id=event["id"], event_name=event["name"], now=now
+            row.id, spec=spec.to_dict(), event_id=event.id, event_name=event.name, now=now
         )
 
     def restore(self, workflow: str, version: int) -> Workflow:
         """Copy a past version's spec into the draft (deploy it to make it live again)."""
         row = self.workflow_row(workflow)
-        spec = self.version_spec(row["id"], int(version))
+        spec = self.version_spec(row.id, int(version))
         other = self._store.workflow_row(spec.name)
-        name = spec.name if other is None or other["id"] == row["id"] else row["name"]
+        name = spec.name if other is None or other.id == row.id else row.name
         draft = spec.to_dict() | {"name": name}
-        self._store.update_draft(row["id"], name=name, draft=draft, now=self._clock.time())
-        return self.workflow(row["id"])
+        self._store.update_draft(row.id, name=name, draft=draft, now=self._clock.time())
+        return self.workflow(row.id)
 
     def undeploy(self, workflow: str) -> None:
         """Take the workflow offline (no new runs); history and user settings are kept."""
         row = self.workflow_row(workflow)
-        self._store.set_deployed_version(row["id"], None, now=self._clock.time())
+        self._store.set_deployed_version(row.id, None, now=self._clock.time())
 
     def deployed(self, workflow: str) -> tuple[str, WorkflowSpec]:
         row = self.workflow_row(workflow)
-        if row["deployed_version"] is None:
+        if row.deployed_version is None:
             raise RuntimeStateError(
-                f"workflow {row['name']!r} is not deployed; deploy it first "
-                f"(project.deploy({row['name']!r})): only deployed workflows reach users"
+                f"workflow {row.name!r} is not deployed; deploy it first "
+                f"(project.deploy({row.name!r})): only deployed workflows reach users"
             )
-        return row["id"], self.version_spec(row["id"], row["deployed_version"])
+        return row.id, self.version_spec(row.id, row.deployed_version)

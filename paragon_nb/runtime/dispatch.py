@@ -32,6 +32,7 @@ from paragon_nb.errors import (
 from paragon_nb.runtime.api import EventReceipt
 from paragon_nb.runtime.engine import Engine
 from paragon_nb.runtime.events import validate_example, validate_payload
+from paragon_nb.runtime.rows import AppEventRow
 from paragon_nb.runtime.runlog import EventEntry, RunLog
 from paragon_nb.runtime.store import ProjectStore, loads
 from paragon_nb.runtime.users import ConnectedUsers
@@ -64,7 +65,7 @@ def check_idempotency_key(key: str | None) -> None:
 
 @dataclass(frozen=True)
 class _Plan:
-    event_def: Any
+    event_def: AppEventRow | None
     runs: list[tuple[str, int, dict[str, Any]]]
     not_triggered: tuple[str, ...]
 
@@ -240,7 +241,7 @@ class Dispatcher:
         )
 
     def _plan_runs(
-        self, sub: str, name: str, event_def: Any
+        self, sub: str, name: str, event_def: AppEventRow | None
     ) -> tuple[list[tuple[str, int, dict[str, Any]]], list[str]]:
         """(workflow id, version, settings snapshot) of each run the event starts, and one
         sentence per workflow on the event that did not run."""
@@ -255,10 +256,9 @@ class Dispatcher:
                 skipped.append(f"workflow {wf_name!r} {why}")
         deployed = {wf_id for wf_id, _, _ in live}
         for row in self._store.workflow_rows():
-            draft = loads(row["draft"]) or {}
-            on_event = (draft.get("trigger") or {}).get("app_event") == name
-            if on_event and row["id"] not in deployed and row["deployed_version"] is None:
-                skipped.append(f"workflow {row['name']!r} is not deployed")
+            on_event = (row.draft.get("trigger") or {}).get("app_event") == name
+            if on_event and row.id not in deployed and row.deployed_version is None:
+                skipped.append(f"workflow {row.name!r} is not deployed")
         if not live and not skipped:
             skipped.append(f"no deployed workflow is triggered by {name!r}")
         return runs, skipped
@@ -280,14 +280,14 @@ class Dispatcher:
         return new["id"]
 
     @staticmethod
-    def _validate(name: str, data: dict[str, Any], event_def: sqlite3.Row | None) -> None:
+    def _validate(name: str, data: dict[str, Any], event_def: AppEventRow | None) -> None:
         if event_def is None:
             # (U) a strict project refuses events it has no schema for (422)
             raise EventValidationError(
                 f"App Event {name!r} is not defined and the project is strict",
                 errors=[{"field": "name", "message": f"unknown App Event {name!r}"}],
             )
-        errors = validate_payload(data, loads(event_def["schema"]))
+        errors = validate_payload(data, event_def.schema)
         if errors:
             raise EventValidationError(
                 f"payload of App Event {name!r} does not match its schema: "
@@ -296,7 +296,7 @@ class Dispatcher:
             )
 
     def _live_versions(
-        self, name: str, event_def: sqlite3.Row | None
+        self, name: str, event_def: AppEventRow | None
     ) -> list[tuple[str, str, int]]:
         """(workflow id, name, deployed version) of every live workflow bound to this event."""
         rows = self._store.all(
@@ -306,7 +306,7 @@ class Dispatcher:
         out = []
         for r in rows:
             # versions are bound to the App Event's id at deploy, so a rename keeps them live
-            bound = event_def is not None and r["event_id"] == event_def["id"]
+            bound = event_def is not None and r["event_id"] == event_def.id
             if bound or (r["event_id"] is None and r["event_name"] == name):
                 out.append((r["id"], r["name"], int(r["deployed_version"])))
         return out

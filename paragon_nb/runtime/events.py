@@ -14,13 +14,12 @@ arrays; ``anyOf`` when an example array mixes types. An object schema *without*
 
 from __future__ import annotations
 
-import difflib
 import json
 import math
 from collections.abc import Mapping
 from typing import Any
 
-from paragon_nb.errors import RuntimeStateError
+from paragon_nb.errors import RuntimeStateError, closest
 from paragon_nb.runtime.templating import format_path
 
 __all__ = [
@@ -188,11 +187,9 @@ def check_path(
                 return None  # open object
             if str(seg) not in props:
                 names = sorted(props)
-                hint = difflib.get_close_matches(str(seg), names, n=1)
+                hint = closest(str(seg), names)
                 did = (
-                    f"; did you mean {format_path((*prefix, *path[:depth], hint[0]))}?"
-                    if hint
-                    else ""
+                    f"; did you mean {format_path((*prefix, *path[:depth], hint))}?" if hint else ""
                 )
                 return f"{where} does not exist; available: {', '.join(names) or 'none'}{did}"
             current = props[str(seg)]

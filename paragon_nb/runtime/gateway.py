@@ -12,13 +12,13 @@ credential on one instance shares its dispatcher and its limiter.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from paragon_nb.marketo.limits import Limiter
 
-__all__ = ["MAX_BATCH", "MarketoCredentials", "MarketoGateway", "instance_of"]
+__all__ = ["MAX_BATCH", "ClientFactory", "MarketoCredentials", "MarketoGateway", "instance_of"]
 
 #: Marketo's Lead Database batch size
 MAX_BATCH = 300
@@ -38,6 +38,10 @@ class MarketoCredentials:
             f"MarketoCredentials(endpoint={self.endpoint!r}, client_id={self.client_id!r}, "
             f"client_secret='***', identity={self.identity!r})"
         )
+
+
+#: makes the Marketo client of a credential (tests route it to a sandbox)
+ClientFactory = Callable[[MarketoCredentials], Any]
 
 
 def instance_of(creds: MarketoCredentials) -> str:

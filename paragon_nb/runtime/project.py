@@ -32,13 +32,14 @@ from paragon_nb.errors import (
 )
 from paragon_nb.runtime.api import EventReceipt
 from paragon_nb.runtime.catalog import Catalog
-from paragon_nb.runtime.dispatch import DEFAULT_MAX_QUEUED_RUNS, Dispatcher
+from paragon_nb.runtime.dispatch import Dispatcher
 from paragon_nb.runtime.engine import Engine
 from paragon_nb.runtime.events import validate_example
+from paragon_nb.runtime.options import ProjectOptions, default_client_factory
 from paragon_nb.runtime.steps import MarketoCredentials
 from paragon_nb.runtime.store import DB_FILE_NAME, ProjectStore
 from paragon_nb.runtime.users import ConnectedUsers
-from paragon_nb.runtime.views import events_list, run_detail, runs_frame, users_frame
+from paragon_nb.runtime.views import events_list, queue_frame, run_detail, runs_frame, users_frame
 from paragon_nb.runtime.workflows import Workflow, WorkflowSpec
 from paragon_nb.settings import SecretBox
 
@@ -47,57 +48,29 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from paragon_nb.tokens import SigningKey
 
-__all__ = ["Project"]
-
-ClientFactory = Callable[[MarketoCredentials], Any]
-
-
-def _default_client_factory(clock: Clock) -> ClientFactory:
-    def factory(creds: MarketoCredentials) -> Any:
-        from paragon_nb.marketo.client import MarketoClient
-
-        return MarketoClient(
-            creds.endpoint,
-            creds.client_id,
-            creds.client_secret,
-            identity=creds.identity,
-            clock=clock,
-        )
-
-    return factory
+__all__ = ["Project", "ProjectOptions"]
 
 
 class Project:
     """A local Paragon project. Use :meth:`create` or :meth:`open`; close it (or use ``with``).
 
-    Options of both: ``clock`` (inject a FakeClock in tests), ``client_factory``
-    (``MarketoCredentials -> MarketoClient``; tests route it to a sandbox), ``workers``
-    (threads for CPU steps: python, condition; default 5), ``coalesce`` (batch the Marketo
-    writes of concurrent runs, see runtime.batcher; default True; False sends one record per
-    call, as Paragon does) and ``max_queued_runs`` (unfinished runs held before
-    ``trigger_event`` raises BackpressureError, REST 429; default 1,000,000).
+    Both take the :class:`ProjectOptions` as keyword arguments: ``clock``,
+    ``client_factory``, ``workers`` (default 5), ``coalesce`` (default True),
+    ``max_queued_runs`` (default 1,000,000) and, for :meth:`open`, ``resume``.
     """
 
-    def __init__(
-        self,
-        path: Path,
-        *,
-        clock: Clock | None = None,
-        client_factory: ClientFactory | None = None,
-        workers: int = 5,
-        resume: bool = True,
-        coalesce: bool = True,
-        max_queued_runs: int = DEFAULT_MAX_QUEUED_RUNS,
-    ) -> None:
+    def __init__(self, path: Path, options: ProjectOptions | None = None) -> None:
+        options = options or ProjectOptions()
         self._path = path
-        self._clock = clock or system_clock
+        self._options = options
+        self._clock = options.clock or system_clock
         self._store = ProjectStore(path / DB_FILE_NAME)
         self._box = SecretBox.for_folder(path)
         self._users = ConnectedUsers(
             self._store,
             self._box,
             clock=self._clock,
-            client_factory=client_factory or _default_client_factory(self._clock),
+            client_factory=options.client_factory or default_client_factory(self._clock),
         )
         self._catalog = Catalog(self._store, clock=self._clock)
         self._engine = Engine(
@@ -108,8 +81,8 @@ class Project:
             secrets_for=self._users.secrets_for,
             functions=self._catalog.functions,
             on_auth_error=self._users.mark_invalid,
-            workers=workers,
-            coalesce=coalesce,
+            workers=options.workers,
+            coalesce=options.coalesce,
         )
         self._dispatch = Dispatcher(
             self._store,
@@ -117,28 +90,22 @@ class Project:
             self._engine,
             clock=self._clock,
             spec_for=self._catalog.version_spec,
-            max_queued_runs=max_queued_runs,
+            max_queued_runs=options.max_queued_runs,
         )
         self._server: Any = None
         self._id: str | None = None
         self._keys: tuple[str, list[str]] | None = None  # (config_version, public keys)
-        if resume and self._store.get_meta("id") is not None:
+        if options.resume and self._store.get_meta("id") is not None:
             self._engine.resume()
 
     # lifecycle --------------------------------------------------------------------------
     @classmethod
     def create(
-        cls,
-        name: str,
-        *,
-        path: str | Path,
-        clock: Clock | None = None,
-        client_factory: ClientFactory | None = None,
-        workers: int = 5,
-        coalesce: bool = True,
-        max_queued_runs: int = DEFAULT_MAX_QUEUED_RUNS,
+        cls, name: str, *, path: str | Path, options: ProjectOptions | None = None, **changes: Any
     ) -> Project:
-        """A new project in folder ``path`` (created). RuntimeStateError if one is there."""
+        """A new project in folder ``path`` (created). RuntimeStateError if one is there.
+        ``changes``: :class:`ProjectOptions` fields, e.g. ``clock=FakeClock()``."""
+        chosen = (options or ProjectOptions()).but(**changes)
         folder = Path(path)
         if (folder / DB_FILE_NAME).exists():
             raise RuntimeStateError(
@@ -147,14 +114,7 @@ class Project:
         if not name or not name.strip():
             raise RuntimeStateError("a project needs a non-empty name")
         folder.mkdir(parents=True, exist_ok=True)
-        project = cls(
-            folder,
-            clock=clock,
-            client_factory=client_factory,
-            workers=workers,
-            coalesce=coalesce,
-            max_queued_runs=max_queued_runs,
-        )
+        project = cls(folder, chosen)
         project._store.init(
             project_id=str(uuid.uuid4()), name=name.strip(), now=project._clock.time()
         )
@@ -162,32 +122,23 @@ class Project:
 
     @classmethod
     def open(
-        cls,
-        path: str | Path,
-        *,
-        clock: Clock | None = None,
-        client_factory: ClientFactory | None = None,
-        workers: int = 5,
-        resume: bool = True,
-        coalesce: bool = True,
-        max_queued_runs: int = DEFAULT_MAX_QUEUED_RUNS,
+        cls, path: str | Path, *, options: ProjectOptions | None = None, **changes: Any
     ) -> Project:
-        """Open the project in ``path`` and resume its unfinished runs (``resume=False`` not)."""
+        """Open the project in ``path`` and resume its unfinished runs (``resume=False`` not).
+        ``changes``: :class:`ProjectOptions` fields, e.g. ``workers=2``."""
+        chosen = (options or ProjectOptions()).but(**changes)
         folder = Path(path)
         if not (folder / DB_FILE_NAME).exists():
             raise NotFoundError(
                 f"no project in {str(folder)!r} (no {DB_FILE_NAME}); create one with "
                 f"Project.create(name, path={str(folder)!r})"
             )
-        return cls(
-            folder,
-            clock=clock,
-            client_factory=client_factory,
-            workers=workers,
-            resume=resume,
-            coalesce=coalesce,
-            max_queued_runs=max_queued_runs,
-        )
+        return cls(folder, chosen)
+
+    @property
+    def options(self) -> ProjectOptions:
+        """The options this project was opened with."""
+        return self._options
 
     def close(self) -> None:
         """Stop the server and workers; unfinished runs resume on the next open."""
@@ -338,14 +289,8 @@ class Project:
     ) -> dict[str, Any]:
         """Validate the Marketo credentials (token + describe), store them encrypted and
         return the user's state. Raises the MarketoError when Marketo refuses them."""
-        self._users.connect(
-            sub,
-            integration,
-            endpoint=endpoint,
-            client_id=client_id,
-            client_secret=client_secret,
-            identity=identity,
-        )
+        creds = MarketoCredentials(endpoint, client_id, client_secret, identity)
+        self._users.connect(sub, integration, creds)
         return self.user_state(sub)
 
     def disconnect_user(self, sub: str, integration: str) -> None:
@@ -376,7 +321,7 @@ class Project:
         return self.user_state(sub)
 
     def disable_workflow(self, sub: str, workflow: str) -> dict[str, Any]:
-        wf_id = self._catalog.workflow_row(workflow)["id"]
+        wf_id = self._catalog.workflow_row(workflow).id
         self._users.disable(sub, wf_id)
         return self.user_state(sub)
 
@@ -429,9 +374,9 @@ class Project:
         wf_version = int(row["version"])
         if version == "deployed":
             wf = self._catalog.workflow_row(row["workflow_id"])
-            if wf["deployed_version"] is None:
-                raise RuntimeStateError(f"workflow {wf['name']!r} is not deployed")
-            wf_version = int(wf["deployed_version"])
+            if wf.deployed_version is None:
+                raise RuntimeStateError(f"workflow {wf.name!r} is not deployed")
+            wf_version = wf.deployed_version
         elif version != "original":
             raise RuntimeStateError(f"version must be 'original' or 'deployed', got {version!r}")
         return self._dispatch.replay(row, version=wf_version)
@@ -459,22 +404,7 @@ class Project:
         """The Marketo work queue, one row per Marketo instance this project has sent to:
         instance (endpoint#client id), queued (records waiting for a call), in_flight_calls,
         calls (made since the project was opened), records, records_per_call, limiter."""
-        import pandas as pd
-
-        rows = [
-            {
-                "instance": q.instance,
-                "queued": q.queued,
-                "in_flight_calls": q.in_flight_calls,
-                "calls": q.calls,
-                "records": q.records,
-                "records_per_call": round(q.records_per_call, 2),
-                "limiter": q.limiter,
-            }
-            for q in self._engine.queue()
-        ]
-        columns = ["instance", "queued", "in_flight_calls", "calls", "records"]
-        return pd.DataFrame(rows, columns=[*columns, "records_per_call", "limiter"])
+        return queue_frame(self._engine.queue())
 
     @property
     def unfinished_runs(self) -> int:

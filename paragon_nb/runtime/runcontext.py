@@ -16,10 +16,11 @@ from typing import Any
 from paragon_nb._clock import Clock
 from paragon_nb.errors import MarketoError, StepError, TemplateError, TransientMarketoError
 from paragon_nb.runtime.api import RunStatus, StepRecord, StepStatus
+from paragon_nb.runtime.conditions import evaluate_condition
 from paragon_nb.runtime.gateway import MarketoGateway
 from paragon_nb.runtime.masking import mask_secrets
 from paragon_nb.runtime.runlog import RunRow, WorkItem, Writes
-from paragon_nb.runtime.steps import ACTIONS, StepEnv, evaluate_condition, to_jsonable
+from paragon_nb.runtime.steps import ACTIONS, StepEnv, to_jsonable
 from paragon_nb.runtime.templating import render
 from paragon_nb.runtime.workflows import ActionStep, ConditionStep, WorkflowSpec, iter_steps
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from paragon_nb.runtime.api import UNFINISHED, RunStatus, StepRecord
-from paragon_nb.runtime.store import ProjectStore, dumps, loads
+from paragon_nb.runtime.store import ProjectStore, dumps, from_row, loads
 
 __all__ = ["EventEntry", "RunLog", "RunRow", "WorkItem", "Writes", "step_record"]
 
@@ -84,52 +84,22 @@ class Writes:
 
 
 def _run_row(r: Any) -> RunRow:
-    return RunRow(
-        id=r["id"],
-        event_id=r["event_id"],
-        workflow_id=r["workflow_id"],
-        version=int(r["version"]),
-        sub=r["sub"],
-        status=r["status"],
-        context=loads(r["context"]) or {},
-        created=r["created"],
-        started=r["started"],
-        ended=r["ended"],
-        error=r["error"],
-        replay_of=r["replay_of"],
-        owner=r["owner"],
-    )
+    return from_row(RunRow, r, version=int(r["version"]), context=loads(r["context"]) or {})
 
 
 def step_record(r: Any) -> StepRecord:
-    return StepRecord(
-        step_id=r["step_id"],
-        action=r["action"],
-        status=r["status"],
-        attempts=int(r["attempts"]),
-        started=r["started"],
-        finished=r["ended"],
-        input=loads(r["input"]),
-        output=loads(r["output"]),
-        error=r["error"],
-        batch_id=r["batch_id"],
-        batch_size=r["batch_size"],
-    )
+    return from_row(
+        StepRecord, r, attempts=int(r["attempts"]), finished=r["ended"],
+        input=loads(r["input"]), output=loads(r["output"]),
+    )  # fmt: skip
 
 
 def _work_item(r: Any) -> WorkItem:
-    return WorkItem(
-        id=int(r["id"]),
-        run_id=r["run_id"],
-        step_id=r["step_id"],
-        sub=r["sub"],
-        op=r["op"],
-        call_key=tuple(loads(r["call_key"])),
-        payload=loads(r["payload"]),
-        attempts=int(r["attempts"]),
+    return from_row(
+        WorkItem, r, id=int(r["id"]), call_key=tuple(loads(r["call_key"])),
+        payload=loads(r["payload"]), attempts=int(r["attempts"]),
         not_before=float(r["not_before"]),
-        batch_id=r["batch_id"],
-    )
+    )  # fmt: skip
 
 
 _UPSERT_STEP = (

@@ -9,6 +9,9 @@ run's record and the instance's dispatcher (runtime.batcher) sends it in a batch
 runs' records, then ``finish`` turns this run's own answer into the step output. Reads call
 the user's :class:`~paragon_nb.runtime.gateway.MarketoGateway` directly.
 
+The ``condition`` step's operators live in :mod:`paragon_nb.runtime.conditions` (re-exported
+here).
+
     env = StepEnv(gateway_factory=lambda: gateway)
     out = ACTIONS["marketo.create_or_update_lead"].run({"fields": {"email": "a@x.com"}}, env)
 """
@@ -22,10 +25,10 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
-from paragon_nb.errors import StepError, TemplateError
+from paragon_nb.errors import StepError
+from paragon_nb.runtime.conditions import CONDITION_OPS, UNARY_OPS, evaluate_condition
 from paragon_nb.runtime.events import OPEN_OBJECT, validate_example
 from paragon_nb.runtime.gateway import MarketoCredentials, MarketoGateway
-from paragon_nb.runtime.templating import render
 
 __all__ = [
     "ACTIONS",
@@ -34,8 +37,10 @@ __all__ = [
     "BatchOp",
     "MarketoCredentials",
     "MarketoGateway",
+    "UNARY_OPS",
     "StepEnv",
     "evaluate_condition",
+    "to_jsonable",
 ]
 
 
@@ -153,14 +158,13 @@ def _list_key(params: ListLeadsParams) -> tuple[Any, ...]:
 
 
 def _finish_list_change(
-    key: tuple[Any, ...], lead_ids: list[int], answers: Any, *, remove: bool
+    key: tuple[Any, ...], lead_ids: list[int], answers: Any, *, done_status: str
 ) -> dict[str, Any]:
     (list_id,) = key
     results = [
         {"id": a.id, "status": str(getattr(a.status, "value", a.status)), "reasons": _reasons(a)}
         for a in answers
     ]
-    done_status = "removed" if remove else "added"
     done = sum(1 for r in results if r["status"] == done_status)
     skipped = len(results) - done
     # (U) Paragon's output shape is unknown; we fail only when nothing changed and Marketo
@@ -262,6 +266,21 @@ class ActionDef:
         return {n for n, f in self.params.model_fields.items() if f.is_required()}
 
 
+def _list_action(name: str, op: str, done_status: str) -> ActionDef:
+    """A static-list membership change (``op`` "add"/"remove"), batched per list."""
+    return ActionDef(
+        name,
+        ListLeadsParams,
+        _list_output(done_status),
+        batch=BatchOp(
+            op,
+            _list_key,
+            lambda p: list(p.lead_ids),
+            lambda k, ids, a: _finish_list_change(k, ids, a, done_status=done_status),
+        ),
+    )
+
+
 ACTIONS: dict[str, ActionDef] = {
     a.name: a
     for a in (
@@ -271,28 +290,8 @@ ACTIONS: dict[str, ActionDef] = {
             {"type": "object", "properties": {"id": _INT, "status": _STR}, "required": ["id"]},
             batch=BatchOp("upsert", _upsert_key, lambda p: dict(p.fields), _finish_upsert),
         ),
-        ActionDef(
-            "marketo.add_leads_to_list",
-            ListLeadsParams,
-            _list_output("added"),
-            batch=BatchOp(
-                "add",
-                _list_key,
-                lambda p: list(p.lead_ids),
-                lambda k, ids, a: _finish_list_change(k, ids, a, remove=False),
-            ),
-        ),
-        ActionDef(
-            "marketo.remove_leads_from_list",
-            ListLeadsParams,
-            _list_output("removed"),
-            batch=BatchOp(
-                "remove",
-                _list_key,
-                lambda p: list(p.lead_ids),
-                lambda k, ids, a: _finish_list_change(k, ids, a, remove=True),
-            ),
-        ),
+        _list_action("marketo.add_leads_to_list", "add", "added"),
+        _list_action("marketo.remove_leads_from_list", "remove", "removed"),
         ActionDef(
             "marketo.get_leads",
             GetLeadsParams,
@@ -321,91 +320,6 @@ ACTIONS: dict[str, ActionDef] = {
         ),
     )
 }
-
-
-# ---------------------------------------------------------------------------- conditions
-
-
-def _num(value: Any) -> float | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int | float):
-        return float(value)
-    if isinstance(value, str):
-        try:
-            return float(value)
-        except ValueError:
-            return None
-    return None
-
-
-def _eq(a: Any, b: Any) -> bool:
-    if a == b and type(a) is type(b):
-        return True
-    na, nb = _num(a), _num(b)
-    if na is not None and nb is not None:
-        return na == nb
-    return a == b
-
-
-def _cmp(a: Any, b: Any, op: Callable[[Any, Any], bool]) -> bool:
-    na, nb = _num(a), _num(b)
-    if na is not None and nb is not None:
-        return op(na, nb)
-    if isinstance(a, str) and isinstance(b, str):
-        return op(a, b)
-    raise StepError(f"cannot compare {a!r} with {b!r}: use numbers or strings")
-
-
-def _contains(a: Any, b: Any) -> bool:
-    if isinstance(a, str):
-        return str(b) in a
-    if isinstance(a, list | dict):
-        return b in a
-    return False
-
-
-def _empty(a: Any) -> bool:
-    return a is None or a == "" or a == [] or a == {}
-
-
-CONDITION_OPS: dict[str, Callable[[Any, Any], bool]] = {
-    "equals": _eq,
-    "not_equals": lambda a, b: not _eq(a, b),
-    "greater_than": lambda a, b: _cmp(a, b, lambda x, y: x > y),
-    "less_than": lambda a, b: _cmp(a, b, lambda x, y: x < y),
-    "greater_or_equal": lambda a, b: _cmp(a, b, lambda x, y: x >= y),
-    "less_or_equal": lambda a, b: _cmp(a, b, lambda x, y: x <= y),
-    "contains": _contains,
-    "not_contains": lambda a, b: not _contains(a, b),
-    "starts_with": lambda a, b: isinstance(a, str) and a.startswith(str(b)),
-    "ends_with": lambda a, b: isinstance(a, str) and a.endswith(str(b)),
-    "in": lambda a, b: isinstance(b, list) and any(_eq(a, x) for x in b),
-    "not_in": lambda a, b: not (isinstance(b, list) and any(_eq(a, x) for x in b)),
-    "is_empty": lambda a, _b: _empty(a),
-    "is_not_empty": lambda a, _b: not _empty(a),
-    "is_true": lambda a, _b: a is True or a == "true",
-    "is_false": lambda a, _b: a is False or a == "false",
-}
-#: operators that take no ``right`` operand; a missing ``left`` value counts as null for them
-UNARY_OPS = frozenset({"is_empty", "is_not_empty", "is_true", "is_false"})
-
-
-def evaluate_condition(rule: Mapping[str, Any], context: Mapping[str, Any]) -> bool:
-    """Evaluate ``{left, op, right}`` or ``{all: [...]}`` / ``{any: [...]}`` against a context."""
-    if "all" in rule:
-        return all(evaluate_condition(r, context) for r in rule["all"])
-    if "any" in rule:
-        return any(evaluate_condition(r, context) for r in rule["any"])
-    op = rule["op"]
-    try:
-        left = render(rule.get("left"), context)
-    except TemplateError:
-        if op not in UNARY_OPS:
-            raise
-        left = None
-    right = render(rule.get("right"), context)
-    return bool(CONDITION_OPS[op](left, right))
 
 
 def to_jsonable(value: Any) -> Any:

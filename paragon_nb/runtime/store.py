@@ -6,7 +6,8 @@ Tables: ``meta`` (id, name, strict flag), ``signing_keys`` (public halves only),
 ``events`` (every accepted event), ``runs`` and ``run_steps``.
 
 Every write is one short ``BEGIN IMMEDIATE`` transaction on the process's write connection. JSON
-columns are written with :func:`dumps` and read back with :func:`loads`. This module knows
+columns are written with :func:`dumps` and read back with :func:`loads`; definitions come
+back as the row dataclasses of :mod:`paragon_nb.runtime.rows`. This module knows
 nothing about secrets: callers hand it ciphertext only.
 
     store = ProjectStore(folder / "project.sqlite3")
@@ -15,7 +16,6 @@ nothing about secrets: callers hand it ciphertext only.
 
 from __future__ import annotations
 
-import json
 import queue
 import sqlite3
 import threading
@@ -27,8 +27,17 @@ from typing import Any
 
 from paragon_nb._sqlite import connect, transaction
 from paragon_nb.runtime.api import UNFINISHED
+from paragon_nb.runtime.rows import (
+    AppEventRow,
+    CredentialRow,
+    VersionRow,
+    WorkflowRow,
+    dumps,
+    from_row,
+    loads,
+)
 
-__all__ = ["DB_FILE_NAME", "SCHEMA_VERSION", "ProjectStore", "dumps", "loads"]
+__all__ = ["DB_FILE_NAME", "SCHEMA_VERSION", "ProjectStore", "dumps", "from_row", "loads"]
 
 DB_FILE_NAME = "project.sqlite3"
 #: how stale another process's configuration change may look here (seconds)
@@ -88,13 +97,10 @@ CREATE TABLE IF NOT EXISTS idempotency (
     PRIMARY KEY (sub, key));
 """
 
-
-def dumps(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"))
-
-
-def loads(text: str | None) -> Any:
-    return None if text is None else json.loads(text)
+_INSERT_CREDENTIAL = (
+    "INSERT INTO credentials(id, sub, integration, endpoint, identity, client_id, secret_enc, "
+    "status, error, created, checked) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
 
 
 class ProjectStore:
@@ -231,11 +237,13 @@ class ProjectStore:
         ]
 
     # app events ----------------------------------------------------------------------------
-    def app_event(self, name: str) -> sqlite3.Row | None:
-        return self.one("SELECT * FROM app_events WHERE name = ?", name)
+    def app_event(self, name: str) -> AppEventRow | None:
+        row = self.one("SELECT * FROM app_events WHERE name = ?", name)
+        return None if row is None else AppEventRow.of(row)
 
-    def app_events(self) -> list[sqlite3.Row]:
-        return self.all("SELECT * FROM app_events ORDER BY created, name")
+    def app_events(self) -> list[AppEventRow]:
+        rows = self.all("SELECT * FROM app_events ORDER BY created, name")
+        return [AppEventRow.of(r) for r in rows]
 
     def upsert_app_event(
         self, *, event_id: str, name: str, example: Any, schema: Any, now: float
@@ -249,12 +257,14 @@ class ProjectStore:
             )
 
     # workflows -----------------------------------------------------------------------------
-    def workflow_row(self, key: str) -> sqlite3.Row | None:
+    def workflow_row(self, key: str) -> WorkflowRow | None:
         """By id or by name."""
-        return self.one("SELECT * FROM workflows WHERE id = ? OR name = ?", key, key)
+        row = self.one("SELECT * FROM workflows WHERE id = ? OR name = ?", key, key)
+        return None if row is None else WorkflowRow.of(row)
 
-    def workflow_rows(self) -> list[sqlite3.Row]:
-        return self.all("SELECT * FROM workflows ORDER BY created, name")
+    def workflow_rows(self) -> list[WorkflowRow]:
+        rows = self.all("SELECT * FROM workflows ORDER BY created, name")
+        return [WorkflowRow.of(r) for r in rows]
 
     def insert_workflow(self, *, wf_id: str, name: str, draft: Any, now: float) -> None:
         with self.tx() as c:
@@ -299,15 +309,17 @@ class ProjectStore:
                 (version, now, wf_id),
             )
 
-    def version_row(self, wf_id: str, version: int) -> sqlite3.Row | None:
-        return self.one(
+    def version_row(self, wf_id: str, version: int) -> VersionRow | None:
+        row = self.one(
             "SELECT * FROM workflow_versions WHERE workflow_id = ? AND version = ?", wf_id, version
         )
+        return None if row is None else VersionRow.of(row)
 
-    def versions(self, wf_id: str) -> list[sqlite3.Row]:
-        return self.all(
+    def versions(self, wf_id: str) -> list[VersionRow]:
+        rows = self.all(
             "SELECT * FROM workflow_versions WHERE workflow_id = ? ORDER BY version", wf_id
         )
+        return [VersionRow.of(r) for r in rows]
 
     # users and credentials ---------------------------------------------------------------------
     def ensure_user(self, sub: str, *, now: float, conn: sqlite3.Connection) -> None:
@@ -326,22 +338,25 @@ class ProjectStore:
             self.ensure_user(sub, now=now, conn=c)
             c.execute("UPDATE users SET meta = ? WHERE sub = ?", (dumps(meta), sub))
 
-    def credential(self, sub: str, integration: str) -> sqlite3.Row | None:
-        return self.one(
+    def credential(self, sub: str, integration: str) -> CredentialRow | None:
+        row = self.one(
             "SELECT * FROM credentials WHERE sub = ? AND integration = ?", sub, integration
         )
+        return None if row is None else CredentialRow.of(row)
 
-    def put_credential(self, **row: Any) -> None:
+    def put_credential(self, row: CredentialRow) -> None:
         """Insert or replace the user's credential for an integration (``secret_enc`` only)."""
         with self.tx() as c:
-            self.ensure_user(row["sub"], now=row["created"], conn=c)
+            self.ensure_user(row.sub, now=row.created, conn=c)
             c.execute(
                 "DELETE FROM credentials WHERE sub = ? AND integration = ?",
-                (row["sub"], row["integration"]),
+                (row.sub, row.integration),
             )
-            cols = ", ".join(row)
-            marks = ", ".join("?" for _ in row)
-            c.execute(f"INSERT INTO credentials({cols}) VALUES ({marks})", tuple(row.values()))
+            c.execute(
+                _INSERT_CREDENTIAL,
+                (row.id, row.sub, row.integration, row.endpoint, row.identity, row.client_id,
+                 row.secret_enc, row.status, row.error, row.created, row.checked),
+            )  # fmt: skip
 
     def set_credential_status(
         self, cred_id: str, status: str, *, error: str | None, now: float

@@ -1,5 +1,7 @@
 """Connected Users: Marketo credentials (encrypted at rest), per-workflow settings and
-enablement, the SDK-shaped user state, and one cached Marketo gateway per credential.
+enablement, and one cached Marketo gateway per credential. The SDK-shaped user state is
+built in :mod:`~paragon_nb.runtime.views`; setting values are converted by
+:mod:`~paragon_nb.runtime.setting_values`.
 
 Rules (Paragon's, reference §5.5/§6): connecting validates the credentials (token +
 describe) before storing them; a workflow can be enabled only with a VALID credential and
@@ -9,7 +11,7 @@ that user's Marketo; disconnecting clears the user's settings and disables their
 Client secrets are encrypted with the project's :class:`~paragon_nb.settings.SecretBox` and
 never returned, logged or put in an error.
 
-    users.connect("user-1", "marketo", endpoint=..., client_id=..., client_secret=...)
+    users.connect("user-1", "marketo", MarketoCredentials(endpoint, client_id, client_secret))
     users.enable("user-1", workflow_id, spec)   # RuntimeStateError naming what is missing
 """
 
@@ -18,6 +20,7 @@ from __future__ import annotations
 import threading
 import uuid
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from typing import Any
 
 from paragon_nb._clock import Clock
@@ -28,19 +31,25 @@ from paragon_nb.errors import (
     RuntimeStateError,
     StepError,
 )
-from paragon_nb.runtime.api import CredentialStatus
-from paragon_nb.runtime.gateway import MarketoCredentials, MarketoGateway, instance_of
+from paragon_nb.runtime.api import MARKETO, CredentialStatus
+from paragon_nb.runtime.gateway import (
+    ClientFactory,
+    MarketoCredentials,
+    MarketoGateway,
+    instance_of,
+)
 from paragon_nb.runtime.masking import mask_secrets
+from paragon_nb.runtime.rows import CredentialRow
+from paragon_nb.runtime.setting_values import coerce_setting
 from paragon_nb.runtime.store import ProjectStore, loads
-from paragon_nb.runtime.workflows import SettingType, UserSetting, WorkflowSpec
+from paragon_nb.runtime.views import user_state
+from paragon_nb.runtime.workflows import SettingType, WorkflowSpec
 from paragon_nb.settings import SecretBox
 
 __all__ = ["INTEGRATIONS", "ConnectedUsers", "coerce_setting"]
 
-INTEGRATIONS = ("marketo",)
+INTEGRATIONS = (MARKETO,)
 VALID, INVALID = CredentialStatus.VALID, CredentialStatus.INVALID
-
-ClientFactory = Callable[[MarketoCredentials], Any]
 
 
 def _check_integration(integration: str) -> None:
@@ -48,47 +57,6 @@ def _check_integration(integration: str) -> None:
         raise NotFoundError(
             f"integration {integration!r} is not available; available: {', '.join(INTEGRATIONS)}"
         )
-
-
-def coerce_setting(setting: UserSetting, value: Any) -> Any:
-    """``value`` converted to the setting's type; RuntimeStateError naming the setting."""
-    where = f"setting {setting.id!r} ({setting.type.value})"
-    kind = setting.type
-    if kind is SettingType.TEXT:
-        if isinstance(value, bool | dict | list):
-            raise RuntimeStateError(f"{where} takes text, got {value!r}")
-        return str(value)
-    if kind is SettingType.NUMBER:
-        if isinstance(value, bool):
-            raise RuntimeStateError(f"{where} takes a number, got {value!r}")
-        if isinstance(value, int | float):
-            return value
-        try:
-            number = float(str(value).strip())
-        except ValueError:
-            raise RuntimeStateError(f"{where} takes a number, got {value!r}") from None
-        return int(number) if number.is_integer() and "." not in str(value) else number
-    if kind is SettingType.BOOLEAN:
-        if isinstance(value, bool):
-            return value
-        text = str(value).strip().lower()
-        if text in ("true", "1", "yes", "on"):
-            return True
-        if text in ("false", "0", "no", "off"):
-            return False
-        raise RuntimeStateError(f"{where} takes true or false, got {value!r}")
-    if kind is SettingType.DROPDOWN:
-        options = setting.options or []
-        if str(value) not in options:
-            raise RuntimeStateError(f"{where}: {value!r} is not an option; options: {options}")
-        return str(value)
-    # marketo_list: a static list id, "123" or 123 # (U) Paragon stores the option value
-    # (probably a string); we store the int so {{settings.x}} feeds list_id directly.
-    if isinstance(value, bool) or not str(value).strip().isdigit():
-        raise RuntimeStateError(
-            f"{where} takes a Marketo static list id such as 1001, got {value!r}"
-        )
-    return int(str(value).strip())
 
 
 class ConnectedUsers:
@@ -112,35 +80,23 @@ class ConnectedUsers:
         self._owners: dict[str, str] = {}  # credential id -> sub
 
     # credentials ---------------------------------------------------------------------------
-    def connect(
-        self,
-        sub: str,
-        integration: str,
-        *,
-        endpoint: str,
-        client_id: str,
-        client_secret: str,
-        identity: str | None = None,
-    ) -> None:
+    def connect(self, sub: str, integration: str, creds: MarketoCredentials) -> None:
         """Validate (token + describe) then store encrypted. Raises the MarketoError on
         failure and keeps any previous credential as it was."""
         _check_integration(integration)
-        for label, value in (
-            ("endpoint", endpoint),
-            ("client_id", client_id),
-            ("client_secret", client_secret),
-        ):
+        for label in ("endpoint", "client_id", "client_secret"):
+            value = getattr(creds, label)
             if not isinstance(value, str) or not value.strip():
                 raise RuntimeStateError(f"connect_user({sub!r}): {label} is empty; it is required")
-        creds = MarketoCredentials(endpoint.strip(), client_id.strip(), client_secret, identity)
+        creds = replace(creds, endpoint=creds.endpoint.strip(), client_id=creds.client_id.strip())
         gateway = MarketoGateway(self._client_factory(creds), instance=instance_of(creds))
         try:
             gateway.check()
         except MarketoError as exc:
             gateway.close()
-            message = mask_secrets(exc.message, [client_secret])  # str(exc) adds "[code] "
+            message = mask_secrets(exc.message, [creds.client_secret])  # str(exc) adds "[code] "
             raise type(exc)(
-                f"Marketo refused the credentials of user {sub!r} (client id {client_id!r}): "
+                f"Marketo refused the credentials of user {sub!r} (client id {creds.client_id!r}): "
                 f"{message}; check the Client ID/Secret and the endpoint URL",
                 code=exc.code,
                 request_id=exc.request_id,
@@ -149,18 +105,13 @@ class ConnectedUsers:
         now = self._clock.time()
         cred_id = str(uuid.uuid4())
         self._store.put_credential(
-            id=cred_id,
-            sub=sub,
-            integration=integration,
-            endpoint=creds.endpoint,
-            identity=identity,
-            client_id=creds.client_id,
-            secret_enc=self._box.encrypt(client_secret),
-            status=VALID,
-            error=None,
-            created=now,
-            checked=now,
-        )
+            CredentialRow(
+                id=cred_id, sub=sub, integration=integration, endpoint=creds.endpoint,
+                identity=creds.identity, client_id=creds.client_id,
+                secret_enc=self._box.encrypt(creds.client_secret), status=VALID, error=None,
+                created=now, checked=now,
+            )
+        )  # fmt: skip
         with self._lock:
             self._drop_gateways_of(sub)
             self._gateways[cred_id] = gateway
@@ -184,13 +135,13 @@ class ConnectedUsers:
                 gateway.close()
 
     def credentials(self, sub: str) -> MarketoCredentials | None:
-        row = self._store.credential(sub, "marketo")
+        row = self._store.credential(sub, MARKETO)
         return None if row is None else self._decrypt(row)
 
-    def _decrypt(self, row: Any) -> MarketoCredentials:
+    def _decrypt(self, row: CredentialRow) -> MarketoCredentials:
         """The credentials of a ``credentials`` row (ConfigurationError if the key changed)."""
         return MarketoCredentials(
-            row["endpoint"], row["client_id"], self._box.decrypt(row["secret_enc"]), row["identity"]
+            row.endpoint, row.client_id, self._box.decrypt(row.secret_enc), row.identity
         )
 
     def secrets_for(self, sub: str) -> list[str]:
@@ -229,51 +180,51 @@ class ConnectedUsers:
         return value
 
     def _gateway_and_status(self, sub: str) -> tuple[MarketoGateway | None, str | None]:
-        row = self._store.credential(sub, "marketo")
+        row = self._store.credential(sub, MARKETO)
         if row is None:
             return None, None
         with self._lock:
-            gateway = self._gateways.get(row["id"])
+            gateway = self._gateways.get(row.id)
         if gateway is None:
             creds = self._decrypt(row)
             fresh = MarketoGateway(self._client_factory(creds), instance=instance_of(creds))
             with self._lock:
-                gateway = self._gateways.setdefault(row["id"], fresh)
-                self._owners[row["id"]] = sub
+                gateway = self._gateways.setdefault(row.id, fresh)
+                self._owners[row.id] = sub
             if gateway is not fresh:
                 fresh.close()
-        return gateway, row["status"]
+        return gateway, row.status
 
     def mark_invalid(self, sub: str, error: MarketoAuthError) -> None:
         """A run hit an auth error: the credential becomes INVALID until the user reconnects."""
-        row = self._store.credential(sub, "marketo")
+        row = self._store.credential(sub, MARKETO)
         if row is not None:
             message = mask_secrets(str(error), self.secrets_for(sub))
             self._store.set_credential_status(
-                row["id"], INVALID, error=message, now=self._clock.time()
+                row.id, INVALID, error=message, now=self._clock.time()
             )
 
     def recheck(self, sub: str) -> str:
         """Validate the stored credential again; returns and stores VALID or INVALID."""
-        row = self._store.credential(sub, "marketo")
+        row = self._store.credential(sub, MARKETO)
         if row is None:
             raise NotFoundError(f"user {sub!r} has not connected marketo")
         try:
             self.gateway_for(sub, require_valid=False).check()
         except MarketoError as exc:
             self._store.set_credential_status(
-                row["id"],
+                row.id,
                 INVALID,
                 error=mask_secrets(str(exc), self.secrets_for(sub)),
                 now=self._clock.time(),
             )
             return INVALID
-        self._store.set_credential_status(row["id"], VALID, error=None, now=self._clock.time())
+        self._store.set_credential_status(row.id, VALID, error=None, now=self._clock.time())
         return VALID
 
     # settings and enablement -------------------------------------------------------------------
-    def _require_connected(self, sub: str) -> Any:
-        row = self._store.credential(sub, "marketo")
+    def _require_connected(self, sub: str) -> CredentialRow:
+        row = self._store.credential(sub, MARKETO)
         if row is None:
             raise RuntimeStateError(
                 f"user {sub!r} has not connected Marketo; call project.connect_user first"
@@ -345,9 +296,9 @@ class ConnectedUsers:
     def enable(self, sub: str, wf_id: str, spec: WorkflowSpec) -> None:
         """Enable (idempotent). # (U) the JS SDK throws when already enabled; we do not."""
         row = self._require_connected(sub)
-        if row["status"] != VALID:
+        if row.status != VALID:
             raise RuntimeStateError(
-                f"user {sub!r}'s Marketo credential is {row['status']}; reconnect before "
+                f"user {sub!r}'s Marketo credential is {row.status}; reconnect before "
                 f"enabling {spec.name!r}"
             )
         settings = self.effective_settings(sub, wf_id, spec)
@@ -371,11 +322,11 @@ class ConnectedUsers:
     def why_not_runnable(self, sub: str, wf_id: str) -> str | None:
         """None when the user enabled the workflow with a VALID credential; else the end of a
         sentence saying why not ("is not enabled for user 'u'")."""
-        row = self._store.credential(sub, "marketo")
+        row = self._store.credential(sub, MARKETO)
         if row is None:
             return f"did not run: user {sub!r} has not connected Marketo"
-        if row["status"] != VALID:
-            return f"did not run: user {sub!r}'s Marketo credential is {row['status']}"
+        if row.status != VALID:
+            return f"did not run: user {sub!r}'s Marketo credential is {row.status}"
         if not self.settings_of(sub, wf_id)[1]:
             return f"is not enabled for user {sub!r}"
         return None
@@ -383,36 +334,7 @@ class ConnectedUsers:
     # views -----------------------------------------------------------------------------------
     def state(self, sub: str) -> dict[str, Any]:
         """The SDK's ConnectUser shape (reference §2.4) for ``sub``."""
-        user = self._store.user_row(sub)
-        meta = loads(user["meta"]) if user is not None else {}
-        cred = self._store.credential(sub, "marketo")
-        workflow_settings = {
-            r["workflow_id"]: {"enabled": bool(r["enabled"]), "settings": loads(r["settings"])}
-            for r in self._store.workflow_settings(sub)
-        }
-        marketo: dict[str, Any] = {
-            "enabled": cred is not None and cred["status"] == VALID,
-            "workflowSettings": workflow_settings,
-            "configuredWorkflows": workflow_settings,  # deprecated alias the docs still use
-        }
-        if cred is not None:
-            marketo.update(
-                credentialId=cred["id"],
-                credentialStatus=cred["status"],
-                config={
-                    "endpoint": cred["endpoint"],
-                    "client_id": cred["client_id"],
-                    "identity": cred["identity"],
-                },
-            )
-            if cred["error"]:
-                marketo["credentialError"] = cred["error"]
-        return {
-            "authenticated": True,
-            "userId": sub,
-            "meta": meta,
-            "integrations": {"marketo": marketo},
-        }
+        return user_state(self._store, sub)
 
     def close(self) -> None:
         with self._lock:

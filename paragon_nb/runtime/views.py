@@ -1,5 +1,6 @@
-"""Read-side views of a project: runs and users as pandas DataFrames, a run's details and
-the event log as plain dicts. pandas is imported inside the functions that need it.
+"""Read-side views of a project: runs, users and the Marketo queue as pandas DataFrames, a
+run's details, a user's SDK-shaped state and the event log as plain dicts. pandas is
+imported inside the functions that need it.
 
     runs_frame(store)          # one row per run
     run_detail(store, row)     # one run with its event and step records (with batch_id:
@@ -11,13 +12,67 @@ from __future__ import annotations
 import sqlite3
 from typing import TYPE_CHECKING, Any
 
+from paragon_nb.runtime.api import MARKETO, CredentialStatus, InstanceQueue
 from paragon_nb.runtime.runlog import RunLog
 from paragon_nb.runtime.store import ProjectStore, loads
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
-__all__ = ["events_list", "run_detail", "runs_frame", "users_frame"]
+__all__ = ["events_list", "queue_frame", "run_detail", "runs_frame", "user_state", "users_frame"]
+
+
+def user_state(store: ProjectStore, sub: str) -> dict[str, Any]:
+    """The SDK's ConnectUser shape (reference §2.4) for ``sub``: authenticated, userId, meta,
+    integrations.marketo (enabled, credential id/status/config, workflowSettings)."""
+    user = store.user_row(sub)
+    meta = loads(user["meta"]) if user is not None else {}
+    cred = store.credential(sub, MARKETO)
+    workflow_settings = {
+        r["workflow_id"]: {"enabled": bool(r["enabled"]), "settings": loads(r["settings"])}
+        for r in store.workflow_settings(sub)
+    }
+    marketo: dict[str, Any] = {
+        "enabled": cred is not None and cred.status == CredentialStatus.VALID,
+        "workflowSettings": workflow_settings,
+        "configuredWorkflows": workflow_settings,  # deprecated alias the docs still use
+    }
+    if cred is not None:
+        marketo.update(
+            credentialId=cred.id,
+            credentialStatus=cred.status,
+            config={"endpoint": cred.endpoint, "client_id": cred.client_id,
+                    "identity": cred.identity},
+        )  # fmt: skip
+        if cred.error:
+            marketo["credentialError"] = cred.error
+    return {
+        "authenticated": True,
+        "userId": sub,
+        "meta": meta,
+        "integrations": {MARKETO: marketo},
+    }
+
+
+def queue_frame(queues: list[InstanceQueue]) -> pd.DataFrame:
+    """One row per Marketo instance: instance, queued, in_flight_calls, calls, records,
+    records_per_call, limiter."""
+    import pandas as pd
+
+    rows = [
+        {
+            "instance": q.instance,
+            "queued": q.queued,
+            "in_flight_calls": q.in_flight_calls,
+            "calls": q.calls,
+            "records": q.records,
+            "records_per_call": round(q.records_per_call, 2),
+            "limiter": q.limiter,
+        }
+        for q in queues
+    ]
+    columns = ["instance", "queued", "in_flight_calls", "calls", "records"]
+    return pd.DataFrame(rows, columns=[*columns, "records_per_call", "limiter"])
 
 
 def users_frame(store: ProjectStore) -> pd.DataFrame:
@@ -25,10 +80,10 @@ def users_frame(store: ProjectStore) -> pd.DataFrame:
     meta, created."""
     import pandas as pd
 
-    names = {r["id"]: r["name"] for r in store.workflow_rows()}
+    names = {r.id: r.name for r in store.workflow_rows()}
     rows = []
     for user in store.user_rows():
-        cred = store.credential(user["sub"], "marketo")
+        cred = store.credential(user["sub"], MARKETO)
         enabled = [
             names.get(r["workflow_id"], r["workflow_id"])
             for r in store.workflow_settings(user["sub"])
@@ -37,9 +92,9 @@ def users_frame(store: ProjectStore) -> pd.DataFrame:
         rows.append(
             {
                 "user": user["sub"],
-                "marketo": cred["status"] if cred is not None else None,
-                "credential_id": cred["id"] if cred is not None else None,
-                "endpoint": cred["endpoint"] if cred is not None else None,
+                "marketo": cred.status if cred is not None else None,
+                "credential_id": cred.id if cred is not None else None,
+                "endpoint": cred.endpoint if cred is not None else None,
                 "enabled_workflows": enabled,
                 "meta": loads(user["meta"]),
                 "created": pd.to_datetime(user["created"], unit="s", utc=True),
@@ -62,7 +117,7 @@ def runs_frame(store: ProjectStore) -> pd.DataFrame:
     duration (s), error, event_id, replay_of."""
     import pandas as pd
 
-    names = {r["id"]: r["name"] for r in store.workflow_rows()}
+    names = {r.id: r.name for r in store.workflow_rows()}
     events = {r["id"]: r["name"] for r in store.all("SELECT id, name FROM events")}
     rows = []
     for r in store.run_rows():
@@ -122,7 +177,7 @@ def run_detail(store: ProjectStore, r: sqlite3.Row) -> dict[str, Any]:
     ]
     return {
         "run_id": r["id"],
-        "workflow": wf["name"] if wf is not None else None,
+        "workflow": wf.name if wf is not None else None,
         "workflow_id": r["workflow_id"],
         "version": r["version"],
         "user": r["sub"],

@@ -1,4 +1,4 @@
-"""Workflow specs: the pydantic model, parsing from YAML text or a dict, and the deploy check.
+"""Workflow specs: the pydantic model and parsing from YAML text or a dict.
 
 A spec names one App Event trigger, the workflow-level user settings and a list of steps.
 Steps are actions (``marketo.*``, ``python``) or ``condition`` steps with ``then``/``else``
@@ -14,13 +14,12 @@ Per step: ``retry`` (``true``/``false`` or ``{max_retries, delays, on: transient
 default for transient Marketo errors with Paragon's 10/20/30/50/80 s schedule) and
 ``continue_on_failure`` (the error becomes the step's output and the run goes on).
 
-:func:`parse_spec` raises WorkflowSpecError listing every problem; :func:`check_references`
-(deploy time) raises WorkflowSpecError naming each bad ``{{ }}`` and the names available.
+:func:`parse_spec` raises WorkflowSpecError listing every problem. The deploy-time check of
+every ``{{ }}`` is :func:`paragon_nb.runtime.refcheck.check_references`.
 """
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -39,10 +38,9 @@ from pydantic import (
     model_validator,
 )
 
-from paragon_nb.errors import TemplateError, WorkflowSpecError
-from paragon_nb.runtime.events import check_path, infer_schema
-from paragon_nb.runtime.steps import ACTIONS, CONDITION_OPS, UNARY_OPS
-from paragon_nb.runtime.templating import ROOTS, Reference, format_path, references
+from paragon_nb.errors import WorkflowSpecError, did_you_mean
+from paragon_nb.runtime.conditions import CONDITION_OPS, UNARY_OPS
+from paragon_nb.runtime.steps import ACTIONS
 
 __all__ = [
     "ActionStep",
@@ -53,12 +51,18 @@ __all__ = [
     "UserSetting",
     "Workflow",
     "WorkflowSpec",
-    "check_references",
     "iter_steps",
     "parse_spec",
 ]
 
 _ID = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]*$")
+
+
+def _checked_id(value: str, problem: str) -> str:
+    """``value`` when it is a valid id, else ValueError(``problem`` formatted with it)."""
+    if not _ID.match(value):
+        raise ValueError(problem.format(value))
+    return value
 
 
 class SettingType(StrEnum):
@@ -87,9 +91,7 @@ class UserSetting(_Model):
     @field_validator("id")
     @classmethod
     def _check_id(cls, value: str) -> str:
-        if not _ID.match(value):
-            raise ValueError(f"{value!r} is not a valid id (letters, digits, _ and -)")
-        return value
+        return _checked_id(value, "{!r} is not a valid id (letters, digits, _ and -)")
 
     @model_validator(mode="after")
     def _check_options(self) -> UserSetting:
@@ -135,9 +137,7 @@ class _StepBase(BaseModel):
     @field_validator("id")
     @classmethod
     def _check_id(cls, value: str) -> str:
-        if not _ID.match(value):
-            raise ValueError(f"step id {value!r} must be letters, digits, _ or - (no dots)")
-        return value
+        return _checked_id(value, "step id {!r} must be letters, digits, _ or - (no dots)")
 
 
 class ActionStep(_StepBase):
@@ -162,10 +162,9 @@ class ActionStep(_StepBase):
         action = ACTIONS.get(self.action)
         if action is None:
             known = sorted([*ACTIONS, "condition"])
-            hint = difflib.get_close_matches(self.action, known, n=1)
             raise ValueError(
                 f"step {self.id!r}: unknown action {self.action!r}; known: {', '.join(known)}"
-                + (f"; did you mean {hint[0]!r}?" if hint else "")
+                + did_you_mean(self.action, known)
             )
         given = set(self.params)
         unknown = given - action.param_names
@@ -302,139 +301,6 @@ def parse_spec(spec: str | Mapping[str, Any] | WorkflowSpec) -> WorkflowSpec:
         raise WorkflowSpecError(
             f"workflow {name!r} is invalid:\n  - " + "\n  - ".join(problems)
         ) from None
-
-
-# ---------------------------------------------------------------------------- deploy check
-
-
-def _check_ref(
-    ref: Reference,
-    *,
-    event_schema: Mapping[str, Any],
-    settings: Sequence[str],
-    earlier: Mapping[str, Mapping[str, Any]],
-    later: set[str],
-) -> str | None:
-    path = ref.path
-    root = ref.root
-    if root not in ROOTS:
-        hint = difflib.get_close_matches(root, ROOTS, n=1)
-        return f"unknown namespace {root!r}; use one of {', '.join(ROOTS)}" + (
-            f" (did you mean {hint[0]}?)" if hint else ""
-        )
-    if root == "event":
-        return check_path(event_schema, path[1:], prefix=("event",))
-    if root == "settings":
-        if len(path) == 1:
-            return "settings needs a name, e.g. settings.marketo_list"
-        name = str(path[1])
-        if name not in settings:
-            hint = difflib.get_close_matches(name, settings, n=1)
-            return (
-                f"settings.{name} is not a declared user setting; declared: "
-                f"{', '.join(settings) or 'none'}"
-                + (f"; did you mean settings.{hint[0]}?" if hint else "")
-            )
-        if len(path) > 2:
-            return f"settings.{name} is a single value; it has no field {format_path(path[2:])}"
-        return None
-    if root == "steps":
-        if len(path) == 1:
-            return "steps needs a step id, e.g. steps.upsert_lead.id"
-        step_id = str(path[1])
-        if step_id not in earlier:
-            names = list(earlier)
-            hint = difflib.get_close_matches(step_id, names, n=1)
-            why = "is a later step" if step_id in later else "is not a step of this workflow"
-            return f"steps.{step_id} {why}; earlier steps: {', '.join(names) or 'none'}" + (
-                f"; did you mean steps.{hint[0]}?" if hint else ""
-            )
-        return check_path(earlier[step_id], path[2:], prefix=("steps", step_id))
-    # user
-    if len(path) == 1:
-        return None
-    if path[1] not in ("id", "meta"):
-        return f"user.{path[1]} does not exist; available: user.id, user.meta"
-    if path[1] == "id" and len(path) > 2:
-        return "user.id is a string; it has no fields"
-    return None
-
-
-_ERROR_OUTPUT: dict[str, Any] = {
-    "type": "object",
-    "properties": {"message": {"type": "string"}, "type": {"type": "string"}, "code": {}},
-}
-
-
-def check_references(
-    spec: WorkflowSpec,
-    *,
-    event_schema: Mapping[str, Any],
-    function_outputs: Mapping[str, Any] | None = None,
-) -> None:
-    """Check every ``{{ }}`` of ``spec`` against the event schema, the declared settings and
-    the outputs of earlier steps. ``function_outputs`` maps registered python function names to
-    an example return value (or None: unknown shape). Raises WorkflowSpecError listing every
-    bad reference with the names available."""
-    settings = [s.id for s in spec.user_settings]
-    all_ids = {s.id for s in iter_steps(spec.steps)}
-    earlier: dict[str, Mapping[str, Any]] = {}
-    problems: list[str] = []
-
-    def visit(steps: Sequence[Any]) -> None:
-        for step in steps:
-            later = all_ids - set(earlier) - {step.id}
-            target = step.if_ if isinstance(step, ConditionStep) else step.params
-            try:
-                refs = list(references(target))
-            except TemplateError as exc:
-                problems.append(f"step {step.id!r}: {exc}")
-                refs = []
-            for ref in refs:
-                msg = _check_ref(
-                    ref, event_schema=event_schema, settings=settings, earlier=earlier, later=later
-                )
-                if msg:
-                    problems.append(f"step {step.id!r}: {{{{{ref.text}}}}}: {msg}")
-            if isinstance(step, ConditionStep):
-                earlier[step.id] = {
-                    "type": "object",
-                    "properties": {
-                        "result": {"type": "boolean"},
-                        "selectedChoice": {"type": "string"},
-                    },
-                }
-                # (U) steps inside a branch are visible after the condition too; a branch not
-                # taken leaves them missing, which fails the referring step at run time.
-                visit(step.then)
-                visit(step.else_)
-                continue
-            output = ACTIONS[step.action].output
-            if step.action == "python" and function_outputs is not None:
-                fn = step.params.get("function")
-                if isinstance(fn, str) and fn not in function_outputs:
-                    problems.append(
-                        f"step {step.id!r}: python function {fn!r} is not registered; "
-                        f"registered: {', '.join(sorted(function_outputs)) or 'none'}"
-                    )
-                elif isinstance(fn, str) and function_outputs.get(fn) is not None:
-                    output = {
-                        "type": "object",
-                        "properties": {"result": infer_schema(function_outputs[fn])},
-                    }
-            if step.continue_on_failure:
-                # a failed step's output is {"error": {...}} instead (Paragon: "the error
-                # becomes its output"), so both shapes may be referenced
-                props = dict(output.get("properties", {}))
-                props["error"] = _ERROR_OUTPUT
-                output = {**output, "properties": props}
-            earlier[step.id] = output
-
-    visit(spec.steps)
-    if problems:
-        raise WorkflowSpecError(
-            f"workflow {spec.name!r} cannot be deployed:\n  - " + "\n  - ".join(problems)
-        )
 
 
 @dataclass(frozen=True)

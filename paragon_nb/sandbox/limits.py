@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import threading
 from collections import Counter, deque
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -112,30 +113,10 @@ class Usage:
         return sum(self.calls.get(day, Counter()).values())
 
     def usage_rows(self, days: list[date]) -> list[dict[str, Any]]:
-        rows = []
-        for d in days:
-            users = self.calls.get(d, Counter())
-            rows.append(
-                {
-                    "date": d.isoformat(),
-                    "total": sum(users.values()),
-                    "users": [{"userId": u, "count": n} for u, n in sorted(users.items())],
-                }
-            )
-        return rows
+        return _day_rows(self.calls, days, "users", "userId")
 
     def error_rows(self, days: list[date]) -> list[dict[str, Any]]:
-        rows = []
-        for d in days:
-            codes = self.errors.get(d, Counter())
-            rows.append(
-                {
-                    "date": d.isoformat(),
-                    "total": sum(codes.values()),
-                    "errors": [{"errorCode": c, "count": n} for c, n in sorted(codes.items())],
-                }
-            )
-        return rows
+        return _day_rows(self.errors, days, "errors", "errorCode")
 
 
 class Gate:
@@ -213,3 +194,20 @@ class Gate:
     def days(self, n: int) -> list[date]:
         today = self.usage.day(self.clock.time())
         return [today - timedelta(days=i) for i in range(n)]
+
+
+def _day_rows(
+    counts: Mapping[date, Counter[str]], days: list[date], items: str, key: str
+) -> list[dict[str, Any]]:
+    """Marketo's stats rows: per day the total and one ``{key, count}`` item per counter."""
+    rows = []
+    for d in days:
+        day = counts.get(d, Counter())
+        rows.append(
+            {
+                "date": d.isoformat(),
+                "total": sum(day.values()),
+                items: [{key: k, "count": n} for k, n in sorted(day.items())],
+            }
+        )
+    return rows

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -118,47 +119,51 @@ def _skip(raw: Any, lead_id: int | None, code: str, message: str) -> dict[str, A
     }
 
 
-def add_members(ctx: Context, req: Request, list_id: str) -> dict[str, Any]:
-    """Add leads: ``added`` (also for current members) or skipped 1004."""
+MemberOp = Callable[[int, Any, int], dict[str, Any]]
+
+
+def _per_lead(ctx: Context, req: Request, list_id: str, op: MemberOp) -> dict[str, Any]:
+    """One result per input id, in one transaction: skipped 1004 for an id that names no lead,
+    else ``op(list row id, raw id, lead id)``. 1013 when the list does not exist."""
     with ctx.state.tx():
         row = _list_or_1013(ctx, list_id)
-        now = ctx.clock.time()
         results = []
         for raw, lead_id in _lead_ids(req):
             if lead_id is None or ctx.state.get_lead(lead_id) is None:
                 results.append(_skip(raw, lead_id, "1004", "Lead not found"))
-                continue
-            ctx.state.add_member(row["id"], lead_id, now)
-            results.append({"id": lead_id, "status": "added"})
+            else:
+                results.append(op(row["id"], raw, lead_id))
     return lead_envelope(results)
+
+
+def add_members(ctx: Context, req: Request, list_id: str) -> dict[str, Any]:
+    """Add leads: ``added`` (also for current members) or skipped 1004."""
+    now = ctx.clock.time()
+
+    def add(list_row: int, raw: Any, lead_id: int) -> dict[str, Any]:
+        ctx.state.add_member(list_row, lead_id, now)
+        return {"id": lead_id, "status": "added"}
+
+    return _per_lead(ctx, req, list_id, add)
 
 
 def remove_members(ctx: Context, req: Request, list_id: str) -> dict[str, Any]:
     """Remove leads: ``removed``, skipped 1015 (not in list) or 1004 (no such lead)."""
-    with ctx.state.tx():
-        row = _list_or_1013(ctx, list_id)
-        results = []
-        for raw, lead_id in _lead_ids(req):
-            if lead_id is None or ctx.state.get_lead(lead_id) is None:
-                results.append(_skip(raw, lead_id, "1004", "Lead not found"))
-            elif ctx.state.remove_member(row["id"], lead_id):
-                results.append({"id": lead_id, "status": "removed"})
-            else:
-                results.append(_skip(raw, lead_id, "1015", "Lead not in list"))
-    return lead_envelope(results)
+
+    def remove(list_row: int, raw: Any, lead_id: int) -> dict[str, Any]:
+        if ctx.state.remove_member(list_row, lead_id):
+            return {"id": lead_id, "status": "removed"}
+        return _skip(raw, lead_id, "1015", "Lead not in list")
+
+    return _per_lead(ctx, req, list_id, remove)
 
 
 def is_member(ctx: Context, req: Request, list_id: str) -> dict[str, Any]:
-    with ctx.state.tx():
-        row = _list_or_1013(ctx, list_id)
-        results = []
-        for raw, lead_id in _lead_ids(req):
-            if lead_id is None or ctx.state.get_lead(lead_id) is None:
-                results.append(_skip(raw, lead_id, "1004", "Lead not found"))
-            else:
-                member = ctx.state.is_member(row["id"], lead_id)
-                results.append({"id": lead_id, "status": "memberof" if member else "notmemberof"})
-    return lead_envelope(results)
+    def check(list_row: int, raw: Any, lead_id: int) -> dict[str, Any]:
+        member = ctx.state.is_member(list_row, lead_id)
+        return {"id": lead_id, "status": "memberof" if member else "notmemberof"}
+
+    return _per_lead(ctx, req, list_id, check)
 
 
 def members(ctx: Context, req: Request, list_id: str) -> dict[str, Any]:

@@ -9,10 +9,10 @@ from hypothesis import strategies as st
 
 from paragon_nb.errors import WorkflowSpecError
 from paragon_nb.runtime.events import infer_schema
+from paragon_nb.runtime.refcheck import check_references
 from paragon_nb.runtime.workflows import (
     ActionStep,
     ConditionStep,
-    check_references,
     iter_steps,
     parse_spec,
 )

@@ -1,0 +1,62 @@
+"""How a :class:`~paragon_nb.runtime.project.Project` runs: :class:`ProjectOptions`, said
+once for ``Project.create``, ``Project.open`` and the constructor, and the default Marketo
+client factory (a real :class:`~paragon_nb.marketo.client.MarketoClient` per credential).
+
+    Project.open("demo-project", workers=2)               # keyword arguments, or
+    Project.open("demo-project", options=ProjectOptions(workers=2, coalesce=False))
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields, replace
+from typing import Any
+
+from paragon_nb._clock import Clock
+from paragon_nb.runtime.dispatch import DEFAULT_MAX_QUEUED_RUNS
+from paragon_nb.runtime.gateway import ClientFactory, MarketoCredentials
+
+__all__ = ["ClientFactory", "ProjectOptions", "default_client_factory"]
+
+
+def default_client_factory(clock: Clock) -> ClientFactory:
+    def factory(creds: MarketoCredentials) -> Any:
+        from paragon_nb.marketo.client import MarketoClient
+
+        return MarketoClient(
+            creds.endpoint,
+            creds.client_id,
+            creds.client_secret,
+            identity=creds.identity,
+            clock=clock,
+        )
+
+    return factory
+
+
+@dataclass(frozen=True)
+class ProjectOptions:
+    """How a :class:`Project` runs; :meth:`Project.create` and :meth:`Project.open` take these
+    as keyword arguments (``Project.open(path, workers=2)``) or whole (``options=``).
+
+    ``clock``: inject a FakeClock in tests. ``client_factory``: ``MarketoCredentials ->
+    MarketoClient`` (tests route it to a sandbox). ``workers``: threads for CPU steps
+    (python, condition). ``coalesce``: batch the Marketo writes of concurrent runs (see
+    runtime.batcher); False sends one record per call, as Paragon does. ``max_queued_runs``:
+    unfinished runs held before ``trigger_event`` raises BackpressureError (REST 429).
+    ``resume``: resume the runs a crash or close left unfinished when opening.
+    """
+
+    clock: Clock | None = None
+    client_factory: ClientFactory | None = None
+    workers: int = 5
+    coalesce: bool = True
+    max_queued_runs: int = DEFAULT_MAX_QUEUED_RUNS
+    resume: bool = True
+
+    def but(self, **changes: Any) -> ProjectOptions:
+        """These options with ``changes`` (TypeError naming the valid options otherwise)."""
+        unknown = sorted(set(changes) - {f.name for f in fields(self)})
+        if unknown:
+            valid = ", ".join(f.name for f in fields(self))
+            raise TypeError(f"unknown Project option(s) {', '.join(unknown)}; options: {valid}")
+        return replace(self, **changes)
