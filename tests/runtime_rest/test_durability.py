@@ -49,24 +49,31 @@ def _start_server(path: Path) -> tuple[subprocess.Popen[str], dict]:
     return proc, json.loads(line)
 
 
+def _seeded_folder(path: Path, sandbox: MarketoSandbox) -> tuple[dict, str, str]:
+    """A closed project folder with the seed workflow enabled for user-1 on a new
+    "Newsletter" list: (the list, user-1's token, the project id)."""
+    listing = sandbox.app.create_list("Newsletter")
+    seeded = seed_project(path)
+    connect_and_enable(
+        seeded,
+        "user-1",
+        endpoint=sandbox.endpoint,
+        identity=sandbox.identity,
+        client_id=sandbox.client_id,
+        client_secret=sandbox.client_secret,
+        list_id=listing["id"],
+    )
+    token = seeded.token("user-1")
+    project_id = seeded.project.id
+    seeded.project.close()
+    return listing, token, project_id
+
+
 def test_kill_9_after_201s_loses_no_event_and_runs_none_twice(tmp_path: Path) -> None:
     path = tmp_path / "proj"
     # latency keeps runs in flight when the kill lands
     with MarketoSandbox(rate_limit=None, latency=0.1) as sandbox:
-        listing = sandbox.app.create_list("Newsletter")
-        seeded = seed_project(path)
-        connect_and_enable(
-            seeded,
-            "user-1",
-            endpoint=sandbox.endpoint,
-            identity=sandbox.identity,
-            client_id=sandbox.client_id,
-            client_secret=sandbox.client_secret,
-            list_id=listing["id"],
-        )
-        token = seeded.token("user-1")
-        project_id = seeded.project.id
-        seeded.project.close()
+        listing, token, project_id = _seeded_folder(path, sandbox)
 
         proc, info = _start_server(path)
         try:
@@ -159,20 +166,7 @@ def test_kill_9_mid_burst_at_random_moments_loses_nothing_and_doubles_nothing(
     rounds, per_round = 3, 240
     # Marketo's real limits; latency keeps batches in flight when the kill lands
     with MarketoSandbox(latency=0.05) as sandbox:
-        listing = sandbox.app.create_list("Newsletter")
-        seeded = seed_project(path)
-        connect_and_enable(
-            seeded,
-            "user-1",
-            endpoint=sandbox.endpoint,
-            identity=sandbox.identity,
-            client_id=sandbox.client_id,
-            client_secret=sandbox.client_secret,
-            list_id=listing["id"],
-        )
-        token = seeded.token("user-1")
-        project_id = seeded.project.id
-        seeded.project.close()
+        listing, token, project_id = _seeded_folder(path, sandbox)
         accepted: list[str] = []
         cut_short: list[int] = []
         for n in range(rounds):
