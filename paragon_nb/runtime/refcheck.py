@@ -3,8 +3,9 @@
 A reference may name the triggering App Event's payload (checked against its inferred
 schema), a declared user setting, an *earlier* step's output (each action declares its
 output schema in :data:`~paragon_nb.runtime.steps.ACTIONS`; a registered python function's
-example return value gives its shape) or ``user.id`` / ``user.meta``. Every bad reference is
-named with the names available (and a did-you-mean) in one WorkflowSpecError.
+example return value gives its shape), ``user.id`` / ``user.meta`` or ``secrets.NAME``.
+Every bad reference is named with the names available (and a did-you-mean) in one
+WorkflowSpecError.
 
     check_references(spec, event_schema=infer_schema(example), function_outputs={"f": None})
 """
@@ -64,6 +65,10 @@ def _check_ref(
                 did_you_mean(step_id, names, show="steps.{}".format)
             )
         return check_path(earlier[step_id], path[2:], prefix=("steps", step_id))
+    if root == "secrets":  # set at run time (project.set_secret); a missing one fails the step
+        if len(path) != 2:
+            return "secrets needs one name, e.g. secrets.CRM_TOKEN (a secret is a single value)"
+        return None
     # user
     if len(path) == 1:
         return None

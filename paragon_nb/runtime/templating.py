@@ -1,7 +1,9 @@
 """``{{ ... }}`` templates for workflow steps: parse, list references, render. No eval.
 
 A reference is a dotted path into the run context: ``event.email``, ``settings.marketo_list``,
-``steps.upsert_lead.id``, ``user.id``, ``user.meta.Name``. Segments are identifiers
+``steps.upsert_lead.id``, ``user.id``, ``user.meta.Name``, ``secrets.CRM_TOKEN`` (an environment
+secret: resolved from the run's ``secrets`` mapping, which is never stored; every record of
+the rendered value is masked by the run). Segments are identifiers
 (letters, digits, ``_``, ``-``), list indexes (``items.0`` or ``items[0]``) or quoted keys
 (``event["first name"]``; keys containing braces cannot be referenced). Resolution only
 indexes dicts and lists: no attribute access into Python objects, no expressions.
@@ -39,7 +41,7 @@ __all__ = [
 ]
 
 #: the namespaces a reference may start with
-ROOTS = ("event", "settings", "steps", "user")
+ROOTS = ("event", "settings", "steps", "user", "secrets")
 
 _OPEN, _CLOSE = "{{", "}}"
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_\-]*|[0-9]+")
