@@ -67,6 +67,7 @@ class Engine:
         gateway_for: Callable[[str], MarketoGateway],
         spec_for: Callable[[str, int], WorkflowSpec],
         secrets_for: Callable[[str], Sequence[str]] | None = None,
+        env_secrets: Callable[[], Mapping[str, str]] | None = None,
         functions: Mapping[str, Callable[..., Any]] | None = None,
         on_auth_error: Callable[[str, MarketoAuthError], None] | None = None,
         workers: int = 5,
@@ -77,6 +78,7 @@ class Engine:
         self._gateway_for = gateway_for
         self._spec_for = spec_for
         self._secrets_for = secrets_for or (lambda sub: ())
+        self._env_secrets = env_secrets  # {{secrets.NAME}} (runtime.secrets)
         self._on_auth_error = on_auth_error
         self._workers = max(1, workers)
         self._max_batch = MAX_BATCH if coalesce else 1
@@ -124,7 +126,7 @@ class Engine:
                        RunStatus.QUEUED.value, r["context"], now, None, None, None, None,
                        self.owner),
                 payload=payload, steps=(), spec_for=self._spec_for,
-                secrets_for=self._secrets_for,
+                secrets_for=self._secrets_for, env_secrets=self._env_secrets,
             )
             for r in runs
         ]  # fmt: skip
@@ -272,6 +274,7 @@ class Engine:
             steps=self._log.steps(run_id),
             spec_for=self._spec_for,
             secrets_for=self._secrets_for,
+            env_secrets=self._env_secrets,
         )
         self._contexts[run_id] = ctx
         return ctx

@@ -36,6 +36,7 @@ from paragon_nb.runtime.dispatch import Dispatcher
 from paragon_nb.runtime.engine import Engine
 from paragon_nb.runtime.events import validate_example
 from paragon_nb.runtime.options import ProjectOptions, default_client_factory
+from paragon_nb.runtime.secrets import EnvironmentSecrets
 from paragon_nb.runtime.steps import MarketoCredentials
 from paragon_nb.runtime.store import DB_FILE_NAME, ProjectStore
 from paragon_nb.runtime.users import ConnectedUsers
@@ -73,12 +74,14 @@ class Project:
             client_factory=options.client_factory or default_client_factory(self._clock),
         )
         self._catalog = Catalog(self._store, clock=self._clock)
+        self._secrets = EnvironmentSecrets(self._store, self._box, clock=self._clock)
         self._engine = Engine(
             self._store,
             clock=self._clock,
             gateway_for=self._users.gateway_for,
             spec_for=self._catalog.version_spec,
             secrets_for=self._users.secrets_for,
+            env_secrets=self._secrets.values,
             functions=self._catalog.functions,
             on_auth_error=self._users.mark_invalid,
             workers=options.workers,
@@ -216,6 +219,20 @@ class Project:
                 f"project {self.name!r} has no signing key; call project.generate_signing_key()"
             )
         return verify_user_token(token, keys, leeway=leeway, now=self._clock.time())
+
+    # environment secrets (runtime.secrets) ----------------------------------------------------
+    def set_secret(self, name: str, value: str) -> None:
+        """Store environment secret ``name`` (encrypted) for ``{{secrets.NAME}}`` in steps;
+        every run record and display masks its value. Replaces an existing value."""
+        self._secrets.set(name, value)
+
+    def list_secrets(self) -> list[str]:
+        """The names of the environment secrets (values are never shown)."""
+        return self._secrets.names()
+
+    def delete_secret(self, name: str) -> None:
+        """Remove an environment secret (NotFoundError naming the ones set)."""
+        self._secrets.delete(name)
 
     # App Events and workflows (runtime.catalog) -----------------------------------------------
     def define_app_event(self, name: str, *, example: Mapping[str, Any]) -> dict[str, Any]:

@@ -73,19 +73,26 @@ class RunContext:
         steps: Sequence[StepRecord],
         spec_for: Callable[[str, int], WorkflowSpec],
         secrets_for: Callable[[str], Sequence[str]],
+        env_secrets: Callable[[], Mapping[str, str]] | None = None,
     ) -> RunContext:
+        """``secrets_for(sub)``: the values to mask in every record; ``env_secrets()``: the
+        environment secrets ``{{secrets.NAME}}`` resolves from (kept in memory only, and
+        masked too)."""
         snapshot = row.context
         data = {
             "event": payload,
             "settings": snapshot.get("settings", {}),
             "user": snapshot.get("user", {"id": row.sub, "meta": {}}),
             "steps": {},
+            "secrets": {},
         }
         broken = None
         secrets: list[str] = []
         spec: Any = None
         try:
-            secrets = list(secrets_for(row.sub))  # may fail: e.g. the secret key changed
+            data["secrets"] = dict(env_secrets()) if env_secrets is not None else {}
+            secrets = [*secrets_for(row.sub), *data["secrets"].values()]  # may fail: e.g.
+            # the project's secret key changed since a value was stored
             spec = spec_for(row.workflow_id, row.version)  # NotFoundError if gone
             if payload is None:
                 raise StepError(f"run {row.id}: its event {row.event_id!r} is missing")

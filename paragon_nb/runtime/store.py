@@ -97,6 +97,20 @@ CREATE TABLE IF NOT EXISTS idempotency (
     PRIMARY KEY (sub, key));
 """
 
+# ---- sdk (issue 14) schema block: environment secrets, project API keys, integration-level
+# settings. Move into runtime/schema.py as one appended migration once it is on main.
+_SDK_SCHEMA = """
+CREATE TABLE IF NOT EXISTS env_secrets (
+    name TEXT PRIMARY KEY, value_enc TEXT NOT NULL, created REAL NOT NULL, updated REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS api_keys (
+    id TEXT PRIMARY KEY, name TEXT NOT NULL, key_hash TEXT NOT NULL, created REAL NOT NULL,
+    last_used REAL, revoked REAL);
+CREATE TABLE IF NOT EXISTS shared_settings (
+    sub TEXT NOT NULL, integration TEXT NOT NULL, settings TEXT NOT NULL DEFAULT '{}',
+    updated REAL NOT NULL, PRIMARY KEY (sub, integration));
+"""
+# ---- end of the sdk schema block
+
 _INSERT_CREDENTIAL = (
     "INSERT INTO credentials(id, sub, integration, endpoint, identity, client_id, secret_enc, "
     "status, error, created, checked) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
@@ -116,6 +130,7 @@ class ProjectStore:
         self._readers: queue.SimpleQueue[sqlite3.Connection] = queue.SimpleQueue()
         conn = self._write_conn()
         conn.executescript(_SCHEMA)
+        conn.executescript(_SDK_SCHEMA)
         conn.execute("INSERT OR IGNORE INTO meta(key, value) VALUES ('config_version', '1')")
         have = {r["name"] for r in conn.execute("PRAGMA table_info(run_steps)")}
         for column, kind in (("batch_id", "TEXT"), ("batch_size", "INTEGER")):
