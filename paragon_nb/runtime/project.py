@@ -31,6 +31,7 @@ from paragon_nb.errors import (
     TokenInvalid,
 )
 from paragon_nb.runtime.api import EventReceipt
+from paragon_nb.runtime.apikeys import ApiKey, ApiKeys, IssuedApiKey
 from paragon_nb.runtime.catalog import Catalog
 from paragon_nb.runtime.dispatch import Dispatcher
 from paragon_nb.runtime.engine import Engine
@@ -39,6 +40,7 @@ from paragon_nb.runtime.options import ProjectOptions, default_client_factory
 from paragon_nb.runtime.secrets import EnvironmentSecrets
 from paragon_nb.runtime.steps import MarketoCredentials
 from paragon_nb.runtime.store import DB_FILE_NAME, ProjectStore
+from paragon_nb.runtime.task_history import TaskHistory
 from paragon_nb.runtime.users import ConnectedUsers
 from paragon_nb.runtime.views import events_list, queue_frame, run_detail, runs_frame, users_frame
 from paragon_nb.runtime.workflows import Workflow, WorkflowSpec
@@ -75,6 +77,8 @@ class Project:
         )
         self._catalog = Catalog(self._store, clock=self._clock)
         self._secrets = EnvironmentSecrets(self._store, self._box, clock=self._clock)
+        self._api_keys = ApiKeys(self._store, clock=self._clock)
+        self._history = TaskHistory(self._store, clock=self._clock)
         self._engine = Engine(
             self._store,
             clock=self._clock,
@@ -233,6 +237,32 @@ class Project:
     def delete_secret(self, name: str) -> None:
         """Remove an environment secret (NotFoundError naming the ones set)."""
         self._secrets.delete(name)
+
+    # project API keys and Task History (runtime.apikeys, runtime.task_history) -------------
+    def create_api_key(self, name: str | None = None) -> IssuedApiKey:
+        """A new project API key for the Task History API. Copy ``.key`` now: only its
+        digest is stored, so it is never shown again (the repr hides it)."""
+        return self._api_keys.create(name)
+
+    def api_keys(self) -> list[ApiKey]:
+        """The project's API keys (id, name, created, last_used, revoked; never the key)."""
+        return self._api_keys.list()
+
+    def revoke_api_key(self, key_id: str) -> None:
+        """Revoke a key by id: the Task History API refuses it from now on."""
+        self._api_keys.revoke(key_id)
+
+    def verify_api_key(self, key: str) -> str:
+        """The id of an active API key (TokenInvalid otherwise); records its use."""
+        key_id = self._api_keys.verify(key)
+        self._api_keys.touch(key_id)
+        return key_id
+
+    @property
+    def task_history(self) -> TaskHistory:
+        """Workflow executions in the Task History API's shape (statuses EXECUTING, FAILED,
+        SUCCEEDED, DELAYED): ``.executions(filter)``, ``.execution(id)``..."""
+        return self._history
 
     # App Events and workflows (runtime.catalog) -----------------------------------------------
     def define_app_event(self, name: str, *, example: Mapping[str, Any]) -> dict[str, Any]:

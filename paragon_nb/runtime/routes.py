@@ -15,6 +15,15 @@ Paths are relative to ``/projects/{id}/sdk`` (reference paragon-platform.md §3)
     PATCH  /credentials/{credentialId}     {"config": {"workflowSettings": {wf: {...}}}}
     POST   /actions {"sourceKey": "marketo_list"}  options of a dynamic setting (the user's lists)
 
+The Task History API (:data:`API_KEY_ROUTES`, relative to ``/projects/{id}``, authenticated
+by a project API key, never a user token; :mod:`~paragon_nb.runtime.task_history`)::
+
+    GET    /task-history/workflow-executions          ?userId workflowId status beforeDate
+                                                       afterDate integration offset
+    GET    /task-history/workflow-executions/{ex}     one, with stepExecutions
+    GET    .../{ex}/step-executions[/{stepEx}]        its step executions (one: input/output)
+    POST   .../{ex}/replay                            201 {"executionId": <the new run>}
+
 The shapes are the ones ``@useparagon/connect`` 2.4.0 reads (:mod:`.connect_shapes`). The
 ``X-Paragon-Credential`` / ``X-Paragon-Configuration-Id`` headers the SDK sends must name
 the user's credential / its configuration (404 otherwise); each user has one of each.
@@ -29,8 +38,9 @@ from typing import Any
 from paragon_nb.runtime import connect_shapes as shapes
 from paragon_nb.runtime.connect_shapes import INTEGRATION, integration_id
 from paragon_nb.runtime.http import HTTPError, Request
+from paragon_nb.runtime.task_history import ExecutionFilter
 
-__all__ = ["IDEMPOTENCY_HEADER", "ROUTES"]
+__all__ = ["API_KEY_ROUTES", "IDEMPOTENCY_HEADER", "ROUTES"]
 
 _MARKETO_FIELDS = {  # REST body key -> connect_user keyword
     "endpoint": "endpoint",
@@ -297,4 +307,58 @@ ROUTES: list[tuple[str, dict[str, Any]]] = [
     ("/credentials", {"GET": get_credentials, "POST": post_credentials}),
     ("/credentials/(?P<credential>[^/]+)", {"PATCH": patch_credential}),
     ("/actions", {"POST": post_actions}),
+]
+
+
+# --------------------------------------------------------------------------- Task History
+
+_EXECUTIONS = "/task-history/workflow-executions"
+
+
+def list_executions(project: Any, req: Request) -> tuple[int, Any]:
+    try:
+        offset = int(req.query.get("offset") or 0)
+    except ValueError:
+        raise HTTPError(
+            400, f"offset must be a whole number, got {req.query['offset']!r}"
+        ) from None
+    page = project.task_history.executions(
+        ExecutionFilter.from_query(req.query),
+        offset=offset,
+        base_path=f"/projects/{project.id}{_EXECUTIONS}",
+        query=req.query,
+    )
+    return 200, page
+
+
+def get_execution(project: Any, req: Request) -> tuple[int, Any]:
+    return 200, project.task_history.execution(req.params["execution"])
+
+
+def list_step_executions(project: Any, req: Request) -> tuple[int, Any]:
+    return 200, project.task_history.step_executions(req.params["execution"])
+
+
+def get_step_execution(project: Any, req: Request) -> tuple[int, Any]:
+    history = project.task_history
+    return 200, history.step_execution(req.params["execution"], req.params["step"])
+
+
+def replay_execution(project: Any, req: Request) -> tuple[int, Any]:
+    """Replay with the execution's original input and workflow version (as the API docs
+    say; # (U) the UI docs say the deployed version: ``?version=deployed`` asks for that)."""
+    execution = req.params["execution"]
+    version = req.query.get("version") or "original"
+    new_id = project.replay(execution, version=version)
+    return 201, {"executionId": new_id, "replayOf": execution}
+
+
+_EXECUTION = _EXECUTIONS + "/(?P<execution>[^/]+)"
+#: routes relative to /projects/{id} that take a project API key (RestApp checks it)
+API_KEY_ROUTES: list[tuple[str, dict[str, Any]]] = [
+    (_EXECUTIONS, {"GET": list_executions}),
+    (_EXECUTION, {"GET": get_execution}),
+    (_EXECUTION + "/step-executions", {"GET": list_step_executions}),
+    (_EXECUTION + "/step-executions/(?P<step>[^/]+)", {"GET": get_step_execution}),
+    (_EXECUTION + "/replay", {"POST": replay_execution}),
 ]

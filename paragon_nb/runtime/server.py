@@ -2,8 +2,9 @@
 
 A plain WSGI app (:class:`RestApp`) over one project, served on loopback by cheroot
 (:func:`serve_project`, :mod:`paragon_nb._serving`) or called in-process through
-``httpx.WSGITransport`` by the SDK mirror. Every route needs
-``Authorization: Bearer <user token>``, verified against the project's signing key::
+``httpx.WSGITransport`` by the SDK mirror. Every ``/sdk`` route needs
+``Authorization: Bearer <user token>``, verified against the project's signing key; the
+Task History API (``/task-history/...``) needs ``Bearer <project API key>`` instead::
 
     with serve_project(project) as handle:
         httpx.post(f"{handle.url}/projects/{project.id}/sdk/events/trigger",
@@ -38,9 +39,10 @@ from paragon_nb.errors import (
     TokenError,
     TransientMarketoError,
 )
+from paragon_nb.runtime.apikeys import looks_like_api_key
 from paragon_nb.runtime.cors import LOOPBACK, CorsPolicy
 from paragon_nb.runtime.http import Handler, HTTPError, Request
-from paragon_nb.runtime.routes import ROUTES
+from paragon_nb.runtime.routes import API_KEY_ROUTES, ROUTES
 
 __all__ = [
     "DEFAULT_MAX_BODY",
@@ -54,7 +56,9 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 DEFAULT_MAX_BODY = 1_000_000
-_PREFIX = re.compile(r"^/(?:v2/)?projects/(?P<pid>[^/]+)/sdk(?P<rest>/.*)?$")
+_PREFIX = re.compile(r"^/(?:v2/)?projects/(?P<pid>[^/]+)(?P<rest>/.*)?$")
+#: who may call a route: a Connected User (RS256 user token) or the project (an API key)
+USER, API_KEY = "user", "api_key"
 _REASONS = {
     200: "OK",
     201: "Created",
@@ -107,8 +111,12 @@ class RestApp:
         self.project = project
         self.max_body = max_body
         self.cors = CorsPolicy(cors_origins)
-        self._routes: list[tuple[re.Pattern[str], dict[str, Handler]]] = [
-            (re.compile(f"^{pattern}$"), methods) for pattern, methods in ROUTES
+        self._routes: list[tuple[re.Pattern[str], dict[str, Handler], str]] = [
+            *((re.compile(f"^/sdk{pattern}$"), methods, USER) for pattern, methods in ROUTES),
+            *(
+                (re.compile(f"^{pattern}$"), methods, API_KEY)
+                for pattern, methods in API_KEY_ROUTES
+            ),
         ]
 
     # ------------------------------------------------------------------------- WSGI
@@ -146,7 +154,7 @@ class RestApp:
         self, environ: dict[str, Any], path: str, origin: str | None, out_headers: list
     ) -> tuple[int, Any]:
         """``OPTIONS``: 204 with the route's methods (and the CORS answer for a browser)."""
-        _, methods = self._route(path)
+        _, methods, _ = self._route(path)
         if origin and not self.cors.allows(origin):
             raise HTTPError(
                 403,
@@ -159,28 +167,33 @@ class RestApp:
             out_headers += self.cors.preflight_headers(methods, requested)
         return 204, None
 
-    def _route(self, path: str) -> tuple[re.Match[str], dict[str, Handler]]:
-        """The route of ``path`` (HTTPError 404 naming what is wrong)."""
+    def _route(self, path: str) -> tuple[re.Match[str], dict[str, Handler], str]:
+        """The route of ``path`` and who may call it (HTTPError 404 naming what is wrong)."""
         match = _PREFIX.match(path)
         if match is None:
             raise HTTPError(
-                404, f"no route for {_loggable(path)}; routes start /projects/{{id}}/sdk"
+                404,
+                f"no route for {_loggable(path)}; routes start /projects/{{id}}/sdk "
+                "(or /projects/{id}/task-history)",
             )
         if match["pid"] != str(self.project.id):
             raise HTTPError(
                 404, f"unknown project {match['pid']!r}; check the project id in the URL"
             )
         rest = match["rest"] or "/"
-        for pattern, methods in self._routes:
+        for pattern, methods, auth in self._routes:
             found = pattern.match(rest)
             if found is not None:
-                return found, methods
-        raise HTTPError(404, f"no route for {_loggable(rest)} under /projects/{{id}}/sdk")
+                return found, methods, auth
+        if rest.startswith("/sdk/") or rest == "/sdk":
+            rest = rest[4:] or "/"
+            raise HTTPError(404, f"no route for {_loggable(rest)} under /projects/{{id}}/sdk")
+        raise HTTPError(404, f"no route for {_loggable(rest)} under /projects/{{id}}")
 
     def _dispatch(
         self, environ: dict[str, Any], method: str, path: str, out_headers: list
     ) -> tuple[int, Any]:
-        found, methods = self._route(path)
+        found, methods, auth = self._route(path)
         handler = methods.get(method)
         if handler is None:
             allowed = ", ".join(sorted({*methods, "OPTIONS"}))
@@ -193,19 +206,42 @@ class RestApp:
             headers=_headers(environ),
             query={k: v[0] for k, v in parse_qs(environ.get("QUERY_STRING", "")).items()},
         )
-        self._authenticate(request, environ)
+        self._authenticate(request, environ, auth)
         request.body = self._read_body(environ)
         return self._call(handler, request)
 
-    def _authenticate(self, request: Request, environ: dict[str, Any]) -> None:
+    def _authenticate(self, request: Request, environ: dict[str, Any], auth: str) -> None:
+        """A user token on ``/sdk`` routes, a project API key on the Task History API; each
+        door refuses the other's credential by name (401)."""
+        what = "user token" if auth == USER else "project API key"
         raw = environ.get("HTTP_AUTHORIZATION", "").strip()
         scheme, _, token = raw.partition(" ")
         if not raw:
-            raise HTTPError(401, "missing 'Authorization: Bearer <user token>' header")
+            raise HTTPError(401, f"missing 'Authorization: Bearer <{what}>' header")
         if scheme.lower() != "bearer" or not token.strip():
-            raise HTTPError(401, "the Authorization header must be 'Bearer <user token>'")
+            raise HTTPError(401, f"the Authorization header must be 'Bearer <{what}>'")
+        token = token.strip()
+        if auth == API_KEY:
+            if not looks_like_api_key(token):
+                raise HTTPError(
+                    401,
+                    "the Task History API takes a project API key (project.create_api_key()), "
+                    "not a user token",
+                )
+            try:
+                key_id = self.project.verify_api_key(token)
+            except TokenError as exc:
+                raise HTTPError(401, str(exc)) from None
+            request.claims = {"api_key": key_id}
+            return
+        if looks_like_api_key(token):
+            raise HTTPError(
+                401,
+                "SDK routes take a Connected User's token (RS256 JWT); a project API key only "
+                "opens the Task History API",
+            )
         try:
-            claims = self.project.verify_user_token(token.strip())
+            claims = self.project.verify_user_token(token)
         except TokenError as exc:
             raise HTTPError(401, str(exc)) from None
         request.claims = claims
