@@ -26,6 +26,7 @@ translated into this tree at one boundary each and never leak to users.
     ├── RuntimeStateError             local Paragon runtime (projects, users, workflows)
     │   ├── NotFoundError             unknown project / workflow / run / user / event
     │   ├── ParagonRequestError       an SDK request a Paragon(-compatible) server refused
+    │   │   └── ProxyRequestError     a proxy call (Paragon.request) failed; ``.response``
     │   ├── WorkflowSpecError         unparsable or undeployable spec (names the bad reference)
     │   ├── TemplateError             a ``{{ }}`` reference that cannot be resolved
     │   ├── EventValidationError      a live event failed a strict project's schema (422)
@@ -68,6 +69,7 @@ __all__ = [
     "ParagonError",
     "ParagonRequestError",
     "PayloadTooLarge",
+    "ProxyRequestError",
     "QuotaExceeded",
     "RateLimited",
     "RetryClass",
@@ -305,6 +307,18 @@ class ParagonRequestError(RuntimeStateError):
     def __init__(self, message: str, *, status_code: int | None = None) -> None:
         super().__init__(message)
         self.status_code = status_code
+
+
+class ProxyRequestError(ParagonRequestError):
+    """The proxy (``Paragon.request``) failed; ``response`` is the server's answer body (the
+    browser SDK's ``ProxyRequestError.response``) and ``code`` Marketo's error code if any."""
+
+    def __init__(
+        self, message: str, *, status_code: int | None = None, response: Any = None
+    ) -> None:
+        super().__init__(message, status_code=status_code)
+        self.response = response
+        self.code = response.get("code") if isinstance(response, dict) else None
 
 
 class NotFoundError(RuntimeStateError, LookupError):

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["HTTPError", "Handler", "Request"]
+__all__ = ["HTTPError", "Handler", "RawResponse", "Request"]
 
 
 class HTTPError(Exception):
@@ -59,6 +59,14 @@ class Request:
         if not isinstance(value, dict):
             raise HTTPError(400, f"the body must be a JSON object, got {type(value).__name__}")
         return value
+
+
+@dataclass(frozen=True)
+class RawResponse:
+    """A handler's answer sent as these bytes instead of JSON (the proxy's raw mode)."""
+
+    body: bytes
+    content_type: str = "application/octet-stream"
 
 
 Handler = Callable[[Any, Request], tuple[int, Any]]

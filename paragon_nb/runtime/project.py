@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from paragon_nb._clock import Clock, system_clock
 from paragon_nb.errors import (
+    MarketoAuthError,
     NotFoundError,
     RuntimeStateError,
     TokenInvalid,
@@ -351,6 +352,27 @@ class Project:
     def marketo_client(self, sub: str) -> Any:
         """The Marketo client of the user's credential (e.g. to list their static lists)."""
         return self._users.gateway_for(sub, require_valid=False).client
+
+    def marketo_request(
+        self,
+        sub: str,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        body: Any = None,
+    ) -> Any:
+        """Any Marketo REST call with the user's credential (the SDK proxy): same client,
+        limiter and retries as the user's workflow steps. ``path`` is relative to the REST
+        API (``v1/leads.json``) or full (``/rest/v1/...``). Returns Marketo's JSON answer.
+        StepError when the user has no VALID credential; the MarketoError of a refusal (an
+        auth refusal marks the credential INVALID, as a run's would)."""
+        gateway = self._users.gateway_for(sub)
+        try:
+            return gateway.request(method, path, params=dict(params or {}), body=body)
+        except MarketoAuthError as exc:
+            self._users.mark_invalid(sub, exc)
+            raise
 
     def set_workflow_settings(
         self, sub: str, workflow: str, settings: Mapping[str, Any]

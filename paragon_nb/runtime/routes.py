@@ -14,6 +14,8 @@ Paths are relative to ``/projects/{id}/sdk`` (reference paragon-platform.md §3)
     GET    /credentials  POST /credentials  list (?integration=) / connect Marketo (4 values)
     PATCH  /credentials/{credentialId}     {"config": {"workflowSettings": {wf: {...}}}}
     POST   /actions {"sourceKey": "marketo_list"}  options of a dynamic setting (the user's lists)
+    ANY    /proxy/marketo/{path}           Marketo REST with the user's credential -> {"output"}
+                                           (X-Paragon-Use-Raw-Response: 1 -> Marketo's body)
 
 The Task History API (:data:`API_KEY_ROUTES`, relative to ``/projects/{id}``, authenticated
 by a project API key, never a user token; :mod:`~paragon_nb.runtime.task_history`)::
@@ -35,9 +37,10 @@ import json
 import re
 from typing import Any
 
+from paragon_nb.errors import MarketoError, QuotaExceeded, StepError, TransientMarketoError
 from paragon_nb.runtime import connect_shapes as shapes
 from paragon_nb.runtime.connect_shapes import INTEGRATION, integration_id
-from paragon_nb.runtime.http import HTTPError, Request
+from paragon_nb.runtime.http import HTTPError, RawResponse, Request
 from paragon_nb.runtime.task_history import ExecutionFilter
 
 __all__ = ["API_KEY_ROUTES", "IDEMPOTENCY_HEADER", "ROUTES"]
@@ -296,6 +299,46 @@ def post_actions(project: Any, req: Request) -> tuple[int, Any]:
     return 200, {"output": options, "nextPageCursor": None}
 
 
+# --------------------------------------------------------------------------- proxy
+
+RAW_HEADER = "x-paragon-use-raw-response"
+
+
+def proxy(project: Any, req: Request) -> tuple[int, Any]:
+    """``/proxy/marketo/{path}``: the call with the user's credential, through the same
+    client, limiter and retries as their workflow steps; ``{"output": <Marketo's answer>}``,
+    or Marketo's body itself with ``X-Paragon-Use-Raw-Response: 1``. A Marketo refusal
+    answers its HTTP status (or 400 for an error inside a 200 envelope; 429 when the daily
+    quota is spent; 502 when Marketo did not answer usefully) with ``{"message", "code"}``."""
+    which = req.params["integration"]
+    if which not in (INTEGRATION, integration_id(project)):
+        raise HTTPError(404, f"unknown integration {which!r}; this project has {INTEGRATION!r}")
+    _require_connected(user_state(project, req), req.sub)
+    body = req.json() if req.body.strip() else None
+    try:
+        answer = project.marketo_request(
+            req.sub, req.method, req.params["path"] or "/", params=req.query, body=body
+        )
+    except ValueError as exc:
+        raise HTTPError(400, str(exc)) from None
+    except StepError as exc:  # no VALID credential: the user must reconnect
+        raise HTTPError(400, str(exc)) from None
+    except TransientMarketoError as exc:
+        raise HTTPError(502, f"Marketo did not answer usefully: {exc}", code=exc.code) from None
+    except QuotaExceeded as exc:  # the instance's daily budget (shared with every run)
+        raise HTTPError(429, str(exc), code=exc.code or "607") from None
+    except MarketoError as exc:
+        status = exc.http_status if exc.http_status and exc.http_status >= 400 else 400
+        raise HTTPError(status, str(exc), code=exc.code) from None
+    if req.headers.get(RAW_HEADER, "").strip().lower() in ("1", "true"):
+        if isinstance(answer, str):
+            return 200, RawResponse(answer.encode(), "text/plain; charset=utf-8")
+        return 200, answer
+    return 200, {"output": answer}
+
+
+_PROXY_METHODS = dict.fromkeys(("GET", "POST", "PUT", "PATCH", "DELETE"), proxy)
+
 # (pattern relative to /sdk, {method: handler}); first match wins.
 ROUTES: list[tuple[str, dict[str, Any]]] = [
     ("/events/trigger", {"POST": trigger_event}),
@@ -307,6 +350,7 @@ ROUTES: list[tuple[str, dict[str, Any]]] = [
     ("/credentials", {"GET": get_credentials, "POST": post_credentials}),
     ("/credentials/(?P<credential>[^/]+)", {"PATCH": patch_credential}),
     ("/actions", {"POST": post_actions}),
+    ("/proxy/(?P<integration>[^/]+)(?P<path>/.*)?", _PROXY_METHODS),
 ]
 
 

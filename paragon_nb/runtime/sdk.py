@@ -10,12 +10,15 @@ It speaks the same ``/projects/{id}/sdk/...`` paths whether it talks to a local
     paragon.authenticate(project.id, token)
     paragon.install_integration("marketo", endpoint=..., client_id=..., client_secret=...)
     paragon.event("Lead Created", {"email": "ada@example.com"})
+    paragon.request("marketo", "v1/leads.json?filterType=email&filterValues=ada@example.com")
+    off = paragon.subscribe("onWorkflowChange", lambda event, user: print(event))
 
 Errors: TokenInvalid/TokenExpired ("Failed to authenticate user with Paragon: ..."),
 TokenInvalid on any later 401/403 (the user is logged out, as the SDK does),
 NotFoundError on 404, EventValidationError on 422 (``.errors``), BackpressureError on 429
 (``.retry_after``), ParagonRequestError
-(``.status_code``) on other refusals, RuntimeStateError when the server cannot be reached.
+(``.status_code``) on other refusals, ProxyRequestError (``.response``) when a proxy call
+fails, RuntimeStateError when the server cannot be reached.
 """
 
 from __future__ import annotations
@@ -33,10 +36,12 @@ from paragon_nb.errors import (
     NotFoundError,
     ParagonError,
     ParagonRequestError,
+    ProxyRequestError,
     RuntimeStateError,
     TokenExpired,
     TokenInvalid,
 )
+from paragon_nb.runtime.sdk_events import Listener, Listeners, SdkEvent, callbacks_from_options
 from paragon_nb.tokens import peek_user_token
 
 __all__ = ["DEFAULT_BASE_URL", "LOCAL_BASE_URL", "Paragon"]
@@ -91,11 +96,18 @@ class Paragon:
         self._token: str | None = None
         self._state: dict[str, Any] = {"authenticated": False}
         self._integrations: list[dict[str, Any]] = []
+        self._listeners = Listeners()
 
     # ------------------------------------------------------------------------- plumbing
 
     def _request(
-        self, method: str, path: str, *, json: Any = None, headers: dict[str, str] | None = None
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        headers: dict[str, str] | None = None,
+        proxy: bool = False,
     ) -> Any:
         if self._token is None or self._project_id is None:
             raise TokenInvalid(
@@ -122,6 +134,12 @@ class Paragon:
             message = "; ".join(str(m) for m in message)
         message = str(message or body or response.reason_phrase)
         status = response.status_code
+        if proxy:  # the browser SDK re-fetches the user instead of logging out
+            if status in (401, 403):
+                self._refresh()
+            raise ProxyRequestError(
+                f"Paragon proxy answered {status}: {message}", status_code=status, response=body
+            )
         if status in (401, 403):
             self.logout()  # what the browser SDK does on a 401/403
             raise TokenInvalid(message)
@@ -198,6 +216,46 @@ class Paragon:
         self._request("PATCH", "/me", json={"meta": meta})
         return self.refresh_user()
 
+    # ------------------------------------------------------------------------- SDK events
+
+    def subscribe(self, event: str, listener: Listener) -> Any:
+        """Call ``listener(payload, user)`` on ``event`` (onIntegrationInstall,
+        onIntegrationUninstall, onWorkflowChange, onPortalOpen, onPortalClose) for every
+        integration; returns a function that unsubscribes (True if it was subscribed)."""
+        return self._listeners.subscribe(event, listener)
+
+    def unsubscribe(self, event: str, listener: Listener) -> bool:
+        return self._listeners.unsubscribe(event, listener)
+
+    def _integration_id(self, integration: str) -> str | None:
+        for item in self._integrations:
+            if item.get("type") == integration:
+                return item.get("id")
+        return None
+
+    def _emit(self, event: SdkEvent, payload: dict[str, Any]) -> None:
+        self._listeners.emit(event, payload, self.get_user())
+
+    def _emit_install(self, event: SdkEvent, integration: str, credential_id: Any) -> None:
+        self._emit(
+            event,
+            {
+                "integrationId": self._integration_id(integration),
+                "integrationType": integration,
+                "credentialId": credential_id,
+            },
+        )
+
+    def _emit_workflow(self, workflow_id: str, change: dict[str, Any]) -> None:
+        self._emit(
+            SdkEvent.WORKFLOW_CHANGE,
+            {
+                "integrationId": self._integration_id("marketo"),
+                "workflowId": workflow_id,
+                "workflowStateChange": change,
+            },
+        )
+
     def get_integrations(self) -> list[dict[str, Any]]:
         """The project's integrations with their deployed workflows (``GET /sdk/integrations``)."""
         self._integrations = self._request("GET", "/integrations") or []
@@ -262,6 +320,8 @@ class Paragon:
             body["identity"] = identity
         credential = self._request("POST", "/credentials", json=body)
         self._refresh()
+        credential_id = self._marketo_state(integration).get("credentialId")
+        self._emit_install(SdkEvent.INTEGRATION_INSTALL, integration, credential_id)
         return credential
 
     def uninstall_integration(self, integration: str) -> None:
@@ -270,8 +330,10 @@ class Paragon:
             self._refresh()
             if not self._marketo_state(integration).get("credentialId"):
                 raise NotFoundError(f"Integration {integration} is not installed for this user")
+        credential_id = self._marketo_state(integration).get("credentialId")
         self._request("DELETE", f"/integrations/{integration}")
         self._refresh()
+        self._emit_install(SdkEvent.INTEGRATION_UNINSTALL, integration, credential_id)
 
     def update_workflow_settings(
         self, integration: str, workflow_id: str, settings: dict[str, Any]
@@ -288,7 +350,9 @@ class Paragon:
         merged = {**current, **settings}
         config = {"workflowSettings": {workflow_id: {"settings": merged}}}
         self._request("PATCH", f"/credentials/{credential_id}", json={"config": config})
-        return self.refresh_user()
+        state = self.refresh_user()
+        self._emit_workflow(workflow_id, {"settings": merged})
+        return state
 
     def get_field_options(
         self, integration: str, action: str = "marketo_list", *, search: str | None = None
@@ -305,18 +369,52 @@ class Paragon:
         answer = self._request("POST", "/actions", json=body)
         return list(answer.get("output", [])) if isinstance(answer, dict) else []
 
+    def request(
+        self,
+        integration: str,
+        path: str,
+        *,
+        method: str = "GET",
+        body: Any = None,
+        headers: dict[str, str] | None = None,
+    ) -> Any:
+        """Call the integration's API with the user's credential through Paragon's proxy
+        (``/sdk/proxy/{integration}/{path}``): for Marketo any REST path, e.g.
+        ``"v1/leads.json?filterType=email&filterValues=a@x.com"`` or ``"/rest/v1/leads.json"``
+        with ``method="POST", body={"input": [...]}``. Returns the provider's answer (the
+        ``output`` of the proxy's reply; text when it is not JSON). Raises
+        ProxyRequestError (``.status_code``, ``.response``) when the call fails; the user is
+        not logged out on a 401/403 (as the browser SDK)."""
+        if not path:
+            raise ValueError(f"request({integration!r}, path): the path is empty")
+        route = f"/proxy/{integration}/{path.lstrip('/')}"
+        answer = self._request(method.upper(), route, json=body, headers=headers, proxy=True)
+        if isinstance(answer, dict) and set(answer) == {"output"}:
+            return answer["output"]
+        return answer
+
     def enable_workflow(self, workflow_id: str) -> dict[str, Any]:
         """``POST /sdk/workflows/{id}``; ParagonRequestError (409) if already enabled."""
         self._request("POST", f"/workflows/{workflow_id}")
-        return self.refresh_user()
+        state = self.refresh_user()
+        self._emit_workflow(workflow_id, {"enabled": True})
+        return state
 
     def disable_workflow(self, workflow_id: str) -> dict[str, Any]:
         """``DELETE /sdk/workflows/{id}``; ParagonRequestError (409) if it is not enabled."""
         self._request("DELETE", f"/workflows/{workflow_id}")
-        return self.refresh_user()
+        state = self.refresh_user()
+        self._emit_workflow(workflow_id, {"enabled": False})
+        return state
 
     def connect(self, integration: str, **options: Any) -> Any:
         """The Connect Portal widget for ``integration`` and the authenticated user.
+
+        ``options``: the portal's own (``credentials=``) and the JS SDK's callbacks, by their
+        Python or JS names: ``on_success``/``onSuccess``, ``on_install``/``onInstall`` (called
+        instead of onSuccess when given), ``on_uninstall``, ``on_workflow_change``,
+        ``on_open``, ``on_close``; each gets ``(payload, user)``, and subscribers of
+        :meth:`subscribe` hear the same events.
 
         Needs a local project (the portal calls it directly) and a portal registered in the
         ``paragon_nb.portals`` entry-point group (paragon_nb.widgets registers Marketo's);
@@ -332,7 +430,17 @@ class Paragon:
                 f"paragon_nb's widgets installed (entry point group {PORTAL_GROUP!r}); over "
                 "base_url use install_integration() and enable_workflow() instead"
             )
-        return portal(self.project, user_id=self._state["userId"], **options)
+        callbacks, rest = callbacks_from_options(options)
+
+        def on_event(event: SdkEvent, payload: dict[str, Any], user: dict[str, Any]) -> None:
+            if event in (SdkEvent.INTEGRATION_INSTALL, SdkEvent.INTEGRATION_UNINSTALL):
+                self._refresh()  # the portal changed the user: keep get_user() current
+            callback = callbacks.get(event)
+            if callback is not None:
+                callback(dict(payload), dict(user))
+            self._listeners.emit(event, payload, user)
+
+        return portal(self.project, user_id=self._state["userId"], on_event=on_event, **rest)
 
     # ------------------------------------------------------------------------- lifecycle
 

@@ -41,7 +41,7 @@ from paragon_nb.errors import (
 )
 from paragon_nb.runtime.apikeys import looks_like_api_key
 from paragon_nb.runtime.cors import LOOPBACK, CorsPolicy
-from paragon_nb.runtime.http import Handler, HTTPError, Request
+from paragon_nb.runtime.http import Handler, HTTPError, RawResponse, Request
 from paragon_nb.runtime.routes import API_KEY_ROUTES, ROUTES
 
 __all__ = [
@@ -142,9 +142,12 @@ class RestApp:
             log.exception("%s %s failed", method, _loggable(path))
             status, body = 500, {"message": "internal error in the local Paragon runtime"}
         log.debug("%s %s -> %s", method, _loggable(path), status)
-        payload = b"" if status == 204 else json.dumps(body).encode()
+        if isinstance(body, RawResponse):
+            payload, content_type = body.body, body.content_type
+        else:
+            payload, content_type = b"" if status == 204 else json.dumps(body).encode(), None
         headers += [
-            ("Content-Type", "application/json"),
+            ("Content-Type", content_type or "application/json"),
             ("Content-Length", str(len(payload))),
         ]
         start_response(f"{status} {_REASONS.get(status, 'Error')}", headers)

@@ -14,6 +14,13 @@ the endpoint and client id; its secret is used only when the password field is l
 the form still names that same endpoint and client id. A secret typed into the password field
 is read once, handed to ``project.connect_user`` and the field is cleared: no secret is ever
 kept in a trait, a widget, a repr or the notebook.
+
+Callbacks (the JS SDK's ``connect()`` options, by Python or JS name; each gets ``(payload,
+user)``, see :mod:`paragon_nb.runtime.sdk_events`): ``on_success``/``on_install`` after
+connecting, ``on_uninstall`` after disconnecting, ``on_workflow_change`` after a workflow is
+saved, ``on_open`` when the portal is built and ``on_close`` on ``close_portal()``::
+
+    ConnectPortal(project, user_id="u", on_install=lambda event, user: print(event))
 """
 
 from __future__ import annotations
@@ -38,7 +45,9 @@ from paragon_nb.errors import (
 )
 from paragon_nb.marketo._base import ENV_CLIENT_ID, ENV_CLIENT_SECRET, ENV_ENDPOINT, ENV_IDENTITY
 from paragon_nb.marketo._base import _split_endpoint as _split_rest_endpoint
+from paragon_nb.runtime.connect_shapes import integration_id
 from paragon_nb.runtime.gateway import MarketoCredentials
+from paragon_nb.runtime.sdk_events import SdkEvent, callbacks_from_options
 from paragon_nb.widgets.list_picker import ListPicker
 from paragon_nb.widgets.workflow_panel import WorkflowPanel, deployed_workflows
 
@@ -124,16 +133,35 @@ class ConnectPortalModel(t.HasTraits):
     workflow_settings = t.Dict(help="workflow id -> {'enabled': bool, 'settings': dict}")
     credentials_source = t.Unicode("", help="where the prefilled values come from, for the UI")
 
-    def __init__(self, project: Any, *, user_id: str, credentials: Any = None) -> None:
+    def __init__(
+        self,
+        project: Any,
+        *,
+        user_id: str,
+        credentials: Any = None,
+        on_event: Callable[[SdkEvent, dict[str, Any], dict[str, Any]], None] | None = None,
+    ) -> None:
         super().__init__()
         self.project = project
         self.user_id = user_id
+        self._on_event = on_event
         self.last_saved = ""
         # Read the secret from here only at connect time; never copy it into a trait.
         self._credentials = credentials if credentials is not None else credentials_from_env()
         if self._credentials is not None:
             self.credentials_source = _source_label(self._credentials)
         self.reload()
+
+    def fire(self, event: SdkEvent, **payload: Any) -> None:
+        """Tell the callbacks: ``(payload with integrationId, the user's state)``."""
+        if self._on_event is None:
+            return
+        full = {"integrationId": integration_id(self.project), **payload}
+        self._on_event(event, full, self.project.user_state(self.user_id))
+
+    def _credential_id(self) -> str | None:
+        state = self.project.user_state(self.user_id)
+        return ((state.get("integrations") or {}).get(INTEGRATION) or {}).get("credentialId")
 
     def prefill(self) -> dict[str, str]:
         """Endpoint, client id and identity of ``credentials`` (no secret), or {}."""
@@ -224,10 +252,16 @@ class ConnectPortalModel(t.HasTraits):
         self.message = "Connected to Marketo."
         self.reload()
         self.connected = True
+        self.fire(
+            SdkEvent.INTEGRATION_INSTALL,
+            integrationType=INTEGRATION,
+            credentialId=self._credential_id(),
+        )
         return True
 
     def disconnect(self) -> bool:
         """Remove the credential; Paragon also disables the workflows and clears settings."""
+        credential_id = self._credential_id()
         try:
             self.project.disconnect_user(self.user_id, INTEGRATION)
         except ParagonError as exc:
@@ -236,6 +270,9 @@ class ConnectPortalModel(t.HasTraits):
         self.error, self.message = "", "Disconnected."
         self.reload()
         self.connected = False
+        self.fire(
+            SdkEvent.INTEGRATION_UNINSTALL, integrationType=INTEGRATION, credentialId=credential_id
+        )
         return True
 
     def save_workflow(self, workflow: str, *, enabled: bool, settings: dict[str, Any]) -> bool:
@@ -253,6 +290,18 @@ class ConnectPortalModel(t.HasTraits):
         # the panel shows this next to its Save button (not the portal-wide status line)
         self.last_saved = f"Saved ({'enabled' if enabled else 'disabled'})."
         self.reload()
+        if self._on_event is None:
+            return True
+        workflow_id = str(self.project.workflow(workflow).id)
+        entry = self.workflow_settings.get(workflow_id) or {}
+        self.fire(
+            SdkEvent.WORKFLOW_CHANGE,
+            workflowId=workflow_id,
+            workflowStateChange={
+                "enabled": bool(entry.get("enabled")),
+                "settings": dict(entry.get("settings") or {}),
+            },
+        )
         return True
 
 
@@ -267,8 +316,30 @@ class ConnectPortal(w.VBox):
         user_id: str,
         credentials: Any = None,
         model: ConnectPortalModel | None = None,
+        on_event: Callable[[SdkEvent, dict[str, Any], dict[str, Any]], None] | None = None,
+        **callbacks: Callable[[dict[str, Any], dict[str, Any]], Any],
     ) -> None:
-        self.model = model or ConnectPortalModel(project, user_id=user_id, credentials=credentials)
+        chosen, unknown = callbacks_from_options(callbacks)
+        if unknown:
+            raise TypeError(
+                f"ConnectPortal got unknown option(s) {', '.join(sorted(unknown))}; callbacks: "
+                "on_success, on_install, on_uninstall, on_workflow_change, on_open, on_close"
+            )
+
+        def dispatch(event: SdkEvent, payload: dict[str, Any], user: dict[str, Any]) -> None:
+            callback = chosen.get(event)
+            if callback is not None:
+                callback(dict(payload), dict(user))
+            if on_event is not None:
+                on_event(event, payload, user)
+
+        wanted = dispatch if chosen or on_event is not None else None
+        self.model = model or ConnectPortalModel(
+            project, user_id=user_id, credentials=credentials, on_event=wanted
+        )
+        if model is not None and wanted is not None:
+            model._on_event = wanted
+        self._closed = False
         self._title = w.HTML("<h3 style='margin:4px 0'>Marketo</h3>")
         self._client_id = w.Text(description="Client ID", placeholder="from LaunchPoint")
         self._client_secret = w.Password(description="Client Secret")
@@ -304,6 +375,15 @@ class ConnectPortal(w.VBox):
         super().__init__([self._title, self._tabs, self._status])
         self.add_class("paragon-connect-portal")
         self._render()
+        self.model.fire(SdkEvent.PORTAL_OPEN, integrationType=INTEGRATION)
+
+    def close_portal(self) -> None:
+        """Close the portal (the SDK's ``closePortal``): tells ``on_close``, then closes the
+        widgets. (Widget.close alone, which garbage collection also calls, tells nobody.)"""
+        if not self._closed:
+            self._closed = True
+            self.model.fire(SdkEvent.PORTAL_CLOSE, integrationType=INTEGRATION)
+        self.close()
 
     # headless helpers (what the buttons do) ------------------------------------------------
     def connect(
