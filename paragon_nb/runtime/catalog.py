@@ -46,6 +46,8 @@ class Catalog:
         self.functions: dict[str, Callable[..., Any]] = {}
         #: name -> example return value (or None) for the deploy check
         self.function_outputs: dict[str, Any] = {}
+        #: ids of the integration-level settings every workflow may reference (project sets it)
+        self.shared_setting_ids: Callable[[], list[str]] = list
         self._specs: dict[tuple[str, int], WorkflowSpec] = {}
 
     # App Events --------------------------------------------------------------------------------
@@ -209,7 +211,12 @@ class Catalog:
                 f"which is not defined (defined: {', '.join(names) or 'none'}); define it with "
                 "project.define_app_event(name, example={...})"
             )
-        check_references(spec, event_schema=event.schema, function_outputs=self.function_outputs)
+        check_references(
+            spec,
+            event_schema=event.schema,
+            function_outputs=self.function_outputs,
+            shared_settings=self.shared_setting_ids(),
+        )
         history = self._store.versions(row.id)
         now = self._clock.time()
         if history and history[-1].spec == spec.to_dict() and history[-1].event_id == event.id:

@@ -78,6 +78,7 @@ class Project:
         )
         self._catalog = Catalog(self._store, clock=self._clock)
         self._secrets = EnvironmentSecrets(self._store, self._box, clock=self._clock)
+        self._catalog.shared_setting_ids = lambda: [s.id for s in self._users.shared.declared()]
         self._api_keys = ApiKeys(self._store, clock=self._clock)
         self._history = TaskHistory(self._store, clock=self._clock)
         self._engine = Engine(
@@ -381,6 +382,25 @@ class Project:
         user's Marketo). Returns the user's state."""
         wf_id, spec = self._catalog.deployed(workflow)
         self._users.set_settings(sub, wf_id, spec, settings)
+        return self.user_state(sub)
+
+    def define_shared_settings(self, settings: Sequence[Mapping[str, Any]]) -> list[Any]:
+        """Declare Marketo's integration-level user settings (Connect Portal > Configuration
+        > Settings): same fields as a workflow's ``user_settings`` (id, label, type,
+        required, tooltip, options/fields/dropdown, default). Every workflow of the
+        integration may reference them as ``{{settings.<id>}}``; a workflow's own setting of
+        the same id wins there. Replaces the earlier declarations; WorkflowSpecError if bad."""
+        return self._users.shared.declare(settings)
+
+    def shared_settings(self) -> list[Any]:
+        """The declared integration-level settings (UserSetting objects)."""
+        return self._users.shared.declared()
+
+    def set_shared_settings(self, sub: str, settings: Mapping[str, Any]) -> dict[str, Any]:
+        """Merge the user's integration-level settings (checked like workflow settings; a
+        field_mapping's Marketo fields must exist in their Marketo). Returns the user's
+        state (``integrations.marketo.sharedSettings``)."""
+        self._users.set_shared(sub, settings)
         return self.user_state(sub)
 
     def enable_workflow(self, sub: str, workflow: str) -> dict[str, Any]:

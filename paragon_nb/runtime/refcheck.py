@@ -90,12 +90,15 @@ def check_references(
     *,
     event_schema: Mapping[str, Any],
     function_outputs: Mapping[str, Any] | None = None,
+    shared_settings: Sequence[str] = (),
 ) -> None:
-    """Check every ``{{ }}`` of ``spec`` against the event schema, the declared settings and
-    the outputs of earlier steps. ``function_outputs`` maps registered python function names to
+    """Check every ``{{ }}`` of ``spec`` against the event schema, the declared settings (the
+    workflow's and the integration-level ``shared_settings``) and the outputs of earlier
+    steps. ``function_outputs`` maps registered python function names to
     an example return value (or None: unknown shape). Raises WorkflowSpecError listing every
     bad reference with the names available."""
     settings = [s.id for s in spec.user_settings]
+    settings += [s for s in shared_settings if s not in settings]
     all_ids = {s.id for s in iter_steps(spec.steps)}
     earlier: dict[str, Mapping[str, Any]] = {}
     problems: list[str] = []

@@ -12,7 +12,8 @@ Paths are relative to ``/projects/{id}/sdk`` (reference paragon-platform.md §3)
     GET    /metadata                       [{type, name, brandColor, icon}]
     DELETE /integrations/{integration}     disconnect (settings cleared, workflows off)
     GET    /credentials  POST /credentials  list (?integration=) / connect Marketo (4 values)
-    PATCH  /credentials/{credentialId}     {"config": {"workflowSettings": {wf: {...}}}}
+    PATCH  /credentials/{credentialId}     {"config": {"workflowSettings": {wf: {...}},
+                                                      "sharedSettings": {id: value}}}
     POST   /actions {"sourceKey": "marketo_list"}  options of a dynamic setting (the user's lists)
     ANY    /proxy/marketo/{path}           Marketo REST with the user's credential -> {"output"}
                                            (X-Paragon-Use-Raw-Response: 1 -> Marketo's body)
@@ -250,6 +251,12 @@ def patch_credential(project: Any, req: Request) -> tuple[int, Any]:
     config = body.get("config")
     if not isinstance(config, dict):
         raise HTTPError(400, 'send {"config": {"workflowSettings": {...}}}')
+    shared = config.get("sharedSettings")
+    if shared is not None:  # integration-level settings (runtime.shared_settings)
+        if not isinstance(shared, dict):
+            raise HTTPError(400, "'sharedSettings' must map setting ids to values")
+        if shared:
+            project.set_shared_settings(req.sub, shared)
     settings = config.get("workflowSettings", config.get("configuredWorkflows", {}))
     if not isinstance(settings, dict):
         raise HTTPError(400, "'workflowSettings' must map workflow ids to {enabled, settings}")

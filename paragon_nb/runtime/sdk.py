@@ -354,6 +354,23 @@ class Paragon:
         self._emit_workflow(workflow_id, {"settings": merged})
         return state
 
+    def update_integration_user_settings(
+        self, integration: str, settings: dict[str, Any]
+    ) -> dict[str, Any]:
+        """Merge integration-level ("shared") settings, as the JS SDK's
+        ``updateIntegrationUserSettings`` (PATCH the credential's ``sharedSettings``)."""
+        marketo = self._marketo_state(integration)
+        credential_id = marketo.get("credentialId")
+        if not credential_id:
+            raise NotFoundError(
+                f"Integration {integration} is not installed for this user; "
+                "call install_integration first"
+            )
+        merged = {**(marketo.get("sharedSettings") or {}), **settings}
+        config = {"sharedSettings": merged}
+        self._request("PATCH", f"/credentials/{credential_id}", json={"config": config})
+        return self.refresh_user()
+
     def get_field_options(
         self, integration: str, action: str = "marketo_list", *, search: str | None = None
     ) -> list[dict[str, Any]]:

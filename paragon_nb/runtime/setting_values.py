@@ -1,20 +1,29 @@
 """User setting values: what a user typed, converted to the type its setting declares.
 
 Text stays text, numbers accept numeric strings, booleans accept true/false/yes/no/on/off/1/0,
-a dropdown value must be one of its options and a ``marketo_list`` takes a static list id.
+a dropdown value must be one of its options, a ``marketo_list`` takes a static list id, a
+``custom_dropdown`` a non-empty option value (the options live in the app: ``connect(dropdowns=
+...)``) and a ``field_mapping`` maps the setting's app fields to Marketo fields, stored in
+Paragon's FIELD_MAPPER shape ``{"objectMapping": "lead", "fieldMappings": {app: marketo}}``.
 Every refusal is a RuntimeStateError naming the setting, its type and the value.
 
     coerce_setting(UserSetting(id="min_score", type="number"), "42")   # 42
+    apply_field_mapping({"fieldMappings": {"first_name": "firstName"}}, {"first_name": "Ada"})
+    # -> {"firstName": "Ada"}
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
-from paragon_nb.errors import RuntimeStateError
+from paragon_nb.errors import RuntimeStateError, StepError, did_you_mean
 from paragon_nb.runtime.workflows import SettingType, UserSetting
 
-__all__ = ["coerce_setting"]
+__all__ = ["LEAD_OBJECT", "apply_field_mapping", "coerce_setting", "mapped_marketo_fields"]
+
+#: the Marketo object a field mapping fills (# (U) Paragon's objectMapping value for Marketo)
+LEAD_OBJECT = "lead"
 
 
 def coerce_setting(setting: UserSetting, value: Any) -> Any:
@@ -44,6 +53,12 @@ def coerce_setting(setting: UserSetting, value: Any) -> Any:
         if text in ("false", "0", "no", "off"):
             return False
         raise RuntimeStateError(f"{where} takes true or false, got {value!r}")
+    if kind is SettingType.FIELD_MAPPING:
+        return _field_mapping(setting, value, where)
+    if kind is SettingType.CUSTOM_DROPDOWN:
+        if isinstance(value, bool | dict | list) or not str(value).strip():
+            raise RuntimeStateError(f"{where} takes one option's value (text), got {value!r}")
+        return str(value)
     if kind is SettingType.DROPDOWN:
         options = setting.options or []
         if str(value) not in options:
@@ -56,3 +71,54 @@ def coerce_setting(setting: UserSetting, value: Any) -> Any:
             f"{where} takes a Marketo static list id such as 1001, got {value!r}"
         )
     return int(str(value).strip())
+
+
+def _field_mapping(setting: UserSetting, value: Any, where: str) -> dict[str, Any]:
+    """``{app field: Marketo field}`` or the FIELD_MAPPER shape -> the FIELD_MAPPER shape;
+    unmapped (empty) fields are left out; every key must be one of the setting's fields."""
+    if isinstance(value, Mapping) and "fieldMappings" in value:
+        mappings = value["fieldMappings"]
+    else:
+        mappings = value
+    if not isinstance(mappings, Mapping):
+        raise RuntimeStateError(
+            f"{where} takes a dict of app field -> Marketo field, e.g. "
+            f"{{{(setting.fields or ['email'])[0]!r}: 'email'}}, got {value!r}"
+        )
+    allowed = list(setting.fields or [])
+    out: dict[str, str] = {}
+    for app_field, target in mappings.items():
+        if app_field not in allowed:
+            raise RuntimeStateError(
+                f"{where}: {app_field!r} is not one of its app fields ({', '.join(allowed)})"
+                + did_you_mean(str(app_field), allowed)
+            )
+        if target in (None, ""):
+            continue
+        if not isinstance(target, str):
+            raise RuntimeStateError(
+                f"{where}: {app_field!r} must map to a Marketo field name, got {target!r}"
+            )
+        out[str(app_field)] = target.strip()
+    return {"objectMapping": LEAD_OBJECT, "fieldMappings": out}
+
+
+def mapped_marketo_fields(value: Mapping[str, Any]) -> list[str]:
+    """The Marketo fields a stored field mapping writes (to check against describe)."""
+    return sorted(set((value.get("fieldMappings") or {}).values()))
+
+
+def apply_field_mapping(mapping: Any, record: Any) -> dict[str, Any]:
+    """The Marketo fields of ``record`` (an app object, e.g. the event) through a stored
+    field mapping: ``{marketo field: record[app field]}`` for each mapped field present in
+    the record. StepError when the mapping is not one (e.g. the setting is not filled)."""
+    mappings = mapping.get("fieldMappings") if isinstance(mapping, Mapping) else None
+    if not isinstance(mappings, Mapping):
+        raise StepError(
+            "fields_from.mapping must be a field mapping setting (e.g. "
+            "'{{settings.lead_fields}}'), got " + repr(mapping)[:80]
+        )
+    if not isinstance(record, Mapping):
+        raise StepError(f"fields_from.record must be an object (e.g. '{{{{event}}}}'), got "
+                        f"{type(record).__name__}")  # fmt: skip
+    return {target: record[app] for app, target in mappings.items() if app in record}

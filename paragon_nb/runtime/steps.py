@@ -23,7 +23,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
 
 from paragon_nb.errors import StepError
 from paragon_nb.runtime.conditions import CONDITION_OPS, UNARY_OPS, evaluate_condition
@@ -74,10 +74,32 @@ def _as_list(value: Any, *, split: bool = False) -> Any:
     return [value]
 
 
+class FieldsFrom(_Params):
+    """Lead fields taken through a Field Mapping setting: ``mapping`` is the setting
+    (``"{{settings.lead_fields}}"``), ``record`` the app object it maps (``"{{event}}"``)."""
+
+    mapping: Any
+    record: Any
+
+
 class CreateOrUpdateLeadParams(_Params):
-    fields: dict[str, Any]
+    fields: dict[str, Any] = {}
+    fields_from: FieldsFrom | None = None
     lookup_field: str = "email"
     partition: str | None = None
+
+    @model_validator(mode="after")
+    def _map_fields(self) -> CreateOrUpdateLeadParams:
+        """``fields_from`` (a user's Field Mapping) first; ``fields`` given alongside win."""
+        if self.fields_from is not None:
+            from paragon_nb.runtime.setting_values import apply_field_mapping
+
+            mapped = apply_field_mapping(self.fields_from.mapping, self.fields_from.record)
+            self.fields = {**mapped, **self.fields}
+            self.fields_from = None
+        if not self.fields:
+            raise ValueError("no lead fields: give 'fields' or 'fields_from' (a field mapping)")
+        return self
 
 
 class ListLeadsParams(_Params):

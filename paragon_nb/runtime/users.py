@@ -30,6 +30,7 @@ from paragon_nb.errors import (
     NotFoundError,
     RuntimeStateError,
     StepError,
+    did_you_mean,
 )
 from paragon_nb.runtime.api import MARKETO, CredentialStatus
 from paragon_nb.runtime.gateway import (
@@ -40,7 +41,8 @@ from paragon_nb.runtime.gateway import (
 )
 from paragon_nb.runtime.masking import mask_secrets
 from paragon_nb.runtime.rows import CredentialRow
-from paragon_nb.runtime.setting_values import coerce_setting
+from paragon_nb.runtime.setting_values import coerce_setting, mapped_marketo_fields
+from paragon_nb.runtime.shared_settings import SharedSettings
 from paragon_nb.runtime.store import ProjectStore, loads
 from paragon_nb.runtime.views import user_state
 from paragon_nb.runtime.workflows import SettingType, WorkflowSpec
@@ -78,6 +80,7 @@ class ConnectedUsers:
         self._gateways: dict[str, MarketoGateway] = {}
         self._cache: dict[tuple[str, str], tuple[str, Any]] = {}
         self._owners: dict[str, str] = {}  # credential id -> sub
+        self.shared = SharedSettings(store)  # integration-level settings
 
     # credentials ---------------------------------------------------------------------------
     def connect(self, sub: str, integration: str, creds: MarketoCredentials) -> None:
@@ -124,6 +127,7 @@ class ConnectedUsers:
                 f"user {sub!r} has not connected {integration}; nothing to disconnect"
             )
         self._store.delete_credential(sub, integration)
+        self.shared.clear(sub, integration=integration)  # Paragon clears the user's settings
         with self._lock:
             self._drop_gateways_of(sub)
 
@@ -242,23 +246,53 @@ class ConnectedUsers:
     ) -> dict[str, Any]:
         """Merge ``settings`` (None removes a key) after checking names, types and lists."""
         self._require_connected(sub)
+        current, enabled = self.settings_of(sub, wf_id)
+        merged = self._merge(
+            sub, current, settings, spec.user_settings, where=f"workflow {spec.name!r}",
+            enabled=enabled,
+        )  # fmt: skip
+        self._store.put_workflow_setting(
+            sub, wf_id, settings=merged, enabled=enabled, now=self._clock.time()
+        )
+        return merged
+
+    def set_shared(self, sub: str, settings: Mapping[str, Any]) -> dict[str, Any]:
+        """Merge integration-level settings (checked as workflow settings are)."""
+        self._require_connected(sub)
+        enabled = any(bool(r["enabled"]) for r in self._store.workflow_settings(sub))
+        merged = self._merge(
+            sub, self.shared.values_of(sub), settings, self.shared.declared(),
+            where="a workflow of the integration", enabled=enabled,
+        )  # fmt: skip
+        self.shared.put(sub, merged, now=self._clock.time())
+        return merged
+
+    def _merge(
+        self,
+        sub: str,
+        current: dict[str, Any],
+        settings: Mapping[str, Any],
+        declared: list[Any],
+        *,
+        where: str,
+        enabled: bool,
+    ) -> dict[str, Any]:
         if not isinstance(settings, Mapping):
             raise RuntimeStateError(
                 f"settings must be a dict of setting id -> value, got {settings!r}"
             )
-        current, enabled = self.settings_of(sub, wf_id)
-        declared = [s.id for s in spec.user_settings]
+        by_id = {s.id: s for s in declared}
         for key, value in settings.items():
-            setting = spec.setting(key)
+            setting = by_id.get(key)
             if setting is None:
                 raise RuntimeStateError(
-                    f"workflow {spec.name!r} has no user setting {key!r}; declared: "
-                    f"{', '.join(declared) or 'none'}"
+                    f"{where} has no user setting {key!r}; declared: "
+                    f"{', '.join(by_id) or 'none'}" + did_you_mean(str(key), list(by_id))
                 )
             if value is None:
                 if enabled and setting.required:
                     raise RuntimeStateError(
-                        f"setting {key!r} is required while workflow {spec.name!r} is enabled; "
+                        f"setting {key!r} is required while {where} is enabled; "
                         "disable the workflow first"
                     )
                 current.pop(key, None)
@@ -266,11 +300,23 @@ class ConnectedUsers:
             coerced = coerce_setting(setting, value)
             if setting.type is SettingType.MARKETO_LIST:
                 self._check_list(sub, coerced)
+            elif setting.type is SettingType.FIELD_MAPPING:
+                self._check_fields(sub, key, mapped_marketo_fields(coerced))
             current[key] = coerced
-        self._store.put_workflow_setting(
-            sub, wf_id, settings=current, enabled=enabled, now=self._clock.time()
-        )
         return current
+
+    def _check_fields(self, sub: str, key: str, fields: list[str]) -> None:
+        """Every Marketo field of a mapping must exist in the user's Marketo (describe)."""
+        if not fields:
+            return
+        known = [f.name for f in self.gateway_for(sub).client.describe() if f.name]
+        missing = [f for f in fields if f not in known]
+        if missing:
+            hints = "".join(did_you_mean(f, known) for f in missing[:3])
+            raise RuntimeStateError(
+                f"setting {key!r}: Marketo field(s) {', '.join(map(repr, missing))} do not exist "
+                f"in user {sub!r}'s Marketo (describe lists {len(known)} fields){hints}"
+            )
 
     def _check_list(self, sub: str, list_id: int) -> None:
         gateway = self.gateway_for(sub)
@@ -289,7 +335,8 @@ class ConnectedUsers:
     def effective_settings(self, sub: str, wf_id: str, spec: WorkflowSpec) -> dict[str, Any]:
         """Stored settings plus declared defaults (what a run sees)."""
         stored, _ = self.settings_of(sub, wf_id)
-        out = {s.id: s.default for s in spec.user_settings if s.default is not None}
+        out = self.shared.effective(sub)  # integration-level first: a workflow's own win
+        out.update({s.id: s.default for s in spec.user_settings if s.default is not None})
         out.update(stored)
         return out
 
@@ -302,11 +349,18 @@ class ConnectedUsers:
                 f"enabling {spec.name!r}"
             )
         settings = self.effective_settings(sub, wf_id, spec)
-        missing = [s.id for s in spec.user_settings if s.required and s.id not in settings]
+        required = [*spec.user_settings, *self.shared.declared()]
+        missing = [s.id for s in required if s.required and s.id not in settings]
         if missing:
+            own = {s.id for s in spec.user_settings}
+            how = (
+                "project.set_workflow_settings"
+                if set(missing) <= own
+                else ("project.set_shared_settings (integration-level) / set_workflow_settings")
+            )
             raise RuntimeStateError(
                 f"workflow {spec.name!r} needs its required setting(s) {', '.join(missing)} for "
-                f"user {sub!r}; set them with project.set_workflow_settings first"
+                f"user {sub!r}; set them with {how} first"
             )
         stored, _ = self.settings_of(sub, wf_id)
         self._store.put_workflow_setting(

@@ -32,8 +32,12 @@ def user_state(store: ProjectStore, sub: str) -> dict[str, Any]:
         r["workflow_id"]: {"enabled": bool(r["enabled"]), "settings": loads(r["settings"])}
         for r in store.workflow_settings(sub)
     }
+    shared = store.one(
+        "SELECT settings FROM shared_settings WHERE sub = ? AND integration = ?", sub, MARKETO
+    )
     marketo: dict[str, Any] = {
         "enabled": cred is not None and cred.status == CredentialStatus.VALID,
+        "sharedSettings": (loads(shared["settings"]) or {}) if shared is not None else {},
         "workflowSettings": workflow_settings,
         "configuredWorkflows": workflow_settings,  # deprecated alias the docs still use
     }

@@ -71,6 +71,10 @@ class SettingType(StrEnum):
     BOOLEAN = "boolean"
     DROPDOWN = "dropdown"
     MARKETO_LIST = "marketo_list"
+    #: Paragon's Field Mapping: each app field (``fields``) -> a Marketo field from describe
+    FIELD_MAPPING = "field_mapping"
+    #: Paragon's Custom Dropdown: options from the app, ``connect(dropdowns={key: [...]})``
+    CUSTOM_DROPDOWN = "custom_dropdown"
 
 
 class _Model(BaseModel):
@@ -87,6 +91,10 @@ class UserSetting(_Model):
     options: list[str] | None = None
     default: Any = None
     tooltip: str | None = None
+    #: field_mapping: the app's fields the user maps to Marketo fields
+    fields: list[str] | None = None
+    #: custom_dropdown: the key of its options in ``connect(dropdowns=...)`` (default: the id)
+    dropdown: str | None = None
 
     @field_validator("id")
     @classmethod
@@ -99,6 +107,14 @@ class UserSetting(_Model):
             raise ValueError(f"dropdown setting {self.id!r} needs a non-empty options list")
         if self.type is not SettingType.DROPDOWN and self.options is not None:
             raise ValueError(f"options are only for dropdown settings (setting {self.id!r})")
+        if self.type is SettingType.FIELD_MAPPING and not self.fields:
+            raise ValueError(
+                f"field_mapping setting {self.id!r} needs 'fields': the app fields to map"
+            )
+        if self.type is not SettingType.FIELD_MAPPING and self.fields is not None:
+            raise ValueError(f"fields are only for field_mapping settings (setting {self.id!r})")
+        if self.type is not SettingType.CUSTOM_DROPDOWN and self.dropdown is not None:
+            raise ValueError(f"dropdown is only for custom_dropdown settings (setting {self.id!r})")
         return self
 
 
