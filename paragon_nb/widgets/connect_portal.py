@@ -48,8 +48,10 @@ from paragon_nb.marketo._base import _split_endpoint as _split_rest_endpoint
 from paragon_nb.runtime.connect_shapes import integration_id
 from paragon_nb.runtime.gateway import MarketoCredentials
 from paragon_nb.runtime.sdk_events import SdkEvent, callbacks_from_options
+from paragon_nb.runtime.workflows import UserSetting
+from paragon_nb.widgets.connect_portal_fields import SharedSettingsPanel, portal_field
 from paragon_nb.widgets.list_picker import ListPicker
-from paragon_nb.widgets.workflow_panel import WorkflowPanel, deployed_workflows
+from paragon_nb.widgets.workflow_panel import WorkflowPanel, _field_for, deployed_workflows
 
 __all__ = [
     "ConnectPortal",
@@ -131,6 +133,7 @@ class ConnectPortalModel(t.HasTraits):
     error = t.Unicode("")
     message = t.Unicode("")
     workflow_settings = t.Dict(help="workflow id -> {'enabled': bool, 'settings': dict}")
+    shared_settings = t.Dict(help="integration-level setting id -> value")
     credentials_source = t.Unicode("", help="where the prefilled values come from, for the UI")
 
     def __init__(
@@ -196,6 +199,7 @@ class ConnectPortalModel(t.HasTraits):
         self.client_id = str(cfg.get("client_id") or self.client_id)
         self.identity = str(cfg.get("identity") or self.identity)
         self.workflow_settings = dict(marketo.get("workflowSettings") or {})
+        self.shared_settings = dict(marketo.get("sharedSettings") or {})
         self.connected = bool(marketo.get("credentialId"))  # an INVALID one is still connected
 
     def workflows(self) -> list[dict[str, Any]]:
@@ -209,6 +213,35 @@ class ConnectPortalModel(t.HasTraits):
             return list(self.project.marketo_client(self.user_id).iter_static_lists())
 
         return load
+
+    def shared_specs(self) -> list[UserSetting]:
+        """The integration-level settings the project declares (none: no Settings section)."""
+        shared = getattr(self.project, "shared_settings", None)
+        return list(shared()) if shared is not None else []
+
+    def field_loader(self) -> Callable[[], list[tuple[str, str]]]:
+        """A loader of the user's Marketo lead fields (one describe) for Field Mapping."""
+
+        def load() -> list[tuple[str, str]]:
+            fields = self.project.marketo_client(self.user_id).describe()
+            return [
+                (f"{f.display_name} ({f.name})", f.name)
+                for f in fields
+                if f.name and not f.read_only
+            ]
+
+        return load
+
+    def save_shared(self, settings: dict[str, Any]) -> tuple[bool, str]:
+        """Store the integration-level settings (``project.set_shared_settings``)."""
+        try:
+            self.project.set_shared_settings(self.user_id, settings)
+        except ParagonError as exc:
+            self.error = str(exc)
+            return False, str(exc)
+        self.error = ""
+        self.reload()
+        return True, "Settings saved."
 
     # actions (one runtime call each) -------------------------------------------------------
     def connect(
@@ -316,9 +349,11 @@ class ConnectPortal(w.VBox):
         user_id: str,
         credentials: Any = None,
         model: ConnectPortalModel | None = None,
+        dropdowns: dict[str, Any] | None = None,
         on_event: Callable[[SdkEvent, dict[str, Any], dict[str, Any]], None] | None = None,
         **callbacks: Callable[[dict[str, Any], dict[str, Any]], Any],
     ) -> None:
+        self._dropdowns = dict(dropdowns or {})
         chosen, unknown = callbacks_from_options(callbacks)
         if unknown:
             raise TypeError(
@@ -352,6 +387,7 @@ class ConnectPortal(w.VBox):
         self._status = w.HTML("")
         self._connection = w.HTML("")
         self._panels: list[WorkflowPanel] = []
+        self.shared: SharedSettingsPanel | None = None  # integration-level Settings
         self._config = w.VBox([])
         self._tabs = w.Tab()
         for field in (self._client_id, self._client_secret, self._endpoint, self._identity):
@@ -413,6 +449,27 @@ class ConnectPortal(w.VBox):
         names = [p.workflow_name for p in self._panels]
         raise KeyError(f"no deployed workflow {workflow!r} in this portal; workflows: {names}")
 
+    def _extra_field(self, spec: Any, value: Any) -> Any:
+        """Field Mapping and Custom Dropdown fields (None: the workflow panel draws it)."""
+        setting = spec if isinstance(spec, UserSetting) else UserSetting.model_validate(spec)
+        return portal_field(
+            setting, value, load_fields=self.model.field_loader(), dropdowns=self._dropdowns
+        )
+
+    def _shared_panel(self, picker: Callable[[Any], Any]) -> SharedSettingsPanel | None:
+        specs = self.model.shared_specs()
+        if not specs:
+            return None
+
+        def field_for(spec: UserSetting, value: Any) -> Any:
+            return self._extra_field(spec, value) or _field_for(
+                spec.model_dump(), value, picker
+            )  # (U) the workflow panel's fields take the setting as a dict on main
+
+        return SharedSettingsPanel(
+            specs, self.model.shared_settings, field_for=field_for, save=self.model.save_shared
+        )
+
     # handlers ----------------------------------------------------------------------------
     def _on_endpoint_change(self, change: dict[str, Any]) -> None:
         if not self._identity_edited:
@@ -472,15 +529,19 @@ class ConnectPortal(w.VBox):
                 )
             first = w.VBox([self._connection, warning, self._disconnect])
             loader = m.list_loader()
+
+            def picker(value: Any) -> ListPicker:
+                return ListPicker(loader, value=value, auto_load=True)
+
             self._panels = [
-                WorkflowPanel(
-                    wf,
-                    self.model,
-                    list_picker=lambda v: ListPicker(loader, value=v, auto_load=True),
-                )
+                WorkflowPanel(wf, self.model, list_picker=picker, extra_field=self._extra_field)
                 for wf in m.workflows()
             ]
-            self._config.children = self._panels or [
+            for panel in self._panels:
+                _show_tooltips(panel)
+            self.shared = self._shared_panel(picker)
+            shared = [self.shared] if self.shared is not None else []
+            self._config.children = [*shared, *self._panels] or [
                 w.HTML("<i>No deployed workflows yet: deploy one, then reopen the portal.</i>")
             ]
             self._tabs.children = [first, self._config]
@@ -499,3 +560,11 @@ class ConnectPortal(w.VBox):
             self._tabs.children = [form]
             self._tabs.titles = ("Connect",)
         self._tabs.selected_index = 0
+
+
+def _show_tooltips(panel: WorkflowPanel) -> None:
+    """Each setting's tooltip on its field (hover text in JupyterLab)."""
+    for spec in panel.specs:
+        tooltip = spec.get("tooltip") if isinstance(spec, dict) else spec.tooltip
+        if tooltip:
+            panel.field(spec["id"] if isinstance(spec, dict) else spec.id).tooltip = tooltip

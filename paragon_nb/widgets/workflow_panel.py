@@ -106,6 +106,7 @@ class WorkflowPanel(w.VBox):
         model: Any,
         *,
         list_picker: Callable[[Any], Any],
+        extra_field: Callable[[Any, Any], Any] | None = None,
     ) -> None:
         self.workflow_id = str(workflow["id"])
         self.workflow_name = str(workflow["name"])
@@ -116,8 +117,11 @@ class WorkflowPanel(w.VBox):
         self._enabled = w.Checkbox(
             value=bool(current.get("enabled")), description="Enabled", indent=False
         )
+        # extra_field(spec, value): the portal's widget for the types it draws itself
+        # (field_mapping, custom_dropdown: widgets.connect_portal_fields), None for the rest
         self._fields = {
-            spec["id"]: _field_for(spec, values.get(spec["id"], spec.get("default")), list_picker)
+            spec["id"]: (extra_field and extra_field(spec, values.get(spec["id"])))
+            or _field_for(spec, values.get(spec["id"], spec.get("default")), list_picker)
             for spec in self.specs
         }
         self._save = w.Button(description="Save", button_style="primary")
