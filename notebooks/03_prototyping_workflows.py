@@ -200,3 +200,99 @@ python = sys.executable  # the kernel's Python, where paragon_nb is installed
 # %% tags=["nbval-check-output"]
 project.wait_idle(timeout=60)
 print("fay@example.com" in {lead["email"] for lead in sandbox.app.leads()})
+
+# %% [markdown]
+# ## The SDK's proxy, an environment secret, a Field Mapping and Task History
+#
+# Four more of Paragon's building blocks, each with the same name as there:
+#
+# - `paragon.request("marketo", path, ...)`: **the proxy**, any Marketo REST call with the
+#   user's own credential (it spends from the same Marketo budget as the workflows);
+# - `project.set_secret(name, value)`: an **environment secret**, used as `{{secrets.NAME}}`
+#   in a step, encrypted at rest and masked in every run record;
+# - a **Field Mapping** setting: the user maps each of your app's fields to a Marketo field
+#   (picked live from `describe` in the Connect Portal), and Create or Update Lead takes its
+#   fields from that mapping;
+# - the **Task History API**, read with a project API key (never a user token).
+
+# %% tags=["nbval-check-output"]
+from paragon_nb import Paragon
+
+paragon = Paragon(project)
+paragon.authenticate(project.id, os.environ["USER_TOKEN"])
+answer = paragon.request("marketo", "v1/leads.json?filterType=email&filterValues=ada@example.com")
+print([lead["email"] for lead in answer["result"]])
+
+# %% [markdown]
+# A secret comes from where you keep secrets (here: a random one, so none is ever written in
+# the notebook). The step receives the real value; the run record shows `***`.
+
+# %%
+import secrets
+
+project.set_secret("CRM_TOKEN", os.environ.get("CRM_TOKEN") or secrets.token_urlsafe(24))
+
+
+def tag_in_crm(email: str, token: str) -> dict:
+    return {"tagged": email, "sent_with": token}  # a stand-in for a call to your CRM
+
+
+project.register_function("tag_in_crm", tag_in_crm, output={"tagged": "", "sent_with": ""})
+
+# %% tags=["nbval-check-output"] magic_args="--deploy" language="workflow"
+# name: Mapped signups
+# trigger:
+#   app_event: Signup
+# user_settings:
+#   - id: lead_fields
+#     label: Lead fields
+#     type: field_mapping
+#     fields: [email, company]
+#     required: true
+#     tooltip: The Marketo field each of our fields goes to
+# steps:
+#   - id: upsert
+#     action: marketo.create_or_update_lead
+#     fields_from: {mapping: "{{settings.lead_fields}}", record: "{{event}}"}
+#   - id: tag
+#     action: python
+#     function: tag_in_crm
+#     input: {email: "{{event.email}}", token: "{{secrets.CRM_TOKEN}}"}
+
+# %% [markdown]
+# In the Connect Portal the user picks a Marketo field for each app field (the options come
+# from their Marketo's `describe`); here we save the same choice in code:
+
+# %%
+project.disable_workflow("user-1", "Route signups")
+project.set_workflow_settings(
+    "user-1", "Mapped signups", {"lead_fields": {"email": "email", "company": "company"}}
+)
+project.enable_workflow("user-1", "Mapped signups")
+paragon.connect("marketo").panel("Mapped signups")
+
+# %% tags=["nbval-check-output"]
+receipt = project.trigger_event(
+    "user-1", "Signup", {"email": "gus@example.com", "company": "Gus GmbH", "employees": 40}
+)
+project.wait_idle(timeout=60)
+run = project.run(receipt.run_ids[0])
+print(run["status"], {s["step_id"]: s["output"] for s in run["steps"] if s["step_id"] == "tag"})
+print([(lead["email"], lead["company"]) for lead in sandbox.app.leads()
+       if lead["email"] == "gus@example.com"])  # fmt: skip
+
+# %% [markdown]
+# **Task History**: your backend reads executions with a project API key (shown once; only its
+# digest is stored). Statuses are Paragon's: `EXECUTING`, `FAILED`, `SUCCEEDED`, `DELAYED`.
+
+# %% tags=["nbval-check-output"]
+import httpx
+
+os.environ["PARAGON_API_KEY"] = project.create_api_key("tutorial").key
+history = httpx.get(
+    f"{server.url}/projects/{project.id}/task-history/workflow-executions",
+    headers={"Authorization": "Bearer " + os.environ["PARAGON_API_KEY"]},
+    params={"workflowId": project.workflow("Mapped signups").id},
+).json()
+print(history["total"], [e["status"] for e in history["data"]])
+print([s["stepId"] for s in history["data"][0]["stepExecutions"]])
