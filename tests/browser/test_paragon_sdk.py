@@ -186,8 +186,12 @@ async (w) => {
   const picked = options.data.find((o) => o.label === "Newsletter").value;
   await p.updateWorkflowUserSettings("marketo", w.workflow, {marketo_list: picked});
   const settings = p.getUser().integrations.marketo.workflowSettings[w.workflow].settings;
+  const proxied = await p.request("marketo", "/v1/lists.json", {method: "GET"});
+  let proxyError = null;
+  try { await p.request("marketo", "/identity/oauth/token"); } catch (e) { proxyError = e.message; }
+  const stillIn = p.getUser().authenticated;
   await p.uninstallIntegration("marketo");
-  return {off, again, on, account, metadata, options, settings,
+  return {off, again, on, account, metadata, options, settings, proxied, proxyError, stillIn,
           after: p.getUser().integrations.marketo};
 }
 """
@@ -234,6 +238,9 @@ def test_the_published_sdk_runs_the_seed_flow_against_paragon_nb_serve(
     assert second["metadata"]["name"] == "Marketo"
     assert {o["label"] for o in second["options"]["data"]} == {"Newsletter"}
     assert second["settings"] == {"marketo_list": world["list_id"]}  # as the project keeps it
+    # the proxy: the SDK unwraps {"output": ...}; a refused path throws, the user stays in
+    assert "Newsletter" in {x["name"] for x in second["proxied"]["result"]}
+    assert second["proxyError"] and second["stillIn"] is True
     assert sandbox.app.client_secret not in json.dumps(second)
     assert not second["after"].get("credentialId")
     me = httpx.get(
