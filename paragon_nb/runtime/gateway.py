@@ -115,25 +115,29 @@ class MarketoGateway:
         *,
         params: dict[str, Any] | None = None,
         body: Any = None,
-    ) -> Any:
-        """Any Marketo REST call with this credential (the proxy, Integration Request), sent
-        on the client's one path: this instance's limiter, auth, retries (a POST is never
-        resent after an ambiguous failure). Returns Marketo's parsed JSON answer, or the text
-        of a non-JSON one (bulk files); raises the MarketoError of a failure."""
+    ) -> dict[str, Any]:
+        """Any Marketo REST call with this credential (the proxy, the Integration Request
+        step; ``path`` as :func:`marketo_path` takes it), sent on the client's one path: this
+        instance's limiter and budget, auth, retries (a write is never resent after an
+        ambiguous failure). Returns ``{statusCode, headers, body}`` with Marketo's parsed
+        JSON answer (or the text of a non-JSON one, e.g. a bulk file) as ``body``; raises
+        the MarketoError of a failure (an error envelope included)."""
         verb = method.upper()
         below = marketo_path(path)
         text = self.client._call(
             verb,
             below,
-            params=params or None,
+            params=dict(params or {}) or None,
             json_body=body,
             idempotent=verb in ("GET", "HEAD", "PUT", "DELETE"),
             raw=True,
             what=f"{verb} {below}",
         )
         if isinstance(text, str) and text.lstrip().startswith(("{", "[")):
-            return json.loads(text)
-        return text
+            text = json.loads(text)
+        # (U) Http.call does not hand back the response's status and headers: a call that
+        # returns at all was a 2xx with a successful envelope
+        return {"statusCode": 200, "headers": {}, "body": text}
 
     def get_leads(
         self, filter_type: str, values: list[Any], *, fields: list[str] | None

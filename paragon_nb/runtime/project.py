@@ -370,7 +370,7 @@ class Project:
         auth refusal marks the credential INVALID, as a run's would)."""
         gateway = self._users.gateway_for(sub)
         try:
-            return gateway.request(method, path, params=dict(params or {}), body=body)
+            return gateway.request(method, path, params=dict(params or {}), body=body)["body"]
         except MarketoAuthError as exc:
             self._users.mark_invalid(sub, exc)
             raise
