@@ -27,6 +27,8 @@ by a project API key, never a user token; :mod:`~paragon_nb.runtime.task_history
     GET    .../{ex}/step-executions[/{stepEx}]        its step executions (one: input/output)
     POST   .../{ex}/replay                            201 {"executionId": <the new run>}
 
+1,000 requests per 10 minutes (429 with Retry-After beyond), as Paragon limits it.
+
 The shapes are the ones ``@useparagon/connect`` 2.4.0 reads (:mod:`.connect_shapes`). The
 ``X-Paragon-Credential`` / ``X-Paragon-Configuration-Id`` headers the SDK sends must name
 the user's credential / its configuration (404 otherwise); each user has one of each.
@@ -404,12 +406,23 @@ def replay_execution(project: Any, req: Request) -> tuple[int, Any]:
     return 201, {"executionId": new_id, "replayOf": execution}
 
 
+def _limited(handler: Any) -> Any:
+    """``handler`` behind the Task History API's rate limit (429 with Retry-After)."""
+
+    def limited(project: Any, req: Request) -> tuple[int, Any]:
+        project.task_history.admit()
+        return handler(project, req)  # type: ignore[no-any-return]
+
+    limited.__name__ = handler.__name__
+    return limited
+
+
 _EXECUTION = _EXECUTIONS + "/(?P<execution>[^/]+)"
 #: routes relative to /projects/{id} that take a project API key (RestApp checks it)
 API_KEY_ROUTES: list[tuple[str, dict[str, Any]]] = [
-    (_EXECUTIONS, {"GET": list_executions}),
-    (_EXECUTION, {"GET": get_execution}),
-    (_EXECUTION + "/step-executions", {"GET": list_step_executions}),
-    (_EXECUTION + "/step-executions/(?P<step>[^/]+)", {"GET": get_step_execution}),
-    (_EXECUTION + "/replay", {"POST": replay_execution}),
+    (_EXECUTIONS, {"GET": _limited(list_executions)}),
+    (_EXECUTION, {"GET": _limited(get_execution)}),
+    (_EXECUTION + "/step-executions", {"GET": _limited(list_step_executions)}),
+    (_EXECUTION + "/step-executions/(?P<step>[^/]+)", {"GET": _limited(get_step_execution)}),
+    (_EXECUTION + "/replay", {"POST": _limited(replay_execution)}),
 ]

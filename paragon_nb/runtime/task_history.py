@@ -25,6 +25,8 @@ as Running). Step records are stored masked, so nothing here can show a secret.
 
 from __future__ import annotations
 
+import threading
+from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -33,13 +35,15 @@ from typing import Any
 from urllib.parse import urlencode
 
 from paragon_nb._clock import Clock
-from paragon_nb.errors import NotFoundError, RuntimeStateError, did_you_mean
+from paragon_nb.errors import BackpressureError, NotFoundError, RuntimeStateError, did_you_mean
 from paragon_nb.runtime.api import MARKETO, RunStatus, StepStatus
 from paragon_nb.runtime.store import loads
 
 __all__ = ["PAGE_SIZE", "ExecutionFilter", "ExecutionStatus", "TaskHistory", "parse_date"]
 
 PAGE_SIZE = 100
+#: Paragon's Task History API limit: 1,000 requests per 10 minutes (reference §9)
+RATE_LIMIT, RATE_WINDOW = 1000, 600.0
 
 
 class ExecutionStatus(StrEnum):
@@ -128,11 +132,33 @@ class ExecutionFilter:
 
 
 class TaskHistory:
-    """Reads executions and step executions from a project store."""
+    """Reads executions and step executions from a project store. ``admit()`` enforces the
+    API's rate limit (``limit`` requests per ``window`` seconds, sliding, on the injected
+    clock; per process: # (U) Paragon does not say whether its limit is per key or project)."""
 
-    def __init__(self, store: Any, *, clock: Clock) -> None:
+    def __init__(
+        self, store: Any, *, clock: Clock, limit: int = RATE_LIMIT, window: float = RATE_WINDOW
+    ) -> None:
         self._store = store
         self._clock = clock
+        self.limit, self.window = limit, window
+        self._seen: deque[float] = deque()
+        self._lock = threading.Lock()
+
+    def admit(self) -> None:
+        """Count one API request; BackpressureError (429, ``retry_after``) over the limit."""
+        now = self._clock.time()
+        with self._lock:
+            while self._seen and self._seen[0] <= now - self.window:
+                self._seen.popleft()
+            if len(self._seen) >= self.limit:
+                retry_after = self._seen[0] + self.window - now
+                raise BackpressureError(
+                    f"the Task History API allows {self.limit} requests per "
+                    f"{self.window:g} s; retry in {retry_after:.0f} s",
+                    retry_after=retry_after,
+                )
+            self._seen.append(now)
 
     # executions ------------------------------------------------------------------------
     def _where(self, f: ExecutionFilter, now: float) -> tuple[str, list[Any]]:

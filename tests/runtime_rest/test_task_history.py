@@ -224,3 +224,18 @@ def _iso_ms(ts: float) -> str:
     from datetime import UTC, datetime
 
     return datetime.fromtimestamp(ts, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def test_rate_limit_1000_requests_per_10_minutes(world: World, api: httpx.Client) -> None:
+    history = world.project.task_history
+    assert (history.limit, history.window) == (1000, 600)
+    headers = _key(world)
+    assert api.get(EXECUTIONS, headers=headers).status_code == 200  # request 1
+    world.clock.advance(300)
+    for _ in range(999):  # requests 2..1000, counted as the API counts them
+        history.admit()
+    refused = api.get(EXECUTIONS, headers=headers)
+    assert refused.status_code == 429 and "1000 requests per 600 s" in refused.json()["message"]
+    assert refused.headers["Retry-After"] == "300"  # when request 1 leaves the window
+    world.clock.advance(300)
+    assert api.get(EXECUTIONS, headers=headers).status_code == 200
