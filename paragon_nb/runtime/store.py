@@ -97,6 +97,22 @@ CREATE TABLE IF NOT EXISTS idempotency (
     PRIMARY KEY (sub, key));
 """
 
+# --- workers (issue 11): leases, resume times and the shared Marketo budget -----------------
+# Moves into runtime/schema.py as one appended migration once that module is on main.
+_WORKERS_COLUMNS = (("runs", "lease_until", "REAL"), ("runs", "not_before", "REAL"))
+_WORKERS_SCHEMA = """
+CREATE INDEX IF NOT EXISTS runs_status ON runs(status, seq);
+CREATE TABLE IF NOT EXISTS marketo_budget (
+    instance TEXT PRIMARY KEY, paused_until REAL NOT NULL DEFAULT 0, day TEXT,
+    day_calls INTEGER NOT NULL DEFAULT 0, rate_calls INTEGER, concurrency INTEGER,
+    rate_changed REAL NOT NULL DEFAULT 0, conc_changed REAL NOT NULL DEFAULT 0);
+CREATE TABLE IF NOT EXISTS marketo_calls (
+    id INTEGER PRIMARY KEY, instance TEXT NOT NULL, at REAL NOT NULL, holder TEXT NOT NULL,
+    lease_until REAL NOT NULL, in_flight INTEGER NOT NULL DEFAULT 1);
+CREATE INDEX IF NOT EXISTS marketo_calls_instance ON marketo_calls(instance, at);
+"""
+# --- end workers ---------------------------------------------------------------------------
+
 _INSERT_CREDENTIAL = (
     "INSERT INTO credentials(id, sub, integration, endpoint, identity, client_id, secret_enc, "
     "status, error, created, checked) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
@@ -121,6 +137,11 @@ class ProjectStore:
         for column, kind in (("batch_id", "TEXT"), ("batch_size", "INTEGER")):
             if column not in have:  # a project made before batching: add the columns
                 conn.execute(f"ALTER TABLE run_steps ADD COLUMN {column} {kind}")
+        for table, column, kind in _WORKERS_COLUMNS:
+            have = {r["name"] for r in conn.execute(f"PRAGMA table_info({table})")}
+            if column not in have:
+                conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
+        conn.executescript(_WORKERS_SCHEMA)
 
     # plumbing -------------------------------------------------------------------------
     def _write_conn(self) -> sqlite3.Connection:
