@@ -239,6 +239,18 @@ def _add_serve(sub: argparse._SubParsersAction) -> None:
         help="a browser origin allowed to call the API, e.g. http://localhost:3000 "
         "(repeatable; '*' for any; default: pages served from this machine)",
     )
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        metavar="N",
+        help="start N `paragon-nb worker` processes beside the server, which then only "
+        "accepts events (0: accept only; workers run elsewhere). Default: this process runs "
+        "the runs itself",
+    )
+    from paragon_nb.cli_worker import add_lease_argument
+
+    add_lease_argument(p)
     p.set_defaults(func=_run_serve)
 
 
@@ -247,14 +259,23 @@ def _run_serve(args: argparse.Namespace) -> int:
 
     NotFoundError/ConfigurationError (exit 2) if PATH is not a project folder or the port
     is taken. The project is closed on the way out (unfinished runs resume on reopen).
+    ``--workers N`` starts N worker processes after the server is up and stops them
+    (SIGTERM: they finish or hand back what they hold) before exiting.
     """
     import json
 
     from paragon_nb._serving import until_signalled
     from paragon_nb.errors import ConfigurationError
     from paragon_nb.runtime.project import Project
+    from paragon_nb.runtime.worker import start_worker_processes, stop_worker_processes
 
-    project = Project.open(args.path)
+    workers = args.workers
+    if workers is not None and workers < 0:
+        raise ConfigurationError(f"--workers must be >= 0, got {workers}")
+    project = Project.open(
+        args.path, execute_runs=workers is None, lease_seconds=args.lease_seconds
+    )
+    procs: list = []
     try:
         with until_signalled() as stop:
             try:
@@ -269,12 +290,17 @@ def _run_serve(args: argparse.Namespace) -> int:
             except ValueError as exc:  # a malformed --cors-origin
                 raise ConfigurationError(f"--cors-origin: {exc}") from None
             try:
+                if workers:
+                    procs = start_worker_processes(
+                        args.path, workers, extra_args=["--lease-seconds", str(args.lease_seconds)]
+                    )
                 print(json.dumps({"url": handle.url, "project_id": str(project.id)}), flush=True)
                 while not stop.wait(0.5):
                     pass
             finally:
                 handle.stop()
     finally:
+        stop_worker_processes(procs)
         project.close()
     return 0
 
@@ -292,6 +318,9 @@ def build_parser() -> argparse.ArgumentParser:
     from paragon_nb.cli_keys import add_parsers as _add_key_and_token
 
     _add_key_and_token(sub)
+    from paragon_nb.cli_worker import add_parser as _add_worker
+
+    _add_worker(sub)
     return parser
 
 
