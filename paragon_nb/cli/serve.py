@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 
 from paragon_nb.cli._args import add_bind_address, add_project_folder
-from paragon_nb.cli.worker import add_lease_argument
+from paragon_nb.cli.worker import add_lease_argument, start_worker_processes, stop_worker_processes
 
 __all__ = ["add_parser", "run"]
 
@@ -53,7 +53,6 @@ def run(args: argparse.Namespace) -> int:
     from paragon_nb._serving import cannot_bind, until_signalled
     from paragon_nb.errors import ConfigurationError
     from paragon_nb.runtime.project import Project
-    from paragon_nb.runtime.worker import start_worker_processes, stop_worker_processes
 
     workers = args.workers
     if workers is not None and workers < 0:
