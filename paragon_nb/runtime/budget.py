@@ -285,11 +285,7 @@ class SharedLimiter:
                 "AND (in_flight = 0 OR lease_until < ?)",
                 (self.instance, horizon, now),
             )
-            count = c.execute(
-                "SELECT COUNT(*) AS n, MIN(at) AS first FROM marketo_calls "
-                "WHERE instance = ? AND at > ?",
-                (self.instance, horizon),
-            ).fetchone()
+            count = self._window(c, now)
             flying = c.execute(
                 "SELECT holder, at FROM marketo_calls WHERE instance = ? AND in_flight = 1 "
                 "AND lease_until >= ?",
@@ -300,7 +296,7 @@ class SharedLimiter:
             if len(flying) >= conc:
                 return _Try(concurrency=True)
             if int(count["n"]) >= rate:
-                return _Try(wait=float(count["first"]) + self.limits.rate_window - now)
+                return _Try(wait=_window_wait(count["first"], self.limits.rate_window, now))
             spent = self._count_day(c, row)
             call_id = c.execute(
                 "INSERT INTO marketo_calls(instance, at, holder, lease_until, in_flight) "
@@ -310,6 +306,18 @@ class SharedLimiter:
         self.max_in_flight = max(self.max_in_flight, len(flying) + 1)
         self.max_calls_in_window = max(self.max_calls_in_window, int(count["n"]) + 1)
         return _Try(call_id=int(call_id), spent=spent)
+
+    def _window(self, c: Any, now: float) -> Any:
+        """``n``: calls of every process in the rate window; ``first``: when the oldest
+        finished one leaves it. A call still in flight counts however long ago it was
+        granted: Marketo counts it when it arrives, which may be now (it is re-stamped with
+        its completion time when it ends)."""
+        return c.execute(
+            "SELECT COUNT(*) AS n, MIN(CASE WHEN in_flight = 0 THEN at END) AS first "
+            "FROM marketo_calls WHERE instance = ? "
+            "AND (at > ? OR (in_flight = 1 AND lease_until >= ?))",
+            (self.instance, now - self.limits.rate_window, now),
+        ).fetchone()
 
     def _without_dead(self, c: Any, flying: list[Any], now: float) -> list[Any]:
         """Calls in flight minus those of a process on this machine that is gone and left
@@ -351,11 +359,7 @@ class SharedLimiter:
                 wait = row["paused_until"] - now
                 if wait <= 0:
                     rate, _ = self._effective(row)
-                    count = c.execute(
-                        "SELECT COUNT(*) AS n, MIN(at) AS first FROM marketo_calls "
-                        "WHERE instance = ? AND at > ?",
-                        (self.instance, now - self.limits.rate_window),
-                    ).fetchone()
+                    count = self._window(c, now)
                     if int(count["n"]) < rate:
                         c.execute(
                             "INSERT INTO marketo_calls(instance, at, holder, lease_until, "
@@ -363,7 +367,7 @@ class SharedLimiter:
                             (self.instance, now, self._budget.holder, now),
                         )
                         return
-                    wait = float(count["first"]) + self.limits.rate_window - now
+                    wait = _window_wait(count["first"], self.limits.rate_window, now)
             self._clock.sleep(max(wait, 1e-3))
 
     def _finish(self, grant: SharedGrant, *, used: bool) -> None:
@@ -417,3 +421,11 @@ class SharedGrant:
         if not self._released:
             self._released = True
             self._limiter._finish(self, used=used)
+
+
+def _window_wait(first: Any, window: float, now: float) -> float:
+    """Seconds until a window place frees: when the oldest finished call leaves it, or a
+    short poll while every call in the window is still in flight (one ends any moment)."""
+    if first is None:
+        return POLL
+    return max(POLL, float(first) + window - now)
