@@ -38,6 +38,7 @@ from paragon_nb.errors import (
 )
 from paragon_nb.marketo._base import ENV_CLIENT_ID, ENV_CLIENT_SECRET, ENV_ENDPOINT, ENV_IDENTITY
 from paragon_nb.marketo._base import _split_endpoint as _split_rest_endpoint
+from paragon_nb.runtime.api import MARKETO
 from paragon_nb.runtime.gateway import MarketoCredentials
 from paragon_nb.runtime.workflows import Workflow
 from paragon_nb.widgets.list_picker import ListPicker
@@ -52,7 +53,7 @@ __all__ = [
     "normalized_endpoint",
 ]
 
-INTEGRATION = "marketo"
+INTEGRATION = MARKETO
 
 
 def identity_for(endpoint: str) -> str:
