@@ -59,14 +59,17 @@ class ExecutionStatus(StrEnum):
 #: free). # (U) the kind names of flow's new steps; one place to change them.
 FREE_STEPS = frozenset({"condition", "delay", "fan_out", "response"})
 
-# When an unfinished run will go on: the earliest Marketo write of it waiting for a retry
-# time. # (U) flow's Delay adds runs.not_before; add it here when it is on main.
-_RESUME_AT = "(SELECT MIN(w.not_before) FROM marketo_work w WHERE w.run_id = runs.id)"
+# When an unfinished run will go on: its own resume time (runs.not_before: a Delay, a run
+# held back) or else the earliest of its Marketo writes waiting for a retry time (606...).
+_WORK_RESUME = "(SELECT MIN(w.not_before) FROM marketo_work w WHERE w.run_id = runs.id)"
+_RESUME_AT = (
+    f"(CASE WHEN COALESCE(runs.not_before, 0) > 0 THEN runs.not_before ELSE {_WORK_RESUME} END)"
+)
 _COLUMNS = (
     f"runs.*, {_RESUME_AT} AS resume_at, "
     "(SELECT LENGTH(e.payload) FROM events e WHERE e.id = runs.event_id) AS event_size"
 )
-_UNFINISHED = (RunStatus.QUEUED.value, RunStatus.RUNNING.value)
+_FINISHED = (RunStatus.SUCCEEDED.value, RunStatus.FAILED.value)
 
 
 def parse_date(value: str, *, name: str) -> float:
@@ -179,7 +182,7 @@ class TaskHistory:
             args.append(f.before)
         if f.statuses:
             waiting = f"COALESCE({_RESUME_AT}, 0) > ?"
-            unfinished = "runs.status IN (?, ?)"
+            unfinished = "runs.status NOT IN (?, ?)"
             parts = []
             for status in f.statuses:
                 if status is ExecutionStatus.SUCCEEDED:
@@ -190,10 +193,10 @@ class TaskHistory:
                     args.append(RunStatus.FAILED.value)
                 elif status is ExecutionStatus.DELAYED:
                     parts.append(f"({unfinished} AND {waiting})")
-                    args.extend([*_UNFINISHED, now])
+                    args.extend([*_FINISHED, now])
                 else:
                     parts.append(f"({unfinished} AND NOT {waiting})")
-                    args.extend([*_UNFINISHED, now])
+                    args.extend([*_FINISHED, now])
             clauses.append("(" + " OR ".join(parts) + ")")
         return " AND ".join(clauses), args
 

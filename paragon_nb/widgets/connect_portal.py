@@ -45,10 +45,11 @@ from paragon_nb.errors import (
 )
 from paragon_nb.marketo._base import ENV_CLIENT_ID, ENV_CLIENT_SECRET, ENV_ENDPOINT, ENV_IDENTITY
 from paragon_nb.marketo._base import _split_endpoint as _split_rest_endpoint
+from paragon_nb.runtime.api import MARKETO
 from paragon_nb.runtime.connect_shapes import integration_id
 from paragon_nb.runtime.gateway import MarketoCredentials
 from paragon_nb.runtime.sdk_events import SdkEvent, callbacks_from_options
-from paragon_nb.runtime.workflows import UserSetting
+from paragon_nb.runtime.workflows import UserSetting, Workflow
 from paragon_nb.widgets.connect_portal_fields import SharedSettingsPanel, portal_field
 from paragon_nb.widgets.list_picker import ListPicker
 from paragon_nb.widgets.workflow_panel import WorkflowPanel, _field_for, deployed_workflows
@@ -62,7 +63,7 @@ __all__ = [
     "normalized_endpoint",
 ]
 
-INTEGRATION = "marketo"
+INTEGRATION = MARKETO
 
 
 def identity_for(endpoint: str) -> str:
@@ -202,8 +203,8 @@ class ConnectPortalModel(t.HasTraits):
         self.shared_settings = dict(marketo.get("sharedSettings") or {})
         self.connected = bool(marketo.get("credentialId"))  # an INVALID one is still connected
 
-    def workflows(self) -> list[dict[str, Any]]:
-        """Deployed workflows as dicts: id, name, user_settings (list of setting specs)."""
+    def workflows(self) -> list[Workflow]:
+        """The project's deployed workflows (``Workflow.user_settings``: the live version's)."""
         return deployed_workflows(self.project)
 
     def list_loader(self) -> Callable[[], Any]:
@@ -449,11 +450,10 @@ class ConnectPortal(w.VBox):
         names = [p.workflow_name for p in self._panels]
         raise KeyError(f"no deployed workflow {workflow!r} in this portal; workflows: {names}")
 
-    def _extra_field(self, spec: Any, value: Any) -> Any:
+    def _extra_field(self, spec: UserSetting, value: Any) -> Any:
         """Field Mapping and Custom Dropdown fields (None: the workflow panel draws it)."""
-        setting = spec if isinstance(spec, UserSetting) else UserSetting.model_validate(spec)
         return portal_field(
-            setting, value, load_fields=self.model.field_loader(), dropdowns=self._dropdowns
+            spec, value, load_fields=self.model.field_loader(), dropdowns=self._dropdowns
         )
 
     def _shared_panel(self, picker: Callable[[Any], Any]) -> SharedSettingsPanel | None:
@@ -462,9 +462,7 @@ class ConnectPortal(w.VBox):
             return None
 
         def field_for(spec: UserSetting, value: Any) -> Any:
-            return self._extra_field(spec, value) or _field_for(
-                spec.model_dump(), value, picker
-            )  # (U) the workflow panel's fields take the setting as a dict on main
+            return self._extra_field(spec, value) or _field_for(spec, value, picker)
 
         return SharedSettingsPanel(
             specs, self.model.shared_settings, field_for=field_for, save=self.model.save_shared
@@ -565,6 +563,5 @@ class ConnectPortal(w.VBox):
 def _show_tooltips(panel: WorkflowPanel) -> None:
     """Each setting's tooltip on its field (hover text in JupyterLab)."""
     for spec in panel.specs:
-        tooltip = spec.get("tooltip") if isinstance(spec, dict) else spec.tooltip
-        if tooltip:
-            panel.field(spec["id"] if isinstance(spec, dict) else spec.id).tooltip = tooltip
+        if spec.tooltip:
+            panel.field(spec.id).tooltip = spec.tooltip

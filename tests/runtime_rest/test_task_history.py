@@ -239,3 +239,17 @@ def test_rate_limit_1000_requests_per_10_minutes(world: World, api: httpx.Client
     assert refused.headers["Retry-After"] == "300"  # when request 1 leaves the window
     world.clock.advance(300)
     assert api.get(EXECUTIONS, headers=headers).status_code == 200
+
+
+def test_a_run_held_until_a_resume_time_is_delayed(world: World, api: httpx.Client) -> None:
+    [run_id] = _run_events(world, "user-1", 1)
+    resume = world.clock.time() + 3600  # e.g. a Delay step: the run waits as data
+    conn = sqlite3.connect(world.project.path / "project.sqlite3")
+    with conn:
+        conn.execute(
+            "UPDATE runs SET status = 'queued', ended = NULL, not_before = ? WHERE id = ?",
+            (resume, run_id),
+        )
+    conn.close()
+    execution = api.get(f"{EXECUTIONS}/{run_id}", headers=_key(world)).json()
+    assert (execution["status"], execution["resumeAt"]) == ("DELAYED", _iso_ms(resume))
