@@ -11,6 +11,7 @@ import pytest
 from paragon_nb.errors import NotFoundError, RuntimeStateError, WorkflowSpecError
 from paragon_nb.runtime.project import Project
 
+from .e2e import lead
 from .sdk_parity import World, every_stored_text, make_world
 
 SECRET = "crm-token-5f1c9a77"
@@ -119,3 +120,27 @@ def test_deploy_checks_the_shape_of_a_secret_reference(world: World) -> None:
     project.add_workflow(CALLS_WORKFLOW.replace("{{secrets.CRM_TOKEN}}", "{{secrets}}", 1))
     with pytest.raises(WorkflowSpecError, match="secrets needs one name"):
         project.deploy("Call the CRM")
+
+
+def test_a_secret_sent_to_marketo_is_masked_in_the_records(world: World) -> None:
+    project = world.project
+    project.set_secret("PARTNER_CODE", SECRET)
+    project.add_workflow(
+        "name: Tag partner leads\n"
+        "trigger:\n  app_event: Lead Created\n"
+        "steps:\n"
+        "  - id: upsert\n    action: marketo.create_or_update_lead\n"
+        '    fields: {email: "{{event.email}}", title: "partner {{secrets.PARTNER_CODE}}"}\n'
+    )
+    project.deploy("Tag partner leads")
+    world.connect()
+    project.enable_workflow("user-1", "Tag partner leads")
+    project.disable_workflow("user-1", "Sync new leads to Marketo")  # one writer of the lead
+    receipt = project.trigger_event("user-1", "Lead Created", {**lead(), "email": "p@example.com"})
+    assert project.wait_idle(timeout=60)
+    [row] = [r for r in world.sandbox.leads() if r["email"] == "p@example.com"]
+    assert row["title"] == f"partner {SECRET}"  # Marketo got the value
+    for run_id in receipt.run_ids:
+        assert project.run(run_id)["status"] == "succeeded"
+    # the queued write held it until it was sent; nothing stored keeps it afterwards
+    assert SECRET not in every_stored_text(project.path)
