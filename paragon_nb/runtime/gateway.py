@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from paragon_nb.errors import StepError
 from paragon_nb.marketo.limits import Limiter
 
 __all__ = [
@@ -65,7 +66,7 @@ def marketo_path(path: str) -> str:
     ``/bulk/v1/leads/export.json``. # (U) Paragon's exact base for Marketo proxy paths.
     ValueError for paths that leave the API (``..``, the identity service)."""
     clean = "/" + path.strip().lstrip("/")
-    if ".." in clean.split("/") or clean.startswith("/identity"):
+    if "://" in path or ".." in clean.split("/") or clean.startswith("/identity"):
         raise ValueError(f"{path!r} is not a Marketo REST path; use e.g. /v1/leads.json")
     if clean.startswith(("/rest/", "/bulk/")):
         return clean
@@ -121,9 +122,13 @@ class MarketoGateway:
         instance's limiter and budget, auth, retries (a write is never resent after an
         ambiguous failure). Returns ``{statusCode, headers, body}`` with Marketo's parsed
         JSON answer (or the text of a non-JSON one, e.g. a bulk file) as ``body``; raises
-        the MarketoError of a failure (an error envelope included)."""
+        the MarketoError of a failure (an error envelope included), StepError for a path
+        that is not a Marketo REST path."""
         verb = method.upper()
-        below = marketo_path(path)
+        try:
+            below = marketo_path(path)
+        except ValueError as exc:
+            raise StepError(str(exc)) from None
         text = self.client._call(
             verb,
             below,

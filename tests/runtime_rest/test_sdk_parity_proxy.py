@@ -41,7 +41,7 @@ def test_marketo_paths() -> None:
     assert marketo_path("/rest/v1/lists.json") == "/rest/v1/lists.json"
     assert marketo_path("asset/v1/folders.json") == "/rest/asset/v1/folders.json"
     assert marketo_path("/bulk/v1/leads/export.json") == "/bulk/v1/leads/export.json"
-    for bad in ("/identity/oauth/token", "v1/../../identity"):
+    for bad in ("/identity/oauth/token", "v1/../../identity", "https://evil.example/v1/x"):
         with pytest.raises(ValueError, match="not a Marketo REST path"):
             marketo_path(bad)
 
