@@ -24,6 +24,7 @@ fails, RuntimeStateError when the server cannot be reached.
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from importlib.metadata import entry_points
 from typing import Any
 
@@ -218,7 +219,7 @@ class Paragon:
 
     # ------------------------------------------------------------------------- SDK events
 
-    def subscribe(self, event: str, listener: Listener) -> Any:
+    def subscribe(self, event: str, listener: Listener) -> Callable[[], bool]:
         """Call ``listener(payload, user)`` on ``event`` (onIntegrationInstall,
         onIntegrationUninstall, onWorkflowChange, onPortalOpen, onPortalClose) for every
         integration; returns a function that unsubscribes (True if it was subscribed)."""
