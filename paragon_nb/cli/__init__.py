@@ -23,13 +23,13 @@ import sys
 from collections.abc import Sequence
 
 from paragon_nb import __version__
-from paragon_nb.cli import history, keys, sandbox, serve, sync, worker
+from paragon_nb.cli import apikeys, history, keys, sandbox, serve, sync, worker
 from paragon_nb.errors import ParagonError
 
 __all__ = ["COMMANDS", "build_parser", "main"]
 
 # The subparser registry, in the order ``--help`` lists the subcommands.
-COMMANDS = (sandbox, sync, history, serve, worker, keys)
+COMMANDS = (sandbox, sync, history, serve, worker, keys, apikeys)
 
 
 def build_parser() -> argparse.ArgumentParser:
