@@ -43,8 +43,9 @@ from paragon_nb.runtime.store import ProjectStore
 
 __all__ = ["SharedGrant", "SharedLimiter", "StoreBudget"]
 
-#: real seconds between looks at the store while every in-flight place is taken
-POLL = 0.01
+#: real seconds between looks at the store while every in-flight place is taken (doubling
+#: up to MAX_POLL while it stays taken)
+POLL, MAX_POLL = 0.005, 0.05
 
 
 @dataclass
@@ -129,6 +130,7 @@ class SharedLimiter:
     def grant(self, cancel: threading.Event | None = None) -> SharedGrant | None:
         """Block until a call may leave now (an in-flight place free and room in the rate
         window, across every process); None when ``cancel`` was set first."""
+        poll = POLL
         while True:
             if cancel is not None and cancel.is_set():
                 return None
@@ -139,8 +141,10 @@ class SharedLimiter:
                 return SharedGrant(self, got.call_id, spent=got.spent)
             if got.concurrency:
                 with self._cond:  # a local release wakes us early; others are polled
-                    self._cond.wait(POLL)
+                    self._cond.wait(poll)
+                poll = min(poll * 2, MAX_POLL)
                 continue
+            poll = POLL
             if self._clock.wait(max(got.wait, 1e-3), cancel):
                 return None
 
@@ -285,11 +289,7 @@ class SharedLimiter:
                 "AND (in_flight = 0 OR lease_until < ?)",
                 (self.instance, horizon, now),
             )
-            count = c.execute(
-                "SELECT COUNT(*) AS n, MIN(at) AS first FROM marketo_calls "
-                "WHERE instance = ? AND at > ?",
-                (self.instance, horizon),
-            ).fetchone()
+            count = self._window_count(c, now)
             flying = c.execute(
                 "SELECT holder, at FROM marketo_calls WHERE instance = ? AND in_flight = 1 "
                 "AND lease_until >= ?",
@@ -300,7 +300,7 @@ class SharedLimiter:
             if len(flying) >= conc:
                 return _Try(concurrency=True)
             if int(count["n"]) >= rate:
-                return _Try(wait=float(count["first"]) + self.limits.rate_window - now)
+                return self._window_wait(count, now)
             spent = self._count_day(c, row)
             call_id = c.execute(
                 "INSERT INTO marketo_calls(instance, at, holder, lease_until, in_flight) "
@@ -310,6 +310,24 @@ class SharedLimiter:
         self.max_in_flight = max(self.max_in_flight, len(flying) + 1)
         self.max_calls_in_window = max(self.max_calls_in_window, int(count["n"]) + 1)
         return _Try(call_id=int(call_id), spent=spent)
+
+    def _window_count(self, c: Any, now: float) -> Any:
+        """Calls in the rate window: those that ended (or left) within it, and every call
+        still in flight however long ago it left (Marketo may not have counted it yet)."""
+        horizon = now - self.limits.rate_window
+        return c.execute(
+            "SELECT COUNT(*) AS n, MIN(CASE WHEN at > ? THEN at END) AS first "
+            "FROM marketo_calls WHERE instance = ? "
+            "AND (at > ? OR (in_flight = 1 AND lease_until >= ?))",
+            (horizon, self.instance, horizon, now),
+        ).fetchone()
+
+    def _window_wait(self, count: Any, now: float) -> _Try:
+        """The window is full: wait for its oldest call to leave it, or (when only calls
+        still in flight fill it) poll for them to end."""
+        if count["first"] is None:
+            return _Try(concurrency=True)
+        return _Try(wait=float(count["first"]) + self.limits.rate_window - now)
 
     def _without_dead(self, c: Any, flying: list[Any], now: float) -> list[Any]:
         """Calls in flight minus those of a process on this machine that is gone and left
@@ -351,11 +369,7 @@ class SharedLimiter:
                 wait = row["paused_until"] - now
                 if wait <= 0:
                     rate, _ = self._effective(row)
-                    count = c.execute(
-                        "SELECT COUNT(*) AS n, MIN(at) AS first FROM marketo_calls "
-                        "WHERE instance = ? AND at > ?",
-                        (self.instance, now - self.limits.rate_window),
-                    ).fetchone()
+                    count = self._window_count(c, now)
                     if int(count["n"]) < rate:
                         c.execute(
                             "INSERT INTO marketo_calls(instance, at, holder, lease_until, "
@@ -363,7 +377,7 @@ class SharedLimiter:
                             (self.instance, now, self._budget.holder, now),
                         )
                         return
-                    wait = float(count["first"]) + self.limits.rate_window - now
+                    wait = self._window_wait(count, now).wait or POLL
             self._clock.sleep(max(wait, 1e-3))
 
     def _finish(self, grant: SharedGrant, *, used: bool) -> None:

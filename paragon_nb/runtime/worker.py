@@ -44,9 +44,10 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 #: runs claimed in one statement
-CLAIM_BATCH = 500
-#: runs one worker holds at most (claiming stops until some finish)
-MAX_HELD = 5000
+CLAIM_BATCH = 200
+#: runs one worker holds at most (claiming stops until some finish): enough to fill
+#: 300-record batches, few enough that a burst spreads over the workers
+MAX_HELD = 1000
 #: real seconds between claims when there was nothing to claim
 POLL = 0.05
 #: real seconds between looks for runs of processes on this machine that are gone
