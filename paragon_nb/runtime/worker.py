@@ -14,16 +14,12 @@ another worker takes them at once).
     stop = threading.Event()
     run_worker("demo-project", stop=stop, concurrency=5)      # until stop.set()
 
-``serve_with_workers`` starts N such processes beside ``paragon-nb serve``.
+``paragon-nb serve PROJECT --workers N`` starts N such processes beside the server.
 """
 
 from __future__ import annotations
 
 import logging
-import os
-import signal
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable
@@ -32,14 +28,7 @@ from typing import Any
 
 from paragon_nb.runtime.project import Project
 
-__all__ = [
-    "CLAIM_BATCH",
-    "MAX_HELD",
-    "Worker",
-    "run_worker",
-    "start_worker_processes",
-    "stop_worker_processes",
-]
+__all__ = ["CLAIM_BATCH", "MAX_HELD", "Worker", "run_worker"]
 
 log = logging.getLogger(__name__)
 
@@ -115,27 +104,3 @@ def run_worker(
         return worker.claimed
     finally:
         project.close()  # releases what is still held: another worker takes it at once
-
-
-def start_worker_processes(
-    target: str | Path, count: int, *, extra_args: list[str] | None = None
-) -> list[subprocess.Popen[bytes]]:
-    """Start ``count`` ``paragon-nb worker`` processes on ``target`` (same interpreter)."""
-    args = [sys.executable, "-m", "paragon_nb.cli", "worker", str(target), *(extra_args or [])]
-    return [subprocess.Popen(args, env=dict(os.environ)) for _ in range(count)]
-
-
-def stop_worker_processes(procs: list[subprocess.Popen[bytes]], *, timeout: float = 30.0) -> None:
-    """SIGTERM each worker (they finish or hand back what they hold), then wait; a worker
-    still running after ``timeout`` seconds is killed (its leases expire)."""
-    for proc in procs:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-    deadline = time.monotonic() + timeout
-    for proc in procs:
-        try:
-            proc.wait(max(0.1, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            log.warning("worker %d did not stop in %.0f s; killing it", proc.pid, timeout)
-            proc.kill()
-            proc.wait()

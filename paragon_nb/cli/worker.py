@@ -11,10 +11,12 @@ import json
 import os
 from typing import TYPE_CHECKING
 
+from paragon_nb.cli._args import add_project_folder
+
 if TYPE_CHECKING:  # pragma: no cover
     from paragon_nb.runtime.project import Project
 
-__all__ = ["add_parser", "add_lease_argument", "run_worker_cli"]
+__all__ = ["add_lease_argument", "add_parser", "run"]
 
 
 def add_lease_argument(p: argparse.ArgumentParser) -> None:
@@ -38,7 +40,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "project: they draw from one Marketo budget per instance. Prints one JSON line "
         '{"worker": PID, "project_id": ...} once it claims.',
     )
-    p.add_argument("path", metavar="PROJECT", help="project folder (or postgresql:// URL)")
+    add_project_folder(p, "path")
     p.add_argument(
         "--concurrency",
         type=int,
@@ -54,10 +56,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="seconds to finish held runs after SIGTERM before handing them back (default 10)",
     )
     add_lease_argument(p)
-    p.set_defaults(func=run_worker_cli)
+    p.set_defaults(func=run)
 
 
-def run_worker_cli(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace) -> int:
     """Exit 0 after SIGINT/SIGTERM; 2 (ConfigurationError/NotFoundError) for a bad PROJECT."""
     from paragon_nb._serving import until_signalled
     from paragon_nb.errors import ConfigurationError
