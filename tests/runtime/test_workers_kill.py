@@ -196,3 +196,42 @@ def test_three_workers_one_killed_nothing_lost_nothing_doubled_no_606_615(
         assert not store.value(
             "SELECT COUNT(*) FROM runs WHERE owner IS NOT NULL AND status IN ('queued', 'running')"
         )
+
+
+def test_serve_with_workers_starts_them_runs_the_events_and_stops_them(
+    tmp_path: Path, processes: list[subprocess.Popen[str]]
+) -> None:
+    folder = tmp_path / "proj"
+    with MarketoSandbox() as sandbox:
+        listing = sandbox.app.create_list("Newsletter")
+        seeded = seed_project(folder)
+        connect_and_enable(
+            seeded, "user-1", endpoint=sandbox.endpoint, identity=sandbox.identity,
+            client_id=sandbox.client_id, client_secret=sandbox.client_secret,
+            list_id=listing["id"],
+        )  # fmt: skip
+        token, project_id = seeded.token("user-1"), seeded.project.id
+        seeded.project.close()
+        serve, info = _start(["serve", str(folder), "--port", "0", "--workers", "2"])
+        processes.append(serve)
+        url = f"{info['url']}/projects/{project_id}/sdk/events/trigger"
+        with httpx.Client(timeout=30) as http:
+            for i in range(20):
+                body = {"name": EVENT, "payload": lead(i)}
+                answer = http.post(url, json=body, headers={"Authorization": f"Bearer {token}"})
+                assert answer.status_code == 201
+        store = Store(folder)
+        _until(
+            lambda: store.value("SELECT COUNT(*) FROM runs WHERE status = 'succeeded'") == 20,
+            within=60,
+            what="the workers to run the 20 events",
+        )
+        owners = {r[0] for r in store.rows("SELECT DISTINCT owner FROM runs")}
+        pids = {int(owner.split(":")[1]) for owner in owners}
+        assert serve.pid not in pids  # the server only accepted; its workers ran them
+        serve.send_signal(signal.SIGTERM)
+        assert serve.wait(60) == 0
+        for pid in pids:  # the workers stopped with it
+            with pytest.raises(ProcessLookupError):
+                os.kill(pid, 0)
+        assert len(sandbox.app.list_members(listing["id"])) == 20
