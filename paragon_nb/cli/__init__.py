@@ -4,9 +4,8 @@ tests) lives there.
 
     paragon-nb sandbox --port 8080 --rate-limit 100/20
     paragon-nb sync leads.csv --list Newsletter --create-list --report out.csv
-    paragon-nb serve ./my-project --port 9000
-    paragon-nb serve ./my-project --workers 4     # + 4 worker processes (runtime.worker)
-    paragon-nb worker ./my-project                # runs queued runs until SIGTERM
+    paragon-nb serve ./my-project --port 9000 --workers 2
+    paragon-nb worker postgresql://app@db.internal/paragon --concurrency 5
     paragon-nb key ./my-project --out private.pem
     paragon-nb token ./my-project user-1 --key private.pem
 

@@ -4,16 +4,11 @@
 from __future__ import annotations
 
 import argparse
-import os
-import signal
-import subprocess
-import sys
-import time
 
 from paragon_nb.cli._args import add_bind_address, add_project_folder
-from paragon_nb.cli.worker import add_lease_argument
+from paragon_nb.cli.worker import add_lease_argument, start_worker_processes, stop_worker_processes
 
-__all__ = ["add_parser", "run", "start_worker_processes", "stop_worker_processes"]
+__all__ = ["add_parser", "run"]
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -38,8 +33,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         default=None,
         metavar="N",
         help="start N `paragon-nb worker` processes beside the server, which then only "
-        "accepts events (0: accept only; the workers run elsewhere). Default: this process "
-        "runs the runs itself",
+        "accepts events (0: accept only; workers run elsewhere). Default: this process runs "
+        "the runs itself",
     )
     add_lease_argument(p)
     p.set_defaults(func=run)
@@ -50,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
 
     NotFoundError/ConfigurationError (exit 2) if PATH is not a project folder or the port
     is taken. The project is closed on the way out (unfinished runs resume on reopen).
-    ``--workers N`` starts N worker processes once the server is up and stops them
+    ``--workers N`` starts N worker processes after the server is up and stops them
     (SIGTERM: they finish or hand back what they hold) before exiting.
     """
     import json
@@ -78,8 +73,9 @@ def run(args: argparse.Namespace) -> int:
                 raise ConfigurationError(f"--cors-origin: {exc}") from None
             try:
                 if workers:
-                    lease = ["--lease-seconds", str(args.lease_seconds)]
-                    procs = start_worker_processes(args.path, workers, extra_args=lease)
+                    procs = start_worker_processes(
+                        args.path, workers, extra_args=["--lease-seconds", str(args.lease_seconds)]
+                    )
                 print(json.dumps({"url": handle.url, "project_id": str(project.id)}), flush=True)
                 while not stop.wait(0.5):
                     pass
@@ -89,31 +85,3 @@ def run(args: argparse.Namespace) -> int:
         stop_worker_processes(procs)
         project.close()
     return 0
-
-
-def start_worker_processes(
-    target: str, count: int, *, extra_args: list[str] | None = None
-) -> list[subprocess.Popen[bytes]]:
-    """Start ``count`` ``paragon-nb worker`` processes on ``target`` (same interpreter)."""
-    # this package (the console script): python -m paragon_nb.cli worker TARGET
-    args = [sys.executable, "-m", str(__package__), "worker", target, *(extra_args or [])]
-    return [subprocess.Popen(args, env=dict(os.environ)) for _ in range(count)]
-
-
-def stop_worker_processes(procs: list[subprocess.Popen[bytes]], *, timeout: float = 30.0) -> None:
-    """SIGTERM each worker (they finish or hand back what they hold), then wait; a worker
-    still running after ``timeout`` seconds is killed (its leases expire)."""
-    for proc in procs:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-    deadline = time.monotonic() + timeout
-    for proc in procs:
-        try:
-            proc.wait(max(0.1, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            print(
-                f"paragon-nb serve: worker {proc.pid} did not stop in {timeout:.0f} s; killing it",
-                file=sys.stderr,
-            )
-            proc.kill()
-            proc.wait()

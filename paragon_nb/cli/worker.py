@@ -8,15 +8,27 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
 from typing import TYPE_CHECKING
-
-from paragon_nb.cli._args import add_project_folder
 
 if TYPE_CHECKING:  # pragma: no cover
     from paragon_nb.runtime.project import Project
 
-__all__ = ["add_lease_argument", "add_parser", "run"]
+log = logging.getLogger(__name__)
+
+__all__ = [
+    "add_lease_argument",
+    "add_parser",
+    "run",
+    "start_worker_processes",
+    "stop_worker_processes",
+]
 
 
 def add_lease_argument(p: argparse.ArgumentParser) -> None:
@@ -40,7 +52,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "project: they draw from one Marketo budget per instance. Prints one JSON line "
         '{"worker": PID, "project_id": ...} once it claims.',
     )
-    add_project_folder(p, "path")
+    p.add_argument("path", metavar="PROJECT", help="project folder (or postgresql:// URL)")
     p.add_argument(
         "--concurrency",
         type=int,
@@ -81,3 +93,27 @@ def run(args: argparse.Namespace) -> int:
             on_ready=ready,
         )
     return 0
+
+
+def start_worker_processes(
+    target: str | Path, count: int, *, extra_args: list[str] | None = None
+) -> list[subprocess.Popen[bytes]]:
+    """Start ``count`` ``paragon-nb worker`` processes on ``target`` (same interpreter)."""
+    args = [sys.executable, "-m", __package__ or "", "worker", str(target), *(extra_args or [])]
+    return [subprocess.Popen(args, env=dict(os.environ)) for _ in range(count)]
+
+
+def stop_worker_processes(procs: list[subprocess.Popen[bytes]], *, timeout: float = 30.0) -> None:
+    """SIGTERM each worker (they finish or hand back what they hold), then wait; a worker
+    still running after ``timeout`` seconds is killed (its leases expire)."""
+    for proc in procs:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    for proc in procs:
+        try:
+            proc.wait(max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            log.warning("worker %d did not stop in %.0f s; killing it", proc.pid, timeout)
+            proc.kill()
+            proc.wait()

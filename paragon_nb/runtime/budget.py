@@ -43,9 +43,10 @@ from paragon_nb.runtime.store import ProjectStore
 
 __all__ = ["SharedGrant", "SharedLimiter", "StoreBudget"]
 
-#: real seconds between looks at the store while every in-flight place is taken (doubling
-#: up to MAX_POLL while it stays taken)
-POLL, MAX_POLL = 0.005, 0.05
+#: real seconds between looks at the store while every in-flight place is taken
+POLL = 0.01
+#: the in-flight poll doubles up to this while every place stays taken (by other processes)
+MAX_POLL = 0.05
 
 
 @dataclass
@@ -289,7 +290,7 @@ class SharedLimiter:
                 "AND (in_flight = 0 OR lease_until < ?)",
                 (self.instance, horizon, now),
             )
-            count = self._window_count(c, now)
+            count = self._window(c, now)
             flying = c.execute(
                 "SELECT holder, at FROM marketo_calls WHERE instance = ? AND in_flight = 1 "
                 "AND lease_until >= ?",
@@ -300,7 +301,7 @@ class SharedLimiter:
             if len(flying) >= conc:
                 return _Try(concurrency=True)
             if int(count["n"]) >= rate:
-                return self._window_wait(count, now)
+                return _Try(wait=_window_wait(count["first"], self.limits.rate_window, now))
             spent = self._count_day(c, row)
             call_id = c.execute(
                 "INSERT INTO marketo_calls(instance, at, holder, lease_until, in_flight) "
@@ -311,23 +312,17 @@ class SharedLimiter:
         self.max_calls_in_window = max(self.max_calls_in_window, int(count["n"]) + 1)
         return _Try(call_id=int(call_id), spent=spent)
 
-    def _window_count(self, c: Any, now: float) -> Any:
-        """Calls in the rate window: those that ended (or left) within it, and every call
-        still in flight however long ago it left (Marketo may not have counted it yet)."""
-        horizon = now - self.limits.rate_window
+    def _window(self, c: Any, now: float) -> Any:
+        """``n``: calls of every process in the rate window; ``first``: when the oldest
+        finished one leaves it. A call still in flight counts however long ago it was
+        granted: Marketo counts it when it arrives, which may be now (it is re-stamped with
+        its completion time when it ends)."""
         return c.execute(
-            "SELECT COUNT(*) AS n, MIN(CASE WHEN at > ? THEN at END) AS first "
+            "SELECT COUNT(*) AS n, MIN(CASE WHEN in_flight = 0 THEN at END) AS first "
             "FROM marketo_calls WHERE instance = ? "
             "AND (at > ? OR (in_flight = 1 AND lease_until >= ?))",
-            (horizon, self.instance, horizon, now),
+            (self.instance, now - self.limits.rate_window, now),
         ).fetchone()
-
-    def _window_wait(self, count: Any, now: float) -> _Try:
-        """The window is full: wait for its oldest call to leave it, or (when only calls
-        still in flight fill it) poll for them to end."""
-        if count["first"] is None:
-            return _Try(concurrency=True)
-        return _Try(wait=float(count["first"]) + self.limits.rate_window - now)
 
     def _without_dead(self, c: Any, flying: list[Any], now: float) -> list[Any]:
         """Calls in flight minus those of a process on this machine that is gone and left
@@ -369,7 +364,7 @@ class SharedLimiter:
                 wait = row["paused_until"] - now
                 if wait <= 0:
                     rate, _ = self._effective(row)
-                    count = self._window_count(c, now)
+                    count = self._window(c, now)
                     if int(count["n"]) < rate:
                         c.execute(
                             "INSERT INTO marketo_calls(instance, at, holder, lease_until, "
@@ -377,7 +372,7 @@ class SharedLimiter:
                             (self.instance, now, self._budget.holder, now),
                         )
                         return
-                    wait = self._window_wait(count, now).wait or POLL
+                    wait = _window_wait(count["first"], self.limits.rate_window, now)
             self._clock.sleep(max(wait, 1e-3))
 
     def _finish(self, grant: SharedGrant, *, used: bool) -> None:
@@ -431,3 +426,11 @@ class SharedGrant:
         if not self._released:
             self._released = True
             self._limiter._finish(self, used=used)
+
+
+def _window_wait(first: Any, window: float, now: float) -> float:
+    """Seconds until a window place frees: when the oldest finished call leaves it, or a
+    short poll while every call in the window is still in flight (one ends any moment)."""
+    if first is None:
+        return POLL
+    return max(POLL, float(first) + window - now)
