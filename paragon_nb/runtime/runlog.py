@@ -238,19 +238,24 @@ class RunLog:
         runs that nobody holds or whose lease ran out, and that are due (``not_before`` <=
         ``now``), oldest first; returns their rows.
 
-        One statement: the inner SELECT picks candidates, the outer WHERE repeats the
-        claimable condition, so on PostgreSQL (READ COMMITTED) a row another worker claimed
-        meanwhile is re-checked after its lock is released and skipped: two claimers never
-        get one run. SQLite runs the statement under its write lock."""
+        One statement: the CTE picks the candidates once (MATERIALIZED: on PostgreSQL a
+        ``LIMIT`` subquery under ``IN`` may be re-run for every row it is compared with),
+        skipping rows another claimer has locked (``FOR UPDATE SKIP LOCKED`` through the
+        store's dialect hook, empty on SQLite); the outer WHERE repeats the claimable
+        condition, so a row another worker claimed meanwhile is re-checked and left alone
+        (PostgreSQL's READ COMMITTED re-check): two claimers never get one run. SQLite runs
+        the statement under its write lock."""
         marks = ", ".join("?" for _ in UNFINISHED)
         free = "(owner IS NULL OR lease_until IS NULL OR lease_until < ?)"
         cap = "" if limit is None else " LIMIT ?"
         with self._store.run_tx() as c:
+            skip_locked = getattr(c, "skip_locked", "")
             rows = c.execute(
-                f"UPDATE runs SET owner = ?, lease_until = ? WHERE id IN (SELECT id FROM runs "
-                f"WHERE status IN ({marks}) AND {free} AND COALESCE(not_before, 0) <= ? "
-                f"ORDER BY seq{cap}) AND status IN ({marks}) AND {free} RETURNING *",
-                (owner, lease_until, *UNFINISHED, now, now, *(() if limit is None else (limit,)),
+                f"WITH picked AS MATERIALIZED (SELECT id FROM runs WHERE status IN ({marks}) "
+                f"AND {free} AND COALESCE(not_before, 0) <= ? ORDER BY seq{cap}{skip_locked}) "
+                f"UPDATE runs SET owner = ?, lease_until = ? WHERE id IN (SELECT id FROM picked) "
+                f"AND status IN ({marks}) AND {free} RETURNING *",
+                (*UNFINISHED, now, now, *(() if limit is None else (limit,)), owner, lease_until,
                  *UNFINISHED, now),
             ).fetchall()  # fmt: skip
         return [_run_row(r) for r in sorted(rows, key=lambda r: r["seq"])]
