@@ -122,6 +122,7 @@ def test_three_workers_one_killed_nothing_lost_nothing_doubled_no_606_615(
         lock = threading.Lock()
         killed = threading.Event()
         held_at_kill: list[str] = []
+        kill_at: list[float] = []
 
         def victim_holds() -> list[str]:
             return [
@@ -141,6 +142,7 @@ def test_three_workers_one_killed_nothing_lost_nothing_doubled_no_606_615(
                 done = store.value("SELECT COUNT(*) FROM runs WHERE status = 'succeeded'")
                 if held and done:
                     os.kill(victim.pid, signal.SIGKILL)
+                    kill_at.append(time.time())
                     held_at_kill.extend(held)
                     killed.set()
                     return
@@ -175,12 +177,15 @@ def test_three_workers_one_killed_nothing_lost_nothing_doubled_no_606_615(
 
         _until(all_finished, within=240, what="every run to finish after the kill")
 
-        runs = store.rows("SELECT id, event_id, status, owner, error FROM runs")
+        runs = store.rows("SELECT id, event_id, status, owner, error, ended FROM runs")
         per_event = Counter(r["event_id"] for r in runs)
         assert set(accepted) == set(per_event) and set(per_event.values()) == {1}
         assert {r["status"] for r in runs} == {"succeeded"}, [r["error"] for r in runs][:3]
+        by_victim = [r for r in runs if f":{victim.pid}:" in (r["owner"] or "")]
+        assert all(r["ended"] <= kill_at[0] for r in by_victim)  # none after its death
         finished_by = {r["id"]: r["owner"] for r in runs}
-        assert all(f":{victim.pid}:" not in (finished_by[r] or "") for r in held_at_kill)
+        taken_over = [r for r in held_at_kill if f":{victim.pid}:" not in finished_by[r]]
+        assert taken_over  # what it held when it died, the others finished
         emails = Counter(row["email"] for row in sandbox.app.leads())
         assert emails == Counter(f"ada{i}@example.com" for i in range(BURST))
         assert len(sandbox.app.list_members(listing["id"])) == BURST
