@@ -256,7 +256,7 @@ def main() -> None:
                 )  # fmt: skip
                 print(f"  done: ({key}) {w} worker(s): {results[key, w]}", file=sys.stderr)
     header = (
-        f"{'scenario':<38}{'W':>3}{'events':>8}{'accepted/s':>12}{'e2e/s':>9}{'drain/s':>9}"
+        f"{'scenario':<40}{'W':>3}{'events':>8}{'accepted/s':>12}{'e2e/s':>9}{'drain/s':>9}"
         f"{'x1 drain':>9}{'calls/ev':>10}{'606+615':>9}{'max/window':>12}"
     )
     print(header)
@@ -267,7 +267,7 @@ def main() -> None:
             r = results[key, w]
             ratio = r["drain"] / base if r.get("drain") and base else None
             print(
-                f"{'(' + key + ') ' + title:<38}{w:>3}{events:>8,}{_fmt(r['accepted']):>12}"
+                f"{'(' + key + ') ' + title:<40}{w:>3}{events:>8,}{_fmt(r['accepted']):>12}"
                 f"{_fmt(r['e2e']):>9}{_fmt(r['drain']):>9}{_fmt(ratio, '.2f') + 'x':>9}"
                 f"{r['calls_per_event']:>10.4f}{r['throttled']:>9}{r['max_window']:>12}"
             )
