@@ -48,6 +48,9 @@ from paragon_nb.tokens import peek_user_token
 __all__ = ["DEFAULT_BASE_URL", "LOCAL_BASE_URL", "Paragon"]
 
 DEFAULT_BASE_URL = "https://api.useparagon.com"
+#: Paragon's cloud serves the proxy on its own host (reference §1); other servers (ours,
+#: an on-premise install pointed at by ``base_url``) on the same one unless ``proxy_url``
+PROXY_BASE_URL = "https://proxy.useparagon.com"
 LOCAL_BASE_URL = "http://paragon-nb.local"
 SDK_VERSION = "2.4.0"  # the header value the real SDK sends (reference §1)
 #: The entry-point group through which a skin offers the Connect Portal of an integration
@@ -59,6 +62,9 @@ PORTAL_GROUP = "paragon_nb.portals"
 class Paragon:
     """The SDK mirror. Give a ``project`` (in-process) or a ``base_url`` (any server).
 
+    ``proxy_url``: where :meth:`request` goes (default: ``base_url``; for Paragon's cloud
+    ``https://proxy.useparagon.com``, its proxy host).
+
     ``transport`` overrides the httpx transport (tests); ``clock`` is used for the
     client-side ``exp`` check that ``authenticate`` performs, like the browser SDK.
     Raises ValueError when neither a project nor a base_url is given.
@@ -69,6 +75,7 @@ class Paragon:
         project: Any = None,
         *,
         base_url: str | None = None,
+        proxy_url: str | None = None,
         transport: httpx.BaseTransport | None = None,
         timeout: float = 30.0,
         clock: Clock | None = None,
@@ -84,6 +91,8 @@ class Paragon:
 
             transport = httpx.WSGITransport(app=RestApp(project))
         self.base_url = (base_url or LOCAL_BASE_URL).rstrip("/")
+        default_proxy = PROXY_BASE_URL if self.base_url == DEFAULT_BASE_URL else self.base_url
+        self.proxy_url = (proxy_url or default_proxy).rstrip("/")
         self._clock = clock or system_clock
         self._http = httpx.Client(
             transport=transport,
@@ -115,7 +124,8 @@ class Paragon:
                 "Connect SDK attempted to make an API request, but no user was authenticated; "
                 "call paragon.authenticate(project_id, user_token) first"
             )
-        url = f"{self.base_url}/projects/{self._project_id}/sdk{path}"
+        base = self.proxy_url if proxy else self.base_url
+        url = f"{base}/projects/{self._project_id}/sdk{path}"
         headers = {**(headers or {}), "Authorization": f"Bearer {self._token}"}
         try:
             response = self._http.request(method, url, json=json, headers=headers)

@@ -197,3 +197,31 @@ def test_user_metadata_uninstall_and_integration_metadata(world: World, paragon:
     paragon.uninstall_integration("marketo")
     marketo = world.project.user_state("user-1")["integrations"]["marketo"]
     assert "credentialId" not in marketo and marketo["workflowSettings"] == {}
+
+
+def test_the_proxy_host_follows_paragons_cloud_or_the_given_server() -> None:
+    from paragon_nb.runtime.sdk import DEFAULT_BASE_URL
+
+    seen: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(str(request.url))
+        if request.url.path.endswith("/sdk/me"):
+            return httpx.Response(200, json={"userId": "u", "meta": {}, "integrations": {}})
+        if request.url.path.endswith("/sdk/integrations"):
+            return httpx.Response(200, json=[])
+        return httpx.Response(200, json={"output": {"success": True}})
+
+    from paragon_nb.tokens import SigningKey, sign_user_token
+
+    token = sign_user_token(SigningKey.generate().private_pem, "u")
+    for base, proxy in [
+        (DEFAULT_BASE_URL, "https://proxy.useparagon.com"),
+        ("http://127.0.0.1:9000", "http://127.0.0.1:9000"),
+    ]:
+        seen.clear()
+        with Paragon(base_url=base, transport=httpx.MockTransport(handler)) as paragon:
+            paragon.authenticate("pid", token)
+            assert paragon.request("marketo", "v1/lists.json") == {"success": True}
+        assert seen[-1] == f"{proxy}/projects/pid/sdk/proxy/marketo/v1/lists.json"
+        assert all(url.startswith(base) for url in seen[:-1])
