@@ -17,13 +17,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from paragon_nb.errors import RuntimeStateError, StepError, did_you_mean
+from paragon_nb.errors import RuntimeStateError, did_you_mean
+from paragon_nb.runtime.field_mapping import LEAD_OBJECT, apply_field_mapping, mapped_marketo_fields
 from paragon_nb.runtime.workflows import SettingType, UserSetting
 
 __all__ = ["LEAD_OBJECT", "apply_field_mapping", "coerce_setting", "mapped_marketo_fields"]
-
-#: the Marketo object a field mapping fills (# (U) Paragon's objectMapping value for Marketo)
-LEAD_OBJECT = "lead"
 
 
 def coerce_setting(setting: UserSetting, value: Any) -> Any:
@@ -101,24 +99,3 @@ def _field_mapping(setting: UserSetting, value: Any, where: str) -> dict[str, An
             )
         out[str(app_field)] = target.strip()
     return {"objectMapping": LEAD_OBJECT, "fieldMappings": out}
-
-
-def mapped_marketo_fields(value: Mapping[str, Any]) -> list[str]:
-    """The Marketo fields a stored field mapping writes (to check against describe)."""
-    return sorted(set((value.get("fieldMappings") or {}).values()))
-
-
-def apply_field_mapping(mapping: Any, record: Any) -> dict[str, Any]:
-    """The Marketo fields of ``record`` (an app object, e.g. the event) through a stored
-    field mapping: ``{marketo field: record[app field]}`` for each mapped field present in
-    the record. StepError when the mapping is not one (e.g. the setting is not filled)."""
-    mappings = mapping.get("fieldMappings") if isinstance(mapping, Mapping) else None
-    if not isinstance(mappings, Mapping):
-        raise StepError(
-            "fields_from.mapping must be a field mapping setting (e.g. "
-            "'{{settings.lead_fields}}'), got " + repr(mapping)[:80]
-        )
-    if not isinstance(record, Mapping):
-        raise StepError(f"fields_from.record must be an object (e.g. '{{{{event}}}}'), got "
-                        f"{type(record).__name__}")  # fmt: skip
-    return {target: record[app] for app, target in mappings.items() if app in record}

@@ -28,6 +28,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, mo
 from paragon_nb.errors import StepError
 from paragon_nb.runtime.conditions import CONDITION_OPS, UNARY_OPS, evaluate_condition
 from paragon_nb.runtime.events import OPEN_OBJECT, validate_example
+from paragon_nb.runtime.field_mapping import apply_field_mapping
 from paragon_nb.runtime.gateway import MarketoCredentials, MarketoGateway
 
 __all__ = [
@@ -92,8 +93,6 @@ class CreateOrUpdateLeadParams(_Params):
     def _map_fields(self) -> CreateOrUpdateLeadParams:
         """``fields_from`` (a user's Field Mapping) first; ``fields`` given alongside win."""
         if self.fields_from is not None:
-            from paragon_nb.runtime.setting_values import apply_field_mapping
-
             mapped = apply_field_mapping(self.fields_from.mapping, self.fields_from.record)
             self.fields = {**mapped, **self.fields}
             self.fields_from = None
