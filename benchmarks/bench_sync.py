@@ -224,24 +224,27 @@ def p2(rows: int, latency: float, home: Path) -> dict[str, Any]:
 # ----------------------------------------------------------------------------- P4
 
 
-def p4(rows: int) -> dict[str, Any]:
+def p4(rows: int, repeats: int = 3) -> dict[str, Any]:
+    """Best of ``repeats`` for both sides, interleaved: on a shared machine the load
+    changes by the second, and the best run is the one least disturbed by it."""
     from pydantic import BaseModel, Field, ValidationError, field_validator
 
     from paragon_nb._email import EMAIL_PATTERN
 
     fields = SandboxApp().client().describe()
     df = leads_frame(rows, prefix="p4-")
-    # What a real run computes before sending: mapping, validation, coercion, the
-    # fingerprints (change detection) and the batch bodies sent as they are.
-    t0 = time.perf_counter()
-    plan = make_plan(df, fields, journal=None, fingerprint=True)
-    fingerprinted = time.perf_counter()
-    n_bytes = 0
-    for _batch, text in plan.iter_batches(plan.send):
-        n_bytes += len(text)
-    ours_s = time.perf_counter() - t0
-    assert len(plan.send) == rows
-    fingerprint_s = fingerprinted - t0
+
+    def ours() -> tuple[float, float]:
+        # What a real run computes before sending: mapping, validation, coercion, the
+        # fingerprints (change detection) and the batch bodies sent as they are.
+        t0 = time.perf_counter()
+        plan = make_plan(df, fields, journal=None, fingerprint=True)
+        fingerprinted = time.perf_counter()
+        n_bytes = 0
+        for _batch, text in plan.iter_batches(plan.send):
+            n_bytes += len(text)
+        assert len(plan.send) == rows
+        return time.perf_counter() - t0, fingerprinted - t0
 
     class Lead(BaseModel):
         email: str = Field(pattern=f"^{EMAIL_PATTERN}$", max_length=255)
@@ -268,24 +271,34 @@ def p4(rows: int) -> dict[str, Any]:
         "date_of_birth": "dateOfBirth",
         "email": "email",
     }
-    t0 = time.perf_counter()
-    ok = 0
-    batch: list[str] = []
-    for rec in df.to_dict("records"):
-        clean = {names[k]: (None if v is None or v != v or v == "" else v) for k, v in rec.items()}
-        try:
-            batch.append(Lead.model_validate(clean).model_dump_json(exclude_none=True))
-            ok += 1
-        except ValidationError:
-            pass
-        if len(batch) == 300:
-            body = "[" + ",".join(batch) + "]"
-            batch = []
-            del body
-    theirs_s = time.perf_counter() - t0
-    assert ok == rows
+
+    def theirs() -> float:
+        t0 = time.perf_counter()
+        ok = 0
+        batch: list[str] = []
+        for rec in df.to_dict("records"):
+            clean = {names[k]: (None if v is None or v != v or v == "" else v)
+                     for k, v in rec.items()}  # fmt: skip
+            try:
+                batch.append(Lead.model_validate(clean).model_dump_json(exclude_none=True))
+                ok += 1
+            except ValidationError:
+                pass
+            if len(batch) == 300:
+                body = "[" + ",".join(batch) + "]"
+                batch = []
+                del body
+        assert ok == rows
+        return time.perf_counter() - t0
+
+    runs = []
+    for _ in range(repeats):
+        runs.append((ours(), theirs()))
+    (ours_s, fingerprint_s), _ = min(runs, key=lambda r: r[0][0])
+    theirs_s = min(r[1] for r in runs)
     return {
         "rows": rows,
+        "repeats": repeats,
         "ours_s": ours_s,
         "ours_rps": rows / ours_s,
         "pydantic_s": theirs_s,
@@ -413,7 +426,8 @@ def main(argv: list[str] | None = None) -> int:
             r = p4(args.p4_rows)
             lines.append(("P4", f"prepare {r['rows']:,} rows (map+validate+coerce+"
                           "fingerprint+JSON)",
-                          f"{r['ours_rps']:,.0f} rows/s ({r['ours_s']:.1f} s, of which plan "
+                          f"best of {r['repeats']}: {r['ours_rps']:,.0f} rows/s "
+                          f"({r['ours_s']:.1f} s, of which plan "
                           f"with fingerprints {r['fingerprint_s']:.1f} s); pydantic per row "
                           f"{r['pydantic_rps']:,.0f} rows/s: {r['ratio']:.1f}x",
                           ">= 300k rows/s, >= 5x",

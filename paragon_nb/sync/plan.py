@@ -94,6 +94,8 @@ def _duplicates(keys: Keys, valid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return valid, valid
     # Encode the whole column (no copy of the valid keys), then look at valid rows only.
     encoded = pc.dictionary_encode(keys.array)
+    if len(encoded.dictionary) == len(keys.array) - keys.array.null_count:
+        return valid[:0], valid[:0]  # every key distinct (the usual case)
     codes = encoded.indices.to_numpy(zero_copy_only=False)[valid].astype(np.int64)
     order = np.arange(len(codes), dtype=np.int64)
     last = np.full(len(encoded.dictionary), -1, dtype=np.int64)
@@ -165,7 +167,9 @@ class Plan:
             at = self._text_at[positions]
             if (at >= 0).all():
                 return self._texts.take(pa.array(at))
-        frame = self.prepared.frame.iloc[positions]
+        frame = self.prepared.frame
+        if len(positions) != len(frame) or not (positions == np.arange(len(frame))).all():
+            frame = frame.iloc[positions]  # else every row, in order: no copy
         return row_json(
             frame, clear_missing=self.clear_missing, first=self.mapping.lookup_field.name
         )
