@@ -141,3 +141,21 @@ def test_unreadable_inputs_name_what_is_accepted(client) -> None:
         sync_leads([{"email": "a@x.com"}], client, progress=False)
     with pytest.raises(ConfigurationError, match="does not exist"):
         sync_leads("/no/such/file.csv", client, progress=False)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=AssertionError,
+    reason="known: a rerun re-sends the earlier occurrence of a key repeated in a LATER "
+    "chunk (the journal holds the last occurrence's values; one pass cannot know a later "
+    "duplicate is coming)",
+)
+def test_streamed_rerun_with_a_duplicate_in_a_later_chunk_writes_nothing(
+    tmp_path: Path, app: SandboxApp, client
+) -> None:
+    frames = lambda: (_text_frame().iloc[i : i + CHUNK] for i in range(0, 11, CHUNK))  # noqa: E731
+    journal = tmp_path / "j.sqlite3"
+    sync_leads(frames(), client, list="S", create_list=True, journal=journal, progress=False)
+    app.reset_stats()
+    again = sync_leads(frames(), client, list="S", journal=journal, progress=False)
+    assert app.stats.write_calls == 0, again.counts
