@@ -26,6 +26,7 @@ __all__ = ["arrow_text", "batch_records", "batch_text", "row_fingerprints", "row
 _ESCAPES = (("\\", "\\\\"), ('"', '\\"'), ("\n", "\\n"), ("\r", "\\r"), ("\t", "\\t"),
             ("\b", "\\b"), ("\f", "\\f"))  # fmt: skip
 _OTHER_CONTROL = r"[\x00-\x07\x0b\x0e-\x1f]"
+_OTHER_CONTROL_BYTES = frozenset([*range(0x00, 0x08), 0x0B, *range(0x0E, 0x20)])
 
 
 def _s(text: str) -> pa.Scalar:
@@ -52,10 +53,15 @@ def _escaped(s: pd.Series) -> pa.Array:
         return arr
     raw = np.frombuffer(data, dtype=np.uint8)
     # One pass over the bytes: most columns hold no quote, backslash or control char.
-    if not ((raw < 0x20) | (raw == 0x22) | (raw == 0x5C)).any():
+    special = (raw < 0x20) | (raw == 0x22) | (raw == 0x5C)
+    if not special.any():
         return arr
+    present = set(np.unique(raw[special]).tolist())  # which of them: only those passes
     for old, new in _ESCAPES:
-        arr = pc.replace_substring(arr, old, new)
+        if ord(old) in present:
+            arr = pc.replace_substring(arr, old, new)
+    if not present & _OTHER_CONTROL_BYTES:
+        return arr
     odd = pc.fill_null(pc.match_substring_regex(arr, _OTHER_CONTROL), False)
     if pc.any(odd).as_py():
         texts = arr.to_pylist()
