@@ -35,6 +35,7 @@ from paragon_nb.errors import MarketoAuthError
 from paragon_nb.runtime.api import InstanceQueue, RunStatus, StepStatus
 from paragon_nb.runtime.batcher import InstanceDispatcher
 from paragon_nb.runtime.gateway import MAX_BATCH, MarketoGateway
+from paragon_nb.runtime.outbound import OutboundPolicy
 from paragon_nb.runtime.ownership import (
     make_owner,
     owner_is_stale,
@@ -71,6 +72,7 @@ class Engine:
         on_auth_error: Callable[[str, MarketoAuthError], None] | None = None,
         workers: int = 5,
         coalesce: bool = True,
+        outbound: Callable[[], OutboundPolicy] = OutboundPolicy,
     ) -> None:
         self._log = RunLog(store)
         self._clock = clock
@@ -84,7 +86,9 @@ class Engine:
             clock=clock,
             gateway_for=gateway_for,
             functions=functions if functions is not None else {},
+            outbound=outbound,
         )
+        self._responses: dict[str, dict[str, Any]] = {}  # run id -> its Response step output
         self._cond = threading.Condition()
         self._ready: deque[str] = deque()
         self._contexts: dict[str, RunContext] = {}
@@ -156,6 +160,13 @@ class Engine:
             self._cond.notify_all()
         for ctx in parked:
             self._dispatch(ctx.sub, work[ctx.run_id])
+        return ids
+
+    def wake_due(self) -> list[str]:
+        """Start the runs whose Delay has passed (``waiting`` with ``not_before <= now``);
+        returns their ids. The project's timer (runtime.timers) calls it."""
+        ids = self._log.wake(self._clock.time(), self.owner)
+        self.submit(ids)
         return ids
 
     def _start_threads(self) -> None:
@@ -233,12 +244,17 @@ class Engine:
                 writes.started.append((run_id, now))
                 ctx.started = True
             status, error = self._steps.advance(ctx, writes)
+            if status is PARKED and ctx.wake_at is not None and not ctx.waiting:
+                writes.waits.append((run_id, ctx.wake_at))  # a Delay: waits as data
+                finished.append(run_id)
+                continue
             if status is PARKED:
                 parked.append(ctx)
                 continue
             writes.runs.append((run_id, str(status), self._clock.time(), error))
             finished.append(run_id)
         self._log.apply(writes)
+        self._note_responses(writes)
         items: dict[str, list[WorkItem]] = {}
         for item in writes.new_work:
             items.setdefault(item.sub, []).append(item)
@@ -249,6 +265,26 @@ class Engine:
                 self._schedule(due, ctx.run_id, step_id)
             ctx.timers.clear()
         self._forget(finished)
+
+    def _note_responses(self, writes: Writes) -> None:
+        """Hand each Response step's output (Request-triggered runs) to whoever waits."""
+        answered = [
+            (run_id, s.output) for run_id, s in writes.steps
+            if s.action == "response" and s.status == StepStatus.SUCCEEDED
+        ]  # fmt: skip
+        if answered:
+            with self._cond:
+                self._responses.update(answered)
+                self._cond.notify_all()
+
+    def wait_response(self, run_id: str, timeout: float) -> dict[str, Any] | None:
+        """The run's Response step output once it ran, or None when the run ended (or
+        parked on a Delay) first, or after ``timeout`` real seconds."""
+        with self._cond:
+            self._cond.wait_for(
+                lambda: run_id in self._responses or run_id not in self._active, timeout=timeout
+            )
+            return self._responses.pop(run_id, None)
 
     def _forget(self, run_ids: list[str]) -> None:
         if not run_ids:

@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from paragon_nb.errors import StepError
 from paragon_nb.marketo.limits import Limiter
 
 __all__ = ["MAX_BATCH", "ClientFactory", "MarketoCredentials", "MarketoGateway", "instance_of"]
@@ -90,6 +91,30 @@ class MarketoGateway:
 
     def get_lead(self, lead_id: int, *, fields: list[str] | None) -> dict[str, Any] | None:
         return self.client.get_lead(lead_id, fields=fields)
+
+    def request(
+        self, method: str, path: str, *, params: Any = None, body: Any = None
+    ) -> dict[str, Any]:
+        """Any Marketo REST call with this credential (the Integration Request step):
+        ``path`` below the REST endpoint (``/v1/leads.json``; ``/rest/...`` also accepted).
+        It goes through the client's limiter, so it spends from the instance's budget like
+        every other call. Returns ``{statusCode, headers, body}``; a Marketo error envelope
+        raises its MarketoError (transient ones retried by the client)."""
+        path = "/" + path.lstrip("/")
+        if "://" in path:
+            raise StepError(f"Integration Request path {path!r} must be a path, not a URL")
+        if not path.startswith("/rest/") and not path.startswith("/identity/"):
+            path = "/rest" + path
+        write = method.upper() not in ("GET", "HEAD")
+        envelope = self.client._call(
+            method.upper(), path, params=dict(params or {}), json_body=body,
+            idempotent=not write, what=f"Integration Request {method.upper()} {path}",
+        )  # fmt: skip
+        return {"statusCode": 200, "headers": {}, "body": envelope}
+
+    def list_members(self, list_id: int) -> list[dict[str, Any]]:
+        """The leads in a static list (paged; each page a call through the limiter)."""
+        return list(self.client.iter_list_members(list_id))
 
     def get_list(self, list_id: int) -> Any:
         return self.client.get_list(list_id)

@@ -77,10 +77,11 @@ class Writes:
     new_work: list[WorkItem] = field(default_factory=list)
     done_work: list[int] = field(default_factory=list)
     retry_work: list[WorkItem] = field(default_factory=list)
+    waits: list[tuple[str, float]] = field(default_factory=list)  # (run id, not_before)
 
     def __bool__(self) -> bool:
         return any((self.steps, self.runs, self.started, self.new_work, self.done_work,
-                    self.retry_work))  # fmt: skip
+                    self.retry_work, self.waits))  # fmt: skip
 
 
 def _run_row(r: Any) -> RunRow:
@@ -210,6 +211,24 @@ class RunLog:
                 claimed.append(run_id)
         return claimed
 
+    def wake(self, now: float, owner: str) -> list[str]:
+        """Claim every ``waiting`` run whose ``not_before`` has passed for ``owner`` and make
+        it ``queued`` again; one statement, so two engines never wake the same run."""
+        with self._store.run_tx() as c:
+            rows = c.execute(
+                "UPDATE runs SET status = ?, not_before = NULL, owner = ? "
+                "WHERE status = ? AND not_before <= ? RETURNING id",
+                (RunStatus.QUEUED.value, owner, RunStatus.WAITING.value, now),
+            ).fetchall()
+        return [r["id"] for r in rows]
+
+    def next_wake(self) -> float | None:
+        """The earliest ``not_before`` of a waiting run (None when none waits)."""
+        row = self._store.one(
+            "SELECT MIN(not_before) AS t FROM runs WHERE status = ?", RunStatus.WAITING.value
+        )
+        return None if row is None or row["t"] is None else float(row["t"])
+
     def release(self, owner: str) -> None:
         """Unfinished runs of ``owner`` become claimable at once (an orderly close)."""
         marks = ", ".join("?" for _ in UNFINISHED)
@@ -288,6 +307,11 @@ class RunLog:
             if writes.done_work:
                 c.executemany(
                     "DELETE FROM marketo_work WHERE id = ?", [(i,) for i in writes.done_work]
+                )
+            if writes.waits:
+                c.executemany(
+                    "UPDATE runs SET status = ?, not_before = ?, owner = NULL WHERE id = ?",
+                    [(RunStatus.WAITING.value, at, run_id) for run_id, at in writes.waits],
                 )
             if writes.runs:
                 c.executemany(

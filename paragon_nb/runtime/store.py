@@ -121,6 +121,19 @@ class ProjectStore:
         for column, kind in (("batch_id", "TEXT"), ("batch_size", "INTEGER")):
             if column not in have:  # a project made before batching: add the columns
                 conn.execute(f"ALTER TABLE run_steps ADD COLUMN {column} {kind}")
+        # --- flow (issue 14): MOVE TO A MIGRATION in runtime/schema.py once it is on main ---
+        # runs.not_before: when a waiting run (a Delay) resumes; trigger_state: the
+        # Scheduler / polling triggers' cursors (runtime.timers)
+        have = {r["name"] for r in conn.execute("PRAGMA table_info(runs)")}
+        if "not_before" not in have:
+            conn.execute("ALTER TABLE runs ADD COLUMN not_before REAL")
+        conn.execute(
+            "CREATE TABLE IF NOT EXISTS trigger_state (workflow_id TEXT NOT NULL, "
+            "sub TEXT NOT NULL, state TEXT NOT NULL, updated REAL NOT NULL, "
+            "PRIMARY KEY (workflow_id, sub))"
+        )
+        conn.execute("CREATE INDEX IF NOT EXISTS runs_not_before ON runs(status, not_before)")
+        # --- end flow block ---
 
     # plumbing -------------------------------------------------------------------------
     def _write_conn(self) -> sqlite3.Connection:
