@@ -51,6 +51,7 @@ def trigger_schema(trigger: Any) -> dict[str, Any]:
     if kind == "integration_enabled":
         return _object(integration=_STR, credential_id=_STR)
     if kind == "lead_added_to_list":
-        lead = {"type": "object", "properties": {"id": {"type": "integer"}}, "required": ["id"]}
-        return _object(list_id={"type": "integer"}, lead=lead)
+        # the lead as Marketo lists it (id, email, firstName, ...): open, since the fields
+        # returned depend on the instance
+        return _object(list_id={"type": "integer"}, lead=OPEN_OBJECT)
     raise ValueError(f"no trigger data schema for {kind!r}")

@@ -55,26 +55,49 @@ def _count(n: int) -> int:
     return n * 2
 
 
-def _setup(path: Path, clock: FakeClock, app: SandboxApp, spec: str, example: dict) -> None:
+def _echo(**kwargs: object) -> dict:
+    return dict(kwargs)
+
+
+def connect_sandbox(project: Project, app: SandboxApp, sub: str = "user-1") -> None:
+    project.connect_user(
+        sub, "marketo", endpoint=f"{LOCAL_ORIGIN}/rest", identity=f"{LOCAL_ORIGIN}/identity",
+        client_id=app.client_id, client_secret=app.client_secret,
+    )  # fmt: skip
+
+
+def setup_project(
+    path: Path,
+    clock: FakeClock,
+    app: SandboxApp,
+    spec: str,
+    example: dict | None = None,
+    *,
+    users: tuple[str, ...] = ("user-1",),
+    settings: dict | None = None,
+) -> None:
+    """A project with ``spec`` deployed and enabled for ``users`` (connected to ``app``)."""
     with open_project(path, clock, app) as project:
         project.register_function("count", _count, output=1)
+        project.register_function("echo", _echo, output={})
         wf = parse_spec(spec)
-        project.define_app_event(wf.trigger.app_event, example=example)
+        if wf.trigger.app_event is not None:
+            project.define_app_event(wf.trigger.app_event, example=example or {})
         project.add_workflow(spec)
         project.deploy(wf.name)
-        project.connect_user(
-            "user-1", "marketo", endpoint=f"{LOCAL_ORIGIN}/rest",
-            identity=f"{LOCAL_ORIGIN}/identity", client_id=app.client_id,
-            client_secret=app.client_secret,
-        )  # fmt: skip
-        project.enable_workflow("user-1", wf.name)
+        for sub in users:
+            connect_sandbox(project, app, sub)
+            if settings:
+                project.set_workflow_settings(sub, wf.name, settings)
+            if not wf.trigger.integration_enabled:
+                project.enable_workflow(sub, wf.name)
 
 
 def test_a_delay_waits_as_data_and_survives_a_restart(
     tmp_path: Path, clock: FakeClock, app: SandboxApp
 ) -> None:
     path = tmp_path / "proj"
-    _setup(path, clock, app, DELAYED, {"email": "a@x.com"})
+    setup_project(path, clock, app, DELAYED, {"email": "a@x.com"})
     with open_project(path, clock, app) as project:
         run_id = project.trigger_event("user-1", "Signup", {"email": "ada@x.com"}).run_ids[0]
         assert project.wait_idle(10)  # parked: no thread holds it
@@ -105,7 +128,7 @@ def test_a_fan_out_of_1000_leads_batches_into_4_upsert_calls(
 ) -> None:
     path = tmp_path / "proj"
     leads = [{"email": f"l{i}@x.com", "name": f"L{i}"} for i in range(1000)]
-    _setup(path, clock, app, FAN_OUT, {"leads": leads[:1]})
+    setup_project(path, clock, app, FAN_OUT, {"leads": leads[:1]})
     app.reset_stats()
     with open_project(path, clock, app) as project:
         project.register_function("count", _count)
