@@ -14,6 +14,8 @@ Paths are relative to ``/projects/{id}/sdk`` (reference paragon-platform.md §3)
     GET    /credentials  POST /credentials  list (?integration=) / connect Marketo (4 values)
     PATCH  /credentials/{credentialId}     {"config": {"workflowSettings": {wf: {...}}}}
     POST   /actions {"sourceKey": "marketo_list"}  options of a dynamic setting (the user's lists)
+    POST   /triggers/{workflowId}          run a Request-triggered workflow -> its Response
+                                           step's status and body, or 202 {"executionId"}
 
 The shapes are the ones ``@useparagon/connect`` 2.4.0 reads (:mod:`.connect_shapes`). The
 ``X-Paragon-Credential`` / ``X-Paragon-Configuration-Id`` headers the SDK sends must name
@@ -286,6 +288,23 @@ def post_actions(project: Any, req: Request) -> tuple[int, Any]:
     return 200, {"output": options, "nextPageCursor": None}
 
 
+# --------------------------------------------------------------------------- Request triggers
+# (flow, issue 14: kept in this one block)
+
+
+def trigger_workflow(project: Any, req: Request) -> tuple[int, Any]:
+    """``POST /sdk/triggers/{workflowId}``: run a Request-triggered workflow; its JSON body,
+    query and headers become ``request.body/query/headers``. Answers the Response step's
+    status and body, or 202 ``{executionId}`` (runtime.triggers)."""
+    body = req.json() if req.body.strip() else {}
+    if not isinstance(body, dict):
+        raise HTTPError(400, f"the body must be a JSON object, got {type(body).__name__}")
+    answer = project.trigger_workflow(
+        req.sub, req.params["workflow"], body=body, query=req.query, headers=req.headers
+    )
+    return answer.status, answer.body
+
+
 # (pattern relative to /sdk, {method: handler}); first match wins.
 ROUTES: list[tuple[str, dict[str, Any]]] = [
     ("/events/trigger", {"POST": trigger_event}),
@@ -297,4 +316,5 @@ ROUTES: list[tuple[str, dict[str, Any]]] = [
     ("/credentials", {"GET": get_credentials, "POST": post_credentials}),
     ("/credentials/(?P<credential>[^/]+)", {"PATCH": patch_credential}),
     ("/actions", {"POST": post_actions}),
+    ("/triggers/(?P<workflow>[^/]+)", {"POST": trigger_workflow}),
 ]

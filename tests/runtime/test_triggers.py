@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
+import httpx
 import pytest
 
 from paragon_nb._clock import FakeClock
@@ -235,3 +236,35 @@ def test_lead_added_to_list_picks_up_leads_another_client_added_once_each(
     ]  # fmt: skip
     assert emails == ["a@x.com", "b@x.com", "c@x.com"]
     assert {r["event"]["name"] for r in runs} == {"Lead Added to List"}
+
+
+def test_the_request_trigger_over_rest_and_paragon_workflow(
+    tmp_path: Path, clock: FakeClock, app: SandboxApp
+) -> None:
+    from paragon_nb.runtime.sdk import Paragon
+    from paragon_nb.runtime.server import RestApp
+    from paragon_nb.tokens import sign_user_token
+
+    path = tmp_path / "p"
+    setup_project(path, clock, app, REQUEST)
+    with open_project(path, clock, app) as project:
+        key = project.generate_signing_key()
+        token = sign_user_token(key.private_pem, "user-1", now=clock.time())
+        wf_id = project.workflow("Score lead").id
+        paragon = Paragon(project, clock=clock)
+        paragon.authenticate(project.id, token)
+        answer = paragon.workflow(wf_id, body={"email": "ada@x.com", "score": 99},
+                                  query={"src": "sdk"})  # fmt: skip
+        http = httpx.Client(transport=httpx.WSGITransport(app=RestApp(project)),
+                            base_url="http://local")  # fmt: skip
+        url = f"/projects/{project.id}/sdk/triggers/{wf_id}"
+        bearer = {"Authorization": f"Bearer {token}"}
+        cold = http.post(url, json={"email": "b@x.com", "score": 1}, headers=bearer)
+        invalid = http.post(url, json={"email": "b@x.com"}, headers=bearer)
+        anonymous = http.post(url, json={"email": "b@x.com", "score": 1})
+        unknown = http.post(f"/projects/{project.id}/sdk/triggers/nope", json={}, headers=bearer)
+    assert answer == {"email": "ada@x.com", "hot": True, "via": "sdk"}
+    assert (cold.status_code, cold.json()) == (200, {"hot": False})
+    assert invalid.status_code == 422 and "score" in invalid.text
+    assert anonymous.status_code == 401
+    assert unknown.status_code == 404
