@@ -30,6 +30,8 @@ translated into this tree at one boundary each and never leak to users.
     │   ├── TemplateError             a ``{{ }}`` reference that cannot be resolved
     │   ├── EventValidationError      a live event failed a strict project's schema (422)
     │   ├── StepError                 a workflow step failed (carries the step id)
+    │   ├── StoreError                the project database failed (driver errors, translated)
+    │   │   └── SchemaTooNew          written by a newer paragon_nb (names both versions)
     │   └── BackpressureError         too many queued runs; retry after ``retry_after`` s (429)
     └── SyncError                     DataFrame sync
         ├── MappingError              a column maps to no Marketo field (did-you-mean)
@@ -72,7 +74,9 @@ __all__ = [
     "RateLimited",
     "RetryClass",
     "RuntimeStateError",
+    "SchemaTooNew",
     "StepError",
+    "StoreError",
     "SyncError",
     "TemplateError",
     "TokenError",
@@ -336,6 +340,21 @@ class StepError(RuntimeStateError):
     def __init__(self, message: str, *, step_id: str | None = None) -> None:
         super().__init__(message)
         self.step_id = step_id
+
+
+class StoreError(RuntimeStateError):
+    """The project database (SQLite file or PostgreSQL) failed: the driver's error,
+    translated at the store's one boundary (``runtime.db``)."""
+
+
+class SchemaTooNew(StoreError):
+    """The project database was written by a newer paragon_nb: ``found`` is its schema
+    version, ``known`` the newest this code understands. Nothing was changed."""
+
+    def __init__(self, message: str, *, found: int, known: int) -> None:
+        super().__init__(message)
+        self.found = found
+        self.known = known
 
 
 class BackpressureError(RuntimeStateError):

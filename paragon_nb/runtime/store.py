@@ -36,67 +36,13 @@ from paragon_nb.runtime.rows import (
     from_row,
     loads,
 )
+from paragon_nb.runtime.schema import SCHEMA_VERSION, upgrade
 
 __all__ = ["DB_FILE_NAME", "SCHEMA_VERSION", "ProjectStore", "dumps", "from_row", "loads"]
 
 DB_FILE_NAME = "project.sqlite3"
 #: how stale another process's configuration change may look here (seconds)
 VERSION_TTL = 0.2
-SCHEMA_VERSION = 1
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS signing_keys (
-    kid TEXT PRIMARY KEY, public_pem TEXT NOT NULL, created REAL NOT NULL,
-    active INTEGER NOT NULL DEFAULT 1);
-CREATE TABLE IF NOT EXISTS app_events (
-    id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, example TEXT NOT NULL, schema TEXT NOT NULL,
-    created REAL NOT NULL, updated REAL NOT NULL);
-CREATE TABLE IF NOT EXISTS workflows (
-    id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, draft TEXT NOT NULL,
-    deployed_version INTEGER, created REAL NOT NULL, updated REAL NOT NULL);
-CREATE TABLE IF NOT EXISTS workflow_versions (
-    workflow_id TEXT NOT NULL REFERENCES workflows(id), version INTEGER NOT NULL,
-    spec TEXT NOT NULL, event_id TEXT, event_name TEXT NOT NULL, deployed_at REAL NOT NULL,
-    PRIMARY KEY (workflow_id, version));
-CREATE TABLE IF NOT EXISTS users (
-    sub TEXT PRIMARY KEY, meta TEXT NOT NULL DEFAULT '{}', created REAL NOT NULL);
-CREATE TABLE IF NOT EXISTS credentials (
-    id TEXT PRIMARY KEY, sub TEXT NOT NULL REFERENCES users(sub), integration TEXT NOT NULL,
-    endpoint TEXT NOT NULL, identity TEXT, client_id TEXT NOT NULL, secret_enc TEXT NOT NULL,
-    status TEXT NOT NULL, error TEXT, created REAL NOT NULL, checked REAL NOT NULL,
-    UNIQUE (sub, integration));
-CREATE TABLE IF NOT EXISTS workflow_settings (
-    sub TEXT NOT NULL REFERENCES users(sub), workflow_id TEXT NOT NULL REFERENCES workflows(id),
-    settings TEXT NOT NULL DEFAULT '{}', enabled INTEGER NOT NULL DEFAULT 0, updated REAL NOT NULL,
-    PRIMARY KEY (sub, workflow_id));
-CREATE TABLE IF NOT EXISTS events (
-    id TEXT PRIMARY KEY, seq INTEGER NOT NULL, sub TEXT NOT NULL, name TEXT NOT NULL,
-    payload TEXT NOT NULL, received REAL NOT NULL, run_count INTEGER NOT NULL DEFAULT 0);
-CREATE INDEX IF NOT EXISTS events_seq ON events(seq);
-CREATE TABLE IF NOT EXISTS runs (
-    id TEXT PRIMARY KEY, seq INTEGER NOT NULL, event_id TEXT NOT NULL REFERENCES events(id),
-    workflow_id TEXT NOT NULL, version INTEGER NOT NULL, sub TEXT NOT NULL,
-    status TEXT NOT NULL, context TEXT NOT NULL, created REAL NOT NULL, started REAL,
-    ended REAL, error TEXT, replay_of TEXT, owner TEXT);
-CREATE INDEX IF NOT EXISTS runs_status ON runs(status);
-CREATE INDEX IF NOT EXISTS runs_event ON runs(event_id);
-CREATE INDEX IF NOT EXISTS runs_seq ON runs(seq);
-CREATE TABLE IF NOT EXISTS run_steps (
-    run_id TEXT NOT NULL REFERENCES runs(id), step_id TEXT NOT NULL, seq INTEGER NOT NULL,
-    action TEXT NOT NULL, status TEXT NOT NULL, input TEXT, output TEXT, error TEXT,
-    attempts INTEGER NOT NULL DEFAULT 0, started REAL, ended REAL,
-    PRIMARY KEY (run_id, step_id));
-CREATE TABLE IF NOT EXISTS marketo_work (
-    id INTEGER PRIMARY KEY, run_id TEXT NOT NULL REFERENCES runs(id), step_id TEXT NOT NULL,
-    sub TEXT NOT NULL, op TEXT NOT NULL, call_key TEXT NOT NULL, payload TEXT NOT NULL,
-    attempts INTEGER NOT NULL DEFAULT 0, not_before REAL NOT NULL DEFAULT 0, batch_id TEXT,
-    UNIQUE (run_id, step_id));
-CREATE TABLE IF NOT EXISTS idempotency (
-    sub TEXT NOT NULL, key TEXT NOT NULL, receipt TEXT NOT NULL, created REAL NOT NULL,
-    PRIMARY KEY (sub, key));
-"""
-
 _INSERT_CREDENTIAL = (
     "INSERT INTO credentials(id, sub, integration, endpoint, identity, client_id, secret_enc, "
     "status, error, created, checked) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
@@ -114,26 +60,8 @@ class ProjectStore:
         self._writer: sqlite3.Connection | None = None
         self._version, self._version_read = "0", -float("inf")
         self._readers: queue.SimpleQueue[sqlite3.Connection] = queue.SimpleQueue()
-        conn = self._write_conn()
-        conn.executescript(_SCHEMA)
-        conn.execute("INSERT OR IGNORE INTO meta(key, value) VALUES ('config_version', '1')")
-        have = {r["name"] for r in conn.execute("PRAGMA table_info(run_steps)")}
-        for column, kind in (("batch_id", "TEXT"), ("batch_size", "INTEGER")):
-            if column not in have:  # a project made before batching: add the columns
-                conn.execute(f"ALTER TABLE run_steps ADD COLUMN {column} {kind}")
-        # --- flow (issue 14): MOVE TO A MIGRATION in runtime/schema.py once it is on main ---
-        # runs.not_before: when a waiting run (a Delay) resumes; trigger_state: the
-        # Scheduler / polling triggers' cursors (runtime.timers)
-        have = {r["name"] for r in conn.execute("PRAGMA table_info(runs)")}
-        if "not_before" not in have:
-            conn.execute("ALTER TABLE runs ADD COLUMN not_before REAL")
-        conn.execute(
-            "CREATE TABLE IF NOT EXISTS trigger_state (workflow_id TEXT NOT NULL, "
-            "sub TEXT NOT NULL, state TEXT NOT NULL, updated REAL NOT NULL, "
-            "PRIMARY KEY (workflow_id, sub))"
-        )
-        conn.execute("CREATE INDEX IF NOT EXISTS runs_not_before ON runs(status, not_before)")
-        # --- end flow block ---
+        with self.run_tx() as conn:  # the schema's migrations (runtime.schema), all or none
+            upgrade(conn, where=repr(str(self.path)))
 
     # plumbing -------------------------------------------------------------------------
     def _write_conn(self) -> sqlite3.Connection:
@@ -217,7 +145,6 @@ class ProjectStore:
                     ("name", name),
                     ("created", repr(now)),
                     ("strict", "0"),
-                    ("schema_version", str(SCHEMA_VERSION)),
                 ],
             )
 
