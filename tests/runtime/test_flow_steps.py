@@ -102,7 +102,7 @@ def test_a_delay_waits_as_data_and_survives_a_restart(
         run_id = project.trigger_event("user-1", "Signup", {"email": "ada@x.com"}).run_ids[0]
         assert project.wait_idle(10)  # parked: no thread holds it
         detail = project.run(run_id)
-        assert detail["status"] == "waiting"
+        assert detail["status"] == "waiting" and detail["not_before"] == clock.time() + 2 * 86400
         wait = next(s for s in detail["steps"] if s["step_id"] == "wait")
         assert wait["status"] == "running" and wait["input"]["seconds"] == 2 * 86400
         clock.advance(86400)
@@ -120,6 +120,7 @@ def test_a_delay_waits_as_data_and_survives_a_restart(
     wait = next(s for s in detail["steps"] if s["step_id"] == "wait")
     assert wait["status"] == "succeeded" and wait["output"]["resumed_at"] == clock.time()
     assert [lead["email"] for lead in app.leads()] == ["ada@x.com"]
+    assert detail["task_count"] == 1  # the upsert; a Delay is free
     assert app.stats.calls_by_route[UPSERT] == 1
 
 
@@ -143,6 +144,7 @@ def test_a_fan_out_of_1000_leads_batches_into_4_upsert_calls(
     assert by_id["each.999.upsert"]["status"] == "succeeded"
     assert by_id["each.999.upsert"]["input"]["fields"]["email"] == "l999@x.com"
     assert by_id["summary"]["output"]["result"] == 2000
+    assert detail["task_count"] == 1001  # each iteration's upsert + the function; fan-out free
     ids = {r["upsert"]["id"] for r in by_id["each"]["output"]["results"]}
     assert len(ids) == 1000
 

@@ -107,6 +107,7 @@ def test_a_request_trigger_answers_with_its_response_step(
     assert (hot.status, hot.body) == (201, {"email": "ada@x.com", "hot": True, "via": "web"})
     assert (cold.status, cold.body) == (200, {"hot": False})
     assert detail["event"]["name"] == "Request"
+    assert detail["task_count"] == 0  # a condition and a Response: both free
     assert detail["event"]["payload"]["headers"] == {"x-trace": "t1"}
 
 
