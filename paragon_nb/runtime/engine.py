@@ -91,6 +91,8 @@ class Engine:
         self._responses: dict[str, dict[str, Any]] = {}  # run id -> its Response step output
         self._cond = threading.Condition()
         self._ready: deque[str] = deque()
+        self._advancing: set[str] = set()  # runs a worker is advancing right now
+        self._again: set[str] = set()  # ... that became ready meanwhile (a fan-out's batches)
         self._contexts: dict[str, RunContext] = {}
         self._active: set[str] = set()
         self._timers: list[tuple[float, int, str, str]] = []
@@ -224,11 +226,32 @@ class Engine:
                     self._cond.wait()
                 if self._closing.is_set():
                     return
-                group = [self._ready.popleft() for _ in range(min(GROUP, len(self._ready)))]
+                group = self._take_group()
+            if not group:
+                continue
             try:
                 self._advance_group(group)
             except Exception:  # a bug or a closed store must not kill the worker
                 log.exception("advancing %d runs failed; they resume on the next open", len(group))
+            finally:
+                with self._cond:
+                    self._advancing.difference_update(group)
+                    again = [r for r in group if r in self._again]
+                    self._again.difference_update(again)
+                self._make_ready(again)
+
+    def _take_group(self) -> list[str]:
+        """Up to GROUP ready runs, each once, none that another worker is advancing (those
+        go again when it is done: one run is never advanced by two workers at once)."""
+        group: list[str] = []
+        while self._ready and len(group) < GROUP:
+            run_id = self._ready.popleft()
+            if run_id in self._advancing:
+                self._again.add(run_id)
+            elif run_id not in group:
+                group.append(run_id)
+        self._advancing.update(group)
+        return group
 
     def _advance_group(self, run_ids: list[str]) -> None:
         writes = Writes()
@@ -368,7 +391,8 @@ class Engine:
         if not run_ids:
             return
         with self._cond:
-            self._ready.extend(run_ids)
+            waiting = set(self._ready)
+            self._ready.extend(r for r in dict.fromkeys(run_ids) if r not in waiting)
             self._cond.notify_all()
 
     # retry timers for steps run on a worker ---------------------------------------------------

@@ -9,6 +9,7 @@ retry or a failure. Nothing here touches the store: every change goes into a
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -79,6 +80,9 @@ class RunContext:
     waiting: set[str] = field(default_factory=set)  # steps parked on a batch or a timer
     timers: dict[str, float] = field(default_factory=dict)  # step id -> retry time (new)
     wake_at: float | None = None  # a Delay parks the run until then (as data, no thread)
+    #: one thread at a time advances the run or records a batch answer into it (a fan-out
+    #: has several batches in flight, answered on their senders' threads)
+    lock: threading.RLock = field(default_factory=threading.RLock, repr=False, compare=False)
     started: bool = False
     broken: str | None = None  # why the run cannot run at all (e.g. undecryptable secret)
 
@@ -152,6 +156,10 @@ class StepRunner:
 
     def advance(self, ctx: RunContext, writes: Writes) -> tuple[Any, str | None]:
         """Run steps until the run parks or ends: (PARKED, None) or (final status, error)."""
+        with ctx.lock:
+            return self._advance(ctx, writes)
+
+    def _advance(self, ctx: RunContext, writes: Writes) -> tuple[Any, str | None]:
         if ctx.broken is not None:
             return RunStatus.FAILED, ctx.broken
         ctx.wake_at = None
@@ -412,6 +420,19 @@ class StepRunner:
         writes: Writes,
     ) -> float | None:
         """Record this run's share of a batch; the retry time when it goes again."""
+        with ctx.lock:
+            return self._answered(ctx, item, batch_id, batch_size, answer, error, writes)
+
+    def _answered(
+        self,
+        ctx: RunContext,
+        item: WorkItem,
+        batch_id: str,
+        batch_size: int,
+        answer: Any,
+        error: BaseException | None,
+        writes: Writes,
+    ) -> float | None:
         step = ctx.step(item.step_id)
         previous = ctx.records.get(item.step_id)
         record = StepRecord(
