@@ -297,6 +297,8 @@ class Engine:
         ]  # fmt: skip
         if answered:
             with self._cond:
+                if len(self._responses) > 10_000:  # nobody waits for these (e.g. replays)
+                    self._responses.clear()
                 self._responses.update(answered)
                 self._cond.notify_all()
 

@@ -222,13 +222,6 @@ class RunLog:
             ).fetchall()
         return [r["id"] for r in rows]
 
-    def next_wake(self) -> float | None:
-        """The earliest ``not_before`` of a waiting run (None when none waits)."""
-        row = self._store.one(
-            "SELECT MIN(not_before) AS t FROM runs WHERE status = ?", RunStatus.WAITING.value
-        )
-        return None if row is None or row["t"] is None else float(row["t"])
-
     def release(self, owner: str) -> None:
         """Unfinished runs of ``owner`` become claimable at once (an orderly close)."""
         marks = ", ".join("?" for _ in UNFINISHED)

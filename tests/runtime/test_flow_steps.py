@@ -170,3 +170,22 @@ def test_bad_delay_and_fan_out_specs_are_refused(step: dict, message: str) -> No
     spec = {"name": "w", "trigger": {"app_event": "E"}, "steps": [step]}
     with pytest.raises(WorkflowSpecError, match=message):
         parse_spec(spec)
+
+
+def test_the_builder_writes_the_new_steps_and_triggers() -> None:
+    from paragon_nb.runtime.builder import Steps, WorkflowBuilder
+
+    spec = (
+        WorkflowBuilder("Nightly", trigger={"schedule": {"every": 1, "unit": "days"}})
+        .delay("pause", 5, "seconds")
+        .fan_out("each", "{{event.items}}", Steps().request("call", "http://127.0.0.1:9/x"))
+        .integration_request("lookup", "/v1/leads.json", params={"filterType": "email"})
+        .response("reply", status_code=201, body={"ok": True})
+        .build()
+    )
+    assert spec.trigger.kind == "schedule" and spec.trigger.schedule.every == 1
+    kinds = [type(s).__name__ for s in spec.steps]
+    assert kinds == ["DelayStep", "FanOutStep", "ActionStep", "ActionStep"]
+    assert spec.steps[1].steps[0].action == "request"
+    with pytest.raises(TypeError, match="exactly one"):
+        WorkflowBuilder("x")
