@@ -186,14 +186,26 @@ class Triggers:
         )
         return None if row is None else loads(row["state"])
 
-    def _save(self, wf_id: str, sub: str, state: dict[str, Any]) -> None:
+    def _save(
+        self, wf_id: str, sub: str, state: dict[str, Any], *, was: dict[str, Any] | None = None
+    ) -> bool:
+        """Store the cursor; with ``was``, only if it is still ``was`` (compare-and-set:
+        several processes tick one project and exactly one of them fires). True if saved."""
         with self._store.run_tx() as c:
-            c.execute(
-                "INSERT INTO trigger_state(workflow_id, sub, state, updated) VALUES (?, ?, ?, ?) "
-                "ON CONFLICT (workflow_id, sub) DO UPDATE SET state = excluded.state, "
-                "updated = excluded.updated",
-                (wf_id, sub, dumps(state), self._clock.time()),
+            if was is None:
+                c.execute(
+                    "INSERT INTO trigger_state(workflow_id, sub, state, updated) "
+                    "VALUES (?, ?, ?, ?) ON CONFLICT (workflow_id, sub) DO UPDATE SET "
+                    "state = excluded.state, updated = excluded.updated",
+                    (wf_id, sub, dumps(state), self._clock.time()),
+                )
+                return True
+            cur = c.execute(
+                "UPDATE trigger_state SET state = ?, updated = ? "
+                "WHERE workflow_id = ? AND sub = ? AND state = ?",
+                (dumps(state), self._clock.time(), wf_id, sub, dumps(was)),
             )
+            return bool(cur.rowcount)
 
     def _user_zone(self, spec: WorkflowSpec, sub: str) -> str:
         trigger = spec.trigger.schedule
@@ -233,10 +245,11 @@ class Triggers:
             "fired_at": datetime.fromtimestamp(now, zone_info).isoformat(),
             "timezone": tz,
         }
-        # the run first, then the cursor: a crash in between fires this tick again on the
-        # next open rather than losing it
+        # the cursor first (compare-and-set: one process fires), then the run. (U) a crash
+        # between the two loses this one tick; the next one fires as planned
+        if not self._save(wf_id, sub, {**state, "next": upcoming}, was=state):
+            return {}
         self._dispatch.start_workflow(sub, wf_id, version, payload, name=EVENT_NAMES["schedule"])
-        self._save(wf_id, sub, {**state, "next": upcoming})
         return {"scheduled": 1}
 
     def _integration_enabled(
@@ -245,13 +258,17 @@ class Triggers:
         cred = self._store.credential(sub, MARKETO)
         if cred is None:
             return {}
-        state = self._state(wf_id, sub) or {}
-        if state.get("credential_id") == cred.id:
+        state = self._state(wf_id, sub)
+        if state is not None and state.get("credential_id") == cred.id:
             return {}  # fired for this connection already
         settings = self._users.effective_settings(sub, wf_id, spec)
         if any(s.required and settings.get(s.id) in (None, "") for s in spec.user_settings):
             return {}  # "has filled all required settings": not yet
-        self._save(wf_id, sub, {"credential_id": cred.id})
+        if state is None:
+            self._save(wf_id, sub, {})
+            state = {}
+        if not self._save(wf_id, sub, {"credential_id": cred.id}, was=state):
+            return {}  # another process fired it
         payload = {"integration": MARKETO, "credential_id": cred.id}
         self._dispatch.start_workflow(
             sub, wf_id, version, payload, name=EVENT_NAMES["integration_enabled"]
@@ -263,9 +280,16 @@ class Triggers:
     ) -> dict[str, int]:
         trigger = spec.trigger.lead_added_to_list
         assert trigger is not None
-        state = self._state(wf_id, sub) or {}
+        state = self._state(wf_id, sub)
+        if state is None:
+            self._save(wf_id, sub, {})
+            state = {}
         if now < float(state.get("next", 0.0)):
             return {}
+        claimed = {**state, "next": now + trigger.poll_seconds}
+        if not self._save(wf_id, sub, claimed, was=state):
+            return {}  # another process polls this one
+        state = claimed
         settings = self._users.effective_settings(sub, wf_id, spec)
         try:
             list_id = int(render(trigger.list_id, {"settings": settings, "user": {"id": sub}}))
