@@ -231,12 +231,13 @@ print("fay@example.com" in {lead["email"] for lead in sandbox.app.leads()})
 # %% tags=["nbval-check-output"]
 project.enable_workflow("user-1", "Import lead lists")
 imported = [{"email": f"lead{i}@example.com", "company": f"Company {i}"} for i in range(1000)]
-upserts_before = sandbox.app.stats.calls_by_route["POST /rest/v1/leads.json"]
-receipt = project.trigger_event("user-1", "Leads Imported", {"source": "Webinar", "leads": imported})
+UPSERTS = "POST /rest/v1/leads.json"
+upserts_before = sandbox.app.stats.calls_by_route[UPSERTS]
+receipt = project.trigger_event("user-1", "Leads Imported", {"source": "Web", "leads": imported})
 project.wait_idle(timeout=120)
 run = project.run(receipt.run_ids[0])
 print(run["status"], "- leads:", len(run["steps"][0]["output"]["results"]))
-print("upsert calls:", sandbox.app.stats.calls_by_route["POST /rest/v1/leads.json"] - upserts_before)
+print("upsert calls:", sandbox.app.stats.calls_by_route[UPSERTS] - upserts_before)
 print("tasks:", run["task_count"])  # one per upsert, as Paragon counts; the fan-out is free
 
 # %% [markdown]
