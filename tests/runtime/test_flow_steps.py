@@ -189,3 +189,36 @@ def test_the_builder_writes_the_new_steps_and_triggers() -> None:
     assert spec.steps[1].steps[0].action == "request"
     with pytest.raises(TypeError, match="exactly one"):
         WorkflowBuilder("x")
+
+
+def test_delays_inside_a_fan_out_wait_once_for_the_latest(
+    tmp_path: Path, clock: FakeClock, app: SandboxApp
+) -> None:
+    spec = """\
+name: Staggered
+trigger: {app_event: Batch}
+steps:
+  - id: each
+    action: fan_out
+    over: "{{event.waits}}"
+    steps:
+      - {id: pause, action: delay, value: "{{steps.each.instance}}", unit: minutes}
+      - {id: note, action: python, function: count, input: {n: "{{steps.each.index}}"}}
+"""
+    path = tmp_path / "proj"
+    setup_project(path, clock, app, spec, {"waits": [1]})
+    with open_project(path, clock, app) as project:
+        project.register_function("count", _count)
+        run_id = project.trigger_event("user-1", "Batch", {"waits": [1, 3, 2]}).run_ids[0]
+        assert project.wait_idle(10)
+        assert project.run(run_id)["not_before"] == clock.time() + 60  # the earliest first
+        woken = []
+        for _ in range(4):
+            clock.advance(60)
+            woken.append(project.tick()["woken"])
+            assert project.wait_idle(10)
+        detail = project.run(run_id)
+    assert woken == [1, 1, 1, 0]  # at 1, 2 and 3 minutes: each time the next iteration is due
+    assert detail["status"] == "succeeded", detail["error"]
+    notes = sorted(s["output"]["result"] for s in detail["steps"] if s["step_id"].endswith("note"))
+    assert notes == [0, 2, 4] and detail["task_count"] == 3
