@@ -254,6 +254,12 @@ class RunLog:
         """Make every ``waiting`` run whose ``not_before`` has passed ``queued`` again, held
         by ``owner`` until ``lease_until`` (None: by nobody, for any worker to claim); one
         statement, so two processes never wake the same run."""
+        due = self._store.one(
+            "SELECT id FROM runs WHERE status = ? AND not_before <= ? LIMIT 1",
+            RunStatus.WAITING.value, now,
+        )  # fmt: skip
+        if due is None:  # the usual case, every tick: a read, no write transaction
+            return []
         with self._store.run_tx() as c:
             rows = c.execute(
                 "UPDATE runs SET status = ?, not_before = NULL, owner = ?, lease_until = ? "
