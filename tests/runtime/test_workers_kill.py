@@ -25,8 +25,7 @@ import httpx
 import pytest
 from runtime_rest.e2e import EVENT, connect_and_enable, lead, seed_project
 
-from paragon_nb._sqlite import connect
-from paragon_nb.runtime.store import DB_FILE_NAME
+from paragon_nb.runtime.project import Project
 from paragon_nb.sandbox.server import MarketoSandbox
 
 pytestmark = pytest.mark.slow
@@ -68,16 +67,27 @@ def _until(check: Callable[[], bool], *, within: float, what: str) -> None:
 
 
 class Store:
-    """Read-only looks at the project database from the test process."""
+    """Looks at the project's database from the test process, through a project that only
+    reads (it accepts nothing and runs nothing), so a folder and a URL read alike."""
 
-    def __init__(self, folder: Path) -> None:
-        self.conn = connect(folder / DB_FILE_NAME)
+    def __init__(self, location: Path | str) -> None:
+        self.project = Project.open(location, resume=False, execute_runs=False)
 
     def value(self, sql: str, *args: Any) -> Any:
-        return self.conn.execute(sql, args).fetchone()[0]
+        row = self.project._store.one(sql, *args)
+        return None if row is None else row["v"]
 
     def rows(self, sql: str, *args: Any) -> list[Any]:
-        return self.conn.execute(sql, args).fetchall()
+        return self.project._store.all(sql, *args)
+
+    def close(self) -> None:
+        self.project.close()
+
+
+@pytest.fixture
+def location(tmp_path: Path) -> Path | str:
+    """Where the project lives (a folder; a PostgreSQL URL with the store fixture)."""
+    return tmp_path / "proj"
 
 
 @pytest.fixture
@@ -91,9 +101,9 @@ def processes() -> Iterator[list[subprocess.Popen[str]]]:
 
 
 def test_three_workers_one_killed_nothing_lost_nothing_doubled_no_606_615(
-    tmp_path: Path, processes: list[subprocess.Popen[str]]
+    location: Path | str, processes: list[subprocess.Popen[str]], request: pytest.FixtureRequest
 ) -> None:
-    folder = tmp_path / "proj"
+    folder = location
     # Marketo's real limits; latency keeps batches in flight when the kill lands
     with MarketoSandbox(latency=0.05) as sandbox:
         listing = sandbox.app.create_list("Newsletter")
@@ -116,6 +126,7 @@ def test_three_workers_one_killed_nothing_lost_nothing_doubled_no_606_615(
             assert hello["project_id"] == project_id
         victim = workers[0]
         store = Store(folder)
+        request.addfinalizer(store.close)
 
         url = f"{info['url']}/projects/{project_id}/sdk/events/trigger"
         accepted: list[str] = []
@@ -126,7 +137,7 @@ def test_three_workers_one_killed_nothing_lost_nothing_doubled_no_606_615(
 
         def victim_holds() -> list[str]:
             return [
-                r[0]
+                r["id"]
                 for r in store.rows(
                     "SELECT id FROM runs WHERE owner LIKE ? AND status IN ('queued', 'running')",
                     f"%:{victim.pid}:%",
@@ -139,7 +150,7 @@ def test_three_workers_one_killed_nothing_lost_nothing_doubled_no_606_615(
             tick = threading.Event()
             while time.monotonic() < deadline:
                 held = victim_holds()
-                done = store.value("SELECT COUNT(*) FROM runs WHERE status = 'succeeded'")
+                done = store.value("SELECT COUNT(*) AS v FROM runs WHERE status = 'succeeded'")
                 if held and done:
                     os.kill(victim.pid, signal.SIGKILL)
                     kill_at.append(time.time())
@@ -172,7 +183,7 @@ def test_three_workers_one_killed_nothing_lost_nothing_doubled_no_606_615(
 
         def all_finished() -> bool:
             return not store.value(
-                "SELECT COUNT(*) FROM runs WHERE status IN ('queued', 'running')"
+                "SELECT COUNT(*) AS v FROM runs WHERE status IN ('queued', 'running')"
             )
 
         _until(all_finished, within=240, what="every run to finish after the kill")
@@ -199,14 +210,15 @@ def test_three_workers_one_killed_nothing_lost_nothing_doubled_no_606_615(
         for proc in [*workers[1:], serve]:
             assert proc.wait(60) == 0
         assert not store.value(
-            "SELECT COUNT(*) FROM runs WHERE owner IS NOT NULL AND status IN ('queued', 'running')"
+            "SELECT COUNT(*) AS v FROM runs "
+            "WHERE owner IS NOT NULL AND status IN ('queued', 'running')"
         )
 
 
 def test_serve_with_workers_starts_them_runs_the_events_and_stops_them(
-    tmp_path: Path, processes: list[subprocess.Popen[str]]
+    location: Path | str, processes: list[subprocess.Popen[str]], request: pytest.FixtureRequest
 ) -> None:
-    folder = tmp_path / "proj"
+    folder = location
     with MarketoSandbox() as sandbox:
         listing = sandbox.app.create_list("Newsletter")
         seeded = seed_project(folder)
@@ -226,12 +238,13 @@ def test_serve_with_workers_starts_them_runs_the_events_and_stops_them(
                 answer = http.post(url, json=body, headers={"Authorization": f"Bearer {token}"})
                 assert answer.status_code == 201
         store = Store(folder)
+        request.addfinalizer(store.close)
         _until(
-            lambda: store.value("SELECT COUNT(*) FROM runs WHERE status = 'succeeded'") == 20,
+            lambda: store.value("SELECT COUNT(*) AS v FROM runs WHERE status = 'succeeded'") == 20,
             within=60,
             what="the workers to run the 20 events",
         )
-        owners = {r[0] for r in store.rows("SELECT DISTINCT owner FROM runs")}
+        owners = {r["owner"] for r in store.rows("SELECT DISTINCT owner FROM runs")}
         pids = {int(owner.split(":")[1]) for owner in owners}
         assert serve.pid not in pids  # the server only accepted; its workers ran them
         serve.send_signal(signal.SIGTERM)
