@@ -202,6 +202,90 @@ project.wait_idle(timeout=60)
 print("fay@example.com" in {lead["email"] for lead in sandbox.app.leads()})
 
 # %% [markdown]
+# ## A fan-out over a list of leads
+#
+# A **Fan Out** step runs its steps once per element of an array, all at once, and the workflow
+# goes on when every element is done. Inside, `{{steps.<id>.instance}}` is the element. Here
+# one event carries 1,000 leads: their upserts share Marketo calls (at most 300 records each),
+# so the sandbox sees 4 upsert calls, not 1,000.
+
+# %% tags=["nbval-check-output"] magic_args="Leads Imported" language="app_event"
+# {"source": "Webinar", "leads": [{"email": "ada@example.com", "company": "Engines Inc"}]}
+
+# %% tags=["nbval-check-output"] magic_args="--deploy" language="workflow"
+# name: Import lead lists
+# trigger:
+#   app_event: Leads Imported
+# steps:
+#   - id: each_lead
+#     action: fan_out
+#     over: "{{event.leads}}"
+#     steps:
+#       - id: upsert
+#         action: marketo.create_or_update_lead
+#         fields:
+#           email: "{{steps.each_lead.instance.email}}"
+#           company: "{{steps.each_lead.instance.company}}"
+#           leadSource: "{{event.source}}"
+
+# %% tags=["nbval-check-output"]
+project.enable_workflow("user-1", "Import lead lists")
+imported = [{"email": f"lead{i}@example.com", "company": f"Company {i}"} for i in range(1000)]
+UPSERTS = "POST /rest/v1/leads.json"
+upserts_before = sandbox.app.stats.calls_by_route[UPSERTS]
+receipt = project.trigger_event("user-1", "Leads Imported", {"source": "Web", "leads": imported})
+project.wait_idle(timeout=120)
+run = project.run(receipt.run_ids[0])
+print(run["status"], "- leads:", len(run["steps"][0]["output"]["results"]))
+print("upsert calls:", sandbox.app.stats.calls_by_route[UPSERTS] - upserts_before)
+print("tasks:", run["task_count"])  # one per upsert, as Paragon counts; the fan-out is free
+
+# %% [markdown]
+# ## A scheduled workflow, over a simulated week
+#
+# A **Scheduler** trigger runs a workflow for every user who enabled it, every N
+# seconds/minutes/hours/days or on a cron expression, in an IANA time zone (Paragon's default
+# is America/Los_Angeles; a user's `timezone` metadata overrides it). A project on the real
+# clock checks its schedules every second by itself. To see a whole week without waiting, we
+# open a second project on a simulated clock and move it forward: `project.tick()` does what is
+# due at the clock's time (missed ticks, e.g. while the project was closed, run once).
+
+# %%
+from paragon_nb._clock import FakeClock  # a clock that only moves when told to
+
+clock = FakeClock()  # 2026-01-01 00:00 UTC
+weekly = Project.create("Schedules", path=workdir / "schedules", clock=clock)
+weekly.register_function("digest", lambda at: f"digest for {at}", output="")
+weekly.add_workflow("""
+name: Weekday digest
+trigger:
+  schedule: {cron: "0 9 * * 1-5"}     # 09:00 on weekdays, in the user's time zone
+steps:
+  - {id: digest, action: python, function: digest, input: {at: "{{event.scheduled_at}}"}}
+""")
+weekly.deploy("Weekday digest")
+for user, zone in (("user-la", None), ("user-paris", "Europe/Paris")):
+    weekly.connect_user(
+        user,
+        "marketo",
+        endpoint=sandbox.endpoint,
+        client_id=sandbox.client_id,
+        client_secret=sandbox.client_secret,
+    )
+    if zone:
+        weekly.set_user_meta(user, {"timezone": zone})
+    weekly.enable_workflow(user, "Weekday digest")
+
+# %% tags=["nbval-check-output"]
+for _ in range(7 * 24):  # a week, an hour at a time
+    weekly.tick()
+    clock.advance(3600)
+weekly.wait_idle(timeout=60)
+for _, row in weekly.runs().sort_values(["user", "started"]).iterrows():
+    print(row["user"], weekly.run(row["run_id"])["event"]["payload"]["scheduled_at"])
+weekly.close()
+
+# %% [markdown]
 # ## The SDK's proxy, an environment secret, a Field Mapping and Task History
 #
 # Four more of Paragon's building blocks, each with the same name as there:

@@ -40,7 +40,34 @@ def _esc(value: Any) -> str:
 
 def _step_label(step: Mapping[str, Any]) -> tuple[str, str]:
     kind = step.get("action") or step.get("type") or ("condition" if "if" in step else "step")
+    if kind == "delay":  # Paragon's Delay: value + unit (default minutes)
+        kind = f"delay {step.get('value', '?')} {str(step.get('unit', 'minutes')).lower()}"
+    elif kind == "fan_out":
+        kind = f"fan out over {step.get('over', '?')}"
     return str(step.get("id", "?")), str(kind)
+
+
+#: nested step lists: a condition's branches and a fan-out's per-element steps
+_BRANCHES = (("then", "then"), ("else", "else"), ("steps", "each"))
+
+
+def _trigger_label(trig: Mapping[str, Any]) -> str:
+    if "app_event" in trig:
+        return f"App Event: {trig['app_event']}"
+    if "request" in trig:
+        return "Request (POST /sdk/triggers/{workflowId})"
+    if "schedule" in trig:
+        sched = trig["schedule"] or {}
+        when = (
+            f"cron {sched['cron']}" if sched.get("cron")
+            else f"every {sched.get('every')} {sched.get('unit', 'minutes')}"
+        )  # fmt: skip
+        return f"Scheduler: {when} ({sched.get('timezone', 'America/Los_Angeles')})"
+    if trig.get("integration_enabled"):
+        return "Integration Enabled"
+    if "lead_added_to_list" in trig:
+        return f"Lead Added to List: {(trig['lead_added_to_list'] or {}).get('list_id')}"
+    return ", ".join(f"{k}: {v}" for k, v in trig.items()) or "(no trigger)"
 
 
 class WorkflowDiagram:
@@ -58,9 +85,7 @@ class WorkflowDiagram:
     def trigger(self) -> str:
         trig = self.spec.get("trigger") or {}
         if isinstance(trig, Mapping):
-            if "app_event" in trig:
-                return f"App Event: {trig['app_event']}"
-            return ", ".join(f"{k}: {v}" for k, v in trig.items()) or "(no trigger)"
+            return _trigger_label(trig)
         return str(trig)
 
     @property
@@ -69,18 +94,21 @@ class WorkflowDiagram:
 
     def flat_steps(self) -> list[tuple[str, Mapping[str, Any]]]:
         """(branch path, step) depth first: a condition's ``then``/``else`` steps follow it
-        with a path like ``is_vip.then``."""
-        out: list[tuple[str, Mapping[str, Any]]] = []
+        with a path like ``is_vip.then``, a fan-out's steps with ``each_lead.each``."""
+        return [(path, step) for path, step, _ in self._nested()]
 
-        def visit(steps: Any, path: str) -> None:
+    def _nested(self) -> list[tuple[str, Mapping[str, Any], int]]:
+        out: list[tuple[str, Mapping[str, Any], int]] = []
+
+        def visit(steps: Any, path: str, depth: int) -> None:
             for step in steps or []:
                 if not isinstance(step, Mapping):
                     continue
-                out.append((path, step))
-                for branch in ("then", "else"):
-                    visit(step.get(branch), f"{step.get('id')}.{branch}")
+                out.append((path, step, depth))
+                for key, label in _BRANCHES:
+                    visit(step.get(key), f"{step.get('id')}.{label}", depth + 1)
 
-        visit(self.spec.get("steps"), "")
+        visit(self.spec.get("steps"), "", 0)
         return out
 
     @property
@@ -102,32 +130,40 @@ class WorkflowDiagram:
 
     def _svg(self) -> str:
         c = COLOURS
-        boxes = [("trigger", self.trigger, c["surface"], c["info"])]
-        for i, (path, step) in enumerate(self.flat_steps(), 1):
+        boxes = [("trigger", self.trigger, c["surface"], c["info"], 0)]
+        for i, (path, step, depth) in enumerate(self._nested(), 1):
             sid, kind = _step_label(step)
-            tag = f"step {i}" + (f" · if {path}" if path else "")
-            stroke = c["warn"] if kind == "condition" else c["muted"]
-            boxes.append((tag, f"{sid} · {kind}", c["raised"], stroke))
+            where = ""
+            if path:
+                owner, branch = path.rsplit(".", 1)
+                where = f" · for each in {owner}" if branch == "each" else f" · if {path}"
+            stroke = {"condition": c["warn"], "fan_out": c["info"]}.get(
+                str(step.get("action")), c["faint"] if kind.startswith("delay") else c["muted"]
+            )
+            boxes.append((f"step {i}{where}", f"{sid} · {kind}", c["raised"], stroke, depth))
         height = len(boxes) * (_BOX_H + _GAP)
+        indent = 24 * max(b[4] for b in boxes)
         parts = [
-            f"<svg xmlns='http://www.w3.org/2000/svg' width='{_BOX_W + 20}' height='{height}' "
+            f"<svg xmlns='http://www.w3.org/2000/svg' width='{_BOX_W + 20 + indent}' "
+            f"height='{height}' "
             "role='img' aria-label='workflow diagram' style='font-family:sans-serif'>",
             "<defs><marker id='pnb-arrow' markerWidth='8' markerHeight='8' refX='4' refY='4' "
             f"orient='auto'><path d='M0,0 L8,4 L0,8 z' style='fill:{c['faint']}'/></marker>"
             "</defs>",
         ]
-        for i, (tag, text, fill, stroke) in enumerate(boxes):
+        for i, (tag, text, fill, stroke, depth) in enumerate(boxes):
             y = i * (_BOX_H + _GAP) + 2
+            x0 = 10 + 24 * depth  # branch and fan-out steps are indented under their step
             parts.append(
-                f"<rect x='10' y='{y}' width='{_BOX_W}' height='{_BOX_H}' rx='8' "
+                f"<rect x='{x0}' y='{y}' width='{_BOX_W}' height='{_BOX_H}' rx='8' "
                 f"style='fill:{fill};stroke:{stroke}'/>"
-                f"<text x='22' y='{y + 17}' font-size='11' style='fill:{c['muted']}'>"
+                f"<text x='{x0 + 12}' y='{y + 17}' font-size='11' style='fill:{c['muted']}'>"
                 f"{_esc(tag)}</text>"
-                f"<text x='22' y='{y + 35}' font-size='14' style='fill:{c['text']}'>"
+                f"<text x='{x0 + 12}' y='{y + 35}' font-size='14' style='fill:{c['text']}'>"
                 f"{_esc(text)}</text>"
             )
             if i < len(boxes) - 1:
-                x, y1 = 10 + _BOX_W // 2, y + _BOX_H
+                x, y1 = x0 + _BOX_W // 2, y + _BOX_H
                 parts.append(
                     f"<line x1='{x}' y1='{y1}' x2='{x}' y2='{y1 + _GAP - 4}' "
                     f"style='stroke:{c['faint']}' marker-end='url(#pnb-arrow)'/>"

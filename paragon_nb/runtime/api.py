@@ -34,6 +34,8 @@ class RunStatus(StrEnum):
 
     QUEUED = "queued"
     RUNNING = "running"
+    #: parked by a Delay step until ``runs.not_before`` (Task History: DELAYED)
+    WAITING = "waiting"
     SUCCEEDED = "succeeded"
     FAILED = "failed"
 

@@ -76,6 +76,32 @@ class Steps:
         """Call a function registered with ``project.register_function(function, fn)``."""
         return self.step(step_id, "python", function=function, input=input or {}, **opts)
 
+    def delay(self, step_id: str, value: Any, unit: str = "minutes") -> Any:
+        """Paragon's Delay: wait ``value`` seconds/minutes/hours/days (the run waits as data)."""
+        self.steps.append({"id": step_id, "action": "delay", "value": value, "unit": unit})
+        return self
+
+    def fan_out(self, step_id: str, over: Any, steps: Steps | list[dict[str, Any]]) -> Any:
+        """Run ``steps`` once per element of ``over`` (``{{steps.<step_id>.instance}}``)."""
+        inner = list(steps.steps if isinstance(steps, Steps) else steps)
+        self.steps.append({"id": step_id, "action": "fan_out", "over": over, "steps": inner})
+        return self
+
+    def request(self, step_id: str, url: str, *, method: str = "GET", **opts: Any) -> Any:
+        """A Request step: ``params``, ``headers``, ``body``/``form``/``raw``, ``auth``,
+        ``pagination`` (see runtime.steps.RequestParams)."""
+        return self.step(step_id, "request", url=url, method=method, **opts)
+
+    def integration_request(
+        self, step_id: str, path: str, *, method: str = "GET", **opts: Any
+    ) -> Any:
+        """An Integration Request: any Marketo REST ``path`` with the user's credential."""
+        return self.step(step_id, "marketo.request", path=path, method=method, **opts)
+
+    def response(self, step_id: str, *, status_code: int = 200, body: Any = None) -> Any:
+        """The answer of a Request-triggered workflow."""
+        return self.step(step_id, "response", status_code=status_code, body=body)
+
     def condition(
         self,
         step_id: str,
@@ -106,10 +132,21 @@ class Steps:
 class WorkflowBuilder(Steps):
     """A whole workflow: name, App Event trigger, user settings and steps."""
 
-    def __init__(self, name: str, *, on: str, description: str | None = None) -> None:
+    def __init__(
+        self,
+        name: str,
+        *,
+        on: str | None = None,
+        trigger: dict[str, Any] | None = None,
+        description: str | None = None,
+    ) -> None:
+        """``on``: an App Event name; or ``trigger``: any trigger mapping, e.g.
+        ``{"schedule": {"cron": "0 9 * * 1-5"}}`` or ``{"request": {}}``."""
         super().__init__()
+        if (on is None) == (trigger is None):
+            raise TypeError("WorkflowBuilder needs exactly one of on='App Event' or trigger={...}")
         self.name = name
-        self.app_event = on
+        self.trigger = dict(trigger) if trigger is not None else {"app_event": on}
         self.description = description
         self.user_settings: list[dict[str, Any]] = []
 
@@ -135,7 +172,7 @@ class WorkflowBuilder(Steps):
         return self
 
     def to_dict(self) -> dict[str, Any]:
-        data: dict[str, Any] = {"name": self.name, "trigger": {"app_event": self.app_event}}
+        data: dict[str, Any] = {"name": self.name, "trigger": dict(self.trigger)}
         if self.description:
             data["description"] = self.description
         if self.user_settings:

@@ -22,6 +22,7 @@ from paragon_nb.runtime.events import infer_schema, validate_example
 from paragon_nb.runtime.refcheck import check_references
 from paragon_nb.runtime.rows import AppEventRow, WorkflowRow
 from paragon_nb.runtime.store import ProjectStore
+from paragon_nb.runtime.trigger_data import trigger_schema
 from paragon_nb.runtime.workflows import Workflow, WorkflowSpec, parse_spec
 
 __all__ = ["Catalog"]
@@ -203,6 +204,8 @@ class Catalog:
         An unchanged draft re-deploys its latest version instead of adding one."""
         row = self.workflow_row(workflow)
         spec = parse_spec(row.draft)
+        if spec.trigger.app_event is None:  # Request, Scheduler, ... (runtime.triggers)
+            return self._deploy_bound(row.id, spec, trigger_schema(spec.trigger), None, "")
         event = self._store.app_event(spec.trigger.app_event)
         if event is None:
             names = [r.name for r in self._store.app_events()]
@@ -211,19 +214,29 @@ class Catalog:
                 f"which is not defined (defined: {', '.join(names) or 'none'}); define it with "
                 "project.define_app_event(name, example={...})"
             )
+        return self._deploy_bound(row.id, spec, event.schema, event.id, event.name)
+
+    def _deploy_bound(
+        self,
+        wf_id: str,
+        spec: WorkflowSpec,
+        schema: Mapping[str, Any],
+        event_id: str | None,
+        event_name: str,
+    ) -> int:
         check_references(
             spec,
-            event_schema=event.schema,
+            event_schema=schema,
             function_outputs=self.function_outputs,
             shared_settings=self.shared_setting_ids(),
         )
-        history = self._store.versions(row.id)
+        history = self._store.versions(wf_id)
         now = self._clock.time()
-        if history and history[-1].spec == spec.to_dict() and history[-1].event_id == event.id:
-            self._store.set_deployed_version(row.id, history[-1].version, now=now)
+        if history and history[-1].spec == spec.to_dict() and history[-1].event_id == event_id:
+            self._store.set_deployed_version(wf_id, history[-1].version, now=now)
             return int(history[-1].version)
         return self._store.add_version(
-            row.id, spec=spec.to_dict(), event_id=event.id, event_name=event.name, now=now
+            wf_id, spec=spec.to_dict(), event_id=event_id, event_name=event_name, now=now
         )
 
     def restore(self, workflow: str, version: int) -> Workflow:

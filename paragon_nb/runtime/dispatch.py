@@ -266,6 +266,29 @@ class Dispatcher:
             skipped.append(f"no deployed workflow is triggered by {name!r}")
         return runs, skipped
 
+    def start_workflow(
+        self, sub: str, wf_id: str, version: int, payload: dict[str, Any], *, name: str
+    ) -> str:
+        """One run of one workflow for ``sub`` from a non-App-Event trigger (Request,
+        Scheduler, Integration Enabled, Lead Added to List; runtime.triggers): its trigger
+        data is stored as an event named ``name`` and the run is durable before this returns
+        its id."""
+        self._check_bound(1)
+        now = self._clock.time()
+        event_id = str(uuid.uuid4())
+        run = {"id": str(uuid.uuid4()), "event_id": event_id, "workflow_id": wf_id,
+               "version": version, "sub": sub, "context": self._snapshot(wf_id, version, sub),
+               "created": now}  # fmt: skip
+        event = {"id": event_id, "sub": sub, "name": name, "payload": payload, "received": now}
+        try:
+            self._commit(EventEntry(event, [run]))
+        except BaseException:
+            with self._bound_lock:
+                self._unfinished -= 1
+            raise
+        self._engine.start_new([run], payload)
+        return str(run["id"])
+
     def replay(self, row: sqlite3.Row, *, version: int) -> str:
         """A new run of ``row``'s event and settings snapshot on ``version``; returns its id."""
         new = {

@@ -44,6 +44,7 @@ from paragon_nb.runtime.api import InstanceQueue, RunStatus, StepStatus
 from paragon_nb.runtime.batcher import InstanceDispatcher
 from paragon_nb.runtime.budget import StoreBudget
 from paragon_nb.runtime.gateway import MAX_BATCH, MarketoGateway
+from paragon_nb.runtime.outbound import OutboundPolicy
 from paragon_nb.runtime.ownership import (
     make_owner,
     owner_is_stale,
@@ -81,6 +82,7 @@ class Engine:
         on_auth_error: Callable[[str, MarketoAuthError], None] | None = None,
         workers: int = 5,
         coalesce: bool = True,
+        outbound: Callable[[], OutboundPolicy] = OutboundPolicy,
         lease_seconds: float = 30.0,
         grace: float = 5.0,
         executes: bool = True,
@@ -98,9 +100,13 @@ class Engine:
             clock=clock,
             gateway_for=gateway_for,
             functions=functions if functions is not None else {},
+            outbound=outbound,
         )
+        self._responses: dict[str, dict[str, Any]] = {}  # run id -> its Response step output
         self._cond = threading.Condition()
         self._ready: deque[str] = deque()
+        self._advancing: set[str] = set()  # runs a worker is advancing right now
+        self._again: set[str] = set()  # ... that became ready meanwhile (a fan-out's batches)
         self._contexts: dict[str, RunContext] = {}
         self._active: set[str] = set()
         self._timers: list[tuple[float, int, str, str]] = []
@@ -241,6 +247,15 @@ class Engine:
             except Exception:  # a closed store or a busy database: the next beat retries
                 log.debug("could not renew the leases of %s", self.owner, exc_info=True)
 
+    def wake_due(self) -> list[str]:
+        """Start the runs whose Delay has passed (``waiting`` with ``not_before <= now``);
+        returns their ids. The project's timer (runtime.timers) calls it."""
+        owner, lease_until = self.new_run_holder()  # nobody: a worker process claims them
+        ids = self._log.wake(self._clock.time(), owner, lease_until)
+        if owner is not None:
+            self.submit(ids)
+        return ids
+
     def _start_threads(self) -> None:
         if self._heartbeat is None:
             self._heartbeat = threading.Thread(
@@ -303,11 +318,32 @@ class Engine:
                     self._cond.wait()
                 if self._closing.is_set():
                     return
-                group = [self._ready.popleft() for _ in range(min(GROUP, len(self._ready)))]
+                group = self._take_group()
+            if not group:
+                continue
             try:
                 self._advance_group(group)
             except Exception:  # a bug or a closed store must not kill the worker
                 log.exception("advancing %d runs failed; they resume on the next open", len(group))
+            finally:
+                with self._cond:
+                    self._advancing.difference_update(group)
+                    again = [r for r in group if r in self._again]
+                    self._again.difference_update(again)
+                self._make_ready(again)
+
+    def _take_group(self) -> list[str]:
+        """Up to GROUP ready runs, each once, none that another worker is advancing (those
+        go again when it is done: one run is never advanced by two workers at once)."""
+        group: list[str] = []
+        while self._ready and len(group) < GROUP:
+            run_id = self._ready.popleft()
+            if run_id in self._advancing:
+                self._again.add(run_id)
+            elif run_id not in group:
+                group.append(run_id)
+        self._advancing.update(group)
+        return group
 
     def _advance_group(self, run_ids: list[str]) -> None:
         writes = Writes()
@@ -323,12 +359,17 @@ class Engine:
                 writes.started.append((run_id, now))
                 ctx.started = True
             status, error = self._steps.advance(ctx, writes)
+            if status is PARKED and ctx.wake_at is not None and not ctx.waiting:
+                writes.waits.append((run_id, ctx.wake_at))  # a Delay: waits as data
+                finished.append(run_id)
+                continue
             if status is PARKED:
                 parked.append(ctx)
                 continue
             writes.runs.append((run_id, str(status), self._clock.time(), error))
             finished.append(run_id)
         self._log.apply(writes)
+        self._note_responses(writes)
         items: dict[str, list[WorkItem]] = {}
         for item in writes.new_work:
             items.setdefault(item.sub, []).append(item)
@@ -339,6 +380,28 @@ class Engine:
                 self._schedule(due, ctx.run_id, step_id)
             ctx.timers.clear()
         self._forget(finished)
+
+    def _note_responses(self, writes: Writes) -> None:
+        """Hand each Response step's output (Request-triggered runs) to whoever waits."""
+        answered = [
+            (run_id, s.output) for run_id, s in writes.steps
+            if s.action == "response" and s.status == StepStatus.SUCCEEDED
+        ]  # fmt: skip
+        if answered:
+            with self._cond:
+                if len(self._responses) > 10_000:  # nobody waits for these (e.g. replays)
+                    self._responses.clear()
+                self._responses.update(answered)
+                self._cond.notify_all()
+
+    def wait_response(self, run_id: str, timeout: float) -> dict[str, Any] | None:
+        """The run's Response step output once it ran, or None when the run ended (or
+        parked on a Delay) first, or after ``timeout`` real seconds."""
+        with self._cond:
+            self._cond.wait_for(
+                lambda: run_id in self._responses or run_id not in self._active, timeout=timeout
+            )
+            return self._responses.pop(run_id, None)
 
     def _forget(self, run_ids: list[str]) -> None:
         if not run_ids:
@@ -423,7 +486,8 @@ class Engine:
         if not run_ids:
             return
         with self._cond:
-            self._ready.extend(run_ids)
+            waiting = set(self._ready)
+            self._ready.extend(r for r in dict.fromkeys(run_ids) if r not in waiting)
             self._cond.notify_all()
 
     # retry timers for steps run on a worker ---------------------------------------------------

@@ -152,6 +152,10 @@ class MarketoGateway:
     def get_lead(self, lead_id: int, *, fields: list[str] | None) -> dict[str, Any] | None:
         return self.client.get_lead(lead_id, fields=fields)
 
+    def list_members(self, list_id: int) -> list[dict[str, Any]]:
+        """The leads in a static list (paged; each page a call through the limiter)."""
+        return list(self.client.iter_list_members(list_id))
+
     def get_list(self, list_id: int) -> Any:
         return self.client.get_list(list_id)
 

@@ -45,6 +45,10 @@ class ProjectOptions:
     runtime.batcher); False sends one record per call, as Paragon does. ``max_queued_runs``:
     unfinished runs held before ``trigger_event`` raises BackpressureError (REST 429).
     ``resume``: resume the runs a crash or close left unfinished when opening.
+    ``timers``: tick in the background (wake delayed runs, fire Scheduler and polling
+    triggers: runtime.timers); default: on with the real clock, off with an injected one
+    (then call ``project.tick()``). ``http_transport``: the httpx transport of Request
+    steps (tests pass an ``httpx.MockTransport``; default: real HTTP, allow-listed).
 
     Several processes (issue 11): ``execute_runs=False`` only accepts events (their runs wait
     in the store for a worker process: ``paragon-nb worker``). ``lease_seconds`` (default
@@ -61,6 +65,8 @@ class ProjectOptions:
     coalesce: bool = True
     max_queued_runs: int = DEFAULT_MAX_QUEUED_RUNS
     resume: bool = True
+    timers: bool | None = None
+    http_transport: Any = None
     execute_runs: bool = True
     lease_seconds: float = 30.0
     shared_budget: bool = True

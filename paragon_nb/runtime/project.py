@@ -40,10 +40,13 @@ from paragon_nb.runtime.engine import Engine
 from paragon_nb.runtime.events import validate_example
 from paragon_nb.runtime.gateway import ClientFactory, instance_of
 from paragon_nb.runtime.options import ProjectOptions, default_client_factory
+from paragon_nb.runtime.outbound import OutboundPolicy
 from paragon_nb.runtime.secrets import EnvironmentSecrets
 from paragon_nb.runtime.steps import MarketoCredentials
-from paragon_nb.runtime.store import DB_FILE_NAME, ProjectStore
+from paragon_nb.runtime.store import DB_FILE_NAME, ProjectStore, dumps, loads
 from paragon_nb.runtime.task_history import TaskHistory
+from paragon_nb.runtime.timers import Timers
+from paragon_nb.runtime.triggers import RequestAnswer, Triggers
 from paragon_nb.runtime.users import ConnectedUsers
 from paragon_nb.runtime.views import events_list, queue_frame, run_detail, runs_frame, users_frame
 from paragon_nb.runtime.workflows import Workflow, WorkflowSpec
@@ -97,6 +100,7 @@ class Project:
             on_auth_error=self._users.mark_invalid,
             workers=options.workers,
             coalesce=options.coalesce,
+            outbound=self._outbound,
             lease_seconds=options.lease_seconds,
             executes=options.execute_runs,
         )
@@ -115,6 +119,14 @@ class Project:
             clock=self._clock,
             spec_for=self._catalog.version_spec,
             max_queued_runs=options.max_queued_runs,
+        )
+        self._triggers = Triggers(
+            self._store, self._users, self._dispatch, self._engine,
+            clock=self._clock, spec_for=self._catalog.version_spec,
+        )  # fmt: skip
+        background = options.timers if options.timers is not None else options.clock is None
+        self._timers = Timers(
+            self._engine, clock=self._clock, sources=[self._triggers.tick], background=background
         )
         self._server: Any = None
         self._id: str | None = None
@@ -180,6 +192,7 @@ class Project:
         if self._server is not None:
             server, self._server = self._server, None
             server.stop()
+        self._timers.close()
         self._engine.close()
         self._users.close()
         self._store.close()
@@ -476,6 +489,39 @@ class Project:
         return self._dispatch.trigger(
             sub, name, payload, strict=self.strict, idempotency_key=idempotency_key
         )
+
+    def tick(self) -> dict[str, int]:
+        """Do what is due at the clock's time: wake runs whose Delay passed, fire Scheduler
+        triggers, poll "Lead Added to List" triggers; returns counts (``woken``, ...).
+        With the real clock the project does this by itself about once a second; with an
+        injected clock call it after ``clock.advance(...)``."""
+        return self._timers.tick()
+
+    def trigger_workflow(
+        self,
+        sub: str,
+        workflow: str,
+        *,
+        body: Any = None,
+        query: Mapping[str, Any] | None = None,
+        headers: Mapping[str, Any] | None = None,
+    ) -> RequestAnswer:
+        """Call a Request-triggered workflow (id or name) as user ``sub``, like
+        ``POST /projects/{id}/sdk/triggers/{workflowId}``: the run sees ``request.body``,
+        ``request.query`` and ``request.headers``. Returns the Response step's ``status`` and
+        ``body`` (202 when the workflow has no Response step); ``run_id`` names the run."""
+        return self._triggers.request(sub, workflow, body=body, query=query, headers=headers)
+
+    def allow_outbound(self, hosts: Sequence[str]) -> list[str]:
+        """Hosts Request steps may call besides loopback (``api.example.com``, ``*.corp``,
+        ``*`` for any), replacing the list; returns it. Kept in the project."""
+        cleaned = sorted({h.strip().lower() for h in hosts if h and h.strip()})
+        self._store.set_meta("outbound_allow", dumps(cleaned))
+        return cleaned
+
+    def _outbound(self) -> OutboundPolicy:
+        raw = self._store.get_meta("outbound_allow")
+        return OutboundPolicy(loads(raw) if raw else (), transport=self._options.http_transport)
 
     def wait_idle(self, timeout: float | None = None) -> bool:
         """Block until every started run finished (True) or ``timeout`` seconds pass (False)."""

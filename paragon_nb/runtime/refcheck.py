@@ -19,7 +19,13 @@ from paragon_nb.errors import TemplateError, WorkflowSpecError, closest, did_you
 from paragon_nb.runtime.events import check_path, infer_schema
 from paragon_nb.runtime.steps import ACTIONS
 from paragon_nb.runtime.templating import ROOTS, Reference, format_path, references
-from paragon_nb.runtime.workflows import ConditionStep, WorkflowSpec, iter_steps
+from paragon_nb.runtime.workflows import (
+    ConditionStep,
+    DelayStep,
+    FanOutStep,
+    WorkflowSpec,
+    iter_steps,
+)
 
 __all__ = ["check_references"]
 
@@ -39,8 +45,8 @@ def _check_ref(
         return f"unknown namespace {root!r}; use one of {', '.join(ROOTS)}" + (
             f" (did you mean {hint}?)" if hint else ""
         )
-    if root == "event":
-        return check_path(event_schema, path[1:], prefix=("event",))
+    if root in ("event", "request"):  # a Request trigger's data is both (runtime.trigger_data)
+        return check_path(event_schema, path[1:], prefix=(root,))
     if root == "settings":
         if len(path) == 1:
             return "settings needs a name, e.g. settings.marketo_list"
@@ -85,6 +91,34 @@ _ERROR_OUTPUT: dict[str, Any] = {
 }
 
 
+_DELAY_OUTPUT: dict[str, Any] = {
+    "type": "object",
+    "properties": {"seconds": {"type": "number"}, "resumed_at": {"type": "number"}},
+}
+_FAN_OUT_INNER: dict[str, Any] = {
+    "type": "object",
+    "properties": {"instance": {}, "index": {"type": "integer"}},
+}
+_FAN_OUT_OUTPUT: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "count": {"type": "integer"},
+        "results": {"type": "array", "items": {"type": "object"}},
+    },
+}
+
+
+def _checked_values(step: Any) -> Any:
+    """The part of a step that may hold ``{{ }}`` references."""
+    if isinstance(step, ConditionStep):
+        return step.if_
+    if isinstance(step, DelayStep):
+        return step.value
+    if isinstance(step, FanOutStep):
+        return step.over
+    return step.params
+
+
 def check_references(
     spec: WorkflowSpec,
     *,
@@ -106,7 +140,7 @@ def check_references(
     def visit(steps: Sequence[Any]) -> None:
         for step in steps:
             later = all_ids - set(earlier) - {step.id}
-            target = step.if_ if isinstance(step, ConditionStep) else step.params
+            target = _checked_values(step)
             try:
                 refs = list(references(target))
             except TemplateError as exc:
@@ -130,6 +164,17 @@ def check_references(
                 # taken leaves them missing, which fails the referring step at run time.
                 visit(step.then)
                 visit(step.else_)
+                continue
+            if isinstance(step, DelayStep):
+                earlier[step.id] = _DELAY_OUTPUT
+                continue
+            if isinstance(step, FanOutStep):
+                # (U) the element's shape is not inferred: steps.<id>.instance is open
+                earlier[step.id] = _FAN_OUT_INNER
+                visit(step.steps)
+                for inner in iter_steps(step.steps):  # per-iteration outputs stay inside
+                    earlier.pop(inner.id, None)
+                earlier[step.id] = _FAN_OUT_OUTPUT
                 continue
             output = ACTIONS[step.action].output
             if step.action == "python" and function_outputs is not None:

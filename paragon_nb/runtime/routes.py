@@ -15,6 +15,8 @@ Paths are relative to ``/projects/{id}/sdk`` (reference paragon-platform.md §3)
     PATCH  /credentials/{credentialId}     {"config": {"workflowSettings": {wf: {...}},
                                                       "sharedSettings": {id: value}}}
     POST   /actions {"sourceKey": "marketo_list"}  options of a dynamic setting (the user's lists)
+    POST   /triggers/{workflowId}          run a Request-triggered workflow -> its Response
+                                           step's status and body, or 202 {"executionId"}
     ANY    /proxy/marketo/{path}           Marketo REST with the user's credential -> {"output"}
                                            (X-Paragon-Use-Raw-Response: 1 -> Marketo's body)
 
@@ -348,6 +350,23 @@ def proxy(project: Any, req: Request) -> tuple[int, Any]:
 
 _PROXY_METHODS = dict.fromkeys(("GET", "POST", "PUT", "PATCH", "DELETE"), proxy)
 
+# --------------------------------------------------------------------------- Request triggers
+# (flow, issue 14: kept in this one block)
+
+
+def trigger_workflow(project: Any, req: Request) -> tuple[int, Any]:
+    """``POST /sdk/triggers/{workflowId}``: run a Request-triggered workflow; its JSON body,
+    query and headers become ``request.body/query/headers``. Answers the Response step's
+    status and body, or 202 ``{executionId}`` (runtime.triggers)."""
+    body = req.json() if req.body.strip() else {}
+    if not isinstance(body, dict):
+        raise HTTPError(400, f"the body must be a JSON object, got {type(body).__name__}")
+    answer = project.trigger_workflow(
+        req.sub, req.params["workflow"], body=body, query=req.query, headers=req.headers
+    )
+    return answer.status, answer.body
+
+
 # (pattern relative to /sdk, {method: handler}); first match wins.
 ROUTES: list[tuple[str, dict[str, Any]]] = [
     ("/events/trigger", {"POST": trigger_event}),
@@ -360,4 +379,5 @@ ROUTES: list[tuple[str, dict[str, Any]]] = [
     ("/credentials/(?P<credential>[^/]+)", {"PATCH": patch_credential}),
     ("/actions", {"POST": post_actions}),
     ("/proxy/(?P<integration>[^/]+)(?P<path>/.*)?", _PROXY_METHODS),
+    ("/triggers/(?P<workflow>[^/]+)", {"POST": trigger_workflow}),
 ]

@@ -9,6 +9,7 @@ retry or a failure. Nothing here touches the store: every change goes into a
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -19,10 +20,18 @@ from paragon_nb.runtime.api import RunStatus, StepRecord, StepStatus
 from paragon_nb.runtime.conditions import evaluate_condition
 from paragon_nb.runtime.gateway import MarketoGateway
 from paragon_nb.runtime.masking import mask_secrets
+from paragon_nb.runtime.outbound import OutboundPolicy
 from paragon_nb.runtime.runlog import RunRow, WorkItem, Writes
 from paragon_nb.runtime.steps import ACTIONS, StepEnv, to_jsonable
 from paragon_nb.runtime.templating import render
-from paragon_nb.runtime.workflows import ActionStep, ConditionStep, WorkflowSpec, iter_steps
+from paragon_nb.runtime.workflows import (
+    ActionStep,
+    ConditionStep,
+    DelayStep,
+    FanOutStep,
+    WorkflowSpec,
+    iter_steps,
+)
 
 __all__ = ["PARKED", "RunContext", "StepRunner"]
 
@@ -34,6 +43,15 @@ class _Parked:
 
 #: the run waits for a Marketo batch or a retry timer; it holds no thread meanwhile
 PARKED: Any = _Parked()
+
+
+@dataclass
+class _Scope:
+    """Where a walk is: the record-id prefix (a fan-out iteration's ``fan.3.``) and the
+    template data its steps see."""
+
+    prefix: str
+    data: dict[str, Any]
 
 
 class _StepFailed(Exception):
@@ -61,6 +79,10 @@ class RunContext:
     secrets: list[str] = field(default_factory=list)
     waiting: set[str] = field(default_factory=set)  # steps parked on a batch or a timer
     timers: dict[str, float] = field(default_factory=dict)  # step id -> retry time (new)
+    wake_at: float | None = None  # a Delay parks the run until then (as data, no thread)
+    #: one thread at a time advances the run or records a batch answer into it (a fan-out
+    #: has several batches in flight, answered on their senders' threads)
+    lock: threading.RLock = field(default_factory=threading.RLock, repr=False, compare=False)
     started: bool = False
     broken: str | None = None  # why the run cannot run at all (e.g. undecryptable secret)
 
@@ -98,6 +120,8 @@ class RunContext:
                 raise StepError(f"run {row.id}: its event {row.event_id!r} is missing")
         except Exception as exc:
             broken = mask_secrets(describe(exc), secrets)
+        if spec is not None and spec.trigger.request is not None:
+            data["request"] = payload  # Paragon's request.body / .query / .headers
         return cls(
             run_id=row.id,
             sub=row.sub,
@@ -110,6 +134,8 @@ class RunContext:
         )
 
     def step(self, step_id: str) -> ActionStep:
+        """The spec step of a record id (``fan.3.upsert`` is step ``upsert``)."""
+        step_id = step_id.rsplit(".", 1)[-1]
         for step in iter_steps(self.spec.steps):
             if step.id == step_id:
                 return step  # type: ignore[no-any-return]
@@ -128,15 +154,22 @@ class StepRunner:
         clock: Clock,
         gateway_for: Callable[[str], MarketoGateway],
         functions: Mapping[str, Callable[..., Any]],
+        outbound: Callable[[], OutboundPolicy] = OutboundPolicy,
     ) -> None:
         self._clock = clock
         self._gateway_for = gateway_for
         self._functions = functions
+        self._outbound = outbound
 
     def advance(self, ctx: RunContext, writes: Writes) -> tuple[Any, str | None]:
         """Run steps until the run parks or ends: (PARKED, None) or (final status, error)."""
+        with ctx.lock:
+            return self._advance(ctx, writes)
+
+    def _advance(self, ctx: RunContext, writes: Writes) -> tuple[Any, str | None]:
         if ctx.broken is not None:
             return RunStatus.FAILED, ctx.broken
+        ctx.wake_at = None
         try:
             if self._walk(ctx, ctx.spec.steps, writes) is PARKED:
                 return PARKED, None
@@ -146,65 +179,158 @@ class StepRunner:
             return RunStatus.FAILED, ctx.mask(describe(exc))
         return RunStatus.SUCCEEDED, None
 
-    def _walk(self, ctx: RunContext, steps: Sequence[Any], writes: Writes) -> Any:
+    def _walk(
+        self, ctx: RunContext, steps: Sequence[Any], writes: Writes, scope: _Scope | None = None
+    ) -> Any:
+        scope = scope or _Scope("", ctx.data)
         for step in steps:
-            record = ctx.records.get(step.id)
+            rid = scope.prefix + step.id
+            record = ctx.records.get(rid)
             if record is not None and record.is_finished:
                 if record.status == StepStatus.FAILED and record.output is None:
-                    raise _StepFailed(step.id, record.error or "failed")
+                    raise _StepFailed(rid, record.error or "failed")
                 output = record.output
-            elif step.id in ctx.waiting:
+            elif rid in ctx.waiting:
                 return PARKED
             elif isinstance(step, ConditionStep):
-                output = self._condition(ctx, step, writes)
+                output = self._condition(ctx, step, scope, writes)
+            elif isinstance(step, DelayStep):
+                output = self._delay(ctx, step, scope, record, writes)
+            elif isinstance(step, FanOutStep):
+                output = self._fan_out(ctx, step, scope, writes)
             else:
-                output = self._action(ctx, step, record, writes)
-                if output is PARKED:
-                    return PARKED
-            ctx.data["steps"][step.id] = output
+                output = self._action(ctx, step, scope, record, writes)
+            if output is PARKED:
+                return PARKED
+            scope.data["steps"][step.id] = output
             if isinstance(step, ConditionStep):
                 branch = step.then if (output or {}).get("result") else step.else_
-                if self._walk(ctx, branch, writes) is PARKED:
+                if self._walk(ctx, branch, writes, scope) is PARKED:
                     return PARKED
         return None
+
+    # Delay and Fan Out (runtime.workflows.DelayStep / FanOutStep) ----------------------------
+    def _delay(
+        self,
+        ctx: RunContext,
+        step: DelayStep,
+        scope: _Scope,
+        record: StepRecord | None,
+        writes: Writes,
+    ) -> Any:
+        """First visit: record the resume time and park the run (the engine writes it as
+        ``waiting`` with ``runs.not_before``); a later visit at or after that time ends the
+        step. Waking early (or twice) only parks it again."""
+        rid = scope.prefix + step.id
+        now = self._clock.time()
+        if record is None:
+            try:
+                seconds = step.seconds(render(step.value, scope.data))
+            except (TemplateError, ValueError) as exc:
+                given = {"value": step.value, "unit": step.unit}
+                failed = StepRecord(rid, "delay", StepStatus.FAILED, 1, now, now, given, None,
+                                    str(exc))  # fmt: skip
+                self._put(ctx, failed, writes)
+                raise _StepFailed(rid, str(exc)) from None
+            due = now + seconds
+            record = StepRecord(
+                rid, "delay", StepStatus.RUNNING, 1, now, None,
+                {"value": step.value, "unit": step.unit, "seconds": seconds, "resume_at": due},
+                None, None,
+            )  # fmt: skip
+            self._put(ctx, record, writes)
+        due = float((record.input or {}).get("resume_at", now))
+        if now < due:
+            ctx.wake_at = due if ctx.wake_at is None else min(ctx.wake_at, due)
+            return PARKED
+        seconds = float((record.input or {}).get("seconds", 0.0))
+        return self._succeed(ctx, record, {"seconds": seconds, "resumed_at": now}, writes)
+
+    def _fan_out(self, ctx: RunContext, step: FanOutStep, scope: _Scope, writes: Writes) -> Any:
+        """Every iteration advances as far as it can in this pass (so their Marketo writes
+        are queued together and share batches); the step ends when all have ended. Inner
+        step records are ``<fan-out id>.<index>.<step id>``."""
+        rid = scope.prefix + step.id
+        record = ctx.records.get(rid)
+        now = self._clock.time()
+        try:
+            items = render(step.over, scope.data)
+            if not isinstance(items, list):
+                raise StepError(
+                    f"fan_out {step.id!r}: 'over' must render to an array, got "
+                    f"{type(items).__name__} ({str(items)[:60]!r})"
+                )
+        except (TemplateError, StepError) as exc:
+            message = ctx.mask(str(exc))
+            self._put(ctx, StepRecord(rid, "fan_out", StepStatus.FAILED, 1, now, now,
+                                      ctx.mask(step.over), None, message), writes)  # fmt: skip
+            raise _StepFailed(rid, message) from None
+        if record is None:
+            record = StepRecord(rid, "fan_out", StepStatus.RUNNING, 1, now, None,
+                                {"count": len(items)}, None, None)  # fmt: skip
+            self._put(ctx, record, writes)
+        parked = False
+        results: list[dict[str, Any]] = []
+        for index, item in enumerate(items):
+            inner = _Scope(
+                f"{rid}.{index}.",
+                {**scope.data, "steps": {**scope.data["steps"],
+                                         step.id: {"instance": item, "index": index}}},
+            )  # fmt: skip
+            if self._walk(ctx, step.steps, writes, inner) is PARKED:
+                parked = True
+                continue
+            results.append({s.id: inner.data["steps"].get(s.id) for s in iter_steps(step.steps)})
+        if parked:
+            return PARKED
+        return self._succeed(ctx, record, {"count": len(items), "results": results}, writes)
 
     def _put(self, ctx: RunContext, record: StepRecord, writes: Writes) -> StepRecord:
         ctx.records[record.step_id] = record
         writes.steps.append((ctx.run_id, record))
         return record
 
-    def _condition(self, ctx: RunContext, step: ConditionStep, writes: Writes) -> Any:
+    def _condition(
+        self, ctx: RunContext, step: ConditionStep, scope: _Scope, writes: Writes
+    ) -> Any:
+        rid = scope.prefix + step.id
         now = self._clock.time()
         output: dict[str, Any] | None = None
         error: str | None = None
         try:
-            result = evaluate_condition(step.if_, ctx.data)
+            result = evaluate_condition(step.if_, scope.data)
         except (TemplateError, StepError) as exc:
             error = ctx.mask(str(exc))
         else:
             output = {"result": result, "selectedChoice": "Yes" if result else "No"}
         status = StepStatus.FAILED if error is not None else StepStatus.SUCCEEDED
         record = StepRecord(
-            step.id, "condition", status, 1, now, self._clock.time(), ctx.mask(step.if_),
+            rid, "condition", status, 1, now, self._clock.time(), ctx.mask(step.if_),
             output, error,
         )  # fmt: skip
         self._put(ctx, record, writes)
         if output is None:
-            raise _StepFailed(step.id, str(error))
+            raise _StepFailed(rid, str(error))
         return output
 
     def _action(
-        self, ctx: RunContext, step: ActionStep, record: StepRecord | None, writes: Writes
+        self,
+        ctx: RunContext,
+        step: ActionStep,
+        scope: _Scope,
+        record: StepRecord | None,
+        writes: Writes,
     ) -> Any:
         action = ACTIONS[step.action]
+        rid = scope.prefix + step.id
         attempts = record.attempts if record is not None else 0
         base = StepRecord(
-            step.id, step.action, StepStatus.RUNNING, attempts,
+            rid, step.action, StepStatus.RUNNING, attempts,
             record.started if record is not None and record.started else self._clock.time(),
             None, None, None, None,
         )  # fmt: skip
         try:
-            rendered = render(step.params, ctx.data)
+            rendered = render(step.params, scope.data)
             base = replace(base, input=ctx.mask(to_jsonable(rendered)))
             params = action.validate(rendered)
             if action.batch is not None:
@@ -215,10 +341,10 @@ class StepRunner:
             return self._record_failure(ctx, step, base, exc, writes)
         if action.batch is not None:
             writes.new_work.append(
-                WorkItem(ctx.run_id, step.id, ctx.sub, action.batch.op, key, payload, attempts)
+                WorkItem(ctx.run_id, rid, ctx.sub, action.batch.op, key, payload, attempts)
             )
             self._put(ctx, base, writes)
-            ctx.waiting.add(step.id)
+            ctx.waiting.add(rid)
             return PARKED
         return self._attempt(ctx, step, params, replace(base, attempts=attempts + 1), writes)
 
@@ -226,7 +352,11 @@ class StepRunner:
         self, ctx: RunContext, step: ActionStep, params: Any, record: StepRecord, writes: Writes
     ) -> Any:
         """One try of a step run on this worker (python, Marketo reads)."""
-        env = StepEnv(gateway_factory=lambda: self._gateway_for(ctx.sub), functions=self._functions)
+        env = StepEnv(
+            gateway_factory=lambda: self._gateway_for(ctx.sub),
+            functions=self._functions,
+            outbound=self._outbound(),
+        )
         try:
             output = to_jsonable(ACTIONS[step.action].execute(params, env))  # type: ignore[misc]
         except Exception as exc:
@@ -234,8 +364,8 @@ class StepRunner:
             if retry_at is None:
                 return self._record_failure(ctx, step, record, exc, writes)
             self._put(ctx, replace(record, error=ctx.mask(describe(exc))), writes)
-            ctx.waiting.add(step.id)
-            ctx.timers[step.id] = retry_at
+            ctx.waiting.add(record.step_id)
+            ctx.timers[record.step_id] = retry_at
             return PARKED
         return self._succeed(ctx, record, output, writes)
 
@@ -271,7 +401,7 @@ class StepRunner:
         )  # fmt: skip
         self._put(ctx, failed, writes)
         if not step.continue_on_failure:
-            raise _StepFailed(step.id, message)
+            raise _StepFailed(record.step_id, message)
         return error_output
 
     def _retry_at(self, step: ActionStep, exc: BaseException, attempts: int) -> float | None:
@@ -297,10 +427,23 @@ class StepRunner:
         writes: Writes,
     ) -> float | None:
         """Record this run's share of a batch; the retry time when it goes again."""
+        with ctx.lock:
+            return self._answered(ctx, item, batch_id, batch_size, answer, error, writes)
+
+    def _answered(
+        self,
+        ctx: RunContext,
+        item: WorkItem,
+        batch_id: str,
+        batch_size: int,
+        answer: Any,
+        error: BaseException | None,
+        writes: Writes,
+    ) -> float | None:
         step = ctx.step(item.step_id)
         previous = ctx.records.get(item.step_id)
         record = StepRecord(
-            step.id, step.action, StepStatus.RUNNING, item.attempts,
+            item.step_id, step.action, StepStatus.RUNNING, item.attempts,
             previous.started if previous is not None else self._clock.time(), None,
             previous.input if previous is not None else None, None, None,
             batch_id=batch_id if batch_size > 1 else None, batch_size=batch_size,
@@ -313,7 +456,7 @@ class StepRunner:
             except StepError as exc:  # a record-level skip (1004, 1006...): this run only
                 error = exc
             else:
-                ctx.waiting.discard(step.id)
+                ctx.waiting.discard(item.step_id)
                 self._succeed(ctx, record, output, writes)
                 return None
         retry_at = (
@@ -322,7 +465,7 @@ class StepRunner:
         if retry_at is not None:
             self._put(ctx, replace(record, error=ctx.mask(describe(error))), writes)
             return retry_at
-        ctx.waiting.discard(step.id)
+        ctx.waiting.discard(item.step_id)
         try:
             self._record_failure(ctx, step, record, error, writes)
         except _StepFailed:

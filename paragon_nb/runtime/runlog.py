@@ -77,10 +77,11 @@ class Writes:
     new_work: list[WorkItem] = field(default_factory=list)
     done_work: list[int] = field(default_factory=list)
     retry_work: list[WorkItem] = field(default_factory=list)
+    waits: list[tuple[str, float]] = field(default_factory=list)  # (run id, not_before)
 
     def __bool__(self) -> bool:
         return any((self.steps, self.runs, self.started, self.new_work, self.done_work,
-                    self.retry_work))  # fmt: skip
+                    self.retry_work, self.waits))  # fmt: skip
 
 
 def _chunks(items: list[Any], size: int = 500) -> Iterable[list[Any]]:
@@ -296,6 +297,24 @@ class RunLog:
             self.release(owner)
         return stale
 
+    def wake(self, now: float, owner: str | None, lease_until: float | None) -> list[str]:
+        """Make every ``waiting`` run whose ``not_before`` has passed ``queued`` again, held
+        by ``owner`` until ``lease_until`` (None: by nobody, for any worker to claim); one
+        statement, so two processes never wake the same run."""
+        due = self._store.one(
+            "SELECT id FROM runs WHERE status = ? AND not_before <= ? LIMIT 1",
+            RunStatus.WAITING.value, now,
+        )  # fmt: skip
+        if due is None:  # the usual case, every tick: a read, no write transaction
+            return []
+        with self._store.run_tx() as c:
+            rows = c.execute(
+                "UPDATE runs SET status = ?, not_before = NULL, owner = ?, lease_until = ? "
+                "WHERE status = ? AND not_before <= ? RETURNING id",
+                (RunStatus.QUEUED.value, owner, lease_until, RunStatus.WAITING.value, now),
+            ).fetchall()
+        return [r["id"] for r in rows]
+
     def release(self, owner: str) -> None:
         """Unfinished runs of ``owner`` become claimable at once (an orderly close)."""
         marks = ", ".join("?" for _ in UNFINISHED)
@@ -374,6 +393,12 @@ class RunLog:
             if writes.done_work:
                 c.executemany(
                     "DELETE FROM marketo_work WHERE id = ?", [(i,) for i in writes.done_work]
+                )
+            if writes.waits:
+                c.executemany(
+                    "UPDATE runs SET status = ?, not_before = ?, owner = NULL, lease_until = NULL "
+                    "WHERE id = ?",
+                    [(RunStatus.WAITING.value, at, run_id) for run_id, at in writes.waits],
                 )
             if writes.runs:
                 c.executemany(

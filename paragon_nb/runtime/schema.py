@@ -118,8 +118,18 @@ CREATE TABLE IF NOT EXISTS shared_settings (
     updated REAL NOT NULL, PRIMARY KEY (sub, integration));
 """
 
+#: Migration 5 (flow, issue 14): waking Delay runs by ``runs.not_before`` (added in 3) and
+#: ``trigger_state``, each (workflow, user)'s cursor of a Scheduler, Integration Enabled or
+#: Lead Added to List trigger (runtime.triggers).
+_FLOW_TRIGGERS = """
+CREATE INDEX IF NOT EXISTS runs_not_before ON runs(status, not_before);
+CREATE TABLE IF NOT EXISTS trigger_state (
+    workflow_id TEXT NOT NULL, sub TEXT NOT NULL, state TEXT NOT NULL, updated REAL NOT NULL,
+    PRIMARY KEY (workflow_id, sub));
+"""
+
 #: Append new migrations at the end; never edit a shipped one.
-MIGRATIONS: list[str] = [_V1, _V2, _V3, _SDK_SECRETS_KEYS_SHARED]
+MIGRATIONS: list[str] = [_V1, _V2, _V3, _SDK_SECRETS_KEYS_SHARED, _FLOW_TRIGGERS]
 
 #: The version this code writes and understands.
 SCHEMA_VERSION = len(MIGRATIONS)

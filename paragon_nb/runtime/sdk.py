@@ -27,6 +27,7 @@ import copy
 from collections.abc import Callable
 from importlib.metadata import entry_points
 from typing import Any
+from urllib.parse import quote, urlencode
 
 import httpx
 
@@ -290,6 +291,23 @@ class Paragon:
             "POST", "/events/trigger", json={"name": name, "payload": payload}, headers=headers
         )
         return body.get("eventId") if isinstance(body, dict) else None
+
+    def workflow(
+        self,
+        workflow_id: str,
+        *,
+        body: dict[str, Any] | None = None,
+        query: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> Any:
+        """Run a Request-triggered workflow (``POST /sdk/triggers/{workflowId}``) and return
+        what its Response step answered (``{"executionId": ...}`` without one)."""
+        if not workflow_id:
+            raise ValueError("paragon.workflow needs the workflow id")
+        path = f"/triggers/{quote(workflow_id, safe='')}"
+        if query:
+            path += "?" + urlencode(query)
+        return self._request("POST", path, json=body or {}, headers=headers)
 
     # ------------------------------------------------------------------------- integrations
 

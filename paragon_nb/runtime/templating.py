@@ -41,7 +41,7 @@ __all__ = [
 ]
 
 #: the namespaces a reference may start with
-ROOTS = ("event", "settings", "steps", "user", "secrets")
+ROOTS = ("event", "request", "settings", "steps", "user", "secrets")
 
 _OPEN, _CLOSE = "{{", "}}"
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_\-]*|[0-9]+")

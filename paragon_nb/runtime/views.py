@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from paragon_nb.runtime.api import MARKETO, CredentialStatus, InstanceQueue
 from paragon_nb.runtime.runlog import RunLog
 from paragon_nb.runtime.store import ProjectStore, loads
+from paragon_nb.runtime.tasks import task_count
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -192,6 +193,8 @@ def run_detail(store: ProjectStore, r: sqlite3.Row) -> dict[str, Any]:
         "ended": r["ended"],
         "duration": (r["ended"] - r["started"]) if r["ended"] and r["started"] else None,
         "replay_of": r["replay_of"],
+        "task_count": task_count(steps),  # as Paragon counts (runtime.tasks)
+        "not_before": r["not_before"],  # a waiting run's resume time (a Delay)
         "event": {
             "id": event["id"],
             "name": event["name"],

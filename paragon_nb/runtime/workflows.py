@@ -39,14 +39,21 @@ from pydantic import (
 )
 
 from paragon_nb.errors import WorkflowSpecError, did_you_mean
-from paragon_nb.runtime.conditions import CONDITION_OPS, UNARY_OPS
+from paragon_nb.runtime.conditions import CONDITION_OPS, KNOWN_OPS, UNARY_OPS
 from paragon_nb.runtime.steps import ACTIONS
 
 __all__ = [
     "ActionStep",
     "ConditionStep",
+    "DELAY_UNITS",
+    "DelayStep",
+    "FanOutStep",
     "RetrySpec",
     "SettingType",
+    "LeadAddedTrigger",
+    "RequestTrigger",
+    "ScheduleTrigger",
+    "TRIGGER_KINDS",
     "Trigger",
     "UserSetting",
     "Workflow",
@@ -118,8 +125,72 @@ class UserSetting(_Model):
         return self
 
 
+class RequestTrigger(_Model):
+    """Paragon's Request trigger: ``POST /projects/{id}/sdk/triggers/{workflowId}``. The run
+    sees ``request.body``, ``request.query`` and ``request.headers``. ``example``: a sample
+    body (for the deploy check, like an App Event's example); ``validate``: refuse live
+    bodies that do not match the example's inferred schema (400, listing each problem)."""
+
+    example: dict[str, Any] = Field(default_factory=dict)
+    validate_body: bool = Field(default=False, alias="validate")
+
+
+class ScheduleTrigger(_Model):
+    """Paragon's Scheduler: ``every`` N ``unit`` (seconds/minutes/hours/days/weeks) or a
+    ``cron`` expression, evaluated in ``timezone`` (IANA name; default America/Los_Angeles,
+    Paragon's default) unless the user's metadata has ``timezone_meta`` (default
+    ``timezone``). Runs once per user who enabled the workflow."""
+
+    every: float | None = Field(default=None, gt=0)
+    unit: str = "minutes"
+    cron: str | None = None
+    timezone: str = "America/Los_Angeles"
+    timezone_meta: str = "timezone"
+
+    @model_validator(mode="after")
+    def _check(self) -> ScheduleTrigger:
+        from paragon_nb.runtime.schedule import check_schedule
+
+        check_schedule(self)
+        return self
+
+
+class LeadAddedTrigger(_Model):
+    """Marketo's "Lead Added to a List" (polling): ``list_id`` (usually
+    ``{{settings.marketo_list}}``) polled every ``poll_seconds`` per user (Paragon: once a
+    minute per account); one run per newly added lead, which the run sees as ``event``."""
+
+    list_id: Any
+    poll_seconds: float = Field(default=60.0, ge=1)
+
+
 class Trigger(_Model):
-    app_event: str = Field(min_length=1)
+    """Exactly one of: ``app_event`` (name), ``request``, ``schedule``,
+    ``integration_enabled: true``, ``lead_added_to_list``."""
+
+    app_event: str | None = Field(default=None, min_length=1)
+    request: RequestTrigger | None = None
+    schedule: ScheduleTrigger | None = None
+    integration_enabled: bool = False
+    lead_added_to_list: LeadAddedTrigger | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> Trigger:
+        given = [k for k in TRIGGER_KINDS if getattr(self, k) not in (None, False)]
+        if len(given) != 1:
+            raise ValueError(
+                f"a trigger is exactly one of {', '.join(TRIGGER_KINDS)}; got "
+                f"{', '.join(given) or 'none'}"
+            )
+        return self
+
+    @property
+    def kind(self) -> str:
+        return next(k for k in TRIGGER_KINDS if getattr(self, k) not in (None, False))
+
+
+#: the trigger kinds, as spelled in a spec
+TRIGGER_KINDS = ("app_event", "request", "schedule", "integration_enabled", "lead_added_to_list")
 
 
 class RetrySpec(_Model):
@@ -177,7 +248,7 @@ class ActionStep(_StepBase):
     def _check_action(self) -> ActionStep:
         action = ACTIONS.get(self.action)
         if action is None:
-            known = sorted([*ACTIONS, "condition"])
+            known = sorted([*ACTIONS, "condition", "delay", "fan_out"])
             raise ValueError(
                 f"step {self.id!r}: unknown action {self.action!r}; known: {', '.join(known)}"
                 + did_you_mean(self.action, known)
@@ -224,29 +295,110 @@ def _check_rule(rule: Any) -> None:
             for sub in rule[combinator]:
                 _check_rule(sub)
             return
+    if "or" in rule:  # disjunctive normal form: a list of AND-lists
+        groups = rule["or"]
+        if (
+            set(rule) != {"or"}
+            or not isinstance(groups, list)
+            or not all(isinstance(g, list) and g for g in groups)
+        ):
+            raise ValueError("'or' takes a list of non-empty lists of rules (each list is ANDed)")
+        for group in groups:
+            for sub in group:
+                _check_rule(sub)
+        return
     extra = set(rule) - {"left", "op", "right"}
     if extra or "op" not in rule or "left" not in rule:
         raise ValueError(
             f"a rule is {{left, op, right}} (or all/any lists); got keys {sorted(rule)}"
         )
-    if rule["op"] not in CONDITION_OPS:
+    if rule["op"] not in KNOWN_OPS:
         raise ValueError(
             f"unknown condition op {rule['op']!r}; known: {', '.join(sorted(CONDITION_OPS))}"
+            + did_you_mean(str(rule["op"]), sorted(KNOWN_OPS))
         )
     if rule["op"] not in UNARY_OPS and "right" not in rule:
         raise ValueError(f"op {rule['op']!r} needs a 'right' operand")
 
 
+#: Paragon's Delay units and their length in seconds; Paragon's default unit is MINUTES
+DELAY_UNITS = {"seconds": 1.0, "minutes": 60.0, "hours": 3600.0, "days": 86400.0}
+#: the longest Delay accepted (seconds): (U) Paragon documents no maximum; 365 days
+MAX_DELAY = 365 * 86400.0
+
+
+class DelayStep(_StepBase):
+    """Paragon's Delay: wait ``value`` ``unit`` (seconds/minutes/hours/days, default minutes).
+    The run waits as data (``runs.not_before``), holding no thread; output ``{seconds,
+    resumed_at}``. ``value`` may be a ``{{ }}`` template rendering to a number."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    action: Literal["delay"]
+    value: float | str
+    unit: str = "minutes"
+
+    @field_validator("unit")
+    @classmethod
+    def _check_unit(cls, unit: str) -> str:
+        unit = unit.lower()  # Paragon writes SECONDS/MINUTES/HOURS/DAYS
+        if unit not in DELAY_UNITS:
+            raise ValueError(f"delay unit {unit!r} is not one of {', '.join(DELAY_UNITS)}")
+        return unit
+
+    @field_validator("value")
+    @classmethod
+    def _check_value(cls, value: float | str) -> float | str:
+        if isinstance(value, str) and "{{" not in value:
+            try:
+                value = float(value)
+            except ValueError:
+                raise ValueError(f"delay value {value!r} is not a number") from None
+        if not isinstance(value, str) and value < 0:
+            raise ValueError(f"delay value {value} is negative")
+        return value
+
+    def seconds(self, value: Any) -> float:
+        """The delay in seconds for a rendered ``value`` (StepError-free: ValueError)."""
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            raise ValueError(f"delay value {value!r} is not a number") from None
+        seconds = number * DELAY_UNITS[self.unit]
+        if not 0 <= seconds <= MAX_DELAY:
+            raise ValueError(f"a delay of {seconds:g} s is outside 0 to {MAX_DELAY:g} s")
+        return seconds
+
+
+class FanOutStep(_StepBase):
+    """Paragon's Fan Out: run ``steps`` once per element of the array ``over`` renders to,
+    all iterations at once (their Marketo writes share batches), then go on when every
+    iteration is done. Inside, ``{{steps.<id>.instance}}`` is the element and
+    ``{{steps.<id>.index}}`` its position; after it, ``steps.<id>`` is ``{count, results}``
+    (``results``: per iteration, each inner step's output by step id)."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    action: Literal["fan_out"]
+    over: Any
+    steps: list[Step] = Field(min_length=1)
+
+
+_KINDS = {"condition", "delay", "fan_out"}
+
+
 def _step_kind(value: Any) -> str:
     action = value.get("action") if isinstance(value, Mapping) else getattr(value, "action", None)
-    return "condition" if action == "condition" else "action"
+    return action if action in _KINDS else "action"
 
 
 Step = Annotated[
-    Annotated[ConditionStep, Tag("condition")] | Annotated[ActionStep, Tag("action")],
+    Annotated[ConditionStep, Tag("condition")]
+    | Annotated[DelayStep, Tag("delay")]
+    | Annotated[FanOutStep, Tag("fan_out")]
+    | Annotated[ActionStep, Tag("action")],
     Discriminator(_step_kind),
 ]
 ConditionStep.model_rebuild()
+FanOutStep.model_rebuild()
 
 
 class WorkflowSpec(_Model):
@@ -280,12 +432,15 @@ class WorkflowSpec(_Model):
 
 
 def iter_steps(steps: Sequence[Any]) -> Any:
-    """Every step, depth first, in document order (branch steps after their condition)."""
+    """Every step, depth first, in document order (branch steps after their condition,
+    a fan-out's steps after it)."""
     for step in steps:
         yield step
         if isinstance(step, ConditionStep):
             yield from iter_steps(step.then)
             yield from iter_steps(step.else_)
+        elif isinstance(step, FanOutStep):
+            yield from iter_steps(step.steps)
 
 
 def parse_spec(spec: str | Mapping[str, Any] | WorkflowSpec) -> WorkflowSpec:
