@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import heapq
 import logging
-import sqlite3
 import threading
 import time
 import uuid
@@ -34,6 +33,7 @@ from paragon_nb._clock import Clock
 from paragon_nb.errors import MarketoAuthError
 from paragon_nb.runtime.api import InstanceQueue, RunStatus, StepStatus
 from paragon_nb.runtime.batcher import InstanceDispatcher
+from paragon_nb.runtime.db import DatabaseError
 from paragon_nb.runtime.gateway import MAX_BATCH, MarketoGateway
 from paragon_nb.runtime.ownership import (
     make_owner,
@@ -202,7 +202,7 @@ class Engine:
         unregister_engine(self._engine_id)
         try:
             self._log.release(self.owner)
-        except sqlite3.Error:  # the store may already be closed; liveness covers it
+        except DatabaseError:  # the store may already be closed; liveness covers it
             log.debug("could not release the runs of %s", self.owner)
 
     # workers -------------------------------------------------------------------------------

@@ -32,8 +32,9 @@ def marketo() -> FakeMarketo:
 
 
 @pytest.fixture
-def project_dir(tmp_path: Path) -> Path:
-    return tmp_path / "proj"
+def project_dir(store: Path | str) -> Path | str:
+    """The project's folder, or its PostgreSQL URL (``store`` runs each test on both)."""
+    return store
 
 
 @pytest.fixture
@@ -59,3 +60,21 @@ def seeded(project: Project) -> Project:
     project.set_workflow_settings("user-1", "Sync new leads to Marketo", {"marketo_list": "1001"})
     project.enable_workflow("user-1", "Sync new leads to Marketo")
     return project
+
+
+def stored_data(where: Path | str) -> dict[str, bytes]:
+    """Everything a project stores at rest, by where it is: each file of a project folder,
+    or each table of a PostgreSQL project's database (its rows as text)."""
+    if isinstance(where, Path):
+        return {str(p): p.read_bytes() for p in where.rglob("*") if p.is_file()}
+    import psycopg
+
+    out = {}
+    with psycopg.connect(where) as conn:
+        tables = conn.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()"
+        ).fetchall()
+        for (table,) in tables:
+            rows = conn.execute(f'SELECT * FROM "{table}"').fetchall()
+            out[table] = repr(rows).encode()
+    return out
