@@ -37,7 +37,9 @@ from typing import Any
 
 from cheroot import connections, errors, wsgi
 
-__all__ = ["BackgroundServer", "ServerOptions", "until_signalled"]
+from paragon_nb.errors import ConfigurationError
+
+__all__ = ["BackgroundServer", "ServerOptions", "cannot_bind", "until_signalled"]
 
 log = logging.getLogger(__name__)
 
@@ -277,3 +279,11 @@ def until_signalled() -> Iterator[threading.Event]:
 
 
 _STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+def cannot_bind(host: str, port: object, exc: OSError) -> ConfigurationError:
+    """What a CLI says when its ``--host``/``--port`` cannot be bound (taken, privileged)."""
+    return ConfigurationError(
+        f"cannot serve on {host}:{port}: {exc.strerror or exc}; "
+        "pick another --port (0 = any free port)"
+    )

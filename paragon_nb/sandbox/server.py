@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from paragon_nb import settings
-from paragon_nb._serving import BackgroundServer, ServerOptions, until_signalled
+from paragon_nb._serving import BackgroundServer, ServerOptions, cannot_bind, until_signalled
 from paragon_nb.errors import ConfigurationError
 from paragon_nb.sandbox.app import SandboxApp
 from paragon_nb.sandbox.faults import parse_fault
@@ -249,10 +249,7 @@ def _start_on_stable_port(sandbox: MarketoSandbox, args: argparse.Namespace) -> 
         try:
             sandbox.start(port=args.port or 0)
         except OSError as exc:
-            raise ConfigurationError(
-                f"cannot serve on {args.host}:{args.port}: {exc.strerror or exc}; "
-                "pick another --port (0 = any free port)"
-            ) from None
+            raise cannot_bind(args.host, args.port, exc) from None
     if state.path != ":memory:":
         state.set_meta(LAST_PORT_KEY, str(sandbox.port))
 

@@ -1,4 +1,4 @@
-"""``paragon-nb sync FILE``: the sync from the shell (flags are defined in paragon_nb/cli.py).
+"""``paragon-nb sync FILE``: the sync from the shell (the work is :func:`paragon_nb.sync_leads`).
 
 Streams CSV (UTF-8, comma/semicolon/tab sniffed or ``--delimiter``, quoted fields,
 embedded newlines; every value kept as text so the validator coerces it exactly as for a
@@ -7,8 +7,8 @@ connects with MARKETO_* variables, else the local sandbox state under the home f
 prints a plain-text summary and writes an optional report with one row per input row.
 Exit codes: 0 every row created/updated/upserted/unchanged, 1 some rows
 invalid/skipped/failed (all reported), 2 usage or configuration errors, including a corrupt
-journal (raised as ``ParagonError`` before anything is written; ``paragon_nb.cli`` prints
-them).
+journal (raised as ``ParagonError`` before anything is written; :func:`paragon_nb.cli.main`
+prints them).
 
     paragon-nb sync leads.csv --list Newsletter --create-list --report out.csv
 """
@@ -22,20 +22,113 @@ import os
 import shlex
 import sys
 from pathlib import Path
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from paragon_nb.errors import ConfigurationError
-from paragon_nb.marketo.client import MarketoClient
-from paragon_nb.sync.options import DEFAULT_CHUNK_SIZE
-from paragon_nb.sync.result import OK_STATUSES, PlanStatus, SyncResult
-from paragon_nb.sync.runner import sync_leads
-from paragon_nb.sync.sources import PARQUET_SUFFIXES
 
-__all__ = ["check_utf8", "connect", "read_table", "run_cli", "sniff_delimiter", "summary_table"]
+if TYPE_CHECKING:  # the sync stack (pandas) is imported when `sync` runs, not for --help
+    from paragon_nb.marketo.client import MarketoClient
+    from paragon_nb.sync.result import SyncResult
+
+__all__ = [
+    "SYNC_EPILOG",
+    "add_parser",
+    "check_utf8",
+    "connect",
+    "run",
+    "sniff_delimiter",
+    "summary_table",
+]
 
 _ENV = ("MARKETO_ENDPOINT", "MARKETO_CLIENT_ID", "MARKETO_CLIENT_SECRET")
+
+
+SYNC_EPILOG = """examples:
+  paragon-nb sync leads.csv --list Newsletter --create-list --report out.csv
+  paragon-nb sync leads.csv --dry-run                      # the plan: no writes
+  paragon-nb sync export.csv --delimiter ';' --map 'E-mail Address=email'
+  paragon-nb sync big.parquet --chunk-size 200000 --method bulk
+  paragon-nb sync leads.csv --full-resync                  # ignore the journal once
+
+exit codes:
+  0  every row created, updated, upserted or unchanged
+  1  some rows invalid, skipped or failed (all in the report; run again to resume)
+  2  usage or configuration error, nothing sent (bad flag, unknown column or list,
+     unreadable file, corrupt journal)
+"""
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "sync",
+        help="sync a CSV or Parquet file of leads into Marketo",
+        description="Upsert every row of FILE into Marketo and add the leads to a list, "
+        "streaming the file in chunks. Credentials come from MARKETO_* variables, else the "
+        "local sandbox under the home folder. A journal under the home folder makes a second "
+        "run skip unchanged rows (verified against Marketo) and resume an interrupted one.",
+        epilog=SYNC_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("file", metavar="FILE", help="CSV (UTF-8) or Parquet (.parquet, .pq) file")
+    p.add_argument("--list", dest="list_name", metavar="NAME", help="static list name or id")
+    p.add_argument("--create-list", action="store_true", help="create the list if missing")
+    p.add_argument(
+        "--lookup-field",
+        default="email",
+        metavar="F",
+        help="Marketo field that identifies a lead (dedupe field; default email)",
+    )
+    p.add_argument(
+        "--action",
+        default="createOrUpdate",
+        choices=["createOrUpdate", "createOnly", "updateOnly", "createDuplicate"],
+        help="Marketo sync action (default createOrUpdate: create new leads, update known ones)",
+    )
+    p.add_argument(
+        "--map",
+        action="append",
+        default=[],
+        metavar="COL=FIELD",
+        help="map a column to a Marketo field (repeatable; quote names with spaces)",
+    )
+    p.add_argument(
+        "--ignore",
+        action="append",
+        default=[],
+        metavar="COL",
+        help="leave a column out (repeatable)",
+    )
+    p.add_argument("--dry-run", action="store_true", help="plan only: no writes")
+    p.add_argument(
+        "--report", metavar="OUT", help="write one result row per input row (.csv or .parquet)"
+    )
+    p.add_argument(
+        "--method",
+        default="auto",
+        choices=["auto", "rest", "bulk"],
+        help="REST Sync Leads, Bulk Import, or auto (bulk for large chunks; default)",
+    )
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument(
+        "--full-resync",
+        action="store_true",
+        help="ignore the sync journal for this run: send every valid row and record the "
+        "results afresh (also replaces a corrupt journal, moving it aside)",
+    )
+    p.add_argument(
+        "--chunk-size",
+        type=int,
+        default=100_000,
+        metavar="N",
+        help="rows read and planned at a time (default 100000); memory grows with N, "
+        "not with the file",
+    )
+    p.add_argument(
+        "--delimiter",
+        metavar="C",
+        help="CSV delimiter (default: sniffed from the file among comma, semicolon, tab)",
+    )
+    p.set_defaults(func=run)
 
 
 def sniff_delimiter(path: Path) -> str:
@@ -64,22 +157,6 @@ def check_utf8(path: Path) -> None:
                 ) from None
 
 
-def read_table(path: str | Path) -> pd.DataFrame:
-    """The whole file as a DataFrame on a 0-based RangeIndex (CSV cells kept as text); the
-    sync itself streams files instead. Raises ``ConfigurationError`` for a missing file or
-    a bad encoding."""
-    p = Path(path)
-    if not p.is_file():
-        raise ConfigurationError(
-            f"input file {str(p)!r} does not exist; pass a CSV or Parquet file"
-        )
-    if p.suffix.lower() in PARQUET_SUFFIXES:
-        return pd.read_parquet(p).reset_index(drop=True)
-    check_utf8(p)
-    return pd.read_csv(p, dtype=str, keep_default_na=False, na_values=[], encoding="utf-8",
-                       sep=sniff_delimiter(p), skip_blank_lines=False)  # fmt: skip
-
-
 def _parse_map(items: list[str]) -> dict[str, str]:
     out: dict[str, str] = {}
     for item in items:
@@ -95,6 +172,8 @@ def _parse_map(items: list[str]) -> dict[str, str]:
 
 def connect(**kwargs: Any) -> MarketoClient:
     """A client from MARKETO_* variables, else for the local sandbox under the home folder."""
+    from paragon_nb.marketo.client import MarketoClient
+
     if any(os.environ.get(v) for v in _ENV):
         return MarketoClient.from_env(**kwargs)
     try:
@@ -126,8 +205,13 @@ def summary_table(result: SyncResult) -> str:
     return "\n".join(lines)
 
 
-def run_cli(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace) -> int:
     """Run ``paragon-nb sync`` for parsed ``args``; returns the exit code."""
+    from paragon_nb.sync.options import DEFAULT_CHUNK_SIZE
+    from paragon_nb.sync.result import OK_STATUSES, PlanStatus
+    from paragon_nb.sync.runner import sync_leads
+    from paragon_nb.sync.sources import PARQUET_SUFFIXES
+
     path = Path(args.file)
     if not path.is_file():
         raise ConfigurationError(
@@ -135,7 +219,7 @@ def run_cli(args: argparse.Namespace) -> int:
         )
     mapping = _parse_map(list(args.map or []))
     source: Any = path
-    chunk_size = int(getattr(args, "chunk_size", None) or DEFAULT_CHUNK_SIZE)
+    chunk_size = int(args.chunk_size or DEFAULT_CHUNK_SIZE)
     if path.suffix.lower() not in PARQUET_SUFFIXES:
         check_utf8(path)
         given = (
@@ -144,10 +228,8 @@ def run_cli(args: argparse.Namespace) -> int:
             else None
         )
         delimiter = given or sniff_delimiter(path)
-        source = _csv_chunks(
-            path, delimiter, int(getattr(args, "chunk_size", None) or DEFAULT_CHUNK_SIZE)
-        )
-    progress = False if getattr(args, "no_progress", False) else None
+        source = _csv_chunks(path, delimiter, chunk_size)
+    progress = False if args.no_progress else None
     try:
         client = connect()
     except BaseException:
@@ -168,7 +250,7 @@ def run_cli(args: argparse.Namespace) -> int:
                 dry_run=bool(args.dry_run),
                 method=args.method,
                 progress=progress,
-                full_resync=bool(getattr(args, "full_resync", False)),
+                full_resync=bool(args.full_resync),
                 chunk_size=chunk_size,
                 report=args.report,
             )
@@ -198,6 +280,8 @@ def run_cli(args: argparse.Namespace) -> int:
 def _csv_chunks(path: Path, delimiter: str, chunk_size: int) -> Any:
     """The file in chunks of text cells (pandas' C reader: quoted fields, embedded newlines,
     any delimiter); empty cells stay empty strings, as the validator expects."""
+    import pandas as pd
+
     reader = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[], encoding="utf-8",
                        sep=delimiter, skip_blank_lines=False, chunksize=chunk_size)  # fmt: skip
     reader.source_name = str(path)  # what sync_history shows as the input

@@ -17,9 +17,10 @@ import os
 import sys
 from pathlib import Path
 
+from paragon_nb.cli._args import add_project_folder
 from paragon_nb.errors import ConfigurationError, TokenError
 
-__all__ = ["STATIC_TOKEN_WARNING", "add_parsers", "write_private_pem"]
+__all__ = ["STATIC_TOKEN_WARNING", "add_parser", "run_key", "run_token", "write_private_pem"]
 
 STATIC_TOKEN_WARNING = (
     "warning: a static token, for testing only. In production your backend signs a "
@@ -27,7 +28,8 @@ STATIC_TOKEN_WARNING = (
 )
 
 
-def add_parsers(sub: argparse._SubParsersAction) -> None:
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    """Both subcommands: ``key`` and ``token``."""
     k = sub.add_parser(
         "key",
         help="generate a project's signing key (private half shown or written once)",
@@ -38,7 +40,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
         "configuration error (no project, --out exists).",
         epilog="example: paragon-nb key ./my-project --out private.pem",
     )
-    k.add_argument("project", metavar="PROJECT", help="project folder")
+    add_project_folder(k)
     k.add_argument(
         "--out",
         metavar="FILE",
@@ -54,7 +56,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
         "configuration error (no project, unreadable key, key not the project's).",
         epilog="example: paragon-nb token ./my-project user-1 --key private.pem --ttl 600",
     )
-    t.add_argument("project", metavar="PROJECT", help="project folder")
+    add_project_folder(t)
     t.add_argument("sub", metavar="SUB", help="your user's id (the token's sub claim)")
     t.add_argument(
         "--ttl", type=int, default=3600, metavar="S", help="seconds the token is valid (3600)"
