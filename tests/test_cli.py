@@ -19,7 +19,7 @@ def _subparsers() -> dict[str, argparse.ArgumentParser]:
 
 def test_every_subcommand_comes_from_the_registry_and_runs_its_module() -> None:
     subs = _subparsers()
-    assert list(subs) == ["sandbox", "sync", "history", "serve", "key", "token"]
+    assert list(subs) == ["sandbox", "sync", "history", "serve", "key", "token", "postgres"]
     modules = {c.__name__.rpartition(".")[2] for c in COMMANDS}
     for name, sub in subs.items():
         func = sub.get_default("func")

@@ -7,6 +7,7 @@ tests) lives there.
     paragon-nb serve ./my-project --port 9000
     paragon-nb key ./my-project --out private.pem
     paragon-nb token ./my-project user-1 --key private.pem
+    paragon-nb postgres                       # a throwaway PostgreSQL; prints a project URL
 
 Exit codes: 0 success, 1 some records/rows failed (sync), 2 usage or configuration errors.
 
@@ -22,13 +23,13 @@ import sys
 from collections.abc import Sequence
 
 from paragon_nb import __version__
-from paragon_nb.cli import history, keys, sandbox, serve, sync
+from paragon_nb.cli import history, keys, postgres, sandbox, serve, sync
 from paragon_nb.errors import ParagonError
 
 __all__ = ["COMMANDS", "build_parser", "main"]
 
 # The subparser registry, in the order ``--help`` lists the subcommands.
-COMMANDS = (sandbox, sync, history, serve, keys)
+COMMANDS = (sandbox, sync, history, serve, keys, postgres)
 
 
 def build_parser() -> argparse.ArgumentParser:

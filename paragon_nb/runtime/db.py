@@ -49,6 +49,7 @@ __all__ = [
     "postgres_ddl",
     "postgres_sql",
     "redact_url",
+    "require_psycopg",
 ]
 
 #: A database row: read columns by name.
@@ -254,7 +255,7 @@ class PostgresDatabase(Database):
     dialect = "postgresql"
 
     def __init__(self, url: str, *, max_size: int = 16, timeout: float = 30.0) -> None:
-        self._psycopg, self._pool_module = _import_psycopg()
+        self._psycopg, self._pool_module = require_psycopg()
         self.url = url
         self.where = repr(redact_url(url))
         self._max_size, self._timeout = max_size, timeout
@@ -329,7 +330,8 @@ def open_database(location: str | Path) -> Database:
 
 
 # drivers ---------------------------------------------------------------------------------------
-def _import_psycopg() -> tuple[Any, Any]:
+def require_psycopg() -> tuple[Any, Any]:
+    """``(psycopg, psycopg_pool)``, or ConfigurationError naming the extra to install."""
     try:
         import psycopg
         import psycopg.rows
