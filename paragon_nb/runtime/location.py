@@ -8,23 +8,26 @@ PostgreSQL project is the whole database of the URL and its key must come from
 ``$PARAGON_NB_SECRET_KEY`` (every process that opens it needs the same key).
 
     where = Location.of("postgresql://app@db.internal/acme")
-    where.database(), where.secret_box(), where.shown
+    store = where.create_store("Acme", now=time.time())    # or where.open_store()
 """
 
 from __future__ import annotations
 
 import re
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from paragon_nb.errors import ConfigurationError
+from paragon_nb.errors import ConfigurationError, NotFoundError, RuntimeStateError
 from paragon_nb.runtime.db import Database, PostgresDatabase, SQLiteDatabase, is_url, redact_url
-from paragon_nb.runtime.store import DB_FILE_NAME
+from paragon_nb.runtime.store import DB_FILE_NAME, ProjectStore
 from paragon_nb.settings import ENV_SECRET_KEY, SecretBox, key_from_env
 
 __all__ = ["DB_FILE_NAME", "Location"]
 
 _OTHER_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
+#: encrypted into meta at create, decrypted at open: a wrong key fails at once, clearly
+KEY_CHECK = "paragon_nb key check"
 _KEY_HOWTO = (
     "python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'"
 )
@@ -87,5 +90,44 @@ class Location:
             )
         return SecretBox(key)
 
-    def create_hint(self) -> str:
-        return f"Project.create(name, path={self.shown!r})"
+    def create_store(self, name: str, *, now: float) -> ProjectStore:
+        """The store of a new project here (RuntimeStateError if there is one already)."""
+        box = self.secret_box()
+        db = self.database()  # SQLite: no connection until the first statement
+        try:
+            if self.has_project(db):
+                raise RuntimeStateError(
+                    f"a project already exists in {self.shown!r}; use Project.open({self.shown!r})"
+                )
+            if self.folder is not None:
+                self.folder.mkdir(parents=True, exist_ok=True)
+            store = ProjectStore(db)
+            store.init(
+                project_id=str(uuid.uuid4()), name=name, now=now, key_check=box.encrypt(KEY_CHECK)
+            )
+        except BaseException:
+            db.close()
+            raise
+        return store
+
+    def open_store(self) -> ProjectStore:
+        """The store of the project here, its schema brought up to date (NotFoundError if
+        there is none; SchemaTooNew if a newer paragon_nb wrote it)."""
+        box = self.secret_box()
+        db = self.database()
+        try:
+            if not self.has_project(db):
+                raise NotFoundError(
+                    f"no project in {self.shown!r}; create one with "
+                    f"Project.create(name, path={self.shown!r})"
+                )
+            store = ProjectStore(db)
+            check = store.get_meta("key_check")
+            if check is not None and self.url is not None:
+                # every process of a PostgreSQL project brings the key in an environment
+                # variable: a different one fails here, not at each user's first run
+                box.decrypt(check)
+        except BaseException:
+            db.close()
+            raise
+        return store

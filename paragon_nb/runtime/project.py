@@ -23,7 +23,6 @@ StoreError (the database failed, or was written by a newer paragon_nb).
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -53,9 +52,6 @@ if TYPE_CHECKING:  # pragma: no cover
     from paragon_nb.tokens import SigningKey
 
 __all__ = ["Project", "ProjectOptions"]
-
-#: encrypted into meta at create, decrypted at open: a wrong key fails at once, clearly
-KEY_CHECK = "paragon_nb key check"
 
 
 class Project:
@@ -123,26 +119,7 @@ class Project:
         where = Location.of(path)
         if not name or not name.strip():
             raise RuntimeStateError("a project needs a non-empty name")
-        box = where.secret_box()
-        db = where.database()  # SQLite: no connection until the first statement
-        try:
-            if where.has_project(db):
-                raise RuntimeStateError(
-                    f"a project already exists in {where.shown!r}; use "
-                    f"Project.open({where.shown!r})"
-                )
-            if where.folder is not None:
-                where.folder.mkdir(parents=True, exist_ok=True)
-            store = ProjectStore(db)
-            store.init(
-                project_id=str(uuid.uuid4()),
-                name=name.strip(),
-                now=(chosen.clock or system_clock).time(),
-                key_check=box.encrypt(KEY_CHECK),
-            )
-        except BaseException:
-            db.close()
-            raise
+        store = where.create_store(name.strip(), now=(chosen.clock or system_clock).time())
         return cls(where, chosen, store=store)
 
     @classmethod
@@ -155,22 +132,7 @@ class Project:
         ``workers=2``."""
         chosen = (options or ProjectOptions()).but(**changes)
         where = Location.of(path)
-        box = where.secret_box()
-        db = where.database()
-        try:
-            if not where.has_project(db):
-                raise NotFoundError(
-                    f"no project in {where.shown!r}; create one with {where.create_hint()}"
-                )
-            store = ProjectStore(db)  # upgrades an older schema; refuses a newer one
-            check = store.get_meta("key_check")
-            if check is not None and where.url is not None:
-                # every process of a PostgreSQL project brings the key in an environment
-                # variable: a different one fails here, not at each user's first run
-                box.decrypt(check)
-        except BaseException:
-            db.close()
-            raise
+        store = where.open_store()  # upgrades an older schema; refuses a newer one
         return cls(where, chosen, store=store)
 
     @property
