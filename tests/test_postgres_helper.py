@@ -3,13 +3,10 @@ a project can live at, and SIGTERM stops the server and deletes its data."""
 
 from __future__ import annotations
 
-import json
 import signal
-import subprocess
-import sys
-import threading
 
 import pytest
+from cli_process import start_cli
 
 from paragon_nb.runtime.project import Project
 
@@ -23,21 +20,8 @@ def test_paragon_nb_postgres_serves_a_project_url_until_sigterm(
     import psycopg
     from cryptography.fernet import Fernet
 
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "paragon_nb.cli", "postgres", "--database", "tryit"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    watchdog = threading.Timer(120, proc.kill)  # a hung start must not hang the suite
-    watchdog.start()
+    proc, info = start_cli("postgres", "--database", "tryit", timeout=120)
     try:
-        line = proc.stdout.readline() if proc.stdout else ""
-    finally:
-        watchdog.cancel()
-    try:
-        assert line, proc.stderr.read() if proc.stderr else ""
-        info = json.loads(line)
         url = info["url"]
         assert url.startswith("postgresql://") and url.endswith("/tryit")
         assert "PARAGON_NB_SECRET_KEY" in info["secret_key_hint"]

@@ -88,8 +88,9 @@ class TemporaryPostgres:
     # lifecycle ------------------------------------------------------------------------------
     def start(self) -> TemporaryPostgres:
         bindir = self._bindir or find_bindir()
-        self.folder = Path(tempfile.mkdtemp(prefix="paragon-nb-pg-"))
-        if os.geteuid() == 0:
+        root = os.geteuid() == 0
+        self.folder = Path(tempfile.mkdtemp(prefix="paragon-nb-pg-", dir=_tmp_for(root)))
+        if root:
             self._run_as = _unprivileged_user()
             os.chown(self.folder, self._run_as.pw_uid, self._run_as.pw_gid)
         data = self.folder / "data"
@@ -192,6 +193,15 @@ class TemporaryPostgres:
                 f"{Path(cmd[0]).name} failed ({done.returncode}):\n{done.stdout}{done.stderr}"
             )
         return done
+
+
+def _tmp_for(root: bool) -> str | None:
+    """The temporary folder's parent: the usual one, unless (as root) the server's user
+    could not reach into it (a private $TMPDIR); then /tmp."""
+    usual = Path(tempfile.gettempdir()).resolve()
+    if not root or all(p.stat().st_mode & 0o001 for p in (usual, *usual.parents)):
+        return None
+    return "/tmp"
 
 
 def _unprivileged_user() -> pwd.struct_passwd:

@@ -3,7 +3,6 @@ project reopened in-process finishes every accepted event's run, none twice."""
 
 from __future__ import annotations
 
-import json
 import os
 import random
 import signal
@@ -17,6 +16,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from cli_process import start_cli
 
 from paragon_nb.runtime.project import Project
 from paragon_nb.sandbox.server import MarketoSandbox
@@ -29,24 +29,7 @@ BURST = 30  # events; 2 Marketo calls each stays under the client's 90 calls / 2
 
 
 def _start_server(path: Path | str) -> tuple[subprocess.Popen[str], dict]:
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "paragon_nb.cli", "serve", str(path), "--port", "0"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=dict(os.environ),
-    )
-    watchdog = threading.Timer(60, proc.kill)  # a hung start must not hang the suite
-    watchdog.start()
-    try:
-        line = proc.stdout.readline() if proc.stdout else ""
-    finally:
-        watchdog.cancel()
-    if not line:
-        proc.kill()
-        _, err = proc.communicate(timeout=10)
-        pytest.fail(f"paragon-nb serve did not start: {err[-2000:]}")
-    return proc, json.loads(line)
+    return start_cli("serve", str(path), "--port", "0")
 
 
 def _seeded_folder(path: Path | str, sandbox: MarketoSandbox) -> tuple[dict, str, str]:
