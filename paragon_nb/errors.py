@@ -86,6 +86,7 @@ __all__ = [
     "TransientMarketoError",
     "UriTooLong",
     "WorkflowSpecError",
+    "close_matches",
     "closest",
     "did_you_mean",
     "marketo_error_for",
@@ -93,13 +94,23 @@ __all__ = [
 ]
 
 
+def close_matches(word: str, choices: Iterable[str], *, n: int = 3) -> list[str]:
+    """Up to ``n`` choices most like ``word``, best first (difflib's ratio >= 0.6): the one
+    similarity rule of every did-you-mean.
+
+    >>> close_matches("emial", ["email", "firstName", "mail"])
+    ['email', 'mail']
+    """
+    return difflib.get_close_matches(word, list(choices), n=n, cutoff=0.6)
+
+
 def closest(word: str, choices: Iterable[str]) -> str | None:
-    """The choice most like ``word`` (difflib's ratio >= 0.6), or None.
+    """The choice most like ``word`` (see :func:`close_matches`), or None.
 
     >>> closest("Lead Craeted", ["Lead Created", "Deal Won"])
     'Lead Created'
     """
-    hits = difflib.get_close_matches(word, list(choices), n=1)
+    hits = close_matches(word, choices, n=1)
     return hits[0] if hits else None
 
 

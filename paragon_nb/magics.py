@@ -201,14 +201,14 @@ class ParagonMagics(Magics):
             raise UsageError("the workflow body must be a YAML mapping (name:, trigger:, steps:)")
         project = self.project
         name = spec.get("name")
-        exists = any(_get(w, "name") == name for w in self._guard(project.workflows))
+        exists = any(wf.name == name for wf in self._guard(project.workflows))
         if exists:  # re-running the cell edits the draft
             wf = self._guard(lambda: project.update_workflow(name, spec))
         else:
             wf = self._guard(lambda: project.add_workflow(spec))
         status = "draft saved"
         if args.deploy:
-            self._guard(lambda: self.project.deploy(_get(wf, "name", spec.get("name"))))
+            self._guard(lambda: self.project.deploy(wf.name))
             status = "deployed"
         return WorkflowDiagram(spec, status=status)
 
@@ -349,12 +349,6 @@ class ParagonMagics(Magics):
             print("sandbox: not running (start it with %paragon sandbox start)")
             return None
         return self._sandbox
-
-
-def _get(obj: Any, key: str, default: Any = None) -> Any:
-    if isinstance(obj, dict):
-        return obj.get(key, default)
-    return getattr(obj, key, default)
 
 
 def _show_short_error(

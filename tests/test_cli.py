@@ -19,7 +19,16 @@ def _subparsers() -> dict[str, argparse.ArgumentParser]:
 
 def test_every_subcommand_comes_from_the_registry_and_runs_its_module() -> None:
     subs = _subparsers()
-    assert list(subs) == ["sandbox", "sync", "history", "serve", "key", "token", "postgres"]
+    assert list(subs) == [
+        "sandbox",
+        "sync",
+        "history",
+        "serve",
+        "worker",
+        "key",
+        "token",
+        "postgres",
+    ]
     modules = {c.__name__.rpartition(".")[2] for c in COMMANDS}
     for name, sub in subs.items():
         func = sub.get_default("func")
@@ -27,7 +36,7 @@ def test_every_subcommand_comes_from_the_registry_and_runs_its_module() -> None:
         assert module in modules, f"{name}: run by {func.__module__}, not a registered module"
 
 
-@pytest.mark.parametrize("name", ["sandbox", "sync", "history", "serve", "key", "token"])
+@pytest.mark.parametrize("name", ["sandbox", "sync", "history", "serve", "worker", "key", "token"])
 def test_every_flag_is_described(name: str) -> None:
     undocumented = [a.dest for a in _subparsers()[name]._actions if not a.help]
     assert undocumented == []

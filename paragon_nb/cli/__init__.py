@@ -4,7 +4,8 @@ tests) lives there.
 
     paragon-nb sandbox --port 8080 --rate-limit 100/20
     paragon-nb sync leads.csv --list Newsletter --create-list --report out.csv
-    paragon-nb serve ./my-project --port 9000
+    paragon-nb serve ./my-project --port 9000 --workers 2
+    paragon-nb worker postgresql://app@db.internal/paragon --concurrency 5
     paragon-nb key ./my-project --out private.pem
     paragon-nb token ./my-project user-1 --key private.pem
     paragon-nb postgres                       # a throwaway PostgreSQL; prints a project URL
@@ -23,13 +24,13 @@ import sys
 from collections.abc import Sequence
 
 from paragon_nb import __version__
-from paragon_nb.cli import history, keys, postgres, sandbox, serve, sync
+from paragon_nb.cli import history, keys, postgres, sandbox, serve, sync, worker
 from paragon_nb.errors import ParagonError
 
 __all__ = ["COMMANDS", "build_parser", "main"]
 
 # The subparser registry, in the order ``--help`` lists the subcommands.
-COMMANDS = (sandbox, sync, history, serve, keys, postgres)
+COMMANDS = (sandbox, sync, history, serve, worker, keys, postgres)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -176,8 +176,14 @@ class ClientBase:
 
     @property
     def limiter(self) -> Limiter:
-        """The limiter all of this client's calls go through (for inspection)."""
+        """The limiter all of this client's calls go through. Assign another object with
+        its interface (``grant``, ``slot``, ``pause``, ``throttled``, ``limits``) to share a
+        budget between clients, e.g. the runtime's store-backed one shared by processes."""
         return self._http.limiter
+
+    @limiter.setter
+    def limiter(self, limiter: Limiter) -> None:
+        self._http.limiter = limiter
 
     def __repr__(self) -> str:
         return f"MarketoClient(endpoint={self.endpoint!r}, client_id={self.client_id!r})"

@@ -22,6 +22,8 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
+from paragon_nb.runtime.api import MARKETO
+
 __all__ = [
     "FEATURES",
     "INTEGRATION",
@@ -33,7 +35,7 @@ __all__ = [
     "user_state",
 ]
 
-INTEGRATION = "marketo"
+INTEGRATION = MARKETO  # the name routes.py imports from here; the value is said once in api.py
 NAME = "Marketo"
 BRAND_COLOR = "#5C4C9F"  # (U) Marketo's purple; Paragon's exact value is not public
 #: what ``project.accessibleFeatures`` lists: headless (install/uninstall without the

@@ -205,7 +205,10 @@ class Dispatcher:
                     raise slot.error
                 return slot.answer
         try:
-            answers = self._runs.insert_events([p.entry for p in group], owner=self._engine.owner)
+            owner, lease_until = self._engine.new_run_holder()
+            answers = self._runs.insert_events(
+                [p.entry for p in group], owner=owner, lease_until=lease_until
+            )
             for pending, answer in zip(group, answers, strict=True):
                 pending.answer = answer
         except BaseException as exc:
@@ -275,7 +278,8 @@ class Dispatcher:
             "created": self._clock.time(),
             "replay_of": row["id"],
         }
-        self._runs.insert_runs([new], owner=self._engine.owner)
+        owner, lease_until = self._engine.new_run_holder()
+        self._runs.insert_runs([new], owner=owner, lease_until=lease_until)
         self._engine.submit([new["id"]])
         return new["id"]
 

@@ -14,6 +14,15 @@ crash, opening the project resumes every unfinished run from its step records: a
 step is never done twice, a queued Marketo write is sent again (upserts by lookup value and
 list changes are idempotent in Marketo).
 
+Claims and leases (issue 11): the engine holds each run it executes with a lease in the
+store (``runs.owner`` / ``lease_until``), renewed by a heartbeat thread every third of
+``lease_seconds``. Runs nobody holds, or whose holder's lease ran out (a killed or hung
+process, on any machine), are taken by :meth:`Engine.claim` (worker processes call it in a
+loop; an embedded project once, when it opens); a process on this machine that is gone is
+noticed at once (runtime.ownership). A record whose batch had left when its holder died
+(sent, answer never recorded) is sent again only ``grace`` seconds later, when that call
+is over at Marketo: never two calls for one record at once.
+
     engine = Engine(store, clock=clock, gateway_for=..., spec_for=catalog.version_spec)
     engine.submit(["run-id"]); engine.wait_idle(5)
 """
@@ -33,6 +42,7 @@ from paragon_nb._clock import Clock
 from paragon_nb.errors import MarketoAuthError
 from paragon_nb.runtime.api import InstanceQueue, RunStatus, StepStatus
 from paragon_nb.runtime.batcher import InstanceDispatcher
+from paragon_nb.runtime.budget import StoreBudget
 from paragon_nb.runtime.db import DatabaseError
 from paragon_nb.runtime.gateway import MAX_BATCH, MarketoGateway
 from paragon_nb.runtime.ownership import (
@@ -71,6 +81,9 @@ class Engine:
         on_auth_error: Callable[[str, MarketoAuthError], None] | None = None,
         workers: int = 5,
         coalesce: bool = True,
+        lease_seconds: float = 30.0,
+        grace: float = 5.0,
+        executes: bool = True,
     ) -> None:
         self._log = RunLog(store)
         self._clock = clock
@@ -99,11 +112,19 @@ class Engine:
         #: who executes a claimed run: host, process and engine; see runtime.ownership
         self.owner = make_owner(self._engine_id)
         register_engine(self._engine_id)
+        self.lease_seconds = lease_seconds
+        self.grace = grace
+        #: False: this process only accepts events; worker processes claim the runs
+        self.executes = executes
+        #: the shared Marketo budget whose in-flight leases the heartbeat renews (set by the
+        #: project)
+        self.budget: StoreBudget | None = None
+        self._heartbeat: threading.Thread | None = None
 
     # queueing ------------------------------------------------------------------------------
     def submit(self, run_ids: Iterable[str]) -> None:
         """Start runs this engine owns (ids already active are ignored)."""
-        if self._closing.is_set():
+        if self._closing.is_set() or not self.executes:
             return  # they stay queued in the database and resume on the next open
         with self._cond:
             fresh = [r for r in run_ids if r not in self._active]
@@ -115,7 +136,7 @@ class Engine:
     def start_new(self, runs: list[dict[str, Any]], payload: Any) -> None:
         """Start runs just accepted by this process (their context is built from what the
         accept path already holds, without reading the store back)."""
-        if not runs or self._closing.is_set():
+        if not runs or self._closing.is_set() or not self.executes:
             return
         now = self._clock.time()
         contexts = [
@@ -133,12 +154,49 @@ class Engine:
                 self._contexts[ctx.run_id] = ctx
         self.submit(ctx.run_id for ctx in contexts)
 
+    def new_run_holder(self) -> tuple[str | None, float | None]:
+        """(owner, lease_until) to write new runs with: this engine when it executes them,
+        else nobody (a worker process claims them)."""
+        if not self.executes or self._closing.is_set():
+            return None, None
+        return self.owner, self._clock.time() + self.lease_seconds
+
     def resume(self) -> list[str]:
         """Claim and restart every unfinished run no live engine holds (after a crash or
         close); queued Marketo writes go back to their dispatchers."""
-        ids = self._log.claim(self._log.unfinished_run_ids(), self.owner, is_stale=owner_is_stale)
+        self._log.reap(owner_is_stale)
+        return self.claim()
+
+    def claim(self, limit: int | None = None) -> list[str]:
+        """Claim up to ``limit`` due runs nobody holds (or whose lease ran out) and start
+        them; returns their ids."""
+        if self._closing.is_set() or not self.executes:
+            return []
+        now = self._clock.time()
+        ids = self._log.claim_due(
+            self.owner, now=now, lease_until=now + self.lease_seconds, limit=limit
+        )
+        with self._cond:
+            ids = [r for r in ids if r not in self._active]  # ours already (renewed)
+        if ids:
+            self._start_claimed(ids, now)
+        return ids
+
+    def reap(self) -> list[str]:
+        """Release the runs of engines on this machine that are gone (see RunLog.reap)."""
+        return self._log.reap(owner_is_stale)
+
+    def renew(self) -> None:
+        """Extend the leases of every run and Marketo call this engine holds."""
+        self._log.renew(self.owner, lease_until=self._clock.time() + self.lease_seconds)
+        if self.budget is not None:
+            self.budget.renew()
+
+    def _start_claimed(self, ids: list[str], now: float) -> None:
         work: dict[str, list[WorkItem]] = {}
         for item in self._log.work(ids):
+            if item.batch_id is not None:  # it left in a batch whose answer was lost
+                item.not_before = max(item.not_before, now + self.grace)
             work.setdefault(item.run_id, []).append(item)
         parked = []
         with self._cond:
@@ -156,9 +214,22 @@ class Engine:
             self._cond.notify_all()
         for ctx in parked:
             self._dispatch(ctx.sub, work[ctx.run_id])
-        return ids
+
+    def _beat(self) -> None:
+        """The heartbeat: renew leases every third of ``lease_seconds`` (real time, so a
+        FakeClock is not moved by it)."""
+        while not self._closing.wait(max(0.05, self.lease_seconds / 3)):
+            try:
+                self.renew()
+            except Exception:  # a closed store or a busy database: the next beat retries
+                log.debug("could not renew the leases of %s", self.owner, exc_info=True)
 
     def _start_threads(self) -> None:
+        if self._heartbeat is None:
+            self._heartbeat = threading.Thread(
+                target=self._beat, name="paragon-nb-heartbeat", daemon=True
+            )
+            self._heartbeat.start()
         while len(self._threads) < self._workers:
             name = f"paragon-nb-run-{len(self._threads)}"
             thread = threading.Thread(target=self._work, name=name, daemon=True)
@@ -195,14 +266,16 @@ class Engine:
         deadline = time.monotonic() + timeout  # one deadline for everything, not each
         for dispatcher in dispatchers:
             dispatcher.close(max(0.0, deadline - time.monotonic()))
-        for thread in self._threads:
-            if thread is not threading.current_thread():
+        for thread in [*self._threads, self._heartbeat]:
+            if thread is not None and thread is not threading.current_thread():
                 thread.join(timeout=max(0.0, deadline - time.monotonic()))
         self._threads.clear()
         unregister_engine(self._engine_id)
         try:
             self._log.release(self.owner)
-        except DatabaseError:  # the store may already be closed; liveness covers it
+            if self.budget is not None:
+                self.budget.release_all()
+        except DatabaseError:  # the store may already be closed; leases and liveness cover it
             log.debug("could not release the runs of %s", self.owner)
 
     # workers -------------------------------------------------------------------------------

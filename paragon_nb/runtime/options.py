@@ -12,6 +12,7 @@ from dataclasses import dataclass, fields, replace
 from typing import Any
 
 from paragon_nb._clock import Clock
+from paragon_nb.errors import ConfigurationError
 from paragon_nb.runtime.dispatch import DEFAULT_MAX_QUEUED_RUNS
 from paragon_nb.runtime.gateway import ClientFactory, MarketoCredentials
 
@@ -44,6 +45,14 @@ class ProjectOptions:
     runtime.batcher); False sends one record per call, as Paragon does. ``max_queued_runs``:
     unfinished runs held before ``trigger_event`` raises BackpressureError (REST 429).
     ``resume``: resume the runs a crash or close left unfinished when opening.
+
+    Several processes (issue 11): ``execute_runs=False`` only accepts events (their runs wait
+    in the store for a worker process: ``paragon-nb worker``). ``lease_seconds`` (default
+    30): how long a run (and a Marketo call in flight) stays held by a process that stopped
+    renewing it before another process takes it over. ``shared_budget`` (default True):
+    every Marketo instance's rate window, in-flight cap and daily budget are kept in the
+    store and shared by every process of the project (runtime.budget); False keeps each
+    client's own in-process limiter.
     """
 
     clock: Clock | None = None
@@ -52,6 +61,16 @@ class ProjectOptions:
     coalesce: bool = True
     max_queued_runs: int = DEFAULT_MAX_QUEUED_RUNS
     resume: bool = True
+    execute_runs: bool = True
+    lease_seconds: float = 30.0
+    shared_budget: bool = True
+
+    def __post_init__(self) -> None:
+        if not self.lease_seconds > 0:
+            raise ConfigurationError(
+                f"lease_seconds must be > 0 (seconds a stopped process holds its runs), "
+                f"got {self.lease_seconds}"
+            )
 
     def but(self, **changes: Any) -> ProjectOptions:
         """These options with ``changes`` (TypeError naming the valid options otherwise)."""

@@ -34,10 +34,12 @@ from paragon_nb.errors import (
     TokenInvalid,
 )
 from paragon_nb.runtime.api import EventReceipt
+from paragon_nb.runtime.budget import StoreBudget
 from paragon_nb.runtime.catalog import Catalog
 from paragon_nb.runtime.dispatch import Dispatcher
 from paragon_nb.runtime.engine import Engine
 from paragon_nb.runtime.events import validate_example
+from paragon_nb.runtime.gateway import ClientFactory, instance_of
 from paragon_nb.runtime.location import Location
 from paragon_nb.runtime.options import ProjectOptions, default_client_factory
 from paragon_nb.runtime.steps import MarketoCredentials
@@ -75,11 +77,14 @@ class Project:
         self._clock = options.clock or system_clock
         self._box = self._where.secret_box()  # before any connection: a missing key says so
         self._store = store or ProjectStore(self._where.database())
+        self._budget: StoreBudget | None = None  # set with the engine: its owner holds calls
         self._users = ConnectedUsers(
             self._store,
             self._box,
             clock=self._clock,
-            client_factory=options.client_factory or default_client_factory(self._clock),
+            client_factory=self._budgeted(
+                options.client_factory or default_client_factory(self._clock)
+            ),
         )
         self._catalog = Catalog(self._store, clock=self._clock)
         self._engine = Engine(
@@ -92,7 +97,17 @@ class Project:
             on_auth_error=self._users.mark_invalid,
             workers=options.workers,
             coalesce=options.coalesce,
+            lease_seconds=options.lease_seconds,
+            executes=options.execute_runs,
         )
+        if options.shared_budget:
+            self._budget = StoreBudget(
+                self._store,
+                clock=self._clock,
+                holder=self._engine.owner,
+                lease_seconds=options.lease_seconds,
+            )
+            self._engine.budget = self._budget
         self._dispatch = Dispatcher(
             self._store,
             self._users,
@@ -104,8 +119,19 @@ class Project:
         self._server: Any = None
         self._id: str | None = None
         self._keys: tuple[str, list[str]] | None = None  # (config_version, public keys)
-        if options.resume and self._store.get_meta("id") is not None:
+        if options.resume and options.execute_runs and self._store.get_meta("id") is not None:
             self._engine.resume()
+
+    def _budgeted(self, factory: ClientFactory) -> ClientFactory:
+        """``factory`` whose clients draw from the project's shared Marketo budget."""
+
+        def make(creds: MarketoCredentials) -> Any:
+            client = factory(creds)
+            if self._budget is not None:
+                self._budget.share(client, instance_of(creds))
+            return client
+
+        return make
 
     # lifecycle --------------------------------------------------------------------------
     @classmethod
@@ -366,6 +392,22 @@ class Project:
     def wait_idle(self, timeout: float | None = None) -> bool:
         """Block until every started run finished (True) or ``timeout`` seconds pass (False)."""
         return self._engine.wait_idle(timeout)
+
+    def claim_runs(self, limit: int | None = None) -> int:
+        """Take up to ``limit`` due queued runs that no live process holds and run them in
+        this process; returns how many. Worker processes call it in a loop
+        (runtime.worker); an embedded project claims once, when it opens."""
+        return len(self._engine.claim(limit))
+
+    def reap_runs(self) -> int:
+        """Hand back the runs of processes on this machine that are gone (without waiting
+        for their leases); returns how many holders were gone."""
+        return len(self._engine.reap())
+
+    @property
+    def active_runs(self) -> int:
+        """Runs this process holds and has not finished."""
+        return self._engine.pending
 
     def replay(self, run_id: str, *, version: str = "original") -> str:
         """Run a past run again with its stored event payload and settings; returns the new

@@ -13,7 +13,7 @@ rows come back as dataclasses.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -121,10 +121,17 @@ class RunLog:
         self._store = store
 
     # events ---------------------------------------------------------------------------------
-    def insert_events(self, entries: Sequence[EventEntry], *, owner: str) -> list[Any]:
+    def insert_events(
+        self,
+        entries: Sequence[EventEntry],
+        *,
+        owner: str | None,
+        lease_until: float | None = None,
+    ) -> list[Any]:
         """One transaction for every entry; per entry, the earlier receipt when its
         idempotency key was already used (nothing written for it), else None. The runs are
-        written owned by ``owner`` (the engine that will execute them)."""
+        written held by ``owner`` until ``lease_until`` (the engine that will execute them),
+        or held by nobody (``None``: any worker may claim them)."""
         answers: list[Any] = []
         with self._store.run_tx() as c:
             c.lock("seq")  # MAX(seq) + 1 below: one writer at a time across processes
@@ -155,28 +162,32 @@ class RunLog:
                     (event["id"], seq, event["sub"], event["name"], dumps(event["payload"]),
                      event["received"], len(entry.runs)),
                 )  # fmt: skip
-                run_seq = self._insert_runs(c, entry.runs, run_seq, owner)
+                run_seq = self._insert_runs(c, entry.runs, run_seq, owner, lease_until)
                 answers.append(None)
         return answers
 
-    def insert_runs(self, runs: list[dict[str, Any]], *, owner: str) -> None:
+    def insert_runs(
+        self, runs: list[dict[str, Any]], *, owner: str | None, lease_until: float | None = None
+    ) -> None:
         with self._store.run_tx() as c:
             c.lock("seq")
-            self._insert_runs(c, runs, _max_seq(c, "runs"), owner)
+            self._insert_runs(c, runs, _max_seq(c, "runs"), owner, lease_until)
 
     @staticmethod
-    def _insert_runs(c: Conn, runs: list[dict[str, Any]], seq: int, owner: str) -> int:
+    def _insert_runs(
+        c: Conn, runs: list[dict[str, Any]], seq: int, owner: str | None, lease_until: float | None
+    ) -> int:
         rows = []
         for run in runs:
             seq += 1
             rows.append(
                 (run["id"], seq, run["event_id"], run["workflow_id"], run["version"], run["sub"],
                  RunStatus.QUEUED.value, dumps(run["context"]), run["created"],
-                 run.get("replay_of"), owner)
+                 run.get("replay_of"), owner, lease_until)
             )  # fmt: skip
         c.executemany(
             "INSERT INTO runs(id, seq, event_id, workflow_id, version, sub, status, context, "
-            "created, replay_of, owner) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "created, replay_of, owner, lease_until) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             rows,
         )
         return seq
@@ -193,31 +204,63 @@ class RunLog:
         )
         return [r["id"] for r in rows]
 
-    def claim(
-        self, run_ids: Iterable[str], owner: str, *, is_stale: Callable[[str], bool]
+    def claim_due(
+        self, owner: str, *, now: float, lease_until: float, limit: int | None = None
     ) -> list[str]:
-        """Make ``owner`` the executor of each unfinished run not held by a live engine;
-        returns the ids it now holds (one transaction)."""
-        claimed: list[str] = []
+        """Make ``owner`` the holder (until ``lease_until``) of up to ``limit`` unfinished
+        runs that nobody holds or whose lease ran out, and that are due (``not_before`` <=
+        ``now``), oldest first; returns their ids.
+
+        One statement: the inner SELECT picks candidates, the outer WHERE repeats the
+        claimable condition, so on PostgreSQL (READ COMMITTED) a row another worker claimed
+        meanwhile is re-checked after its lock is released and skipped: two claimers never
+        get one run; ``FOR UPDATE SKIP LOCKED`` there (``Conn.skip_locked``) makes the
+        inner SELECT pass over rows another claimer holds rather than lose them at the
+        re-check. SQLite runs the statement under its write lock."""
+        marks = ", ".join("?" for _ in UNFINISHED)
+        free = "(owner IS NULL OR lease_until IS NULL OR lease_until < ?)"
+        cap = "" if limit is None else " LIMIT ?"
         with self._store.run_tx() as c:
-            for run_id in run_ids:
-                row = c.one("SELECT status, owner FROM runs WHERE id = ?", run_id)
-                if row is None or row["status"] not in UNFINISHED:
-                    continue
-                held = row["owner"]
-                if held is not None and held != owner and not is_stale(held):
-                    continue
-                if held != owner:
-                    c.execute("UPDATE runs SET owner = ? WHERE id = ?", (owner, run_id))
-                claimed.append(run_id)
-        return claimed
+            rows = c.execute(
+                f"UPDATE runs SET owner = ?, lease_until = ? WHERE id IN (SELECT id FROM runs "
+                f"WHERE status IN ({marks}) AND {free} AND COALESCE(not_before, 0) <= ? "
+                f"ORDER BY seq{cap}{c.skip_locked}) AND status IN ({marks}) AND {free} "
+                "RETURNING id, seq",
+                (owner, lease_until, *UNFINISHED, now, now, *(() if limit is None else (limit,)),
+                 *UNFINISHED, now),
+            ).fetchall()  # fmt: skip
+        return [r["id"] for r in sorted(rows, key=lambda r: r["seq"])]
+
+    def renew(self, owner: str, *, lease_until: float) -> None:
+        """Extend the lease of every unfinished run ``owner`` holds (its heartbeat)."""
+        marks = ", ".join("?" for _ in UNFINISHED)
+        with self._store.run_tx() as c:
+            c.execute(
+                f"UPDATE runs SET lease_until = ? WHERE owner = ? AND status IN ({marks})",
+                (lease_until, owner, *UNFINISHED),
+            )
+
+    def reap(self, is_stale: Callable[[str], bool]) -> list[str]:
+        """Release the runs of owners that can no longer run them (a process on this machine
+        that is gone: see runtime.ownership) without waiting for their leases; returns
+        those owners."""
+        marks = ", ".join("?" for _ in UNFINISHED)
+        rows = self._store.all(
+            f"SELECT DISTINCT owner FROM runs WHERE status IN ({marks}) AND owner IS NOT NULL",
+            *UNFINISHED,
+        )
+        stale = [r["owner"] for r in rows if is_stale(r["owner"])]
+        for owner in stale:
+            self.release(owner)
+        return stale
 
     def release(self, owner: str) -> None:
         """Unfinished runs of ``owner`` become claimable at once (an orderly close)."""
         marks = ", ".join("?" for _ in UNFINISHED)
         with self._store.run_tx() as c:
             c.execute(
-                f"UPDATE runs SET owner = NULL WHERE owner = ? AND status IN ({marks})",
+                f"UPDATE runs SET owner = NULL, lease_until = NULL "
+                f"WHERE owner = ? AND status IN ({marks})",
                 (owner, *UNFINISHED),
             )
 
@@ -231,16 +274,17 @@ class RunLog:
 
     # the Marketo work queue -----------------------------------------------------------------
     def work(self, run_ids: Sequence[str] | None = None) -> list[WorkItem]:
+        """Queued Marketo records, in id order (of ``run_ids`` only, when given)."""
         if run_ids is None:
             rows = self._store.all("SELECT * FROM marketo_work ORDER BY id")
-        else:
-            wanted = set(run_ids)
-            rows = [
-                r
-                for r in self._store.all("SELECT * FROM marketo_work ORDER BY id")
-                if r["run_id"] in wanted
-            ]
-        return [_work_item(r) for r in rows]
+            return [_work_item(r) for r in rows]
+        ids = list(run_ids)
+        rows = []
+        for at in range(0, len(ids), 500):
+            chunk = ids[at : at + 500]
+            marks = ", ".join("?" for _ in chunk)
+            rows += self._store.all(f"SELECT * FROM marketo_work WHERE run_id IN ({marks})", *chunk)
+        return sorted((_work_item(r) for r in rows), key=lambda i: i.id)
 
     def mark_sent(self, items: Sequence[WorkItem], batch_id: str) -> None:
         """Before a batch leaves: its id and one more attempt on each item (durable, so a

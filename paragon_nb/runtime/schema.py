@@ -86,8 +86,27 @@ ALTER TABLE run_steps ADD COLUMN batch_id TEXT;
 ALTER TABLE run_steps ADD COLUMN batch_size INTEGER;
 """
 
+#: Migration 3 (issue 11, several processes): runs are held with a lease
+#: (``runs.lease_until``; ``owner`` already is) and may wait for a resume time
+#: (``runs.not_before``: NULL or 0 = now); one Marketo budget per instance shared by every
+#: process (runtime.budget): the instance's row (pause, Marketo day and its calls,
+#: effective rate and concurrency) and one row per call in the window or in flight.
+_V3 = """
+ALTER TABLE runs ADD COLUMN lease_until REAL;
+ALTER TABLE runs ADD COLUMN not_before REAL;
+CREATE INDEX IF NOT EXISTS runs_claim ON runs(status, seq);
+CREATE TABLE IF NOT EXISTS marketo_budget (
+    instance TEXT PRIMARY KEY, paused_until REAL NOT NULL DEFAULT 0, day TEXT,
+    day_calls INTEGER NOT NULL DEFAULT 0, rate_calls INTEGER, concurrency INTEGER,
+    rate_changed REAL NOT NULL DEFAULT 0, conc_changed REAL NOT NULL DEFAULT 0);
+CREATE TABLE IF NOT EXISTS marketo_calls (
+    id INTEGER PRIMARY KEY, instance TEXT NOT NULL, at REAL NOT NULL, holder TEXT NOT NULL,
+    lease_until REAL NOT NULL, in_flight INTEGER NOT NULL DEFAULT 1);
+CREATE INDEX IF NOT EXISTS marketo_calls_instance ON marketo_calls(instance, at);
+"""
+
 #: Append new migrations at the end; never edit a shipped one.
-MIGRATIONS: list[str] = [_V1, _V2]
+MIGRATIONS: list[str] = [_V1, _V2, _V3]
 
 #: The version this code writes and understands.
 SCHEMA_VERSION = len(MIGRATIONS)

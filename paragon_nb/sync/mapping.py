@@ -18,12 +18,11 @@ closest field names; ``ignore`` drops columns on purpose. Read-only fields are r
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from paragon_nb.errors import MappingError
+from paragon_nb.errors import MappingError, close_matches
 from paragon_nb.marketo.models import LeadField
 
 __all__ = ["ColumnMapping", "build_mapping", "normalise_name", "suggest_mapping"]
@@ -84,9 +83,7 @@ class _Index:
         normal_to_rest = {normalise_name(k): k for k in self.by_name}
         for key, f in self.by_normal.items():
             normal_to_rest.setdefault(key, f.name or key)
-        close = difflib.get_close_matches(
-            normalise_name(column), list(normal_to_rest), n=n, cutoff=0.6
-        )
+        close = close_matches(normalise_name(column), normal_to_rest, n=n)
         return list(dict.fromkeys(normal_to_rest[c] for c in close))
 
 

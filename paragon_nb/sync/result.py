@@ -28,6 +28,7 @@ __all__ = [
     "PlanStatus",
     "ROW_COLUMNS",
     "ROW_SCHEMA",
+    "ResultRows",
     "SyncResult",
     "SyncStatus",
     "empty_rows",
@@ -71,9 +72,25 @@ OK_STATUSES = frozenset(
 )
 
 
+class ResultRows(pd.DataFrame):
+    """A result frame (``SyncResult.rows`` and what is cut from it: ``.invalid``, a filter):
+    a pandas DataFrame in every way but its notebook display, which shows each ``reason``
+    whole, wrapped by the notebook, where pandas would cut it at ``display.max_colwidth`` (50
+    characters) with "…". The table keeps pandas' markup, so JupyterLab's Light and Dark
+    table colours apply; ``repr`` (terminals) is pandas' own."""
+
+    @property
+    def _constructor(self) -> type[ResultRows]:
+        return ResultRows
+
+    def _repr_html_(self) -> str | None:
+        with pd.option_context("display.max_colwidth", None):
+            return super()._repr_html_()
+
+
 def rows_frame(
     index: pd.Index, values: Mapping[str, Any], *, lookup: tuple[str, Any] | None = None
-) -> pd.DataFrame:
+) -> ResultRows:
     """The result frame on ``index``: ``lookup`` (column name, the input's values) first,
     then every :data:`ROW_SCHEMA` column from ``values`` (missing ones empty)."""
     n = len(index)
@@ -84,10 +101,10 @@ def rows_frame(
     for name, dtype in ROW_SCHEMA.items():
         column = values.get(name)
         data[name] = pd.array([None] * n if column is None else column, dtype=dtype)
-    return pd.DataFrame(data, index=index)
+    return ResultRows(data, index=index)
 
 
-def empty_rows(index: pd.Index) -> pd.DataFrame:
+def empty_rows(index: pd.Index) -> ResultRows:
     """A result frame on ``index`` with every column missing."""
     return rows_frame(index, {})
 
@@ -124,11 +141,13 @@ class SyncResult:
             if self.rows_path is None:
                 raise ValueError("a SyncResult needs rows or rows_path")
             del self.rows  # loaded from rows_path on first use (__getattr__)
+        elif not isinstance(self.rows, ResultRows):
+            self.rows = ResultRows(self.rows)
 
     def __getattr__(self, name: str) -> Any:
         path = self.__dict__.get("rows_path")
         if name == "rows" and path is not None:
-            frame = pd.read_parquet(path).set_index("row")
+            frame = ResultRows(pd.read_parquet(path).set_index("row"))
             self.rows = frame
             return frame
         raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")

@@ -38,7 +38,9 @@ from paragon_nb.errors import (
 )
 from paragon_nb.marketo._base import ENV_CLIENT_ID, ENV_CLIENT_SECRET, ENV_ENDPOINT, ENV_IDENTITY
 from paragon_nb.marketo._base import _split_endpoint as _split_rest_endpoint
+from paragon_nb.runtime.api import MARKETO
 from paragon_nb.runtime.gateway import MarketoCredentials
+from paragon_nb.runtime.workflows import Workflow
 from paragon_nb.widgets.list_picker import ListPicker
 from paragon_nb.widgets.workflow_panel import WorkflowPanel, deployed_workflows
 
@@ -51,7 +53,7 @@ __all__ = [
     "normalized_endpoint",
 ]
 
-INTEGRATION = "marketo"
+INTEGRATION = MARKETO
 
 
 def identity_for(endpoint: str) -> str:
@@ -170,8 +172,8 @@ class ConnectPortalModel(t.HasTraits):
         self.workflow_settings = dict(marketo.get("workflowSettings") or {})
         self.connected = bool(marketo.get("credentialId"))  # an INVALID one is still connected
 
-    def workflows(self) -> list[dict[str, Any]]:
-        """Deployed workflows as dicts: id, name, user_settings (list of setting specs)."""
+    def workflows(self) -> list[Workflow]:
+        """The project's deployed workflows (``Workflow.user_settings``: the live version's)."""
         return deployed_workflows(self.project)
 
     def list_loader(self) -> Callable[[], Any]:

@@ -20,20 +20,16 @@ import traitlets as t
 
 from paragon_nb._theme import status_html
 from paragon_nb.errors import ParagonError
+from paragon_nb.marketo.models import StaticList
 
 __all__ = ["ListOption", "ListPicker", "ListPickerModel"]
 
-ListLoader = Callable[[], Iterable[Any]]
+ListLoader = Callable[[], Iterable[StaticList]]
 ListOption = tuple[str, int]  # (label shown, list id)
 
 
-def _option(item: Any) -> ListOption:
-    """(label, id) for a StaticList, a dict with id/name, or an (label, id) pair."""
-    if isinstance(item, tuple):
-        return (str(item[0]), int(item[1]))
-    if isinstance(item, dict):
-        return (f"{item['name']} (id {item['id']})", int(item["id"]))
-    return (f"{item.name} (id {item.id})", int(item.id))
+def _option(item: StaticList) -> ListOption:
+    return (f"{item.name} (id {item.id})", item.id)
 
 
 class ListPickerModel(t.HasTraits):

@@ -8,85 +8,43 @@ again when enabling (``project.enable_workflow``).
 from __future__ import annotations
 
 import html
-from collections.abc import Callable, Mapping
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 import ipywidgets as w
 
 from paragon_nb._theme import BORDER, status_html
+from paragon_nb.runtime.workflows import SettingType, UserSetting, Workflow
 
-__all__ = ["WorkflowPanel", "deployed_workflows", "setting_specs"]
+if TYPE_CHECKING:
+    from paragon_nb.runtime.project import Project
 
-
-def _get(obj: Any, *names: str, default: Any = None) -> Any:
-    for name in names:
-        if isinstance(obj, Mapping) and name in obj:
-            return obj[name]
-        if not isinstance(obj, Mapping) and hasattr(obj, name):
-            return getattr(obj, name)
-    return default
+__all__ = ["WorkflowPanel", "deployed_workflows"]
 
 
-def setting_specs(workflow: Any) -> list[dict[str, Any]]:
-    """The workflow's user settings as plain dicts (id, label, type, required, options)."""
-    spec = _get(workflow, "spec", default=None)
-    raw = _get(workflow, "user_settings", default=None)
-    if raw is None and spec is not None:
-        raw = _get(spec, "user_settings", default=[])
-    out = []
-    for item in raw or []:
-        data = item.model_dump() if hasattr(item, "model_dump") else dict(_as_mapping(item))
-        data.setdefault("label", data.get("id"))
-        data.setdefault("type", "text")
-        data.setdefault("required", False)
-        out.append(data)
-    return out
+def deployed_workflows(project: Project) -> list[Workflow]:
+    """The deployed workflows of ``project``, in its order (drafts are not shown to users)."""
+    return [wf for wf in project.workflows() if wf.deployed]
 
 
-def _as_mapping(item: Any) -> Mapping[str, Any]:
-    if isinstance(item, Mapping):
-        return item
-    return {k: v for k, v in vars(item).items() if not k.startswith("_")}
+def _label(spec: UserSetting) -> str:
+    return spec.label or spec.id
 
 
-def deployed_workflows(project: Any) -> list[dict[str, Any]]:
-    """Deployed workflows of ``project`` as dicts: id, name, user_settings.
-
-    (U) the Project interface names ``workflows()`` but not its item shape; objects with
-    ``id``/``name``/``deployed`` (or ``deployed_version``) attributes and dicts both work.
-    """
-    out = []
-    for wf in project.workflows():
-        deployed = _get(wf, "deployed", "is_deployed", default=None)
-        if deployed is None:
-            deployed = _get(wf, "deployed_version", "version", default=None) is not None
-        if not deployed:
-            continue
-        out.append(
-            {
-                "id": str(_get(wf, "id")),
-                "name": str(_get(wf, "name")),
-                "user_settings": setting_specs(_get(wf, "deployed_spec", default=None) or wf),
-            }
-        )
-    return out
-
-
-def _field_for(spec: Mapping[str, Any], value: Any, list_picker: Callable[[Any], Any]) -> Any:
-    label = str(spec.get("label") or spec["id"]) + (" *" if spec.get("required") else "")
-    kind = spec.get("type", "text")
-    if kind == "marketo_list":
+def _field_for(spec: UserSetting, value: Any, list_picker: Callable[[Any], Any]) -> Any:
+    label = _label(spec) + (" *" if spec.required else "")
+    if spec.type is SettingType.MARKETO_LIST:
         picker = list_picker(None if value in (None, "") else int(value))
         picker._dropdown.description = label
         picker._dropdown.style.description_width = "120px"
         picker._filter.style.description_width = "120px"
         return picker
-    if kind == "number":
+    if spec.type is SettingType.NUMBER:
         return w.FloatText(value=float(value or 0), description=label)
-    if kind == "boolean":
+    if spec.type is SettingType.BOOLEAN:
         return w.Checkbox(value=bool(value), description=label, indent=False)
-    if kind == "dropdown":
-        options = [str(o) for o in spec.get("options") or []]
+    if spec.type is SettingType.DROPDOWN:
+        options = [str(o) for o in spec.options or []]
         return w.Dropdown(
             options=options, value=value if value in options else None, description=label
         )
@@ -102,22 +60,22 @@ class WorkflowPanel(w.VBox):
 
     def __init__(
         self,
-        workflow: Mapping[str, Any],
+        workflow: Workflow,
         model: Any,
         *,
         list_picker: Callable[[Any], Any],
     ) -> None:
-        self.workflow_id = str(workflow["id"])
-        self.workflow_name = str(workflow["name"])
+        self.workflow_id = workflow.id
+        self.workflow_name = workflow.name
         self.model = model
-        self.specs = list(workflow.get("user_settings") or [])
+        self.specs = workflow.user_settings  # the deployed version's
         current = model.workflow_settings.get(self.workflow_id) or {}
         values = dict(current.get("settings") or {})
         self._enabled = w.Checkbox(
             value=bool(current.get("enabled")), description="Enabled", indent=False
         )
         self._fields = {
-            spec["id"]: _field_for(spec, values.get(spec["id"], spec.get("default")), list_picker)
+            spec.id: _field_for(spec, values.get(spec.id, spec.default), list_picker)
             for spec in self.specs
         }
         self._save = w.Button(description="Save", button_style="primary")
@@ -147,22 +105,17 @@ class WorkflowPanel(w.VBox):
         """The values in the form, by setting id (unset ones left out)."""
         out: dict[str, Any] = {}
         for spec in self.specs:
-            value = self._fields[spec["id"]].value
+            value = self._fields[spec.id].value
             if value in (None, ""):
                 continue
-            out[spec["id"]] = (
-                int(value) if spec.get("type") == "number" and value == int(value) else value
-            )
+            number = spec.type is SettingType.NUMBER
+            out[spec.id] = int(value) if number and value == int(value) else value
         return out
 
     def missing(self) -> list[str]:
         """Labels of required settings that have no value."""
         values = self.settings()
-        return [
-            str(s.get("label") or s["id"])
-            for s in self.specs
-            if s.get("required") and s["id"] not in values
-        ]
+        return [_label(s) for s in self.specs if s.required and s.id not in values]
 
     def save(self) -> bool:
         """Save the settings (and the Enabled toggle); refused, with the reason shown, while a

@@ -1,10 +1,17 @@
-"""Connect Portal driven headless: set ``.value``, ``.click()``, assert on model and view."""
+"""Connect Portal driven headless: set ``.value``, ``.click()``, assert on model and view.
+
+Over the real ``Project`` (tmp folder, ``FakeClock``) and the in-process sandbox: the
+``project`` and ``app`` fixtures of conftest.py."""
 
 from __future__ import annotations
+
+from typing import Any
 
 import pytest
 
 from paragon_nb.marketo.models import StaticList
+from paragon_nb.runtime.project import Project
+from paragon_nb.sandbox.app import SandboxApp
 from paragon_nb.widgets.connect_portal import (
     ConnectPortal,
     ConnectPortalModel,
@@ -12,19 +19,31 @@ from paragon_nb.widgets.connect_portal import (
 )
 from paragon_nb.widgets.list_picker import ListPicker
 
-from .fakes import SECRET, FakeProject
+from .conftest import UNREACHABLE_HOST
+from .test_magics_runtime import SPEC
 
 ENDPOINT = "http://127.0.0.1:9999/rest"
+WORKFLOW = "Sync new leads to Marketo"
 
 
-def _fill(portal: ConnectPortal, *, secret: str = SECRET, endpoint: str = ENDPOINT) -> None:
-    portal._client_id.value = "abc"
-    portal._client_secret.value = secret
+def _fill(portal: ConnectPortal, app: SandboxApp, *, secret: str | None = None,
+          endpoint: str = ENDPOINT) -> None:  # fmt: skip
+    portal._client_id.value = app.client_id
+    portal._client_secret.value = app.client_secret if secret is None else secret
     portal._endpoint.value = endpoint
 
 
-def test_identity_is_prefilled_from_the_endpoint_until_edited() -> None:
-    portal = ConnectPortal(FakeProject(), user_id="u1")
+def _marketo(project: Project, sub: str = "u1") -> dict[str, Any]:
+    return project.user_state(sub)["integrations"]["marketo"]
+
+
+def _entry(project: Project, sub: str = "u1") -> Any:
+    """The user's stored settings/enabled entry of the seed workflow (None if never saved)."""
+    return _marketo(project, sub)["workflowSettings"].get(project.workflow(WORKFLOW).id)
+
+
+def test_identity_is_prefilled_from_the_endpoint_until_edited(project: Project) -> None:
+    portal = ConnectPortal(project, user_id="u1")
     portal._endpoint.value = "https://123-ABC-456.mktorest.com/rest"
     assert portal._identity.value == "https://123-ABC-456.mktorest.com/identity"
     portal._identity.value = "https://custom.example/identity"
@@ -33,165 +52,193 @@ def test_identity_is_prefilled_from_the_endpoint_until_edited() -> None:
     assert identity_for("not a url") == ""
 
 
-def test_connect_success_shows_connection_with_masked_secret_and_clears_field() -> None:
-    project = FakeProject()
+def test_connect_success_shows_connection_with_masked_secret_and_clears_field(
+    project: Project, app: SandboxApp
+) -> None:
     portal = ConnectPortal(project, user_id="u1")
     assert portal._tabs.titles == ("Connect",)
-    _fill(portal)
+    _fill(portal, app)
     portal._connect.click()
-    assert portal.model.connected
+    assert portal.model.connected, portal.model.error
     assert portal._client_secret.value == ""
     assert portal._tabs.titles == ("Connection", "Configuration")
     shown = portal._connection.value
-    assert ENDPOINT in shown and "abc" in shown and SECRET not in shown and "••••" in shown
-    assert SECRET not in repr(portal) and SECRET not in repr(portal.model.trait_values())
-    assert project.calls[0] == (
-        "connect_user",
-        {"endpoint": ENDPOINT, "client_id": "abc", "identity": "http://127.0.0.1:9999/identity"},
-    )
+    secret = app.client_secret
+    assert ENDPOINT in shown and app.client_id in shown and secret not in shown
+    assert "••••" in shown
+    assert secret not in repr(portal) and secret not in repr(portal.model.trait_values())
+    assert _marketo(project)["config"] == {
+        "endpoint": ENDPOINT,
+        "client_id": app.client_id,
+        "identity": "http://127.0.0.1:9999/identity",
+    }
 
 
 @pytest.mark.parametrize(
     ("secret", "endpoint", "words"),
     [
         ("wrong", ENDPOINT, "refused the Client ID / Client Secret"),
-        (SECRET, "http://unreachable.invalid/rest", "Could not reach http://unreachable.invalid"),
+        (None, f"http://{UNREACHABLE_HOST}/rest", f"Could not reach http://{UNREACHABLE_HOST}"),
         ("", ENDPOINT, "Fill in the Client Secret"),
     ],
 )
-def test_connect_errors_are_inline_plain_words(secret: str, endpoint: str, words: str) -> None:
-    portal = ConnectPortal(FakeProject(), user_id="u1")
-    _fill(portal, secret=secret, endpoint=endpoint)
+def test_connect_errors_are_inline_plain_words(
+    project: Project, app: SandboxApp, secret: str | None, endpoint: str, words: str
+) -> None:
+    portal = ConnectPortal(project, user_id="u1")
+    _fill(portal, app, secret=secret, endpoint=endpoint)
     portal._connect.click()
     assert not portal.model.connected
     assert words in portal.model.error
     assert words.split(" http")[0] in portal._status.value
     assert portal._tabs.titles == ("Connect",)
+    assert "credentialId" not in _marketo(project)  # nothing stored
 
 
-def test_configuration_tab_lists_deployed_workflows_with_settings() -> None:
-    project = FakeProject()
+def test_configuration_tab_lists_deployed_workflows_with_settings(
+    project: Project, app: SandboxApp
+) -> None:
+    project.add_workflow(SPEC.replace(WORKFLOW, "Draft only"))  # never deployed
+    newsletter, webinar = app.create_list("Newsletter"), app.create_list("Webinar attendees")
     portal = ConnectPortal(project, user_id="u1")
-    _fill(portal)
+    _fill(portal, app)
     portal._connect.click()
     names = [p.workflow_name for p in portal._panels]
-    assert names == ["Sync new leads to Marketo"]  # the undeployed draft is not shown
-    panel = portal.panel("Sync new leads to Marketo")
+    assert names == [WORKFLOW]  # the undeployed draft is not shown
+    panel = portal.panel(WORKFLOW)
     picker = panel.field("marketo_list")
     assert isinstance(picker, ListPicker)
     # the user's lists are there as soon as the account is connected
-    assert [o[1] for o in picker._dropdown.options] == [1001, 1002]
-    project.lists.append(StaticList(id=1003, name="Added later"))
+    assert [o[1] for o in picker._dropdown.options] == [newsletter["id"], webinar["id"]]
+    later = app.create_list("Added later")
     picker._refresh.click()
-    assert sorted(o[1] for o in picker._dropdown.options) == [1001, 1002, 1003]
+    assert sorted(o[1] for o in picker._dropdown.options) == sorted(
+        [newsletter["id"], webinar["id"], later["id"]]
+    )
     with pytest.raises(KeyError, match="Sync new leads"):
         portal.panel("nope")
 
 
 @pytest.mark.parametrize("enabled", [True, False])
-def test_a_required_setting_left_empty_is_never_saved(enabled: bool) -> None:
-    project = FakeProject()
+def test_a_required_setting_left_empty_is_never_saved(
+    project: Project, app: SandboxApp, enabled: bool
+) -> None:
     portal = ConnectPortal(project, user_id="u1")
-    _fill(portal)
+    _fill(portal, app)
     portal._connect.click()
-    panel = portal.panel("wf-1")
+    panel = portal.panel(WORKFLOW)
     panel._enabled.value = enabled
     assert panel.save() is False
     status = panel._status.value
     assert "Not saved: fill in the required setting(s) Marketo list first." in status
     assert "paragon-error" in status and "Saved" not in status
-    assert not [c for c in project.calls if c[0] in ("enable_workflow", "set_workflow_settings")]
+    assert _entry(project) is None  # neither settings stored nor the workflow enabled
 
 
-def test_required_setting_enforced_before_enabling_then_saved() -> None:
-    project = FakeProject()
+def test_required_setting_enforced_before_enabling_then_saved(
+    project: Project, app: SandboxApp
+) -> None:
+    webinar = app.create_list("Webinar")
     portal = ConnectPortal(project, user_id="u1")
-    _fill(portal)
+    _fill(portal, app)
     portal._connect.click()
-    panel = portal.panel("wf-1")
+    panel = portal.panel(project.workflow(WORKFLOW).id)  # by id works as by name
     panel._enabled.value = True
     panel._save.click()
-    assert not [c for c in project.calls if c[0] == "enable_workflow"]
+    assert _entry(project) is None
     picker = panel.field("marketo_list")
     picker._refresh.click()
-    picker._dropdown.value = 1002
+    picker._dropdown.value = webinar["id"]
     panel._save.click()
-    assert ("set_workflow_settings", ("wf-1", {"marketo_list": 1002})) in project.calls
-    assert ("enable_workflow", "wf-1") in project.calls
-    state = project.user_state("u1")["integrations"]["marketo"]["workflowSettings"]["wf-1"]
-    assert state == {"enabled": True, "settings": {"marketo_list": 1002}}
+    assert _entry(project) == {"enabled": True, "settings": {"marketo_list": webinar["id"]}}
     assert "enabled" in panel._status.value
 
 
-def test_reopened_portal_shows_saved_state_and_disconnect_resets() -> None:
-    project = FakeProject()
+def test_reopened_portal_shows_saved_state_and_disconnect_resets(
+    project: Project, app: SandboxApp
+) -> None:
+    newsletter = app.create_list("Newsletter")
     first = ConnectPortal(project, user_id="u1")
-    first.connect(endpoint=ENDPOINT, client_id="abc", client_secret=SECRET)
-    panel = first.panel("wf-1")
-    panel.field("marketo_list").value = 1001
+    first.connect(endpoint=ENDPOINT, client_id=app.client_id, client_secret=app.client_secret)
+    panel = first.panel(WORKFLOW)
+    panel.field("marketo_list").value = newsletter["id"]
     panel.enabled = True
     assert panel.save()
     again = ConnectPortal(project, user_id="u1")
     assert again.model.connected and again.model.endpoint == ENDPOINT
-    assert again.panel("wf-1").enabled
-    assert again.panel("wf-1").field("marketo_list").value == 1001
+    assert again.panel(WORKFLOW).enabled
+    assert again.panel(WORKFLOW).field("marketo_list").value == newsletter["id"]
     again._disconnect.click()
     assert not again.model.connected and again._tabs.titles == ("Connect",)
-    assert project.user_state("u1")["integrations"]["marketo"]["enabled"] is False
+    assert _marketo(project)["enabled"] is False
 
 
-def test_model_usable_without_a_view() -> None:
-    model = ConnectPortalModel(FakeProject(), user_id="u9")
-    assert model.connect(endpoint=ENDPOINT + "/", client_id=" abc ", client_secret=SECRET)
-    assert model.endpoint == ENDPOINT and model.client_id == "abc"
-    assert [wf["name"] for wf in model.workflows()] == ["Sync new leads to Marketo"]
+def test_model_usable_without_a_view(project: Project, app: SandboxApp) -> None:
+    model = ConnectPortalModel(project, user_id="u9")
+    assert model.connect(
+        endpoint=ENDPOINT + "/", client_id=f" {app.client_id} ", client_secret=app.client_secret
+    )
+    assert model.endpoint == ENDPOINT and model.client_id == app.client_id
+    assert [wf.name for wf in model.workflows()] == [WORKFLOW]
+    [setting] = model.workflows()[0].user_settings
+    assert (setting.id, setting.required) == ("marketo_list", True)
 
 
 class _Credentials:
     """Something with endpoint / client_id / client_secret, as a sandbox is."""
 
-    endpoint = ENDPOINT
-    client_id = "abc"
-    client_secret = SECRET
+    def __init__(self, app: SandboxApp) -> None:
+        self.endpoint, self.client_id = ENDPOINT, app.client_id
+        self.client_secret = app.client_secret
 
 
-def test_credentials_fill_the_form_and_the_secret_never_enters_a_widget() -> None:
-    project = FakeProject()
-    portal = ConnectPortal(project, user_id="u1", credentials=_Credentials())
-    assert portal._endpoint.value == ENDPOINT and portal._client_id.value == "abc"
+def test_credentials_fill_the_form_and_the_secret_never_enters_a_widget(
+    project: Project, app: SandboxApp
+) -> None:
+    portal = ConnectPortal(project, user_id="u1", credentials=_Credentials(app))
+    assert portal._endpoint.value == ENDPOINT and portal._client_id.value == app.client_id
     assert portal._client_secret.value == ""
     assert "leave empty" in portal._client_secret.placeholder
     assert portal.connect()  # press Connect with the password field left empty
-    assert project.calls[0][0] == "connect_user"
-    assert SECRET not in repr(portal) and SECRET not in repr(portal.model.trait_values())
-    assert all(SECRET not in str(v) for v in portal._client_secret.get_state().values())
+    assert _marketo(project)["credentialStatus"] == "VALID"
+    secret = app.client_secret
+    assert secret not in repr(portal) and secret not in repr(portal.model.trait_values())
+    assert all(secret not in str(v) for v in portal._client_secret.get_state().values())
 
 
-def test_the_credentials_secret_goes_only_to_their_own_endpoint_and_client_id() -> None:
-    portal = ConnectPortal(FakeProject(), user_id="u1", credentials=_Credentials())
+def test_the_credentials_secret_goes_only_to_their_own_endpoint_and_client_id(
+    project: Project, app: SandboxApp
+) -> None:
+    portal = ConnectPortal(project, user_id="u1", credentials=_Credentials(app))
     portal._endpoint.value = "http://127.0.0.1:9998/rest"  # another instance
     assert not portal.connect()
     assert "Fill in the Client Secret" in portal.model.error
 
 
-def test_marketo_env_vars_prefill_the_portal(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_marketo_env_vars_prefill_the_portal(
+    project: Project, app: SandboxApp, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("MARKETO_ENDPOINT", ENDPOINT)
-    monkeypatch.setenv("MARKETO_CLIENT_ID", "abc")
-    monkeypatch.setenv("MARKETO_CLIENT_SECRET", SECRET)
-    portal = ConnectPortal(FakeProject(), user_id="u1")
+    monkeypatch.setenv("MARKETO_CLIENT_ID", app.client_id)
+    monkeypatch.setenv("MARKETO_CLIENT_SECRET", app.client_secret)
+    portal = ConnectPortal(project, user_id="u1")
     assert portal.model.credentials_source == "the MARKETO_* environment variables"
     assert portal.connect() and portal._client_secret.value == ""
 
 
-def test_connection_tab_shows_the_endpoint_normalised() -> None:
-    portal = ConnectPortal(FakeProject(), user_id="u1")
-    portal.connect(endpoint="  " + ENDPOINT + "/v1/ ", client_id="abc", client_secret=SECRET)
+def test_connection_tab_shows_the_endpoint_normalised(project: Project, app: SandboxApp) -> None:
+    portal = ConnectPortal(project, user_id="u1")
+    portal.connect(
+        endpoint="  " + ENDPOINT + "/v1/ ", client_id=app.client_id, client_secret=app.client_secret
+    )
     assert portal.model.endpoint == ENDPOINT
     assert f"<td>{ENDPOINT}</td>" in portal._connection.value
 
 
 def test_a_filter_set_from_code_shows_in_the_filter_box() -> None:
-    picker = ListPicker(lambda: [{"id": 1, "name": "Newsletter"}, {"id": 2, "name": "Webinar"}])
+    picker = ListPicker(
+        lambda: [StaticList(id=1, name="Newsletter"), StaticList(id=2, name="Webinar")]
+    )
     picker.refresh()
     picker.filter = "news"
     assert picker._filter.value == "news"

@@ -106,3 +106,28 @@ def test_the_workflow_diagram_is_themed() -> None:
     svg = WorkflowDiagram(spec)._svg()
     assert "fill='#" not in svg and "fill:var(--jp-layout-color" in svg
     assert "fill:var(--jp-ui-font-color1" in svg
+
+
+def test_a_dry_runs_rows_show_every_reason_whole() -> None:
+    """Issue 13: ``plan.rows`` in a notebook cut ``reason`` at 50 characters with "…"."""
+    import html
+
+    from paragon_nb import sync_leads
+    from paragon_nb.sandbox.app import SandboxApp
+
+    leads = pd.DataFrame(
+        {
+            "email": ["ada@example.com", "not-an-email", "bob@example.com"],
+            "numberOfEmployees": ["12", "twelve and a half thousand, roughly", "7"],
+        }
+    )
+    with SandboxApp().client() as client:
+        plan = sync_leads(leads, client, dry_run=True, progress=False)
+    reasons = plan.rows["reason"].dropna().tolist()
+    assert reasons and max(len(r) for r in reasons) > pd.get_option("display.max_colwidth")
+    for frame in (plan.rows, plan.invalid, plan.rows[plan.rows["status"] == "invalid"]):
+        page = frame._repr_html_()
+        assert all(html.escape(r, quote=False) in page for r in reasons), page
+        assert "…" not in page and "..." not in page
+        assert isinstance(frame, pd.DataFrame)
+    assert "..." in pd.DataFrame(plan.rows)._repr_html_()  # what pandas alone shows

@@ -1,13 +1,10 @@
 """The magics in a headless shell: parsing, routing, $name, {{ }} left alone, UsageErrors.
 
-The runtime is a recording stand-in here (the magics' job is parsing and routing); the
-real Project is exercised by tests/notebook/test_magics_runtime.py."""
+Over the real Project of conftest.py (tmp folder, in-process sandbox, FakeClock): what a
+magic did is read back from the project."""
 
 from __future__ import annotations
 
-from typing import Any
-
-import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -16,109 +13,37 @@ from IPython.core.error import UsageError
 from paragon_nb.display import EventSchema, RunHistory, WorkflowDiagram
 from paragon_nb.errors import NotFoundError
 from paragon_nb.magics import ParagonMagics, expand_dollar_names
-from paragon_nb.runtime.api import EventReceipt
+from paragon_nb.runtime.api import MARKETO
+from paragon_nb.runtime.project import Project
+from paragon_nb.sandbox.app import SandboxApp
 
+from .conftest import ENDPOINT
 
-class Recorder:
-    def __init__(self) -> None:
-        self.calls: list[tuple[str, Any]] = []
-        self.strict = False
-
-    def define_app_event(self, name: str, *, example: dict[str, Any]) -> dict[str, Any]:
-        self.calls.append(("define_app_event", (name, example)))
-        return {
-            "name": name,
-            "schema": {"type": "object", "properties": {k: {"type": "string"} for k in example}},
-        }
-
-    def workflows(self) -> list[dict[str, Any]]:
-        return [{"name": "Existing"}]
-
-    def update_workflow(self, name: str, spec: dict[str, Any]) -> dict[str, Any]:
-        self.calls.append(("update_workflow", (name, spec)))
-        return {"name": spec["name"]}
-
-    def add_workflow(self, spec: dict[str, Any]) -> dict[str, Any]:
-        self.calls.append(("add_workflow", spec))
-        return {"name": spec["name"]}
-
-    def deploy(self, name: str) -> str:
-        if name == "missing":
-            raise NotFoundError("no workflow 'missing'; workflows: ['A']")
-        self.calls.append(("deploy", name))
-        return f"deployed {name}"
-
-    def trigger_event(self, sub: str, name: str, payload: dict[str, Any]) -> EventReceipt:
-        self.calls.append(("trigger_event", (sub, name, payload)))
-        return EventReceipt("evt-1", name, run_ids=("run-1",))
-
-    idle = True
-
-    def wait_idle(self, timeout: float | None = None) -> bool:
-        self.calls.append(("wait_idle", timeout))
-        return self.idle
-
-    def runs(self) -> pd.DataFrame:
-        return pd.DataFrame(
-            [
-                {
-                    "run_id": "r1",
-                    "workflow": "A",
-                    "user": "u",
-                    "event": "e",
-                    "status": "failed",
-                    "started": "2026-01-01T00:00:00",
-                    "duration": 0.1,
-                    "error": "boom",
-                },
-                {
-                    "run_id": "r2",
-                    "workflow": "A",
-                    "user": "u",
-                    "event": "e",
-                    "status": "succeeded",
-                    "started": "2026-01-02T00:00:00",
-                    "duration": 0.1,
-                    "error": None,
-                },
-            ]
-        )
-
-    def run(self, run_id: str) -> dict[str, Any]:
-        return {
-            "steps": [
-                {
-                    "step_id": "upsert_lead",
-                    "status": "succeeded",
-                    "attempts": 1,
-                    "output": {"id": 7},
-                }
-            ]
-        }
-
-    def users(self) -> pd.DataFrame:
-        return pd.DataFrame([{"user_id": "u"}])
-
-    def close(self) -> None:
-        self.calls.append(("close", None))
+WORKFLOW = "Sync new leads to Marketo"  # deployed by conftest's ``project``
+LEAD = {"email": "a@x.com", "first_name": "Ada"}
 
 
 @pytest.fixture
-def rec(ip) -> Recorder:
-    recorder = Recorder()
-    ip.magics_manager.registry["ParagonMagics"]._project = recorder
-    return recorder
+def rec(ip, project: Project) -> Project:
+    """The magics on the real project of conftest.py (tmp folder, sandbox, FakeClock)."""
+    ip.magics_manager.registry["ParagonMagics"]._project = project
+    return project
+
+
+def _connected(project: Project, app: SandboxApp, list_id: int, sub: str = "user-1") -> None:
+    """``sub`` connected to ``app`` with the seed workflow enabled on list ``list_id``."""
+    project.connect_user(sub, MARKETO, endpoint=ENDPOINT, client_id=app.client_id,
+                         client_secret=app.client_secret)  # fmt: skip
+    project.set_workflow_settings(sub, WORKFLOW, {"marketo_list": list_id})
+    project.enable_workflow(sub, WORKFLOW)
 
 
 def test_app_event_defines_and_shows_schema(ip, rec) -> None:
     ip.user_ns["company"] = "Acme"
     out = ip.run_cell_magic(
-        "app_event", "Lead Created", '{"email": "ada@example.com", "company": $company}'
+        "app_event", "Signup", '{"email": "ada@example.com", "company": $company}'
     )
-    assert rec.calls[0] == (
-        "define_app_event",
-        ("Lead Created", {"email": "ada@example.com", "company": "Acme"}),
-    )
+    assert rec.app_event("Signup")["example"] == {"email": "ada@example.com", "company": "Acme"}
     assert isinstance(out, EventSchema)
     assert "event.email: string" in repr(out) and "{{event.company}}" in out._repr_html_()
 
@@ -141,6 +66,7 @@ user_settings:
 steps:
   - id: upsert_lead
     action: marketo.create_or_update_lead
+    lookup_field: email
     fields:
       email: "{{event.email}}"
       leadSource: $source
@@ -151,9 +77,10 @@ def test_workflow_keeps_templates_and_expands_only_dollar_names(ip, rec) -> None
     ip.user_ns["source"] = "Webinar"
     ip.user_ns["event"] = {"email": "WRONG"}  # must never leak into {{event.email}}
     out = ip.run_cell("%%workflow --deploy\n" + SPEC).result
-    spec = rec.calls[0][1]
-    assert spec["steps"][0]["fields"] == {"email": "{{event.email}}", "leadSource": "Webinar"}
-    assert rec.calls[1] == ("deploy", "Sync new leads")
+    workflow = rec.workflow("Sync new leads")
+    fields = workflow.spec.steps[0].model_dump(by_alias=True)["fields"]
+    assert fields == {"email": "{{event.email}}", "leadSource": "Webinar"}
+    assert workflow.deployed
     assert isinstance(out, WorkflowDiagram) and out.status == "deployed"
     text = repr(out)
     assert "trigger: App Event: Lead Created" in text and "1. upsert_lead" in text
@@ -161,8 +88,14 @@ def test_workflow_keeps_templates_and_expands_only_dollar_names(ip, rec) -> None
 
 
 def test_workflow_cell_rerun_updates_the_draft(ip, rec) -> None:
-    ip.run_cell_magic("workflow", "", "name: Existing\ntrigger: {app_event: X}\nsteps: []")
-    assert rec.calls[0][0] == "update_workflow" and rec.calls[0][1][0] == "Existing"
+    before = rec.workflow(WORKFLOW)
+    body = SPEC.replace("Sync new leads", WORKFLOW).replace("$source", "Rerun")
+    out = ip.run_cell_magic("workflow", "", body)
+    after = rec.workflow(WORKFLOW)
+    assert after.id == before.id and len(rec.workflows()) == 1
+    assert after.spec.steps[0].model_dump()["fields"]["leadSource"] == "Rerun"
+    assert after.deployed_version == before.deployed_version  # a draft, until deployed
+    assert out.status == "draft saved"
 
 
 def test_workflow_errors(ip, rec) -> None:
@@ -176,20 +109,21 @@ def test_workflow_errors(ip, rec) -> None:
 
 def test_paragon_event_with_variable_and_json(ip, rec) -> None:
     ip.user_ns["lead"] = {"email": "ada@example.com"}
-    assert ip.run_line_magic("paragon", "event Lead Created $lead --user u7") == "evt-1"
-    assert ("trigger_event", ("u7", "Lead Created", {"email": "ada@example.com"})) in rec.calls
+    receipt = ip.run_line_magic("paragon", "event Lead Created $lead --user u7")
     ip.run_line_magic("paragon", """event "Lead Created" '{"email": "b@x.com"}'""")
-    assert ("trigger_event", ("user-1", "Lead Created", {"email": "b@x.com"})) in rec.calls
-    assert ("wait_idle", 60) in rec.calls
+    events = [(e["id"], e["user"], e["name"], e["payload"]) for e in rec.events()]
+    assert events[0] == (str(receipt), "u7", "Lead Created", {"email": "ada@example.com"})
+    assert events[1][1:] == ("user-1", "Lead Created", {"email": "b@x.com"})
     with pytest.raises(UsageError, match="must be a dict"):
         ip.run_line_magic("paragon", "event X '[1, 2]'")
     with pytest.raises(UsageError, match=r"\$ghost is not defined"):
         ip.run_line_magic("paragon", "event X $ghost")
 
 
-def test_paragon_routing_and_errors(ip, rec) -> None:
-    assert ip.run_line_magic("paragon", "deploy Sync new leads") == "deployed Sync new leads"
-    with pytest.raises(UsageError, match=r"^NotFoundError: no workflow 'missing'"):
+def test_paragon_routing_and_errors(ip, rec, app: SandboxApp) -> None:
+    version = ip.run_line_magic("paragon", f"deploy {WORKFLOW}")
+    assert version == rec.workflow(WORKFLOW).deployed_version
+    with pytest.raises(UsageError, match=r"^NotFoundError: .*'missing'"):
         ip.run_line_magic("paragon", "deploy missing")
     with pytest.raises(UsageError, match="unknown subcommand 'bogus'"):
         ip.run_line_magic("paragon", "bogus")
@@ -197,10 +131,17 @@ def test_paragon_routing_and_errors(ip, rec) -> None:
         ip.run_line_magic("paragon", "")
     with pytest.raises(UsageError, match="invalid choice"):
         ip.run_line_magic("paragon", "sandbox explode")
+    _connected(rec, app, app.create_list("Newsletter")["id"])
+    first = rec.trigger_event("user-1", "Lead Created", LEAD)
+    assert rec.wait_idle(timeout=30)
+    rec.clock.advance(60)
+    second = rec.trigger_event("user-1", "Lead Created", {**LEAD, "email": "b@x.com"})
+    assert rec.wait_idle(timeout=30)
     runs = ip.run_line_magic("paragon", "runs --last 1")
     assert isinstance(runs, RunHistory) and len(runs.runs) == 1
-    assert runs.runs[0]["run_id"] == "r2"  # newest first
-    assert list(ip.run_line_magic("paragon", "users")["user_id"]) == ["u"]
+    assert first.run_ids != second.run_ids
+    assert runs.runs[0]["run_id"] == second.run_ids[0]  # newest first
+    assert list(ip.run_line_magic("paragon", "users")["user"]) == ["user-1"]  # the real column
 
 
 def test_short_errors_off_shows_the_real_exception(ip, rec) -> None:
@@ -210,6 +151,7 @@ def test_short_errors_off_shows_the_real_exception(ip, rec) -> None:
 
 
 def test_strict_option_reaches_the_project(ip, rec) -> None:
+    assert rec.strict is False
     ip.run_line_magic("config", "ParagonMagics.strict_events = True")
     assert rec.strict is True
 
@@ -219,11 +161,20 @@ def test_options_have_help() -> None:
         assert trait.help, name
 
 
-def test_run_history_html_has_colours_and_drill_down(rec) -> None:
+def test_run_history_html_has_colours_and_drill_down(rec, app: SandboxApp) -> None:
+    _connected(rec, app, app.create_list("Newsletter")["id"])
+    app.set_faults("members:seq=1004")  # the first list add is refused (lead not found)
+    rec.trigger_event("user-1", "Lead Created", LEAD)
+    assert rec.wait_idle(timeout=30)
+    rec.clock.advance(60)
+    rec.trigger_event("user-1", "Lead Created", {**LEAD, "email": "b@x.com"})
+    assert rec.wait_idle(timeout=30)
     hist = RunHistory.of(rec, last=None)
     page = hist._repr_html_()
     assert "#b00020" in page and "#1b7f3b" in page and "<details>" in page and "upsert_lead" in page
-    assert repr(hist).splitlines() == ["A · succeeded", "A · failed error=boom"]
+    newest, oldest = repr(hist).splitlines()
+    assert newest == f"{WORKFLOW} · succeeded"
+    assert oldest.startswith(f"{WORKFLOW} · failed error=") and "1004" in oldest
 
 
 def test_expand_dollar_names_escape() -> None:
@@ -263,12 +214,14 @@ def test_event_schema_lists_nested_paths() -> None:
     assert "  event.tags[].name: string" in lines
 
 
-def test_event_says_when_runs_are_still_going(ip, rec, capsys) -> None:
-    rec.idle = False
+def test_event_says_when_runs_are_still_going(ip, rec, capsys, monkeypatch) -> None:
+    waits: list[float | None] = []
+    # the project's runs outlast the wait: only wait_idle's answer is put in its mouth
+    monkeypatch.setattr(rec, "wait_idle", lambda timeout=None: waits.append(timeout) or False)
     ip.run_line_magic("config", "ParagonMagics.wait_timeout = 5")
-    assert ip.run_line_magic("paragon", """event X '{"a": 1}'""") == "evt-1"
-    assert ("wait_idle", 5) in rec.calls
-    assert "runs of event evt-1 still going after 5 s" in capsys.readouterr().out
+    receipt = ip.run_line_magic("paragon", """event X '{"a": 1}'""")
+    assert waits == [5]
+    assert f"runs of event {receipt} still going after 5 s" in capsys.readouterr().out
 
 
 @given(st.text(alphabet=st.characters(blacklist_characters="$\\\\"), max_size=80))

@@ -6,42 +6,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from paragon_nb.marketo.client import MarketoClient
 from paragon_nb.runtime.project import Project
-from paragon_nb.sandbox.app import SandboxApp
 from paragon_nb.widgets.connect_portal import ConnectPortal
 
-from .test_magics_runtime import SPEC
-
-ENDPOINT = "http://sandbox.local/rest"
-
-
-@pytest.fixture
-def app() -> SandboxApp:
-    return SandboxApp()
-
-
-@pytest.fixture
-def project(tmp_path: Path, app: SandboxApp) -> Any:
-    def factory(creds: Any) -> MarketoClient:
-        return MarketoClient(
-            creds.endpoint,
-            creds.client_id,
-            creds.client_secret,
-            identity=creds.identity,
-            transport=app.transport(),
-        )
-
-    proj = Project.create("Portal test", path=tmp_path / "proj", client_factory=factory)
-    proj.define_app_event("Lead Created", example={"email": "ada@example.com", "first_name": "Ada"})
-    proj.add_workflow(SPEC)
-    proj.deploy("Sync new leads to Marketo")
-    try:
-        yield proj
-    finally:
-        proj.close()
+from .conftest import ENDPOINT
 
 
 def test_bad_secret_then_connect_pick_list_enable_and_event_lands(app, project) -> None:

@@ -9,7 +9,9 @@ import pytest
 
 from paragon_nb._clock import FakeClock
 from paragon_nb.runtime.examples import SEED_WORKFLOW_YAML
+from paragon_nb.runtime.location import Location
 from paragon_nb.runtime.project import Project
+from paragon_nb.runtime.store import ProjectStore
 
 from .fakes import CLIENT_ID, CLIENT_SECRET, FakeMarketo
 
@@ -78,3 +80,21 @@ def stored_data(where: Path | str) -> dict[str, bytes]:
             rows = conn.execute(f'SELECT * FROM "{table}"').fetchall()
             out[table] = repr(rows).encode()
     return out
+
+
+_OPENED: list[ProjectStore] = []
+
+
+def open_store(where: Path | str) -> ProjectStore:
+    """A second store on a project's database (as another process would open it), closed
+    when the test ends."""
+    store = ProjectStore(Location.of(where).database())
+    _OPENED.append(store)
+    return store
+
+
+@pytest.fixture(autouse=True)
+def _close_opened_stores() -> Iterator[None]:
+    yield
+    while _OPENED:
+        _OPENED.pop().close()

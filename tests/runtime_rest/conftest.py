@@ -1,137 +1,110 @@
-"""Fixtures for the REST layer: a small in-memory stand-in for Project (the HTTP rules are
-tested apart from the engine) and helpers to sign tokens. End-to-end tests use the real
-Project and the sandbox."""
+"""Fixtures for the REST layer: the real Project on a temporary folder (``FakeClock``, its
+users' Marketo the in-process sandbox) behind :class:`RestApp`, and helpers to sign tokens.
+
+The fixture names are older than the real project behind them: ``stub`` is that project
+(App Event "Lead Created", the seed workflow deployed, no signing key until ``keys`` or
+``bearer`` asks for one), ``make_stub(strict=...)`` makes another one.
+"""
 
 from __future__ import annotations
 
-import threading
-import types
-import uuid
-from dataclasses import replace
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from paragon_nb.errors import EventValidationError, NotFoundError, RuntimeStateError, TokenInvalid
-from paragon_nb.runtime.api import EventReceipt
+from paragon_nb._clock import FakeClock
+from paragon_nb.marketo.client import MarketoClient
+from paragon_nb.runtime.project import Project
 from paragon_nb.runtime.server import RestApp
-from paragon_nb.tokens import SigningKey, sign_user_token, verify_user_token
+from paragon_nb.sandbox.app import SandboxApp
+from paragon_nb.tokens import SigningKey, sign_user_token
 
-NOW_KEY = SigningKey.generate()
+from .e2e import EVENT, SEED_SPEC, WORKFLOW, lead
+
 OTHER_KEY = SigningKey.generate()
+#: the Marketo credentials the sandbox accepts; ``DOWN`` is an endpoint whose host refuses
+#: connections (as a closed port does), every other host reaches the sandbox
+CLIENT_ID, CLIENT_SECRET = "id", "s3cret"
+ENDPOINT, DOWN = "http://m/rest", "http://down.invalid/rest"
+CREDS = {"endpoint": ENDPOINT, "clientId": CLIENT_ID, "clientSecret": CLIENT_SECRET}
 
 
-class StubProject:
-    """Implements just the Project methods the REST routes call, in memory."""
-
-    def __init__(self, key: SigningKey | None = NOW_KEY, *, strict: bool = False) -> None:
-        self.id = str(uuid.uuid4())
-        self.public_pem = key.public_pem if key else None
-        self.strict = strict
-        self.events: list[tuple[str, str, dict]] = []
-        self.receipts: dict[tuple[str, str | None], EventReceipt] = {}
-        self.users: dict[str, dict[str, Any]] = {}
-        self.calls: list[tuple] = []
-        self._lock = threading.Lock()
-        self.workflow_list = [
-            types.SimpleNamespace(id="wf-1", name="Sync new leads to Marketo", deployed_version=1),
-            types.SimpleNamespace(id="wf-draft", name="Draft only", deployed_version=None),
-        ]
-
-    def verify_user_token(self, token: str) -> dict:
-        if self.public_pem is None:
-            raise TokenInvalid("the project has no signing key yet")
-        return verify_user_token(token, self.public_pem)
-
-    def trigger_event(
-        self, sub: str, name: str, payload: dict, *, idempotency_key: str | None = None
-    ) -> EventReceipt:
-        if self.strict and "email" not in payload:
-            raise EventValidationError("payload does not match", errors=["email: required"])
-        with self._lock:
-            if (sub, idempotency_key) in self.receipts:
-                return replace(self.receipts[sub, idempotency_key], repeated=True)
-            self.events.append((sub, name, payload))
-            receipt = EventReceipt(event_id=f"evt-{len(self.events)}", name=name)
-            if idempotency_key is not None:
-                self.receipts[sub, idempotency_key] = receipt
-            return receipt
-
-    def _user(self, sub: str) -> dict[str, Any]:
-        return self.users.setdefault(sub, {"meta": {}, "cred": None, "wf": {}})
-
-    def user_state(self, sub: str) -> dict[str, Any]:
-        user = self.users.get(sub, {"meta": {}, "cred": None, "wf": {}})  # as the real one
-        cred = user["cred"]
-        marketo: dict[str, Any] = {"enabled": bool(cred), "workflowSettings": user["wf"]}
-        if cred:
-            marketo |= {"credentialId": cred["id"], "credentialStatus": "VALID"}
-        return {
-            "authenticated": True,
-            "userId": sub,
-            "meta": user["meta"],
-            "integrations": {"marketo": marketo},
-        }
-
-    def set_user_meta(self, sub: str, meta: dict) -> None:
-        self._user(sub)["meta"] = dict(meta)
-
-    def connect_user(self, sub: str, integration: str, **kwargs: Any) -> None:
-        self.calls.append(("connect", sub, integration, sorted(kwargs)))
-        if kwargs["client_secret"] == "wrong":
-            from paragon_nb.errors import MarketoAuthError
-
-            raise MarketoAuthError("identity refused the client id/secret", code="401")
-        if kwargs["client_secret"] == "down":
-            from paragon_nb.errors import TransientMarketoError
-
-            raise TransientMarketoError("connection refused", code="502")
-        self._user(sub)["cred"] = {"id": str(uuid.uuid4())}
-
-    def disconnect_user(self, sub: str, integration: str) -> None:
-        user = self._user(sub)
-        user["cred"], user["wf"] = None, {}
-
-    def _wf(self, workflow: str) -> str:
-        for wf in self.workflow_list:
-            if workflow in (wf.id, wf.name):
-                return wf.id
-        raise NotFoundError(f"unknown workflow {workflow!r}")
-
-    def workflow(self, workflow: str) -> Any:
-        return types.SimpleNamespace(id=self._wf(workflow))
-
-    def set_workflow_settings(self, sub: str, workflow: str, settings: dict) -> None:
-        entry = self._user(sub)["wf"].setdefault(self._wf(workflow), {"enabled": False})
-        entry["settings"] = dict(settings)
-
-    def enable_workflow(self, sub: str, workflow: str) -> None:
-        user = self._user(sub)
-        if not user["cred"]:
-            raise RuntimeStateError("connect Marketo before enabling a workflow")
-        user["wf"].setdefault(self._wf(workflow), {"settings": {}})["enabled"] = True
-
-    def disable_workflow(self, sub: str, workflow: str) -> None:
-        self._user(sub)["wf"][self._wf(workflow)]["enabled"] = False
-
-    def workflows(self) -> list[Any]:
-        return self.workflow_list
+def events(project: Project) -> list[tuple[str, str, dict[str, Any]]]:
+    """(user, event name, payload) of every event the project accepted, oldest first."""
+    return [(e["user"], e["name"], e["payload"]) for e in project.events()]
 
 
 @pytest.fixture
-def stub() -> StubProject:
-    return StubProject()
+def clock() -> FakeClock:
+    """The projects' clock: fake (it moves only when told), starting at the real time, since
+    the tokens the tests sign carry it (pyjwt and the SDK read the real clock)."""
+    return FakeClock(start=time.time())
 
 
 @pytest.fixture
-def make_stub() -> Any:
-    """``make_stub(key=..., strict=...)`` -> a fresh StubProject."""
-    return StubProject
+def sandbox() -> SandboxApp:
+    return SandboxApp(client_id=CLIENT_ID, client_secret=CLIENT_SECRET, rate_limit=None)
+
+
+def _refuse(request: httpx.Request) -> httpx.Response:
+    raise httpx.ConnectError("connection refused", request=request)
 
 
 @pytest.fixture
-def http(stub: StubProject) -> httpx.Client:
+def make_stub(
+    tmp_path: Path, sandbox: SandboxApp, clock: FakeClock
+) -> Iterator[Callable[..., Project]]:
+    """``make_stub(strict=False)`` -> a new seeded project (closed after the test)."""
+    reach, refused = sandbox.transport(), httpx.MockTransport(_refuse)
+
+    def route(request: httpx.Request) -> httpx.Response:
+        return (refused if request.url.host == "down.invalid" else reach).handle_request(request)
+
+    def factory(creds: Any) -> MarketoClient:
+        transport = httpx.MockTransport(route)
+        return MarketoClient(creds.endpoint, creds.client_id, creds.client_secret,
+                             identity=creds.identity, transport=transport)  # fmt: skip
+
+    made: list[Project] = []
+
+    def make(*, strict: bool = False) -> Project:
+        path = tmp_path / f"project-{len(made)}"
+        project = Project.create("REST", path=path, clock=clock, client_factory=factory)
+        made.append(project)
+        project.define_app_event(EVENT, example=lead())
+        project.add_workflow(SEED_SPEC)
+        project.deploy(WORKFLOW)
+        project.strict = strict
+        return project
+
+    yield make
+    for project in made:
+        project.close()
+
+
+@pytest.fixture
+def stub(make_stub: Callable[..., Project]) -> Project:
+    return make_stub()
+
+
+@pytest.fixture
+def wf1(stub: Project) -> str:
+    """The id of the seed workflow (deployed) in ``stub``."""
+    return stub.workflow(WORKFLOW).id
+
+
+@pytest.fixture
+def newsletter(sandbox: SandboxApp) -> int:
+    """The id of a static list in the sandbox, for the workflow's marketo_list setting."""
+    return int(sandbox.create_list("Newsletter")["id"])
+
+
+@pytest.fixture
+def http(stub: Project) -> Iterator[httpx.Client]:
     app = RestApp(stub, max_body=10_000)
     with httpx.Client(
         transport=httpx.WSGITransport(app=app), base_url=f"http://t/projects/{stub.id}/sdk"
@@ -139,17 +112,18 @@ def http(stub: StubProject) -> httpx.Client:
         yield client
 
 
-def _bearer(sub: str = "user-1", *, key: SigningKey = NOW_KEY, **kw: Any) -> dict[str, str]:
-    return {"Authorization": f"Bearer {sign_user_token(key.private_pem, sub, **kw)}"}
+@pytest.fixture
+def keys(stub: Project) -> tuple[SigningKey, SigningKey]:
+    """(``stub``'s signing key, generated now; another key)."""
+    return stub.generate_signing_key(), OTHER_KEY
 
 
 @pytest.fixture
-def bearer() -> Any:
-    """``bearer(sub, key=..., ttl=..., now=...)`` -> Authorization header dict."""
-    return _bearer
+def bearer(keys: tuple[SigningKey, SigningKey]) -> Any:
+    """``bearer(sub, key=..., ttl=..., now=...)`` -> Authorization header dict (signed with
+    ``stub``'s key unless ``key`` says otherwise)."""
 
+    def header(sub: str = "user-1", *, key: SigningKey = keys[0], **kw: Any) -> dict[str, str]:
+        return {"Authorization": f"Bearer {sign_user_token(key.private_pem, sub, **kw)}"}
 
-@pytest.fixture
-def keys() -> tuple[SigningKey, SigningKey]:
-    """(the stub project's key, another key)."""
-    return NOW_KEY, OTHER_KEY
+    return header

@@ -11,6 +11,8 @@ import pytest
 from paragon_nb.runtime.cors import CorsPolicy
 from paragon_nb.runtime.server import RestApp
 
+from .conftest import CLIENT_SECRET, CREDS, events
+
 PAGE = "http://127.0.0.1:5173"  # an app's dev frontend: another origin on this machine
 
 
@@ -114,14 +116,14 @@ def test_configured_origins_replace_the_loopback_default(stub: Any) -> None:
         CorsPolicy(["app.example.com/path"])
 
 
-def test_me_has_the_shape_the_sdk_reads(stub: Any, bearer: Any) -> None:
+def test_me_has_the_shape_the_sdk_reads(stub: Any, bearer: Any, wf1: str, newsletter: int) -> None:
     auth = bearer("u")
-    creds = {"endpoint": "http://m/rest", "clientId": "id", "clientSecret": "s3cret"}
     with _client(stub) as client:
         empty = client.get("/me", headers=auth).json()
         assert empty["integrations"]["marketo"]["allCredentials"] == []
-        cred_id = client.post("/credentials", json=creds, headers=auth).json()["id"]
-        client.post("/workflows/wf-1", headers=auth)
+        cred_id = client.post("/credentials", json=CREDS, headers=auth).json()["id"]
+        stub.set_workflow_settings("u", wf1, {"marketo_list": newsletter})
+        assert client.post(f"/workflows/{wf1}", headers=auth).status_code == 200
         me = client.get("/me", headers=auth).json()
         integrations = client.get("/integrations", headers=auth).json()
         metadata = client.get("/metadata", headers=auth).json()
@@ -137,33 +139,35 @@ def test_me_has_the_shape_the_sdk_reads(stub: Any, bearer: Any) -> None:
     assert credential["id"] == cred_id == marketo["credentialId"]
     assert uuid.UUID(cred_id) and uuid.UUID(config["id"])  # the SDK takes non-UUIDs for ext ids
     assert config["isDefault"] is True and config["connectCredentialId"] == cred_id
-    assert config["workflowSettings"]["wf-1"]["enabled"] is True
+    assert config["workflowSettings"][wf1]["enabled"] is True
     assert marketo["allConfigurations"] == [config]
     assert marketo["credentialConfigId"] == config["id"]
     assert marketo["configuredWorkflows"] == marketo["workflowSettings"]
     [integration] = integrations
     assert integration["type"] == "marketo" and integration["isActive"] is True
-    assert list(integration["configs"][0]["values"]["workflowMeta"]) == ["wf-1"]
+    assert list(integration["configs"][0]["values"]["workflowMeta"]) == [wf1]
     assert [(m["type"], m["name"]) for m in metadata] == [("marketo", "Marketo")]
-    assert [c["id"] for c in listed.json()] == [cred_id] and "s3cret" not in listed.text
+    assert [c["id"] for c in listed.json()] == [cred_id] and CLIENT_SECRET not in listed.text
     assert other == []
 
 
-def test_selection_headers_must_name_the_users_own_credential(stub: Any, bearer: Any) -> None:
+def test_selection_headers_must_name_the_users_own_credential(
+    stub: Any, bearer: Any, wf1: str, newsletter: int
+) -> None:
     auth = bearer("u")
-    creds = {"endpoint": "http://m/rest", "clientId": "id", "clientSecret": "x"}
     with _client(stub) as client:
-        cred_id = client.post("/credentials", json=creds, headers=auth).json()["id"]
+        cred_id = client.post("/credentials", json=CREDS, headers=auth).json()["id"]
+        stub.set_workflow_settings("u", wf1, {"marketo_list": newsletter})
         config_id = client.get("/me", headers=auth).json()["integrations"]["marketo"][
             "credentialConfigId"
         ]
         mine = {**auth, "X-Paragon-Credential": cred_id, "X-Paragon-Configuration-Id": config_id}
-        assert client.post("/workflows/wf-1", headers=mine).status_code == 200
-        wrong = client.delete("/workflows/wf-1", headers={**mine, "X-Paragon-Credential": "c-2"})
+        assert client.post(f"/workflows/{wf1}", headers=mine).status_code == 200
+        wrong = client.delete(f"/workflows/{wf1}", headers={**mine, "X-Paragon-Credential": "c-2"})
         wrong_config = client.delete(
-            "/workflows/wf-1", headers={**mine, "X-Paragon-Configuration-Id": "cfg-2"}
+            f"/workflows/{wf1}", headers={**mine, "X-Paragon-Configuration-Id": "cfg-2"}
         )
-        assert client.delete("/workflows/wf-1", headers=mine).status_code == 200
+        assert client.delete(f"/workflows/{wf1}", headers=mine).status_code == 200
     assert wrong.status_code == 404 and "X-Paragon-Credential" in wrong.json()["message"]
     assert wrong_config.status_code == 404
 
@@ -183,4 +187,4 @@ def test_an_event_with_a_foreign_credential_header_is_refused(stub: Any, bearer:
         )
         plain = client.post("/events/trigger", json=event, headers=bearer())
     assert (wrong.status_code, plain.status_code) == (404, 201)
-    assert len(stub.events) == 1
+    assert len(events(stub)) == 1

@@ -1,5 +1,5 @@
-"""The REST layer's HTTP rules (auth, statuses, bodies) against a stub project: every
-refused request gets its status AND records no event."""
+"""The REST layer's HTTP rules (auth, statuses, bodies) against the real project of
+conftest.py: every refused request gets its status AND records no event."""
 
 from __future__ import annotations
 
@@ -22,7 +22,11 @@ from hypothesis import strategies as st
 from paragon_nb.runtime.server import RestApp, serve_project
 from paragon_nb.tokens import SigningKey
 
+from .conftest import CLIENT_SECRET, CREDS, DOWN, events
+from .e2e import SEED_SPEC, lead
+
 EVENT = {"name": "Lead Created", "payload": {"email": "ada@example.com"}}
+WORKFLOW = "Sync new leads to Marketo"
 
 
 def _b64(obj: Any) -> str:
@@ -36,7 +40,7 @@ def _rs256(key: SigningKey, claims: dict) -> str:
 
 def _attack_tokens(keys: tuple[SigningKey, SigningKey]) -> dict[str, str | None]:
     mine, other = keys
-    now = int(time.time())
+    now = int(time.time())  # the projects' clocks start at the real time
     good_claims = {"sub": "user-1", "iat": now, "exp": now + 600}
     header = _b64({"alg": "HS256", "typ": "JWT"})
     body = _b64(good_claims)
@@ -61,8 +65,8 @@ def _attack_tokens(keys: tuple[SigningKey, SigningKey]) -> dict[str, str | None]
 def test_event_accepted_with_201_and_recorded(stub: Any, http: httpx.Client, bearer: Any) -> None:
     response = http.post("/events/trigger", json=EVENT, headers=bearer("user-1"))
     assert response.status_code == 201
-    assert response.json() == {"eventId": "evt-1", "name": "Lead Created"}
-    assert stub.events == [("user-1", "Lead Created", {"email": "ada@example.com"})]
+    assert response.json() == {"eventId": stub.events()[0]["id"], "name": "Lead Created"}
+    assert events(stub) == [("user-1", "Lead Created", {"email": "ada@example.com"})]
 
 
 def test_v2_trigger_path_as_the_sdk_sends_it(stub: Any, bearer: Any) -> None:
@@ -70,7 +74,7 @@ def test_v2_trigger_path_as_the_sdk_sends_it(stub: Any, bearer: Any) -> None:
     with httpx.Client(transport=httpx.WSGITransport(app=app), base_url="http://t") as client:
         url = f"/v2/projects/{stub.id}/sdk/events/trigger"
         assert client.post(url, json=EVENT, headers=bearer()).status_code == 201
-    assert len(stub.events) == 1
+    assert len(events(stub)) == 1
 
 
 @pytest.mark.parametrize(
@@ -99,25 +103,23 @@ def test_token_attacks_get_401_and_record_nothing(
     assert response.status_code == 401, response.text
     message = response.json()["message"]
     assert message and (token is None or token == "" or token not in message)
-    assert stub.events == []
+    assert events(stub) == []
 
 
-def test_another_projects_key_is_refused(bearer: Any, keys: Any, make_stub: Any) -> None:
-    StubProject = make_stub
-    other_project = StubProject(keys[1])
-    stub = StubProject(keys[0])
+def test_another_projects_key_is_refused(stub: Any, bearer: Any, make_stub: Any) -> None:
+    other_project = make_stub()
+    other_key = other_project.generate_signing_key()
     app = RestApp(stub)
     with httpx.Client(transport=httpx.WSGITransport(app=app), base_url="http://t") as client:
         response = client.post(
-            f"/projects/{stub.id}/sdk/events/trigger", json=EVENT, headers=bearer(key=keys[1])
+            f"/projects/{stub.id}/sdk/events/trigger", json=EVENT, headers=bearer(key=other_key)
         )
     assert response.status_code == 401 and "signature does not match" in response.json()["message"]
-    assert stub.events == [] and other_project.events == []
+    assert events(stub) == [] and events(other_project) == []
 
 
 def test_project_without_key_refuses_everything(bearer: Any, make_stub: Any) -> None:
-    StubProject = make_stub
-    stub = StubProject(None)
+    stub = make_stub()  # no generate_signing_key() yet
     with httpx.Client(
         transport=httpx.WSGITransport(app=RestApp(stub)), base_url="http://t"
     ) as client:
@@ -131,7 +133,7 @@ def test_project_without_key_refuses_everything(bearer: Any, make_stub: Any) -> 
 def test_bad_authorization_schemes_get_401(stub: Any, http: httpx.Client, scheme: str) -> None:
     response = http.post("/events/trigger", json=EVENT, headers={"Authorization": scheme})
     assert response.status_code == 401
-    assert stub.events == []
+    assert events(stub) == []
 
 
 def test_lowercase_bearer_is_accepted(stub: Any, http: httpx.Client, bearer: Any) -> None:
@@ -166,7 +168,7 @@ def test_malformed_bodies_get_400_and_record_nothing(
     response = http.post("/events/trigger", content=body, headers=headers)
     assert response.status_code == status
     assert reason in response.json()["message"]
-    assert stub.events == []
+    assert events(stub) == []
 
 
 def test_body_over_limit_gets_413(stub: Any, http: httpx.Client, bearer: Any) -> None:
@@ -174,7 +176,7 @@ def test_body_over_limit_gets_413(stub: Any, http: httpx.Client, bearer: Any) ->
     response = http.post("/events/trigger", json=big, headers=bearer())
     assert response.status_code == 413
     assert "10000-byte limit" in response.json()["message"]
-    assert stub.events == []
+    assert events(stub) == []
 
 
 def test_413_is_checked_after_auth(stub: Any, http: httpx.Client) -> None:
@@ -189,7 +191,7 @@ def test_unknown_project_and_routes_get_404(stub: Any, bearer: Any) -> None:
         assert unknown.status_code == 404 and "unknown project 'nope'" in unknown.json()["message"]
         assert client.get("/", headers=bearer()).status_code == 404
         assert client.get(f"/projects/{stub.id}/sdk/nothing", headers=bearer()).status_code == 404
-    assert stub.events == []
+    assert events(stub) == []
 
 
 def test_wrong_verb_gets_405_with_allow(stub: Any, http: httpx.Client, bearer: Any) -> None:
@@ -197,7 +199,7 @@ def test_wrong_verb_gets_405_with_allow(stub: Any, http: httpx.Client, bearer: A
     assert response.status_code == 405
     assert response.headers["allow"] == "OPTIONS, POST"
     assert http.put("/me", headers=bearer()).headers["allow"] == "GET, OPTIONS, PATCH"
-    assert stub.events == []
+    assert events(stub) == []
 
 
 def test_me_of_a_new_user_is_authenticated_and_unconnected(http: httpx.Client, bearer: Any) -> None:
@@ -214,31 +216,26 @@ def test_patch_me_sets_meta(http: httpx.Client, bearer: Any) -> None:
 
 
 def test_connect_settings_enable_disable_uninstall(
-    stub: Any, http: httpx.Client, bearer: Any
+    stub: Any, http: httpx.Client, bearer: Any, wf1: str, newsletter: int
 ) -> None:
     auth = bearer("u")
-    creds = {"endpoint": "http://m/rest", "clientId": "id", "clientSecret": "s3cret"}
-    created = http.post("/credentials", json=creds, headers=auth)
+    created = http.post("/credentials", json=CREDS, headers=auth)
     assert created.status_code == 201
     cred_id = created.json()["id"]
-    assert "s3cret" not in created.text
-    assert stub.calls[-1] == (
-        "connect",
-        "u",
-        "marketo",
-        ["client_id", "client_secret", "endpoint", "identity"],
-    )
+    assert CLIENT_SECRET not in created.text
+    config = stub.user_state("u")["integrations"]["marketo"]["config"]
+    assert (config["endpoint"], config["client_id"]) == (CREDS["endpoint"], CREDS["clientId"])
     assert http.get("/credentials", headers=auth).json()[0]["status"] == "VALID"
-    patch = {"config": {"workflowSettings": {"wf-1": {"settings": {"marketo_list": "7"}}}}}
+    patch = {"config": {"workflowSettings": {wf1: {"settings": {"marketo_list": newsletter}}}}}
     assert http.patch(f"/credentials/{cred_id}", json=patch, headers=auth).status_code == 200
     assert http.patch("/credentials/other", json=patch, headers=auth).status_code == 404
-    assert http.post("/workflows/wf-1", headers=auth).status_code == 200
-    again = http.post("/workflows/wf-1", headers=auth)
+    assert http.post(f"/workflows/{wf1}", headers=auth).status_code == 200
+    again = http.post(f"/workflows/{wf1}", headers=auth)
     assert again.status_code == 409 and "already enabled" in again.json()["message"]
     wf = http.get("/me", headers=auth).json()["integrations"]["marketo"]["workflowSettings"]
-    assert wf["wf-1"] == {"enabled": True, "settings": {"marketo_list": "7"}}
-    assert http.delete("/workflows/wf-1", headers=auth).status_code == 200
-    twice = http.delete("/workflows/wf-1", headers=auth)
+    assert wf[wf1] == {"enabled": True, "settings": {"marketo_list": newsletter}}
+    assert http.delete(f"/workflows/{wf1}", headers=auth).status_code == 200
+    twice = http.delete(f"/workflows/{wf1}", headers=auth)
     assert twice.status_code == 409 and "cannot be disabled" in twice.json()["message"]
     assert http.post("/workflows/nope", headers=auth).status_code == 404
     assert http.delete("/integrations/marketo", headers=auth).status_code == 200
@@ -247,50 +244,52 @@ def test_connect_settings_enable_disable_uninstall(
 
 
 def test_connect_errors_are_400_without_secrets(http: httpx.Client, bearer: Any) -> None:
-    bad = {"endpoint": "http://m/rest", "clientId": "id", "clientSecret": "wrong"}
+    bad = {**CREDS, "clientSecret": "wrong"}
     response = http.post("/credentials", json=bad, headers=bearer())
     assert response.status_code == 400 and "refused" in response.json()["message"]
     missing = http.post("/credentials", json={"endpoint": "http://m"}, headers=bearer())
     assert missing.status_code == 400 and "clientId" in missing.json()["message"]
     other = http.post("/credentials", json={"integration": "hubspot"}, headers=bearer())
     assert other.status_code == 400
-    down = {"endpoint": "http://m/rest", "clientId": "id", "clientSecret": "down"}
+    down = {**CREDS, "endpoint": DOWN}
     response = http.post("/credentials", json=down, headers=bearer())
     assert response.status_code == 502 and "retry later" in response.json()["message"]
 
 
-def test_enable_without_connection_is_400(http: httpx.Client, bearer: Any) -> None:
-    response = http.post("/workflows/wf-1", headers=bearer("lonely"))
-    assert response.status_code == 400 and "connect Marketo" in response.json()["message"]
+def test_enable_without_connection_is_400(http: httpx.Client, bearer: Any, wf1: str) -> None:
+    response = http.post(f"/workflows/{wf1}", headers=bearer("lonely"))
+    assert response.status_code == 400 and "not connected Marketo" in response.json()["message"]
 
 
-def test_integrations_lists_deployed_workflows_only(http: httpx.Client, bearer: Any) -> None:
+def test_integrations_lists_deployed_workflows_only(
+    stub: Any, http: httpx.Client, bearer: Any, wf1: str
+) -> None:
+    stub.add_workflow(SEED_SPEC.replace(WORKFLOW, "Draft only"))  # never deployed
     [marketo] = http.get("/integrations", headers=bearer()).json()
     assert marketo["type"] == "marketo" and marketo["hasCredential"] is False
-    assert [w["id"] for w in marketo["workflows"]] == ["wf-1"]
+    assert [w["id"] for w in marketo["workflows"]] == [wf1]
 
 
-def test_strict_project_answers_422_with_field_errors(bearer: Any, make_stub: Any) -> None:
-    from paragon_nb import errors
-
-    StubProject = make_stub
-    if not hasattr(errors, "EventValidationError"):
-        pytest.skip("EventValidationError not in errors.py yet (C1 adds it)")
-    stub = StubProject(strict=True)
-    with httpx.Client(
-        transport=httpx.WSGITransport(app=RestApp(stub)), base_url="http://t"
-    ) as client:
-        url = f"/projects/{stub.id}/sdk/events/trigger"
-        response = client.post(url, json={"name": "x", "payload": {}}, headers=bearer())
-    assert response.status_code == 422 and response.json()["errors"] == ["email: required"]
-    assert stub.events == []
+def test_strict_project_answers_422_with_field_errors(
+    stub: Any, http: httpx.Client, bearer: Any
+) -> None:
+    stub.strict = True
+    payload = {**lead(), "email": 7}
+    response = http.post("/events/trigger", json={"name": EVENT["name"], "payload": payload},
+                         headers=bearer())  # fmt: skip
+    assert response.status_code == 422
+    [error] = response.json()["errors"]
+    assert error["field"] == "email" and error["message"]
+    assert events(stub) == []
 
 
-def test_internal_errors_are_500_json_without_token(stub: Any, bearer: Any, caplog: Any) -> None:
-    def boom(*args: Any) -> str:
+def test_internal_errors_are_500_json_without_token(
+    stub: Any, bearer: Any, caplog: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def boom(*args: Any, **kw: Any) -> str:
         raise RuntimeError("kaput")
 
-    stub.trigger_event = boom
+    monkeypatch.setattr(stub, "trigger_event", boom)
     headers = bearer()
     with httpx.Client(
         transport=httpx.WSGITransport(app=RestApp(stub)), base_url="http://t"
@@ -317,7 +316,7 @@ def test_loopback_server_serves_concurrent_clients(stub: Any, bearer: Any) -> No
             statuses = list(pool.map(post, range(40)))
         big = httpx.post(url, content=b"x" * 2_000_000, headers=headers, timeout=10)
     assert statuses == [201] * 40
-    assert sorted(e[2]["i"] for e in stub.events) == list(range(40))
+    assert sorted(e[2]["i"] for e in events(stub)) == list(range(40))
     assert big.status_code == 413
     assert "127.0.0.1" in repr(handle)
 
@@ -339,7 +338,7 @@ _bodies = _json | st.fixed_dictionaries({"name": _json | st.text(max_size=12), "
 def test_any_json_body_is_201_or_400_never_500(
     stub: Any, http: httpx.Client, bearer: Any, body: Any
 ) -> None:
-    before = len(stub.events)
+    before = len(events(stub))
     response = http.post("/events/trigger", json=body, headers=bearer())
     valid = (
         isinstance(body, dict)
@@ -348,7 +347,7 @@ def test_any_json_body_is_201_or_400_never_500(
         and isinstance(body.get("payload"), dict)
     )
     assert response.status_code == (201 if valid else 400), (body, response.text)
-    assert len(stub.events) == before + (1 if valid else 0)
+    assert len(events(stub)) == before + (1 if valid else 0)
     assert isinstance(response.json()["eventId" if valid else "message"], str)
 
 
@@ -364,20 +363,22 @@ def test_debug_logs_never_contain_the_token(stub: Any, bearer: Any, caplog: Any)
     assert token not in caplog.text and token[-20:] not in caplog.text  # ... without the token
 
 
-def test_workflows_can_be_named_by_name(stub: Any, http: httpx.Client, bearer: Any) -> None:
+def test_workflows_can_be_named_by_name(
+    http: httpx.Client, bearer: Any, wf1: str, newsletter: int
+) -> None:
     auth = bearer("u")
-    creds = {"endpoint": "http://m/rest", "clientId": "id", "clientSecret": "x"}
-    cred_id = http.post("/credentials", json=creds, headers=auth).json()["id"]
-    assert http.post("/workflows/Sync new leads to Marketo", headers=auth).status_code == 200
-    assert http.post("/workflows/wf-1", headers=auth).status_code == 409
-    by_name = {"Sync new leads to Marketo": {"enabled": False, "settings": {"marketo_list": 9}}}
+    cred_id = http.post("/credentials", json=CREDS, headers=auth).json()["id"]
+    setting = {"marketo_list": newsletter}
+    by_name = {WORKFLOW: {"enabled": False, "settings": setting}}
     patched = http.patch(
         f"/credentials/{cred_id}", json={"config": {"workflowSettings": by_name}}, headers=auth
     )
-    assert patched.json()["config"]["workflowSettings"]["wf-1"] == {
+    assert patched.json()["config"]["workflowSettings"][wf1] == {
         "enabled": False,
-        "settings": {"marketo_list": 9},
+        "settings": setting,
     }
+    assert http.post(f"/workflows/{WORKFLOW}", headers=auth).status_code == 200
+    assert http.post(f"/workflows/{wf1}", headers=auth).status_code == 409
 
 
 def test_a_cut_short_event_over_the_socket_is_400_and_records_nothing(
@@ -399,20 +400,20 @@ def test_a_cut_short_event_over_the_socket_is_400_and_records_nothing(
             while chunk := s.recv(65536):
                 answer += chunk
     assert answer.startswith(b"HTTP/1.1 400")
-    assert b"Content-Length" in answer and stub.events == []
+    assert b"Content-Length" in answer and events(stub) == []
 
 
 def test_backpressure_is_a_429_with_retry_after_and_records_nothing(
-    make_stub: Any, bearer: Any, keys: Any
+    stub: Any, bearer: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from paragon_nb.errors import BackpressureError
     from paragon_nb.runtime.sdk import Paragon
 
-    class Full(make_stub):  # type: ignore[misc,valid-type]
-        def trigger_event(self, *args: Any, **kw: Any) -> Any:
-            raise BackpressureError("the project holds 5 queued runs", retry_after=2.2)
+    def full_queue(*args: Any, **kw: Any) -> Any:
+        raise BackpressureError("the project holds 5 queued runs", retry_after=2.2)
 
-    full = Full()
+    full = stub
+    monkeypatch.setattr(full, "trigger_event", full_queue)
     app = RestApp(full)
     with httpx.Client(transport=httpx.WSGITransport(app=app), base_url="http://t") as client:
         response = client.post(
@@ -421,7 +422,7 @@ def test_backpressure_is_a_429_with_retry_after_and_records_nothing(
     assert response.status_code == 429
     assert response.headers["Retry-After"] == "3"  # whole seconds, rounded up
     assert response.json() == {"message": "the project holds 5 queued runs"}
-    assert full.events == []
+    assert events(full) == []
     with Paragon(full) as paragon:
         paragon.authenticate(full.id, bearer()["Authorization"].split()[1])
         with pytest.raises(BackpressureError) as raised:

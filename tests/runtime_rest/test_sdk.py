@@ -18,6 +18,8 @@ from paragon_nb.runtime.sdk import Paragon
 from paragon_nb.runtime.server import serve_project
 from paragon_nb.tokens import sign_user_token
 
+from .conftest import CLIENT_ID, CLIENT_SECRET, ENDPOINT, events
+
 
 def _token(keys: Any, sub: str = "user-1", **kw: Any) -> str:
     return sign_user_token(keys[0].private_pem, sub, **kw)
@@ -28,14 +30,14 @@ def test_needs_project_or_base_url() -> None:
         Paragon()
 
 
-def test_authenticate_loads_user_and_integrations(stub: Any, keys: Any) -> None:
+def test_authenticate_loads_user_and_integrations(stub: Any, keys: Any, wf1: str) -> None:
     paragon = Paragon(stub)
     assert paragon.get_user() == {"authenticated": False}
     paragon.authenticate(stub.id, _token(keys), metadata={"Name": "Ada"})
     user = paragon.get_user()
     assert user["authenticated"] is True and user["userId"] == "user-1"
     assert user["meta"] == {"Name": "Ada"} and "token" not in user
-    assert [w["id"] for w in paragon.get_integrations()[0]["workflows"]] == ["wf-1"]
+    assert [w["id"] for w in paragon.get_integrations()[0]["workflows"]] == [wf1]
     user["meta"]["Name"] = "changed"  # a copy
     assert paragon.get_user()["meta"] == {"Name": "Ada"}
     assert "user-1" in repr(paragon) and "eyJ" not in repr(paragon)
@@ -56,7 +58,7 @@ def test_authenticate_checks_exp_with_its_clock(stub: Any, keys: Any) -> None:
     token = _token(keys, ttl=60, now=clock.time() - 120)
     with pytest.raises(TokenExpired, match="JWT token provided has expired"):
         paragon.authenticate(stub.id, token)
-    assert stub.users == {}
+    assert stub.users().empty
 
 
 def test_server_refusal_logs_out(stub: Any, keys: Any) -> None:
@@ -74,28 +76,30 @@ def test_unknown_project_is_not_found(stub: Any, keys: Any) -> None:
         Paragon(stub).authenticate("other-project", _token(keys))
 
 
-def test_full_user_journey(stub: Any, keys: Any) -> None:
+def test_full_user_journey(stub: Any, keys: Any, wf1: str, newsletter: int) -> None:
     paragon = Paragon(stub)
     paragon.authenticate(stub.id, _token(keys, "u"))
     credential = paragon.install_integration(
-        "marketo", endpoint="http://m/rest", client_id="id", client_secret="s3cret"
+        "marketo", endpoint=ENDPOINT, client_id=CLIENT_ID, client_secret=CLIENT_SECRET
     )
-    assert credential["status"] == "VALID" and "s3cret" not in str(credential)
+    assert credential["status"] == "VALID" and CLIENT_SECRET not in str(credential)
     with pytest.raises(RuntimeStateError, match="already installed"):
         paragon.install_integration("marketo", endpoint="e", client_id="i", client_secret="s")
-    paragon.update_workflow_settings("marketo", "wf-1", {"marketo_list": "7"})
-    paragon.update_workflow_settings("marketo", "wf-1", {"other": 1})
-    state = paragon.enable_workflow("wf-1")
-    entry = state["integrations"]["marketo"]["workflowSettings"]["wf-1"]
-    assert entry == {"enabled": True, "settings": {"marketo_list": "7", "other": 1}}
+    paragon.update_workflow_settings("marketo", wf1, {"marketo_list": newsletter})
+    with pytest.raises(ParagonRequestError, match="no user setting 'other'") as refused:
+        paragon.update_workflow_settings("marketo", wf1, {"other": 1})
+    assert refused.value.status_code == 400
+    state = paragon.enable_workflow(wf1)
+    entry = state["integrations"]["marketo"]["workflowSettings"][wf1]
+    assert entry == {"enabled": True, "settings": {"marketo_list": newsletter}}
     with pytest.raises(ParagonRequestError, match="already enabled") as info:
-        paragon.enable_workflow("wf-1")
+        paragon.enable_workflow(wf1)
     assert info.value.status_code == 409
-    assert paragon.event("Lead Created", {"email": "a@x.com"}) == "evt-1"
-    assert stub.events == [("u", "Lead Created", {"email": "a@x.com"})]
-    paragon.disable_workflow("wf-1")
+    paragon.disable_workflow(wf1)  # the event below starts no run (nothing to wait for)
+    assert paragon.event("Lead Created", {"email": "a@x.com"}) == stub.events()[0]["id"]
+    assert events(stub) == [("u", "Lead Created", {"email": "a@x.com"})]
     with pytest.raises(RuntimeStateError, match="cannot be disabled"):
-        paragon.disable_workflow("wf-1")
+        paragon.disable_workflow(wf1)
     paragon.set_user_metadata({"Email": "u@x.com"})
     assert paragon.get_user()["meta"] == {"Email": "u@x.com"}
     paragon.uninstall_integration("marketo")
@@ -103,7 +107,7 @@ def test_full_user_journey(stub: Any, keys: Any) -> None:
     with pytest.raises(NotFoundError, match="not installed"):
         paragon.uninstall_integration("marketo")
     with pytest.raises(NotFoundError, match="not installed"):
-        paragon.update_workflow_settings("marketo", "wf-1", {})
+        paragon.update_workflow_settings("marketo", wf1, {})
 
 
 def test_event_payload_must_be_a_dict(stub: Any, keys: Any) -> None:
@@ -118,10 +122,10 @@ def test_event_payload_must_be_a_dict(stub: Any, keys: Any) -> None:
 def test_same_code_over_loopback(stub: Any, keys: Any) -> None:
     with serve_project(stub) as handle, Paragon(base_url=handle.url) as paragon:
         paragon.authenticate(stub.id, _token(keys))
-        assert paragon.event("Lead Created", {"n": 1}) == "evt-1"
+        assert paragon.event("Lead Created", {"n": 1}) == stub.events()[0]["id"]
         with pytest.raises(NotImplementedError, match="needs a local project"):
             paragon.connect("marketo")
-    assert stub.events == [("user-1", "Lead Created", {"n": 1})]
+    assert events(stub) == [("user-1", "Lead Created", {"n": 1})]
 
 
 def test_unreachable_server_is_a_clear_error(stub: Any, keys: Any) -> None:

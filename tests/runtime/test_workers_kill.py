@@ -1,0 +1,198 @@
+"""The multi-process kill test (issue 11): ``paragon-nb serve --workers 0`` accepts a burst of
+events over HTTP while three ``paragon-nb worker`` processes run them against a sandbox that
+enforces Marketo's real limits (100 calls / 20 s, 10 in flight); one worker is SIGKILLed while
+it holds runs. Every accepted event ends with exactly one succeeded run, every lead is in the
+list once, and the sandbox never answered 606 or 615: the three workers shared one budget.
+
+Waiting on the processes is deadline-bounded polling of the store (short Event waits); no
+fixed sleep is an assertion."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from runtime_rest.e2e import EVENT, connect_and_enable, lead, seed_project
+
+from paragon_nb._sqlite import connect
+from paragon_nb.runtime.store import DB_FILE_NAME
+from paragon_nb.sandbox.server import MarketoSandbox
+
+pytestmark = pytest.mark.slow
+
+BURST = 600
+POSTERS = 8
+LEASE = "5"  # seconds: a killed worker's leases on another machine would expire this fast
+
+
+def _start(args: list[str]) -> tuple[subprocess.Popen[str], dict[str, Any]]:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "paragon_nb.cli", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=dict(os.environ),
+    )
+    watchdog = threading.Timer(60, proc.kill)  # a hung start must not hang the suite
+    watchdog.start()
+    try:
+        line = proc.stdout.readline() if proc.stdout else ""
+    finally:
+        watchdog.cancel()
+    if not line:
+        proc.kill()
+        _, err = proc.communicate(timeout=10)
+        pytest.fail(f"paragon-nb {args[0]} did not start: {err[-2000:]}")
+    return proc, json.loads(line)
+
+
+def _until(check: Callable[[], bool], *, within: float, what: str) -> None:
+    """Poll ``check`` every 20 ms until it holds (deadline ``within`` real seconds)."""
+    deadline = time.monotonic() + within
+    tick = threading.Event()
+    while not check():
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {within:.0f} s waiting for {what}")
+        tick.wait(0.02)
+
+
+class Store:
+    """Read-only looks at the project database from the test process."""
+
+    def __init__(self, folder: Path) -> None:
+        self.conn = connect(folder / DB_FILE_NAME)
+
+    def value(self, sql: str, *args: Any) -> Any:
+        return self.conn.execute(sql, args).fetchone()[0]
+
+    def rows(self, sql: str, *args: Any) -> list[Any]:
+        return self.conn.execute(sql, args).fetchall()
+
+
+@pytest.fixture
+def processes() -> Iterator[list[subprocess.Popen[str]]]:
+    procs: list[subprocess.Popen[str]] = []
+    yield procs
+    for proc in procs:
+        if proc.poll() is None:
+            proc.kill()
+        proc.communicate(timeout=10)
+
+
+def test_three_workers_one_killed_nothing_lost_nothing_doubled_no_606_615(
+    tmp_path: Path, processes: list[subprocess.Popen[str]]
+) -> None:
+    folder = tmp_path / "proj"
+    # Marketo's real limits; latency keeps batches in flight when the kill lands
+    with MarketoSandbox(latency=0.05) as sandbox:
+        listing = sandbox.app.create_list("Newsletter")
+        seeded = seed_project(folder)
+        connect_and_enable(
+            seeded, "user-1", endpoint=sandbox.endpoint, identity=sandbox.identity,
+            client_id=sandbox.client_id, client_secret=sandbox.client_secret,
+            list_id=listing["id"],
+        )  # fmt: skip
+        token, project_id = seeded.token("user-1"), seeded.project.id
+        seeded.project.close()
+
+        serve, info = _start(["serve", str(folder), "--port", "0", "--workers", "0"])
+        processes.append(serve)
+        workers = []
+        for _ in range(3):
+            proc, hello = _start(["worker", str(folder), "--lease-seconds", LEASE])
+            processes.append(proc)
+            workers.append(proc)
+            assert hello["project_id"] == project_id
+        victim = workers[0]
+        store = Store(folder)
+
+        url = f"{info['url']}/projects/{project_id}/sdk/events/trigger"
+        accepted: list[str] = []
+        lock = threading.Lock()
+        killed = threading.Event()
+        held_at_kill: list[str] = []
+
+        def victim_holds() -> list[str]:
+            return [
+                r[0]
+                for r in store.rows(
+                    "SELECT id FROM runs WHERE owner LIKE ? AND status IN ('queued', 'running')",
+                    f"%:{victim.pid}:%",
+                )
+            ]
+
+        def killer() -> None:
+            # once the victim holds runs and some have finished: SIGKILL, mid-burst
+            deadline = time.monotonic() + 60
+            tick = threading.Event()
+            while time.monotonic() < deadline:
+                held = victim_holds()
+                done = store.value("SELECT COUNT(*) FROM runs WHERE status = 'succeeded'")
+                if held and done:
+                    os.kill(victim.pid, signal.SIGKILL)
+                    held_at_kill.extend(held)
+                    killed.set()
+                    return
+                tick.wait(0.005)
+
+        def poster(n: int) -> None:
+            headers = {"Authorization": f"Bearer {token}"}
+            with httpx.Client(timeout=30) as http:
+                for i in range(n, BURST, POSTERS):
+                    body = {"name": EVENT, "payload": lead(i)}
+                    response = http.post(url, json=body, headers=headers)
+                    assert response.status_code == 201, response.text
+                    with lock:
+                        accepted.append(response.json()["eventId"])
+
+        threads = [threading.Thread(target=killer)]
+        threads += [threading.Thread(target=poster, args=(n,)) for n in range(POSTERS)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(180)
+        assert killed.is_set(), "the victim never held runs while others finished"
+        victim.wait(10)
+        assert victim.returncode == -signal.SIGKILL
+        assert held_at_kill
+        assert len(accepted) == BURST
+
+        def all_finished() -> bool:
+            return not store.value(
+                "SELECT COUNT(*) FROM runs WHERE status IN ('queued', 'running')"
+            )
+
+        _until(all_finished, within=240, what="every run to finish after the kill")
+
+        runs = store.rows("SELECT id, event_id, status, owner, error FROM runs")
+        per_event = Counter(r["event_id"] for r in runs)
+        assert set(accepted) == set(per_event) and set(per_event.values()) == {1}
+        assert {r["status"] for r in runs} == {"succeeded"}, [r["error"] for r in runs][:3]
+        finished_by = {r["id"]: r["owner"] for r in runs}
+        assert all(f":{victim.pid}:" not in (finished_by[r] or "") for r in held_at_kill)
+        emails = Counter(row["email"] for row in sandbox.app.leads())
+        assert emails == Counter(f"ada{i}@example.com" for i in range(BURST))
+        assert len(sandbox.app.list_members(listing["id"])) == BURST
+        stats = sandbox.app.stats
+        assert not {"606", "615"} & set(stats.errors_by_code), stats.errors_by_code
+        assert stats.max_calls_in_window <= 100 and stats.max_in_flight <= 10
+
+        # SIGTERM: the survivors stop cleanly and hold nothing
+        for proc in [*workers[1:], serve]:
+            proc.send_signal(signal.SIGTERM)
+        for proc in [*workers[1:], serve]:
+            assert proc.wait(60) == 0
+        assert not store.value(
+            "SELECT COUNT(*) FROM runs WHERE owner IS NOT NULL AND status IN ('queued', 'running')"
+        )
