@@ -45,6 +45,8 @@ __all__ = ["SharedGrant", "SharedLimiter", "StoreBudget"]
 
 #: real seconds between looks at the store while every in-flight place is taken
 POLL = 0.01
+#: the in-flight poll doubles up to this while every place stays taken (by other processes)
+MAX_POLL = 0.05
 
 
 @dataclass
@@ -129,6 +131,7 @@ class SharedLimiter:
     def grant(self, cancel: threading.Event | None = None) -> SharedGrant | None:
         """Block until a call may leave now (an in-flight place free and room in the rate
         window, across every process); None when ``cancel`` was set first."""
+        poll = POLL
         while True:
             if cancel is not None and cancel.is_set():
                 return None
@@ -139,8 +142,10 @@ class SharedLimiter:
                 return SharedGrant(self, got.call_id, spent=got.spent)
             if got.concurrency:
                 with self._cond:  # a local release wakes us early; others are polled
-                    self._cond.wait(POLL)
+                    self._cond.wait(poll)
+                poll = min(poll * 2, MAX_POLL)
                 continue
+            poll = POLL
             if self._clock.wait(max(got.wait, 1e-3), cancel):
                 return None
 

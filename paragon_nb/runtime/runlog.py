@@ -13,7 +13,7 @@ rows come back as dataclasses.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -82,6 +82,12 @@ class Writes:
     def __bool__(self) -> bool:
         return any((self.steps, self.runs, self.started, self.new_work, self.done_work,
                     self.retry_work))  # fmt: skip
+
+
+def _chunks(items: list[Any], size: int = 500) -> Iterable[list[Any]]:
+    """``items`` in lists of ``size`` (bound parameters per statement stay few)."""
+    for at in range(0, len(items), size):
+        yield items[at : at + size]
 
 
 def _run_row(r: Row) -> RunRow:
@@ -192,6 +198,29 @@ class RunLog:
         )
         return seq
 
+    def payloads(self, event_ids: Iterable[str]) -> dict[str, Any]:
+        """The payloads of many events at once (chunked IN queries)."""
+        out: dict[str, Any] = {}
+        for chunk in _chunks(list(dict.fromkeys(event_ids))):
+            marks = ", ".join("?" for _ in chunk)
+            for r in self._store.all(
+                f"SELECT id, payload FROM events WHERE id IN ({marks})", *chunk
+            ):
+                out[r["id"]] = loads(r["payload"])
+        return out
+
+    def steps_of(self, run_ids: Iterable[str]) -> dict[str, list[StepRecord]]:
+        """The step records of many runs at once, each run's in order."""
+        out: dict[str, list[StepRecord]] = {}
+        for chunk in _chunks(list(run_ids)):
+            marks = ", ".join("?" for _ in chunk)
+            rows = self._store.all(
+                f"SELECT * FROM run_steps WHERE run_id IN ({marks}) ORDER BY run_id, seq", *chunk
+            )
+            for r in rows:
+                out.setdefault(r["run_id"], []).append(step_record(r))
+        return out
+
     def event_payload(self, event_id: str) -> Any:
         row = self._store.one("SELECT payload FROM events WHERE id = ?", event_id)
         return None if row is None else loads(row["payload"])
@@ -206,30 +235,32 @@ class RunLog:
 
     def claim_due(
         self, owner: str, *, now: float, lease_until: float, limit: int | None = None
-    ) -> list[str]:
+    ) -> list[RunRow]:
         """Make ``owner`` the holder (until ``lease_until``) of up to ``limit`` unfinished
         runs that nobody holds or whose lease ran out, and that are due (``not_before`` <=
-        ``now``), oldest first; returns their ids.
+        ``now``), oldest first; returns their rows.
 
-        One statement: the inner SELECT picks candidates, the outer WHERE repeats the
-        claimable condition, so on PostgreSQL (READ COMMITTED) a row another worker claimed
-        meanwhile is re-checked after its lock is released and skipped: two claimers never
-        get one run; ``FOR UPDATE SKIP LOCKED`` there (``Conn.skip_locked``) makes the
-        inner SELECT pass over rows another claimer holds rather than lose them at the
-        re-check. SQLite runs the statement under its write lock."""
+        One statement: the CTE picks the candidates once (MATERIALIZED: on PostgreSQL a
+        ``LIMIT`` subquery under ``IN`` may be re-run for every row it is compared with),
+        skipping rows another claimer has locked (``FOR UPDATE SKIP LOCKED`` through the
+        store's dialect hook, empty on SQLite); the outer WHERE repeats the claimable
+        condition, so a row another worker claimed meanwhile is re-checked and left alone
+        (PostgreSQL's READ COMMITTED re-check): two claimers never get one run. SQLite runs
+        the statement under its write lock."""
         marks = ", ".join("?" for _ in UNFINISHED)
         free = "(owner IS NULL OR lease_until IS NULL OR lease_until < ?)"
         cap = "" if limit is None else " LIMIT ?"
         with self._store.run_tx() as c:
+            skip_locked = c.skip_locked
             rows = c.execute(
-                f"UPDATE runs SET owner = ?, lease_until = ? WHERE id IN (SELECT id FROM runs "
-                f"WHERE status IN ({marks}) AND {free} AND COALESCE(not_before, 0) <= ? "
-                f"ORDER BY seq{cap}{c.skip_locked}) AND status IN ({marks}) AND {free} "
-                "RETURNING id, seq",
-                (owner, lease_until, *UNFINISHED, now, now, *(() if limit is None else (limit,)),
+                f"WITH picked AS MATERIALIZED (SELECT id FROM runs WHERE status IN ({marks}) "
+                f"AND {free} AND COALESCE(not_before, 0) <= ? ORDER BY seq{cap}{skip_locked}) "
+                f"UPDATE runs SET owner = ?, lease_until = ? WHERE id IN (SELECT id FROM picked) "
+                f"AND status IN ({marks}) AND {free} RETURNING *",
+                (*UNFINISHED, now, now, *(() if limit is None else (limit,)), owner, lease_until,
                  *UNFINISHED, now),
             ).fetchall()  # fmt: skip
-        return [r["id"] for r in sorted(rows, key=lambda r: r["seq"])]
+        return [_run_row(r) for r in sorted(rows, key=lambda r: r["seq"])]
 
     def renew(self, owner: str, *, lease_until: float) -> None:
         """Extend the lease of every unfinished run ``owner`` holds (its heartbeat)."""
@@ -278,10 +309,8 @@ class RunLog:
         if run_ids is None:
             rows = self._store.all("SELECT * FROM marketo_work ORDER BY id")
             return [_work_item(r) for r in rows]
-        ids = list(run_ids)
         rows = []
-        for at in range(0, len(ids), 500):
-            chunk = ids[at : at + 500]
+        for chunk in _chunks(list(run_ids)):
             marks = ", ".join("?" for _ in chunk)
             rows += self._store.all(f"SELECT * FROM marketo_work WHERE run_id IN ({marks})", *chunk)
         return sorted((_work_item(r) for r in rows), key=lambda i: i.id)

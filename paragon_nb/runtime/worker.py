@@ -14,7 +14,7 @@ another worker takes them at once).
     stop = threading.Event()
     run_worker("demo-project", stop=stop, concurrency=5)      # until stop.set()
 
-``serve_with_workers`` starts N such processes beside ``paragon-nb serve``.
+``paragon-nb serve PROJECT --workers N`` starts N such processes beside the server.
 """
 
 from __future__ import annotations
@@ -28,19 +28,15 @@ from typing import Any
 
 from paragon_nb.runtime.project import Project
 
-__all__ = [
-    "CLAIM_BATCH",
-    "MAX_HELD",
-    "Worker",
-    "run_worker",
-]
+__all__ = ["CLAIM_BATCH", "MAX_HELD", "Worker", "run_worker"]
 
 log = logging.getLogger(__name__)
 
 #: runs claimed in one statement
-CLAIM_BATCH = 500
-#: runs one worker holds at most (claiming stops until some finish)
-MAX_HELD = 5000
+CLAIM_BATCH = 200
+#: runs one worker holds at most (claiming stops until some finish): enough to fill
+#: 300-record batches, few enough that a burst spreads over the workers
+MAX_HELD = 1000
 #: real seconds between claims when there was nothing to claim
 POLL = 0.05
 #: real seconds between looks for runs of processes on this machine that are gone

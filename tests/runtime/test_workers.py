@@ -108,7 +108,8 @@ def test_two_claimers_never_get_the_same_run(
         for _ in range(6):  # 6 rounds x 4 claimers x 7 > 120: all claimed, all competing
             start.wait()
             now = clock.time()
-            got[n] += logs[n].claim_due(f"host:{n}:w", now=now, lease_until=now + 30, limit=7)
+            rows = logs[n].claim_due(f"host:{n}:w", now=now, lease_until=now + 30, limit=7)
+            got[n] += [r.id for r in rows]
 
     threads = [threading.Thread(target=claimer, args=(n,)) for n in range(4)]
     for t in threads:

@@ -28,9 +28,9 @@ EDGE = Limits(rate_calls=100, rate_window=20.0, max_concurrency=10)
 INSTANCE = "http://sandbox.local/rest#client"
 
 
-def _budget(path: Path | str, clock: FakeClock, holder: str, **kw: float) -> StoreBudget:
+def _budget(path: Path | str, clock: FakeClock, holder: str, *, lease: float = 30) -> StoreBudget:
     store = open_store(path)
-    return StoreBudget(store, clock=clock, holder=holder, lease_seconds=30, **kw)
+    return StoreBudget(store, clock=clock, holder=holder, lease_seconds=lease)
 
 
 @pytest.fixture
@@ -48,7 +48,9 @@ def test_two_processes_share_one_window_and_one_in_flight_cap(
     folder: Path, clock: FakeClock
 ) -> None:
     app = SandboxApp(clock=clock)  # 100 calls / 20 s, 10 in flight, like Marketo
-    budgets = [_budget(folder, clock, f"localhost:{n}:p") for n in (1, 2)]
+    # 16 threads waiting out the window each move the FakeClock on: far more than 30 s can
+    # pass during one call, and nothing renews leases here (no engine heartbeat)
+    budgets = [_budget(folder, clock, f"localhost:{n}:p", lease=3600) for n in (1, 2)]
     clients = []
     for budget in budgets:
         client = app.client(clock=clock, limits=EDGE)

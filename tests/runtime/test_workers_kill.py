@@ -105,6 +105,7 @@ def test_three_workers_one_killed_nothing_lost_nothing_doubled_no_606_615(
         lock = threading.Lock()
         killed = threading.Event()
         held_at_kill: list[str] = []
+        kill_at: list[float] = []
 
         def victim_holds() -> list[str]:
             return [
@@ -124,6 +125,7 @@ def test_three_workers_one_killed_nothing_lost_nothing_doubled_no_606_615(
                 done = db.value("SELECT COUNT(*) FROM runs WHERE status = 'succeeded'")
                 if held and done:
                     os.kill(victim.pid, signal.SIGKILL)
+                    kill_at.append(time.time())
                     held_at_kill.extend(held)
                     killed.set()
                     return
@@ -156,12 +158,15 @@ def test_three_workers_one_killed_nothing_lost_nothing_doubled_no_606_615(
 
         _until(all_finished, within=240, what="every run to finish after the kill")
 
-        runs = db.rows("SELECT id, event_id, status, owner, error FROM runs")
+        runs = db.rows("SELECT id, event_id, status, owner, error, ended FROM runs")
         per_event = Counter(r["event_id"] for r in runs)
         assert set(accepted) == set(per_event) and set(per_event.values()) == {1}
         assert {r["status"] for r in runs} == {"succeeded"}, [r["error"] for r in runs][:3]
+        by_victim = [r for r in runs if f":{victim.pid}:" in (r["owner"] or "")]
+        assert all(r["ended"] <= kill_at[0] for r in by_victim)  # none after its death
         finished_by = {r["id"]: r["owner"] for r in runs}
-        assert all(f":{victim.pid}:" not in (finished_by[r] or "") for r in held_at_kill)
+        taken_over = [r for r in held_at_kill if f":{victim.pid}:" not in finished_by[r]]
+        assert taken_over  # what it held when it died, the others finished
         emails = Counter(row["email"] for row in sandbox.app.leads())
         assert emails == Counter(f"ada{i}@example.com" for i in range(BURST))
         assert len(sandbox.app.list_members(listing["id"])) == BURST
@@ -173,8 +178,48 @@ def test_three_workers_one_killed_nothing_lost_nothing_doubled_no_606_615(
         for proc in [*workers[1:], serve]:
             proc.send_signal(signal.SIGTERM)
         for proc in [*workers[1:], serve]:
-            assert proc.wait(60) == 0
+            _, err = proc.communicate(timeout=60)
+            assert proc.returncode == 0, err[-2000:]
         assert not db.value(
             "SELECT COUNT(*) FROM runs WHERE owner IS NOT NULL AND status IN ('queued', 'running')"
         )
         db.db.close()
+
+
+def test_serve_with_workers_starts_them_runs_the_events_and_stops_them(
+    tmp_path: Path, processes: list[subprocess.Popen[str]]
+) -> None:
+    folder = tmp_path / "proj"
+    with MarketoSandbox() as sandbox:
+        listing = sandbox.app.create_list("Newsletter")
+        seeded = seed_project(folder)
+        connect_and_enable(
+            seeded, "user-1", endpoint=sandbox.endpoint, identity=sandbox.identity,
+            client_id=sandbox.client_id, client_secret=sandbox.client_secret,
+            list_id=listing["id"],
+        )  # fmt: skip
+        token, project_id = seeded.token("user-1"), seeded.project.id
+        seeded.project.close()
+        serve, info = _start(["serve", str(folder), "--port", "0", "--workers", "2"])
+        processes.append(serve)
+        url = f"{info['url']}/projects/{project_id}/sdk/events/trigger"
+        with httpx.Client(timeout=30) as http:
+            for i in range(20):
+                body = {"name": EVENT, "payload": lead(i)}
+                answer = http.post(url, json=body, headers={"Authorization": f"Bearer {token}"})
+                assert answer.status_code == 201
+        store = Store(folder)
+        _until(
+            lambda: store.value("SELECT COUNT(*) FROM runs WHERE status = 'succeeded'") == 20,
+            within=60,
+            what="the workers to run the 20 events",
+        )
+        owners = {r["owner"] for r in store.rows("SELECT DISTINCT owner FROM runs")}
+        pids = {int(owner.split(":")[1]) for owner in owners}
+        assert serve.pid not in pids  # the server only accepted; its workers ran them
+        serve.send_signal(signal.SIGTERM)
+        assert serve.wait(60) == 0
+        for pid in pids:  # the workers stopped with it
+            with pytest.raises(ProcessLookupError):
+                os.kill(pid, 0)
+        assert len(sandbox.app.list_members(listing["id"])) == 20

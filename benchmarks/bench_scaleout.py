@@ -1,0 +1,302 @@
+"""App Events per second with 1, 2 and 4 worker processes (issue 11; prints one table).
+
+What a real deployment does is in the figures: ``paragon-nb serve PROJECT --workers 0``
+accepts the events over HTTP in its own process (RS256 token checks, durable accept); W
+worker processes (``runtime.worker.run_worker``, what ``paragon-nb worker`` runs) claim the
+runs with leases and send every Marketo call through the project's shared budget; the
+sandboxes (in this process) enforce the window with 50 ms latency per call.
+
+Scenarios:
+  (a) one Marketo instance at the real window (100 calls / 20 s, 10 in flight; the client
+      paces at 90 / 20 s, 8 in flight): bound 750 events/s (upsert + list add, 300 per call);
+  (b) 20 instances (20 users, 20 sandboxes) at a scaled window (100 calls / 2 s): the
+      Marketo bound is far away, so this measures CPU (2 cores here) against processes.
+
+Per row: accepted events/s (serve, first post -> last 201, workers running), end-to-end
+events/s (first post -> last run done), drain events/s (the same burst queued first with
+no worker, then W workers started: their rate alone), calls per event, 606/615 answered by
+the sandboxes (target 0) and the most calls one instance saw in a window.
+
+    python benchmarks/bench_scaleout.py            # the full table (~15 min on 2 cores)
+    python benchmarks/bench_scaleout.py --quick    # small bursts (~3 min)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from paragon_nb.runtime.examples import SEED_WORKFLOW_YAML
+from paragon_nb.runtime.project import Project
+from paragon_nb.sandbox.server import MarketoSandbox
+from paragon_nb.tokens import sign_user_token
+
+WORKFLOW = "Sync new leads to Marketo"
+EVENT = "Lead Created"
+LATENCY = 0.05
+REAL_WINDOW, SCALED_WINDOW = 20.0, 2.0
+BOUND = 100 / REAL_WINDOW / 2 * 300  # one instance: upsert + list add, 300 leads per call
+WORKER_COUNTS = (1, 2, 4)
+
+
+def lead(tag: str, n: int) -> dict[str, str]:
+    return {
+        "first_name": "Ada",
+        "last_name": f"L{n}",
+        "email": f"{tag}{n}@example.com",
+        "company": "Analytical Engines",
+        "title": "Engineer",
+    }
+
+
+def _child(args: list[str]) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, *args], stdout=subprocess.PIPE, text=True, env=dict(os.environ)
+    )
+
+
+def _stop(procs: list[subprocess.Popen[str]]) -> None:
+    for proc in procs:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+    for proc in procs:
+        try:
+            proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        if proc.stdout:
+            proc.stdout.close()
+
+
+class Setup:
+    """Fresh sandboxes (fresh windows) and a fresh project with one user per sandbox."""
+
+    def __init__(self, root: Path, name: str, *, instances: int, window: float) -> None:
+        self.window = window
+        self.sandboxes = [
+            MarketoSandbox(rate_limit=(100, window), max_concurrency=10, latency=LATENCY).start()
+            for _ in range(instances)
+        ]
+        self.path = root / name
+        project = Project.create(name, path=self.path)
+        key = project.generate_signing_key()
+        project.define_app_event(EVENT, example=lead("x", 0))
+        project.add_workflow(SEED_WORKFLOW_YAML)
+        project.deploy(WORKFLOW)
+        self.tokens = []
+        for i, sandbox in enumerate(self.sandboxes):
+            sub = f"user-{i}"
+            listing = sandbox.app.create_list("Newsletter")
+            project.connect_user(
+                sub, "marketo", endpoint=sandbox.endpoint, identity=sandbox.identity,
+                client_id=sandbox.client_id, client_secret=sandbox.client_secret,
+            )  # fmt: skip
+            project.set_workflow_settings(sub, WORKFLOW, {"marketo_list": listing["id"]})
+            project.enable_workflow(sub, WORKFLOW)
+            self.tokens.append(sign_user_token(key.private_pem, sub, ttl=7200))
+        project.close()
+        self.serve = _child(["-m", "paragon_nb.cli", "serve", str(self.path), "--workers", "0"])
+        info = json.loads(self.serve.stdout.readline() if self.serve.stdout else "{}")
+        self.url = f"{info['url']}/projects/{info['project_id']}/sdk/events/trigger"
+        self.reader = Project.open(self.path, resume=False, execute_runs=False)
+        self.workers: list[subprocess.Popen[str]] = []
+        for sandbox in self.sandboxes:
+            sandbox.app.reset_stats()
+
+    def start_workers(self, count: int) -> None:
+        for _ in range(count):
+            proc = _child([__file__, "--worker-child", str(self.path), str(self.window)])
+            self.workers.append(proc)
+        for proc in self.workers:  # each prints a line once it is claiming
+            assert proc.stdout is not None and proc.stdout.readline()
+
+    def done(self) -> tuple[int, float | None]:
+        row = self.reader._store.one(
+            "SELECT COUNT(*) AS n, MAX(ended) AS last FROM runs WHERE status IN "
+            "('succeeded', 'failed')"
+        )
+        return int(row["n"]), row["last"]
+
+    def first_started(self) -> float:
+        return float(self.reader._store.one("SELECT MIN(started) AS t FROM runs")["t"])
+
+    def wait_done(self, count: int, *, timeout: float) -> float | None:
+        deadline = time.time() + timeout
+        while True:
+            done, last = self.done()
+            if done >= count:
+                return last
+            if time.time() >= deadline:
+                return None
+            time.sleep(0.05)
+
+    def stats(self) -> dict[str, Any]:
+        all_stats = [s.app.stats for s in self.sandboxes]
+        return {
+            "calls": sum(s.calls_total for s in all_stats),
+            "throttled": sum(
+                s.errors_by_code.get("606", 0) + s.errors_by_code.get("615", 0) for s in all_stats
+            ),
+            "max_window": max(s.max_calls_in_window for s in all_stats),
+            "max_in_flight": max(s.max_in_flight for s in all_stats),
+        }
+
+    def close(self) -> None:
+        self.reader.close()
+        _stop([*self.workers, self.serve])
+        for sandbox in self.sandboxes:
+            sandbox.stop()
+
+
+def post_burst(setup: Setup, *, events: int, threads: int, tag: str) -> tuple[float, float]:
+    """POST ``events`` (round robin over the users) from ``threads`` clients; returns (first
+    post, last 201) as epoch seconds."""
+    refused: list[str] = []
+
+    def client(i: int) -> None:
+        with httpx.Client(timeout=60) as http:
+            for n in range(i, events, threads):
+                token = setup.tokens[n % len(setup.tokens)]
+                body = {"name": EVENT, "payload": lead(tag, n)}
+                headers = {"Authorization": f"Bearer {token}"}
+                while True:
+                    response = http.post(setup.url, json=body, headers=headers)
+                    if response.status_code != 429:
+                        break
+                    time.sleep(float(response.headers.get("Retry-After", "1")))
+                if response.status_code != 201:
+                    refused.append(f"{response.status_code} {response.text[:200]}")
+
+    start = time.time()
+    with ThreadPoolExecutor(threads) as pool:
+        list(pool.map(client, range(threads)))
+    if refused:
+        raise RuntimeError(f"{len(refused)} events refused, e.g. {refused[0]}")
+    return start, time.time()
+
+
+def bench(
+    root: Path, name: str, *, workers: int, instances: int, window: float, events: int,
+    threads: int, timeout: float,
+) -> dict[str, Any]:  # fmt: skip
+    row: dict[str, Any] = {}
+    setup = Setup(root, f"{name}-e2e", instances=instances, window=window)
+    try:  # end to end: workers running while the burst arrives
+        setup.start_workers(workers)
+        first, last_201 = post_burst(setup, events=events, threads=threads, tag="e")
+        last = setup.wait_done(events, timeout=timeout)
+        row["accepted"] = events / (last_201 - first)
+        row["e2e"] = events / (last - first) if last is not None else None
+        row.update(setup.stats())
+        row["calls_per_event"] = row["calls"] / events
+    finally:
+        setup.close()
+    setup = Setup(root, f"{name}-drain", instances=instances, window=window)
+    try:  # the workers alone: the burst is queued first
+        post_burst(setup, events=events, threads=threads, tag="d")
+        setup.start_workers(workers)
+        last = setup.wait_done(events, timeout=timeout)  # from the first run started:
+        row["drain"] = events / (last - setup.first_started()) if last is not None else None
+        drained = setup.stats()
+        row["throttled"] += drained["throttled"]
+        row["max_window"] = max(row["max_window"], drained["max_window"])
+    finally:
+        setup.close()
+    return row
+
+
+def _fmt(value: float | None, spec: str = ",.0f") -> str:
+    return "timeout" if value is None else format(value, spec)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="small bursts")
+    parser.add_argument("--events", type=int, help="events per burst (both scenarios)")
+    parser.add_argument(
+        "--worker-child", nargs=2, metavar=("PATH", "WINDOW"), help=argparse.SUPPRESS
+    )
+    args = parser.parse_args()
+    if args.worker_child:
+        _worker_child(Path(args.worker_child[0]), float(args.worker_child[1]))
+        return
+    one = args.events or (1_500 if args.quick else 15_000)
+    many = args.events or (2_000 if args.quick else 20_000)
+    threads = 16
+    scenarios = [
+        ("a", "1 instance, real window 100/20 s", 1, REAL_WINDOW, one),
+        ("b", "20 instances, scaled window 100/2 s", 20, SCALED_WINDOW, many),
+    ]
+    print(
+        f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs; SQLite project folder; "
+        f"sandboxes: 100 calls / window, 10 in flight, {LATENCY * 1000:.0f} ms per call; "
+        f"client paces at 90 / window, 8 in flight (one budget per instance, in the store); "
+        f"{threads} HTTP client threads; serve --workers 0 + W worker processes",
+        flush=True,
+    )
+    results: dict[tuple[str, int], dict[str, Any]] = {}
+    with tempfile.TemporaryDirectory(prefix="bench-scaleout-") as tmp:
+        for key, _title, instances, window, events in scenarios:
+            for w in WORKER_COUNTS:
+                results[key, w] = bench(
+                    Path(tmp), f"{key}{w}", workers=w, instances=instances, window=window,
+                    events=events, threads=threads, timeout=600,
+                )  # fmt: skip
+                print(f"  done: ({key}) {w} worker(s): {results[key, w]}", file=sys.stderr)
+    header = (
+        f"{'scenario':<40}{'W':>3}{'events':>8}{'accepted/s':>12}{'e2e/s':>9}{'drain/s':>9}"
+        f"{'x1 drain':>9}{'calls/ev':>10}{'606+615':>9}{'max/window':>12}"
+    )
+    print(header)
+    print("-" * len(header))
+    for key, title, _instances, _window, events in scenarios:
+        base = results[key, 1].get("drain")
+        for w in WORKER_COUNTS:
+            r = results[key, w]
+            ratio = r["drain"] / base if r.get("drain") and base else None
+            print(
+                f"{'(' + key + ') ' + title:<40}{w:>3}{events:>8,}{_fmt(r['accepted']):>12}"
+                f"{_fmt(r['e2e']):>9}{_fmt(r['drain']):>9}{_fmt(ratio, '.2f') + 'x':>9}"
+                f"{r['calls_per_event']:>10.4f}{r['throttled']:>9}{r['max_window']:>12}"
+            )
+    print(
+        f"bound (a): {BOUND:,.0f} events/s per instance at Marketo's window (the client's 90 "
+        f"calls / 20 s: {BOUND * 0.9:,.0f}); 'x1 drain' = drain rate / the 1-worker drain rate"
+    )
+
+
+def _worker_child(path: Path, window: float) -> None:
+    """One worker process (what ``paragon-nb worker`` runs), its clients pacing at the
+    scenario's window."""
+    from paragon_nb._serving import until_signalled
+    from paragon_nb.marketo.client import MarketoClient
+    from paragon_nb.marketo.limits import Limits
+    from paragon_nb.runtime.worker import run_worker
+
+    def factory(creds: Any) -> MarketoClient:
+        return MarketoClient(
+            creds.endpoint, creds.client_id, creds.client_secret, identity=creds.identity,
+            limits=Limits(rate_calls=90, rate_window=window, max_concurrency=8),
+        )  # fmt: skip
+
+    with until_signalled() as stop:
+        run_worker(
+            path, stop=stop, client_factory=factory,
+            on_ready=lambda project: print("ready", flush=True),
+        )  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
