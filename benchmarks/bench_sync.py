@@ -15,7 +15,8 @@
   serialising the same rows one by one with a pydantic model.
 - P6: peak RSS of a sync streamed from a CSV file of ``--p6-rows`` rows (and of a tenth
   of that, to show it is flat) in a child process against a sandbox process with limits
-  off, on the REST and the Bulk Import paths.
+  off, on the REST and the Bulk Import paths, journal on (as a real run). The CSV files
+  are written once into ``--cache-dir`` and reused.
 
 Targets: P1 >= 0.9 with no 606/615; P2 >= 2.5x; P3 one read call, zero writes; P4 >= 300k
 rows/s and >= 5x; P6 <= 500 MB and the big run within 20% of the small one, both paths.
@@ -133,10 +134,13 @@ def p1_p3(rows: int, latency: float, home: Path) -> dict[str, Any]:
     with sandbox_process(home / "p1", latency=latency) as info:
         timing = _Timing()
         client = _client(info, limits=limits, transport=timing)
-        t0 = time.perf_counter()
+        t0, cpu0 = time.perf_counter(), time.process_time()
         result = sync_leads(df, client, list="P1", create_list=True, progress=False,
                             journal=journal)  # fmt: skip
         elapsed = time.perf_counter() - t0
+        # This process's CPU (the sandbox runs in its own): whether the client could keep
+        # up with the bound on an idle core, whatever the machine's load did to the time.
+        cpu = time.process_time() - cpu0
         stats = client.stats
         calls = stats.calls
         first_write = sorted(timing.starts)[4] if len(timing.starts) > 4 else t0
@@ -150,6 +154,8 @@ def p1_p3(rows: int, latency: float, home: Path) -> dict[str, Any]:
             "fraction": calls / elapsed / BOUND,
             "send_fraction": (calls - 4) / send_s / BOUND,
             "peak_window": timing.peak_in_window(WINDOW[1]),
+            "cpu_ms_per_call": cpu / calls * 1000,
+            "cpu_at_bound": cpu / calls * BOUND,
             "606": stats.codes.get("606", 0),
             "615": stats.codes.get("615", 0),
             "members": len(client.list_members(result.list_id, fields=["id"])),
@@ -224,24 +230,27 @@ def p2(rows: int, latency: float, home: Path) -> dict[str, Any]:
 # ----------------------------------------------------------------------------- P4
 
 
-def p4(rows: int) -> dict[str, Any]:
+def p4(rows: int, repeats: int = 3) -> dict[str, Any]:
+    """Best of ``repeats`` for both sides, interleaved: on a shared machine the load
+    changes by the second, and the best run is the one least disturbed by it."""
     from pydantic import BaseModel, Field, ValidationError, field_validator
 
     from paragon_nb._email import EMAIL_PATTERN
 
     fields = SandboxApp().client().describe()
     df = leads_frame(rows, prefix="p4-")
-    # What a real run computes before sending: mapping, validation, coercion, the
-    # fingerprints (change detection) and the batch bodies sent as they are.
-    t0 = time.perf_counter()
-    plan = make_plan(df, fields, journal=None, fingerprint=True)
-    fingerprinted = time.perf_counter()
-    n_bytes = 0
-    for _batch, text in plan.iter_batches(plan.send):
-        n_bytes += len(text)
-    ours_s = time.perf_counter() - t0
-    assert len(plan.send) == rows
-    fingerprint_s = fingerprinted - t0
+
+    def ours() -> tuple[float, float]:
+        # What a real run computes before sending: mapping, validation, coercion, the
+        # fingerprints (change detection) and the batch bodies sent as they are.
+        t0 = time.perf_counter()
+        plan = make_plan(df, fields, journal=None, fingerprint=True)
+        fingerprinted = time.perf_counter()
+        n_bytes = 0
+        for _batch, text in plan.iter_batches(plan.send):
+            n_bytes += len(text)
+        assert len(plan.send) == rows
+        return time.perf_counter() - t0, fingerprinted - t0
 
     class Lead(BaseModel):
         email: str = Field(pattern=f"^{EMAIL_PATTERN}$", max_length=255)
@@ -268,24 +277,34 @@ def p4(rows: int) -> dict[str, Any]:
         "date_of_birth": "dateOfBirth",
         "email": "email",
     }
-    t0 = time.perf_counter()
-    ok = 0
-    batch: list[str] = []
-    for rec in df.to_dict("records"):
-        clean = {names[k]: (None if v is None or v != v or v == "" else v) for k, v in rec.items()}
-        try:
-            batch.append(Lead.model_validate(clean).model_dump_json(exclude_none=True))
-            ok += 1
-        except ValidationError:
-            pass
-        if len(batch) == 300:
-            body = "[" + ",".join(batch) + "]"
-            batch = []
-            del body
-    theirs_s = time.perf_counter() - t0
-    assert ok == rows
+
+    def theirs() -> float:
+        t0 = time.perf_counter()
+        ok = 0
+        batch: list[str] = []
+        for rec in df.to_dict("records"):
+            clean = {names[k]: (None if v is None or v != v or v == "" else v)
+                     for k, v in rec.items()}  # fmt: skip
+            try:
+                batch.append(Lead.model_validate(clean).model_dump_json(exclude_none=True))
+                ok += 1
+            except ValidationError:
+                pass
+            if len(batch) == 300:
+                body = "[" + ",".join(batch) + "]"
+                batch = []
+                del body
+        assert ok == rows
+        return time.perf_counter() - t0
+
+    runs = []
+    for _ in range(repeats):
+        runs.append((ours(), theirs()))
+    (ours_s, fingerprint_s), _ = min(runs, key=lambda r: r[0][0])
+    theirs_s = min(r[1] for r in runs)
     return {
         "rows": rows,
+        "repeats": repeats,
         "ours_s": ours_s,
         "ours_rps": rows / ours_s,
         "pydantic_s": theirs_s,
@@ -325,8 +344,9 @@ def p6_child(rows: int, path: str, method: str) -> None:
     client.describe()
     baseline = _rss()
     t0 = time.perf_counter()
+    # The journal is on, as in a real run (journal.sqlite3 under this child's home).
     result = sync_leads(path, client, list="P6", create_list=True, progress=False,
-                        method=method, journal=False)  # fmt: skip
+                        method=method)  # fmt: skip
     elapsed = time.perf_counter() - t0
     # VmHWM: this process's peak RSS. (ru_maxrss survives exec, so a child forked from a
     # big parent would report the parent's size.)
@@ -335,12 +355,22 @@ def p6_child(rows: int, path: str, method: str) -> None:
                       "counts": result.counts}))  # fmt: skip
 
 
-def p6(rows: int, home: Path, method: str) -> dict[str, Any]:
+def cached_csv(rows: int, cache: Path) -> Path:
+    """The P6 input of ``rows`` rows, written once into ``cache`` (10M rows take minutes
+    to write and are the same every run); a half-written file is never used."""
+    cache.mkdir(parents=True, exist_ok=True)
+    path = cache / f"p6-{rows}-v1.csv"
+    if not path.exists():
+        part = path.with_suffix(f".{os.getpid()}.part")
+        write_csv(part, rows)
+        part.replace(path)
+    return path
+
+
+def p6(rows: int, home: Path, method: str, cache: Path) -> dict[str, Any]:
     out: dict[str, Any] = {"rows": rows, "method": method}
     for label, n in (("small", max(1, rows // 10)), ("big", rows)):
-        csv = home / f"p6-{n}.csv"
-        if not csv.exists():
-            write_csv(csv, n)
+        csv = cached_csv(n, cache)
         with sandbox_process(home / f"p6-{method}-{label}", latency=0.0, rate="0") as info:
             child_env = {**os.environ, "PARAGON_NB_HOME": str(home / f"p6-{method}-{label}"),
                          **{f"MARKETO_{k.upper()}": v for k, v in info.items()}}  # fmt: skip
@@ -372,6 +402,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--p3-rows", type=int, default=100_000, help="P3 rows (default 100000)")
     ap.add_argument("--p4-rows", type=int, default=1_000_000, help="P4 rows (default 1M)")
     ap.add_argument("--p6-rows", type=int, default=10_000_000, help="P6 rows (default 10M)")
+    ap.add_argument("--cache-dir", type=Path,
+                    default=Path(tempfile.gettempdir()) / "paragon-nb-bench",
+                    help="where the P6 CSV files are kept between runs")  # fmt: skip
     ap.add_argument("--only", default="P1,P2,P3,P4,P6", help="comma list of P1,P2,P3,P4,P6")
     ap.add_argument("--p6-child", nargs=3, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
@@ -391,7 +424,9 @@ def main(argv: list[str] | None = None) -> int:
                           f"{r['latency_ms']:.0f} ms latency",
                           f"{r['fraction']:.2f} of bound end to end ({r['calls']} calls in "
                           f"{r['seconds']:.1f} s); {r['send_fraction']:.2f} while sending; "
-                          f"peak {r['peak_window']} calls in a 2 s window; "
+                          f"peak {r['peak_window']} calls in a 2 s window; client CPU "
+                          f"{r['cpu_ms_per_call']:.1f} ms/call ({r['cpu_at_bound']:.0%} of a "
+                          "core at the bound); "
                           f"606={r['606']} 615={r['615']}",
                           ">= 0.9, no 606/615",
                           r["fraction"] >= 0.9 and r["606"] == 0 and r["615"] == 0))  # fmt: skip
@@ -413,14 +448,15 @@ def main(argv: list[str] | None = None) -> int:
             r = p4(args.p4_rows)
             lines.append(("P4", f"prepare {r['rows']:,} rows (map+validate+coerce+"
                           "fingerprint+JSON)",
-                          f"{r['ours_rps']:,.0f} rows/s ({r['ours_s']:.1f} s, of which plan "
+                          f"best of {r['repeats']}: {r['ours_rps']:,.0f} rows/s "
+                          f"({r['ours_s']:.1f} s, of which plan "
                           f"with fingerprints {r['fingerprint_s']:.1f} s); pydantic per row "
                           f"{r['pydantic_rps']:,.0f} rows/s: {r['ratio']:.1f}x",
                           ">= 300k rows/s, >= 5x",
                           r["ours_rps"] >= 300_000 and r["ratio"] >= 5))  # fmt: skip
         if "P6" in only:
             for method in ("rest", "bulk"):
-                r = p6(args.p6_rows, tmpdir, method)
+                r = p6(args.p6_rows, tmpdir, method, args.cache_dir)
                 small, big = r["small"], r["big"]
                 lines.append(("P6", f"peak RSS, {r['rows']:,} rows streamed from CSV, "
                               f"{method} path",

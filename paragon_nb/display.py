@@ -204,18 +204,15 @@ class ErrorSummary:
     """A ``ParagonError`` as one short block: what went wrong, what to do, and the traceback
     behind a "details" toggle (what the notebook shows instead of a 40-line traceback).
 
-    The message is split at its first ``"; "`` (the house style is "what; next step") unless
-    the error carries a ``hint`` attribute.
+    The message is split at its first ``"; "`` (the house style is "what; next step").
     """
 
     def __init__(self, error: BaseException, *, details: str = "") -> None:
         self.name = type(error).__name__
         text = " ".join(part.strip() for part in str(error).splitlines() if part.strip())
-        hint = getattr(error, "hint", None)
-        if not hint and "; " in text:
-            text, hint = text.split("; ", 1)
+        text, _, hint = text.partition("; ")
         self.message = text
-        self.hint = str(hint or "")
+        self.hint = hint
         self.details = details
 
     def __repr__(self) -> str:

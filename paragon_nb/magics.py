@@ -22,7 +22,7 @@ import shlex
 import traceback
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 from IPython.core.error import UsageError
@@ -31,6 +31,9 @@ from traitlets import Bool, Int, Unicode
 
 from paragon_nb.display import ErrorSummary, EventSchema, RunHistory, WorkflowDiagram
 from paragon_nb.errors import ParagonError
+
+if TYPE_CHECKING:  # the runtime (and pandas) load on first use, not with %load_ext
+    from paragon_nb.runtime.project import Project
 
 __all__ = [
     "ParagonMagics",
@@ -103,7 +106,7 @@ class ParagonMagics(Magics):
 
     def __init__(self, shell: Any = None, **kwargs: Any) -> None:
         super().__init__(shell=shell, **kwargs)
-        self._project: Any = None
+        self._project: Project | None = None
         self._sandbox: Any = None
         self._last_not_triggered: tuple[str, tuple[str, ...]] | None = None
         self._commands: dict[str, Callable[[list[str]], Any]] = {
@@ -119,13 +122,13 @@ class ParagonMagics(Magics):
 
     # project ----------------------------------------------------------------------------
     @property
-    def project(self) -> Any:
+    def project(self) -> Project:
         """The current project, opened (or created) at ``project_path`` on first use."""
         if self._project is None:
             self.open_project(self.project_path)
         return self._project
 
-    def open_project(self, path: str | Path) -> Any:
+    def open_project(self, path: str | Path) -> Project:
         from paragon_nb.runtime.project import Project
 
         folder = Path(path).expanduser()
@@ -258,7 +261,9 @@ class ParagonMagics(Magics):
         target: Any = argv[0]
         if isinstance(target, str | Path):
             return self.open_project(target)
-        if not hasattr(target, "trigger_event"):
+        from paragon_nb.runtime.project import Project
+
+        if not isinstance(target, Project):
             raise UsageError(f"{target!r} is neither a folder nor a Project")
         if self._project is not None and self._project is not target:
             self._project.close()

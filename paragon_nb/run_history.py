@@ -15,9 +15,12 @@ from __future__ import annotations
 import html
 import json
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from paragon_nb._theme import COLOURS, STATUS_COLOURS
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["NO_RUNS_HINT", "RunHistory", "bounded_json"]
 
@@ -46,10 +49,10 @@ def _missing(value: Any) -> bool:
     )
 
 
-def _records(table: Any) -> list[dict[str, Any]]:
-    """Rows as dicts (a DataFrame's records), missing values (NaN/NaT) as None."""
-    rows = table.to_dict(orient="records") if hasattr(table, "to_dict") else table
-    return [{k: (None if _missing(v) else v) for k, v in dict(row).items()} for row in rows]
+def _records(table: pd.DataFrame) -> list[dict[str, Any]]:
+    """A frame's rows as dicts, missing values (NaN/NaT) as None."""
+    rows = table.to_dict(orient="records")
+    return [{k: (None if _missing(v) else v) for k, v in row.items()} for row in rows]
 
 
 def bounded_json(value: Any, *, max_lines: int = MAX_LINES, max_chars: int = MAX_CHARS) -> str:
@@ -128,7 +131,7 @@ class RunHistory:
 
     def __init__(
         self,
-        runs: Any,
+        runs: pd.DataFrame,
         *,
         details: Callable[[str], Mapping[str, Any]] | None = None,
         last: int | None = 10,

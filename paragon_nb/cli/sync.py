@@ -1,10 +1,11 @@
 """``paragon-nb sync FILE``: the sync from the shell (the work is :func:`paragon_nb.sync_leads`).
 
-Streams CSV (UTF-8, comma/semicolon/tab sniffed or ``--delimiter``, quoted fields,
-embedded newlines; every value kept as text so the validator coerces it exactly as for a
-notebook) or Parquet in ``--chunk-size`` rows, so memory stays flat for any file size;
-connects with MARKETO_* variables, else the local sandbox state under the home folder;
-prints a plain-text summary and writes an optional report with one row per input row.
+Streams CSV with pyarrow's streaming reader (UTF-8, checked first; comma/semicolon/tab
+sniffed or ``--delimiter``; quoted fields, embedded newlines; every value kept as text so
+the validator coerces it exactly as for a notebook) or Parquet in ``--chunk-size`` rows,
+so memory stays flat for any file size; connects with MARKETO_* variables, else the local
+sandbox state under the home folder; prints a plain-text summary and writes an optional
+report with one row per input row.
 Exit codes: 0 every row created/updated/upserted/unchanged, 1 some rows
 invalid/skipped/failed (all reported), 2 usage or configuration errors, including a corrupt
 journal (raised as ``ParagonError`` before anything is written; :func:`paragon_nb.cli.main`
@@ -16,8 +17,6 @@ prints them).
 from __future__ import annotations
 
 import argparse
-import contextlib
-import csv
 import os
 import shlex
 import sys
@@ -33,10 +32,8 @@ if TYPE_CHECKING:  # the sync stack (pandas) is imported when `sync` runs, not f
 __all__ = [
     "SYNC_EPILOG",
     "add_parser",
-    "check_utf8",
     "connect",
     "run",
-    "sniff_delimiter",
     "summary_table",
 ]
 
@@ -131,32 +128,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def sniff_delimiter(path: Path) -> str:
-    """The delimiter of a CSV file: comma, semicolon (Excel in many European locales) or
-    tab, from its first 64 KB; comma when nothing else is evident."""
-    with path.open("rb") as fh:
-        sample = fh.read(65_536).decode("utf-8", errors="replace")
-    try:
-        return csv.Sniffer().sniff(sample, delimiters=",;\t").delimiter
-    except csv.Error:
-        return ","
-
-
-def check_utf8(path: Path) -> None:
-    """Raise ``ConfigurationError`` naming the line and column of the first byte that is
-    not UTF-8 (a file saved as Latin-1 or Windows-1252)."""
-    with path.open("rb") as fh:
-        for number, line in enumerate(fh, start=1):
-            try:
-                line.decode("utf-8")
-            except UnicodeDecodeError as exc:
-                raise ConfigurationError(
-                    f"{str(path)!r} is not UTF-8: line {number}, column {exc.start + 1} holds "
-                    f"byte 0x{line[exc.start]:02x} ({exc.reason}); re-save the file as UTF-8 "
-                    "(Excel: CSV UTF-8)"
-                ) from None
-
-
 def _parse_map(items: list[str]) -> dict[str, str]:
     out: dict[str, str] = {}
     for item in items:
@@ -210,7 +181,7 @@ def run(args: argparse.Namespace) -> int:
     from paragon_nb.sync.options import DEFAULT_CHUNK_SIZE
     from paragon_nb.sync.result import OK_STATUSES, PlanStatus
     from paragon_nb.sync.runner import sync_leads
-    from paragon_nb.sync.sources import PARQUET_SUFFIXES
+    from paragon_nb.sync.sources import PARQUET_SUFFIXES, csv_source
 
     path = Path(args.file)
     if not path.is_file():
@@ -221,39 +192,33 @@ def run(args: argparse.Namespace) -> int:
     source: Any = path
     chunk_size = int(args.chunk_size or DEFAULT_CHUNK_SIZE)
     if path.suffix.lower() not in PARQUET_SUFFIXES:
-        check_utf8(path)
         given = (
             {"\\t": "\t", "tab": "\t"}.get(args.delimiter, args.delimiter)
             if args.delimiter
             else None
         )
-        delimiter = given or sniff_delimiter(path)
-        source = _csv_chunks(path, delimiter, chunk_size)
+        # pyarrow's streaming reader; UTF-8 checked first (line and column named), the
+        # delimiter sniffed unless given
+        source = csv_source(path, chunk_size=chunk_size, delimiter=given)
     progress = False if args.no_progress else None
+    client = connect()
     try:
-        client = connect()
-    except BaseException:
-        if hasattr(source, "close"):
-            source.close()
-        raise
-    try:
-        with contextlib.closing(source) if hasattr(source, "close") else contextlib.nullcontext():
-            result = sync_leads(
-                source,
-                client,
-                list=args.list_name,
-                create_list=bool(args.create_list),
-                lookup_field=args.lookup_field,
-                mapping=mapping or None,
-                ignore=list(args.ignore or []),
-                action=args.action,
-                dry_run=bool(args.dry_run),
-                method=args.method,
-                progress=progress,
-                full_resync=bool(args.full_resync),
-                chunk_size=chunk_size,
-                report=args.report,
-            )
+        result = sync_leads(
+            source,
+            client,
+            list=args.list_name,
+            create_list=bool(args.create_list),
+            lookup_field=args.lookup_field,
+            mapping=mapping or None,
+            ignore=list(args.ignore or []),
+            action=args.action,
+            dry_run=bool(args.dry_run),
+            method=args.method,
+            progress=progress,
+            full_resync=bool(args.full_resync),
+            chunk_size=chunk_size,
+            report=args.report,
+        )
     finally:
         client.close()
     print(summary_table(result))
@@ -275,14 +240,3 @@ def run(args: argparse.Namespace) -> int:
         )
         return 1
     return 0
-
-
-def _csv_chunks(path: Path, delimiter: str, chunk_size: int) -> Any:
-    """The file in chunks of text cells (pandas' C reader: quoted fields, embedded newlines,
-    any delimiter); empty cells stay empty strings, as the validator expects."""
-    import pandas as pd
-
-    reader = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[], encoding="utf-8",
-                       sep=delimiter, skip_blank_lines=False, chunksize=chunk_size)  # fmt: skip
-    reader.source_name = str(path)  # what sync_history shows as the input
-    return reader

@@ -173,6 +173,8 @@ class Engine:
         if self._closing.is_set() or not self.executes:
             return []
         now = self._clock.time()
+        if not self._log.any_due(now=now):
+            return []
         rows = self._log.claim_due(
             self.owner, now=now, lease_until=now + self.lease_seconds, limit=limit
         )

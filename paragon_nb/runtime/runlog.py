@@ -262,6 +262,19 @@ class RunLog:
             ).fetchall()  # fmt: skip
         return [_run_row(r) for r in sorted(rows, key=lambda r: r["seq"])]
 
+    def any_due(self, *, now: float) -> bool:
+        """Whether :meth:`claim_due` would find a run (a read: idle workers polling for work
+        do not take the write lock, which event accepts need)."""
+        marks = ", ".join("?" for _ in UNFINISHED)
+        row = self._store.one(
+            f"SELECT id FROM runs WHERE status IN ({marks}) AND (owner IS NULL OR "
+            f"lease_until IS NULL OR lease_until < ?) AND COALESCE(not_before, 0) <= ? LIMIT 1",
+            *UNFINISHED,
+            now,
+            now,
+        )
+        return row is not None
+
     def renew(self, owner: str, *, lease_until: float) -> None:
         """Extend the lease of every unfinished run ``owner`` holds (its heartbeat)."""
         marks = ", ".join("?" for _ in UNFINISHED)

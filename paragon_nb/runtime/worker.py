@@ -73,13 +73,17 @@ class Worker:
         """Claim and run until ``stop`` is set; then finish what is held for up to
         ``drain`` seconds and hand back the rest (the caller closes the project)."""
         reaped = -float("inf")
+        idle = self.poll
         while not stop.is_set():
             now = time.monotonic()
             if now - reaped >= REAP_EVERY:
                 self.project.reap_runs()
                 reaped = now
-            if not self.step():
-                stop.wait(self.poll)
+            if self.step():
+                idle = self.poll
+            else:  # nothing to claim: look less often the longer it stays so (<= 4 x poll)
+                stop.wait(idle)
+                idle = min(idle * 2, self.poll * 4)
         self.project.wait_idle(drain)
 
 

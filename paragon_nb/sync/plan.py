@@ -34,6 +34,8 @@ __all__ = ["BODY_BUDGET", "Plan", "make_plan"]
 
 # Bytes of ``input`` one Sync Leads body may carry (the 1 MB limit less the envelope).
 BODY_BUDGET = MAX_BODY_BYTES - ENVELOPE_ALLOWANCE
+# Rows serialised (and fingerprinted) per step: bounds the step's temporaries to a few MB.
+SERIALISE_ROWS = 25_000
 
 
 class Keys:
@@ -94,6 +96,8 @@ def _duplicates(keys: Keys, valid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return valid, valid
     # Encode the whole column (no copy of the valid keys), then look at valid rows only.
     encoded = pc.dictionary_encode(keys.array)
+    if len(encoded.dictionary) == len(keys.array) - keys.array.null_count:
+        return valid[:0], valid[:0]  # every key distinct (the usual case)
     codes = encoded.indices.to_numpy(zero_copy_only=False)[valid].astype(np.int64)
     order = np.arange(len(codes), dtype=np.int64)
     last = np.full(len(encoded.dictionary), -1, dtype=np.int64)
@@ -126,7 +130,7 @@ class Plan:
     pending: np.ndarray  # bool
     settled: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     clear_missing: bool = False
-    _texts: pa.Array | None = None  # JSON text per fingerprinted row (see fingerprints)
+    _texts: pa.ChunkedArray | None = None  # JSON text per fingerprinted row (see fingerprints)
     _text_at: np.ndarray | None = None  # position -> index into _texts, -1 when absent
 
     @property
@@ -157,15 +161,21 @@ class Plan:
         self.list_only = np.setdiff1d(self.list_only, positions).astype(np.int64)
         self.settled = np.setdiff1d(self.settled, positions).astype(np.int64)
 
-    def _rows(self, positions: np.ndarray) -> pa.Array:
+    def _rows(self, positions: np.ndarray) -> pa.Array | pa.ChunkedArray:
         """The JSON object texts of ``positions``: taken from the texts the fingerprints
         were computed from (one serialisation per row), else serialised now."""
         positions = np.asarray(positions, dtype=np.int64)
         if self._texts is not None and len(positions):
             at = self._text_at[positions]
             if (at >= 0).all():
+                if _contiguous(at):
+                    return self._texts.slice(int(at[0]), len(at))
                 return self._texts.take(pa.array(at))
-        frame = self.prepared.frame.iloc[positions]
+        frame = self.prepared.frame
+        if _contiguous(positions):
+            frame = frame.iloc[int(positions[0]) : int(positions[-1]) + 1]
+        else:
+            frame = frame.iloc[positions]
         return row_json(
             frame, clear_missing=self.clear_missing, first=self.mapping.lookup_field.name
         )
@@ -200,14 +210,31 @@ class Plan:
 
     def fingerprints(self, positions: np.ndarray, *, keep: bool = False) -> np.ndarray:
         """Fingerprints of the JSON texts of ``positions``; ``keep=True`` keeps the texts
-        (one Arrow buffer, about the size of the JSON) so the batches send the very text
-        that was fingerprinted instead of serialising the rows again."""
-        texts = self._rows(positions)
+        (Arrow buffers, about the size of the JSON) so the batches send the very text
+        that was fingerprinted instead of serialising the rows again. Serialised
+        ``SERIALISE_ROWS`` rows at a time: the temporaries of a step stay small."""
+        parts: list[pa.Array] = []
+        fps: list[np.ndarray] = [np.zeros(0, dtype=np.int64)]
+        for start in range(0, len(positions), SERIALISE_ROWS):
+            texts = self._rows(positions[start : start + SERIALISE_ROWS])
+            fps.append(row_fingerprints(texts, np.arange(len(texts))))
+            if keep:
+                parts.append(texts)
         if keep:
             self._text_at = np.full(self.n, -1, dtype=np.int64)
             self._text_at[positions] = np.arange(len(positions))
-            self._texts = texts
-        return row_fingerprints(texts, np.arange(len(positions)))
+            self._texts = pa.chunked_array(parts, type=pa.large_string())
+        return np.concatenate(fps)
+
+
+def _contiguous(positions: np.ndarray) -> bool:
+    """Whether ``positions`` are consecutive ascending (a slice, no copy needed)."""
+    n = len(positions)
+    return (
+        n > 0
+        and int(positions[-1]) - int(positions[0]) == n - 1
+        and bool((np.diff(positions) == 1).all())
+    )
 
 
 def make_plan(

@@ -135,6 +135,8 @@ class SyncResult:
     rows_path: Path | None = None
     _counts: dict[str, int] | None = field(default=None, repr=False)
     _rerun: Callable[[np.ndarray], SyncResult] | None = field(default=None, repr=False)
+    # streamed syncs: rerun the whole sync (the journal resumes it), or why it cannot be
+    _resume: Callable[[], SyncResult] | str | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         if self.rows is None:
@@ -241,8 +243,19 @@ class SyncResult:
         """Send the ``failed`` rows (and Marketo-skipped ones) again with the same arguments;
         returns a new result for the whole input with those rows replaced.
 
-        Raises ``ValueError`` for dry runs (nothing to retry).
+        A streamed result (file, Dask or Spark input) reruns the same sync over the whole
+        input: the journal sends only the rows not finished, so the new result says
+        ``unchanged`` for rows an earlier run finished.
+
+        Raises ``ValueError`` for dry runs (nothing to retry) and for streamed inputs that
+        cannot be read again (an iterable: call ``sync_leads`` again with the same chunks).
         """
+        if not self.dry_run and self._resume is not None:
+            if isinstance(self._resume, str):
+                raise ValueError(f"this result cannot be retried: {self._resume}")
+            if not ({SyncStatus.FAILED.value, SyncStatus.SKIPPED.value} & set(self.counts)):
+                return self  # (counts, not rows: a streamed result stays on disk)
+            return self._resume()
         if self.dry_run or self._rerun is None:
             raise ValueError("this result cannot be retried (dry run, or built by hand)")
         status = self.rows["status"].to_numpy(dtype=object)

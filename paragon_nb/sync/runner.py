@@ -142,6 +142,8 @@ def run_sync(data: Any, client: MarketoClient, options: SyncOptions) -> SyncResu
     try:
         if source.streamed:
             result = stream_sync(run, source)
+            if not options.dry_run:
+                result._resume = _resumer(data, client, options)
         else:
             frame = next(source.frames)
             result = run.frame(frame)
@@ -164,6 +166,24 @@ def run_sync(data: Any, client: MarketoClient, options: SyncOptions) -> SyncResu
         return result
     finally:
         run.close()
+
+
+def _resumer(data: Any, client: MarketoClient, options: SyncOptions) -> Any:
+    """How ``retry()`` resumes a streamed sync: the same sync again over the same input,
+    which the journal turns into sending only the rows not finished. Only for inputs that
+    can be read a second time (a path, a Dask or Spark DataFrame) with the journal on;
+    else the reason ``retry()`` gives instead."""
+    if options.journal is False:
+        return (
+            "this streamed sync ran with journal=False, so a retry would send every row "
+            "again; rerun sync_leads with the journal on (the default) to resume"
+        )
+    if isinstance(data, str | Path) or type(data).__module__.split(".")[0] in ("dask", "pyspark"):
+        return lambda: run_sync(data, client, options)
+    return (
+        "a streamed sync of an iterable cannot read its input again; call sync_leads again "
+        "with the same chunks: the journal sends only the rows not finished"
+    )
 
 
 def _write_report(result: SyncResult, path: Path) -> None:

@@ -26,9 +26,7 @@ __all__ = ["arrow_text", "batch_records", "batch_text", "row_fingerprints", "row
 _ESCAPES = (("\\", "\\\\"), ('"', '\\"'), ("\n", "\\n"), ("\r", "\\r"), ("\t", "\\t"),
             ("\b", "\\b"), ("\f", "\\f"))  # fmt: skip
 _OTHER_CONTROL = r"[\x00-\x07\x0b\x0e-\x1f]"
-
-
-CHUNK_ROWS = 100_000
+_OTHER_CONTROL_BYTES = frozenset([*range(0x00, 0x08), 0x0B, *range(0x0E, 0x20)])
 
 
 def _s(text: str) -> pa.Scalar:
@@ -55,10 +53,15 @@ def _escaped(s: pd.Series) -> pa.Array:
         return arr
     raw = np.frombuffer(data, dtype=np.uint8)
     # One pass over the bytes: most columns hold no quote, backslash or control char.
-    if not ((raw < 0x20) | (raw == 0x22) | (raw == 0x5C)).any():
+    special = (raw < 0x20) | (raw == 0x22) | (raw == 0x5C)
+    if not special.any():
         return arr
+    present = set(np.unique(raw[special]).tolist())  # which of them: only those passes
     for old, new in _ESCAPES:
-        arr = pc.replace_substring(arr, old, new)
+        if ord(old) in present:
+            arr = pc.replace_substring(arr, old, new)
+    if not present & _OTHER_CONTROL_BYTES:
+        return arr
     odd = pc.fill_null(pc.match_substring_regex(arr, _OTHER_CONTROL), False)
     if pc.any(odd).as_py():
         texts = arr.to_pylist()
@@ -91,72 +94,30 @@ def row_json(
     ``clear_missing``. Rows where ``first`` is missing get no valid text: they are
     invalid and never sent.
 
-    Built without a per-row Python step: every row is a list of pieces (constant
-    ``,"name":"`` prefixes and value texts) taken from one pool and joined by pyarrow.
+    Built without a per-row Python step: each column becomes ``"name":value`` fragments
+    (null where the value is missing) and pyarrow joins a row's fragments with commas,
+    skipping the nulls, in one pass over all columns.
     """
     names = sorted(str(c) for c in frame.columns)
     if first in names:
         names.remove(first)
         names.insert(0, first)
-    n = len(frame)
     if not names:
-        return pa.array(["{}"] * n, type=pa.large_string())
-    consts: list[str] = ["{", "}", '"', "null"]
-    columns: list[tuple[pa.Array, bool, int, int]] = []  # values, quoted, prefix, bare prefix
-    for j, name in enumerate(names):
+        return pa.array(["{}"] * len(frame), type=pa.large_string())
+    fragments = []
+    for name in names:
         values, quoted = _values(frame[name])
-        key = ("" if j == 0 else ",") + json.dumps(name) + ":"
-        consts.append(key + ('"' if quoted else ""))
-        consts.append(key)
-        columns.append((values, quoted, len(consts) - 2, len(consts) - 1))
-    pool_parts = [pa.array(consts, type=pa.large_string())]
-    bases = []
-    offset = len(consts)
-    for values, *_ in columns:
-        bases.append(offset)
-        pool_parts.append(values)
-        offset += len(values)
-    pool = pa.concat_arrays(pool_parts)
-    slots = [1]
-    for _, quoted, _, _ in columns:
-        slots.append(slots[-1] + (3 if quoted else 2))
-    width = slots[-1] + 1
-    out = []
-    for start in range(0, n, CHUNK_ROWS):
-        stop = min(n, start + CHUNK_ROWS)
-        m = stop - start
-        rows = np.arange(start, stop, dtype=np.int64)
-        idx = np.empty((m, width), dtype=np.int64)
-        idx[:, 0] = 0
-        idx[:, -1] = 1
-        complete = True
-        for j, (values, quoted, prefix, bare) in enumerate(columns):
-            col = slots[j]
-            chunk = values.slice(start, m)
-            if chunk.null_count == 0:
-                idx[:, col] = prefix
-                idx[:, col + 1] = bases[j] + rows
-                if quoted:
-                    idx[:, col + 2] = 2
-                continue
-            valid = chunk.is_valid().to_numpy(zero_copy_only=False)
-            idx[:, col] = np.where(valid, prefix, bare if clear_missing else -1)
-            idx[:, col + 1] = np.where(valid, bases[j] + rows, 3 if clear_missing else -1)
-            if quoted:
-                idx[:, col + 2] = np.where(valid, 2, -1)
-            complete = complete and clear_missing and not quoted  # else gaps (-1)
-        if complete:
-            flat = idx.ravel()
-            offsets = np.arange(0, (m + 1) * width, width, dtype=np.int64)
+        key = json.dumps(name) + ":"
+        if quoted:
+            fragment = pc.binary_join_element_wise(_s(key + '"'), values, _s('"'), _s(""))
         else:
-            keep = idx >= 0
-            flat = idx[keep]
-            offsets = np.zeros(m + 1, dtype=np.int64)
-            np.cumsum(keep.sum(axis=1), out=offsets[1:])
-        pieces = pool.take(pa.array(flat))
-        lists = pa.LargeListArray.from_arrays(pa.array(offsets), pieces)
-        out.append(pc.binary_join(lists, _s("")))
-    return pa.concat_arrays(out) if len(out) > 1 else out[0]
+            fragment = pc.binary_join_element_wise(_s(key), values, _s(""))
+        if clear_missing:
+            fragment = pc.fill_null(fragment, _s(key + "null"))
+        fragments.append(fragment)
+    inner = pc.binary_join_element_wise(*fragments, _s(","), null_handling="skip")
+    out = pc.binary_join_element_wise(_s("{"), inner, _s("}"), _s(""))
+    return out.combine_chunks() if isinstance(out, pa.ChunkedArray) else out
 
 
 def batch_text(rows: pa.Array, positions: Sequence[int] | np.ndarray) -> str:
@@ -175,6 +136,8 @@ def row_fingerprints(rows: pa.Array, positions: np.ndarray) -> np.ndarray:
     the same number in every process (SipHash with pandas' fixed key)."""
     if len(positions) == 0:
         return np.zeros(0, dtype=np.int64)
-    taken = rows.take(pa.array(np.asarray(positions, dtype=np.int64)))
+    positions = np.asarray(positions, dtype=np.int64)
+    whole = len(positions) == len(rows) and bool((positions == np.arange(len(rows))).all())
+    taken = rows if whole else rows.take(pa.array(positions))
     texts = np.asarray(taken.to_numpy(zero_copy_only=False), dtype=object)
     return pd.util.hash_array(texts, categorize=False).view(np.int64)

@@ -22,6 +22,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +39,7 @@ from paragon_nb.sync.result import ROW_SCHEMA, PlanStatus, SyncResult, SyncStatu
 from paragon_nb.sync.sender import want_progress
 from paragon_nb.sync.sources import Source
 
-__all__ = ["ReportWriter", "Seen", "stream_sync"]
+__all__ = ["ReportWriter", "Seen", "release_memory", "stream_sync"]
 
 
 class Seen:
@@ -159,53 +160,20 @@ def stream_sync(run: Any, source: Source) -> SyncResult:
     writer = ReportWriter(home / f"sync-{stamp}-{uuid.uuid4().hex[:8]}.parquet")
     seen = Seen()
     fixups: dict[int, tuple[str, str | None]] = {}
-    planned, offset, lookup_column = 0, 0, None
     bar = None
     if want_progress(o.progress):
         from tqdm.auto import tqdm
 
         bar = tqdm(unit="rows", desc="sync", leave=True)
+    state = _StreamState(seen=seen, writer=writer, fixups=fixups)
     try:
         for i, df in enumerate(source.frames):
-            df = df.reset_index(drop=True)
-            plan = run.plan(df)
-            lookup_column = plan.mapping.lookup_column
-            lookup = (lookup_column, run.lookup_values(plan, df))
-            last = _kept(plan)
-            keys = plan.keys.many(last)
-            inherit: dict[int, str | None] = {}
-            earlier = seen.earlier(keys)
-            for p, key in zip(last.tolist(), keys, strict=True):
-                if key in earlier:
-                    q, status = earlier[key]
-                    fixups[q] = (
-                        f"duplicate {o.lookup_field} {key!r}: row {offset + p} (a later "
-                        "occurrence) was sent instead",
-                        status,
-                    )
-                    inherit[p] = status
-            if o.dry_run:
-                result = run.dry(plan, lookup, removals=0, setup=run.setup_calls if i == 0 else 0)
-                planned += int(result.planned_calls or 0)
-                rows = result.rows
-            else:
-                run.ensure_list()
-                run.send(plan, bar=bar)
-                rows = plan.result_rows(lookup_values=lookup[1])
-            status = rows["status"].to_numpy(dtype=object)
-            for p, old in inherit.items():  # the lead was created earlier in this run
-                if old in (SyncStatus.CREATED.value, PlanStatus.WOULD_CREATE.value) and status[
-                    p
-                ] in (SyncStatus.UPDATED.value, SyncStatus.UNCHANGED.value,
-                      PlanStatus.WOULD_UPDATE.value):  # fmt: skip
-                    status[p] = old
-            rows["status"] = pd.array(status, dtype="str")
-            rows.index = pd.RangeIndex(offset, offset + len(df), name="row")
-            writer.write(rows.reset_index())
-            seen.record(keys, (last + offset).tolist(), status[last].tolist())
-            offset += len(df)
-            if bar is not None and o.dry_run:
-                bar.update(len(df))
+            # Everything of a chunk lives in _one_chunk's frame: nothing of chunk k is alive
+            # while chunk k+1 is read and planned (peak memory is one chunk, not two).
+            _one_chunk(run, state, df, first=i == 0, bar=bar)
+            del df
+            release_memory()
+        planned, offset, lookup_column = state.planned, state.offset, state.lookup_column
         if offset == 0:
             raise ConfigurationError(f"the input ({source.description}) has no rows")
         path = writer.close(
@@ -223,6 +191,71 @@ def stream_sync(run: Any, source: Source) -> SyncResult:
                      remaining_quota=dryrun.remaining_quota(run.client))  # fmt: skip
     return SyncResult(rows_path=path, _counts=dict(writer.counts), lookup_column=lookup_column,
                       **meta, **extra)  # fmt: skip
+
+
+@dataclass
+class _StreamState:
+    """What a streamed sync carries from one chunk to the next (all bounded but ``fixups``,
+    one entry per cross-chunk duplicate)."""
+
+    seen: Seen
+    writer: ReportWriter
+    fixups: dict[int, tuple[str, str | None]]
+    planned: int = 0
+    offset: int = 0
+    lookup_column: str | None = None
+
+
+def _one_chunk(run: Any, state: _StreamState, df: pd.DataFrame, *, first: bool, bar: Any) -> None:
+    """Plan, send (or dry-run) one chunk and write its result rows."""
+    o = run.o
+    offset = state.offset
+    df = df.reset_index(drop=True)
+    plan = run.plan(df)
+    state.lookup_column = plan.mapping.lookup_column
+    lookup = (state.lookup_column, run.lookup_values(plan, df))
+    last = _kept(plan)
+    keys = plan.keys.many(last)
+    inherit: dict[int, str | None] = {}
+    earlier = state.seen.earlier(keys)
+    for p, key in zip(last.tolist(), keys, strict=True):
+        if key in earlier:
+            q, status = earlier[key]
+            state.fixups[q] = (
+                f"duplicate {o.lookup_field} {key!r}: row {offset + p} (a later "
+                "occurrence) was sent instead",
+                status,
+            )
+            inherit[p] = status
+    if o.dry_run:
+        result = run.dry(plan, lookup, removals=0, setup=run.setup_calls if first else 0)
+        state.planned += int(result.planned_calls or 0)
+        rows = result.rows
+    else:
+        run.ensure_list()
+        run.send(plan, bar=bar)
+        rows = plan.result_rows(lookup_values=lookup[1])
+    status = rows["status"].to_numpy(dtype=object)
+    for p, old in inherit.items():  # the lead was created earlier in this run
+        if old in (SyncStatus.CREATED.value, PlanStatus.WOULD_CREATE.value) and status[p] in (
+            SyncStatus.UPDATED.value,
+            SyncStatus.UNCHANGED.value,
+            PlanStatus.WOULD_UPDATE.value,
+        ):
+            status[p] = old
+    rows["status"] = pd.array(status, dtype="str")
+    rows.index = pd.RangeIndex(offset, offset + len(df), name="row")
+    state.writer.write(rows.reset_index())
+    state.seen.record(keys, (last + offset).tolist(), status[last].tolist())
+    state.offset = offset + len(df)
+    if bar is not None and o.dry_run:
+        bar.update(len(df))
+
+
+def release_memory() -> None:
+    """Hand the memory a finished chunk used back to the OS: Arrow's pool (mimalloc or
+    jemalloc) otherwise keeps freed pages for reuse, and RSS creeps up chunk by chunk."""
+    pa.default_memory_pool().release_unused()
 
 
 def _kept(plan: Plan) -> np.ndarray:

@@ -11,10 +11,10 @@ from typing import Any
 import httpx
 import pytest
 from IPython.core.interactiveshell import InteractiveShell
+from runtime_rest.e2e import in_process_factory  # tests/ is on sys.path (pytest's rootdir)
 from traitlets.config import Config
 
 from paragon_nb._clock import FakeClock
-from paragon_nb.marketo.client import MarketoClient
 from paragon_nb.runtime.project import Project
 from paragon_nb.sandbox.app import SandboxApp
 
@@ -73,15 +73,7 @@ def project(tmp_path: Path, app: SandboxApp, clock: FakeClock) -> Iterator[Proje
         target = refused if request.url.host == UNREACHABLE_HOST else sandbox
         return target.handle_request(request)
 
-    def factory(creds: Any) -> MarketoClient:
-        return MarketoClient(
-            creds.endpoint,
-            creds.client_id,
-            creds.client_secret,
-            identity=creds.identity,
-            transport=httpx.MockTransport(transport),
-        )
-
+    factory = in_process_factory(httpx.MockTransport(transport))
     proj = Project.create(
         "Portal test", path=tmp_path / "proj", clock=clock, client_factory=factory
     )

@@ -24,7 +24,7 @@ import pytest
 from cli_process import start_cli
 from runtime_rest.e2e import EVENT, connect_and_enable, lead, seed_project
 
-from paragon_nb.runtime.location import Location
+from paragon_nb.runtime.project import Project
 from paragon_nb.sandbox.server import MarketoSandbox
 
 pytestmark = pytest.mark.slow
@@ -49,17 +49,27 @@ def _until(check: Callable[[], bool], *, within: float, what: str) -> None:
 
 
 class Store:
-    """Read-only looks at the project database (folder or PostgreSQL) from the test process."""
+    """Looks at the project's database from the test process, through a project that only
+    reads (it accepts nothing and runs nothing), so a folder and a URL read alike."""
 
-    def __init__(self, where: Path | str) -> None:
-        self.db = Location.of(where).database()
+    def __init__(self, location: Path | str) -> None:
+        self.project = Project.open(location, resume=False, execute_runs=False)
 
     def value(self, sql: str, *args: Any) -> Any:
-        row = self.db.one(sql, *args)
-        return None if row is None else next(iter(dict(row).values()))
+        row = self.project._store.one(sql, *args)
+        return None if row is None else row["v"]
 
     def rows(self, sql: str, *args: Any) -> list[Any]:
-        return self.db.all(sql, *args)
+        return self.project._store.all(sql, *args)
+
+    def close(self) -> None:
+        self.project.close()
+
+
+@pytest.fixture
+def location(store: Path | str) -> Path | str:
+    """Where the project lives: a folder and a PostgreSQL URL (the ``store`` fixture)."""
+    return store
 
 
 @pytest.fixture
@@ -73,10 +83,9 @@ def processes() -> Iterator[list[subprocess.Popen[str]]]:
 
 
 def test_three_workers_one_killed_nothing_lost_nothing_doubled_no_606_615(
-    store: Path | str, processes: list[subprocess.Popen[str]]
+    location: Path | str, processes: list[subprocess.Popen[str]], request: pytest.FixtureRequest
 ) -> None:
-    """On both stores (``store``): a folder, and PostgreSQL as the issue asks."""
-    folder = store
+    folder = location
     # Marketo's real limits; latency keeps batches in flight when the kill lands
     with MarketoSandbox(latency=0.05) as sandbox:
         listing = sandbox.app.create_list("Newsletter")
@@ -98,7 +107,8 @@ def test_three_workers_one_killed_nothing_lost_nothing_doubled_no_606_615(
             workers.append(proc)
             assert hello["project_id"] == project_id
         victim = workers[0]
-        db = Store(folder)
+        store = Store(folder)
+        request.addfinalizer(store.close)
 
         url = f"{info['url']}/projects/{project_id}/sdk/events/trigger"
         accepted: list[str] = []
@@ -110,7 +120,7 @@ def test_three_workers_one_killed_nothing_lost_nothing_doubled_no_606_615(
         def victim_holds() -> list[str]:
             return [
                 r["id"]
-                for r in db.rows(
+                for r in store.rows(
                     "SELECT id FROM runs WHERE owner LIKE ? AND status IN ('queued', 'running')",
                     f"%:{victim.pid}:%",
                 )
@@ -122,7 +132,7 @@ def test_three_workers_one_killed_nothing_lost_nothing_doubled_no_606_615(
             tick = threading.Event()
             while time.monotonic() < deadline:
                 held = victim_holds()
-                done = db.value("SELECT COUNT(*) FROM runs WHERE status = 'succeeded'")
+                done = store.value("SELECT COUNT(*) AS v FROM runs WHERE status = 'succeeded'")
                 if held and done:
                     os.kill(victim.pid, signal.SIGKILL)
                     kill_at.append(time.time())
@@ -154,11 +164,13 @@ def test_three_workers_one_killed_nothing_lost_nothing_doubled_no_606_615(
         assert len(accepted) == BURST
 
         def all_finished() -> bool:
-            return not db.value("SELECT COUNT(*) FROM runs WHERE status IN ('queued', 'running')")
+            return not store.value(
+                "SELECT COUNT(*) AS v FROM runs WHERE status IN ('queued', 'running')"
+            )
 
         _until(all_finished, within=240, what="every run to finish after the kill")
 
-        runs = db.rows("SELECT id, event_id, status, owner, error, ended FROM runs")
+        runs = store.rows("SELECT id, event_id, status, owner, error, ended FROM runs")
         per_event = Counter(r["event_id"] for r in runs)
         assert set(accepted) == set(per_event) and set(per_event.values()) == {1}
         assert {r["status"] for r in runs} == {"succeeded"}, [r["error"] for r in runs][:3]
@@ -180,16 +192,16 @@ def test_three_workers_one_killed_nothing_lost_nothing_doubled_no_606_615(
         for proc in [*workers[1:], serve]:
             _, err = proc.communicate(timeout=60)
             assert proc.returncode == 0, err[-2000:]
-        assert not db.value(
-            "SELECT COUNT(*) FROM runs WHERE owner IS NOT NULL AND status IN ('queued', 'running')"
+        assert not store.value(
+            "SELECT COUNT(*) AS v FROM runs "
+            "WHERE owner IS NOT NULL AND status IN ('queued', 'running')"
         )
-        db.db.close()
 
 
 def test_serve_with_workers_starts_them_runs_the_events_and_stops_them(
-    tmp_path: Path, processes: list[subprocess.Popen[str]]
+    location: Path | str, processes: list[subprocess.Popen[str]], request: pytest.FixtureRequest
 ) -> None:
-    folder = tmp_path / "proj"
+    folder = location
     with MarketoSandbox() as sandbox:
         listing = sandbox.app.create_list("Newsletter")
         seeded = seed_project(folder)
@@ -209,8 +221,9 @@ def test_serve_with_workers_starts_them_runs_the_events_and_stops_them(
                 answer = http.post(url, json=body, headers={"Authorization": f"Bearer {token}"})
                 assert answer.status_code == 201
         store = Store(folder)
+        request.addfinalizer(store.close)
         _until(
-            lambda: store.value("SELECT COUNT(*) FROM runs WHERE status = 'succeeded'") == 20,
+            lambda: store.value("SELECT COUNT(*) AS v FROM runs WHERE status = 'succeeded'") == 20,
             within=60,
             what="the workers to run the 20 events",
         )

@@ -17,13 +17,12 @@ import httpx
 import pytest
 
 from paragon_nb._clock import FakeClock
-from paragon_nb.marketo.client import MarketoClient
 from paragon_nb.runtime.project import Project
 from paragon_nb.runtime.server import RestApp
 from paragon_nb.sandbox.app import SandboxApp
 from paragon_nb.tokens import SigningKey, sign_user_token
 
-from .e2e import EVENT, SEED_SPEC, WORKFLOW, lead
+from .e2e import EVENT, SEED_SPEC, WORKFLOW, in_process_factory, lead
 
 OTHER_KEY = SigningKey.generate()
 #: the Marketo credentials the sandbox accepts; ``DOWN`` is an endpoint whose host refuses
@@ -64,11 +63,7 @@ def make_stub(
     def route(request: httpx.Request) -> httpx.Response:
         return (refused if request.url.host == "down.invalid" else reach).handle_request(request)
 
-    def factory(creds: Any) -> MarketoClient:
-        transport = httpx.MockTransport(route)
-        return MarketoClient(creds.endpoint, creds.client_id, creds.client_secret,
-                             identity=creds.identity, transport=transport)  # fmt: skip
-
+    factory = in_process_factory(httpx.MockTransport(route))
     made: list[Project] = []
 
     def make(*, strict: bool = False) -> Project:
