@@ -26,6 +26,7 @@ __all__ = [
     "ENV_SECRET_KEY",
     "SecretBox",
     "home",
+    "key_from_env",
     "load_or_create_key",
 ]
 
@@ -51,10 +52,8 @@ def home(*, create: bool = True) -> Path:
 
 def load_or_create_key(folder: Path) -> bytes:
     """The Fernet key: ``$PARAGON_NB_SECRET_KEY``, else ``folder/secret.key`` (made 0600)."""
-    env = os.environ.get(ENV_SECRET_KEY)
-    if env:
-        key = env.strip().encode()
-        _check_key(key, f"${ENV_SECRET_KEY}")
+    key = key_from_env()
+    if key is not None:
         return key
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / KEY_FILE_NAME
@@ -63,6 +62,16 @@ def load_or_create_key(folder: Path) -> bytes:
     except FileNotFoundError:
         key = _create_key_file(path)
     _check_key(key, str(path))
+    return key
+
+
+def key_from_env() -> bytes | None:
+    """The Fernet key in ``$PARAGON_NB_SECRET_KEY`` (checked), or None when it is not set."""
+    env = os.environ.get(ENV_SECRET_KEY, "").strip()
+    if not env:
+        return None
+    key = env.encode()
+    _check_key(key, f"${ENV_SECRET_KEY}")
     return key
 
 

@@ -28,6 +28,7 @@ def test_every_subcommand_comes_from_the_registry_and_runs_its_module() -> None:
         "key",
         "token",
         "api-key",
+        "postgres",
     ]
     modules = {c.__name__.rpartition(".")[2] for c in COMMANDS}
     for name, sub in subs.items():
@@ -37,7 +38,7 @@ def test_every_subcommand_comes_from_the_registry_and_runs_its_module() -> None:
 
 
 @pytest.mark.parametrize(
-    "name", ["sandbox", "sync", "history", "serve", "worker", "key", "token", "api-key"]
+    "name", ["sandbox", "sync", "history", "serve", "worker", "key", "token", "api-key", "postgres"]
 )
 def test_every_flag_is_described(name: str) -> None:
     undocumented = [a.dest for a in _subparsers()[name]._actions if not a.help]

@@ -8,6 +8,7 @@ tests) lives there.
     paragon-nb worker postgresql://app@db.internal/paragon --concurrency 5
     paragon-nb key ./my-project --out private.pem
     paragon-nb token ./my-project user-1 --key private.pem
+    paragon-nb postgres                       # a throwaway PostgreSQL; prints a project URL
 
 Exit codes: 0 success, 1 some records/rows failed (sync), 2 usage or configuration errors.
 
@@ -23,13 +24,13 @@ import sys
 from collections.abc import Sequence
 
 from paragon_nb import __version__
-from paragon_nb.cli import apikeys, history, keys, sandbox, serve, sync, worker
+from paragon_nb.cli import apikeys, history, keys, postgres, sandbox, serve, sync, worker
 from paragon_nb.errors import ParagonError
 
 __all__ = ["COMMANDS", "build_parser", "main"]
 
 # The subparser registry, in the order ``--help`` lists the subcommands.
-COMMANDS = (sandbox, sync, history, serve, worker, keys, apikeys)
+COMMANDS = (sandbox, sync, history, serve, worker, keys, apikeys, postgres)
 
 
 def build_parser() -> argparse.ArgumentParser:

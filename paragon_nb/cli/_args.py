@@ -16,5 +16,6 @@ def add_bind_address(
 
 
 def add_project_folder(p: argparse.ArgumentParser, dest: str = "project") -> None:
-    """The positional project folder (``PROJECT``, or ``PATH`` for ``serve``)."""
-    p.add_argument(dest, metavar=dest.upper(), help="project folder")
+    """The positional project folder or ``postgresql://`` URL (``PROJECT``, or ``PATH`` for
+    ``serve``)."""
+    p.add_argument(dest, metavar=dest.upper(), help="project folder or postgresql:// URL")

@@ -14,7 +14,6 @@ original run saw.
 
 from __future__ import annotations
 
-import sqlite3
 import threading
 import time
 import uuid
@@ -30,6 +29,7 @@ from paragon_nb.errors import (
     RuntimeStateError,
 )
 from paragon_nb.runtime.api import EventReceipt
+from paragon_nb.runtime.db import Row
 from paragon_nb.runtime.engine import Engine
 from paragon_nb.runtime.events import validate_example, validate_payload
 from paragon_nb.runtime.rows import AppEventRow
@@ -289,7 +289,7 @@ class Dispatcher:
         self._engine.start_new([run], payload)
         return str(run["id"])
 
-    def replay(self, row: sqlite3.Row, *, version: int) -> str:
+    def replay(self, row: Row, *, version: int) -> str:
         """A new run of ``row``'s event and settings snapshot on ``version``; returns its id."""
         new = {
             "id": str(uuid.uuid4()),

@@ -43,6 +43,7 @@ from paragon_nb.errors import MarketoAuthError
 from paragon_nb.runtime.api import InstanceQueue, RunStatus, StepStatus
 from paragon_nb.runtime.batcher import InstanceDispatcher
 from paragon_nb.runtime.budget import StoreBudget
+from paragon_nb.runtime.db import DatabaseError
 from paragon_nb.runtime.gateway import MAX_BATCH, MarketoGateway
 from paragon_nb.runtime.outbound import OutboundPolicy
 from paragon_nb.runtime.ownership import (
@@ -307,7 +308,7 @@ class Engine:
             self._log.release(self.owner)
             if self.budget is not None:
                 self.budget.release_all()
-        except Exception:  # the store may already be closed; leases and liveness cover it
+        except DatabaseError:  # the store may already be closed; leases and liveness cover it
             log.debug("could not release the runs of %s", self.owner)
 
     # workers -------------------------------------------------------------------------------

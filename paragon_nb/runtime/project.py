@@ -1,25 +1,28 @@
-"""``Project``: a local, Paragon-compatible project in its own folder.
+"""``Project``: a local, Paragon-compatible project in its own folder or PostgreSQL database.
 
-The folder holds ``project.sqlite3`` (WAL) and ``secret.key`` (0600; or
-``$PARAGON_NB_SECRET_KEY``). A project has a signing key (public half only), App Events,
-workflows (drafts + immutable deployed versions), Connected Users and the events and runs
-they caused. Opening a project resumes the runs a crash or close left unfinished::
+A folder holds ``project.sqlite3`` (WAL) and ``secret.key`` (0600; or
+``$PARAGON_NB_SECRET_KEY``); a ``postgresql://`` URL names a database that is the project's,
+its secrets' key from ``$PARAGON_NB_SECRET_KEY`` (``runtime.location``). A project has a
+signing key (public half only), App Events, workflows (drafts + immutable deployed versions),
+Connected Users and the events and runs they caused. Opening a project upgrades an older
+schema and resumes the runs a crash or close left unfinished::
 
-    project = Project.create("Demo", path="demo-project")
+    project = Project.create("Demo", path="demo-project")   # or path="postgresql://..."
     key = project.generate_signing_key()            # keep key.private_pem: shown once
     project.define_app_event("Lead Created", example={"email": "ada@example.com"})
     project.add_workflow(yaml_text); project.deploy("Sync new leads to Marketo")
     project.connect_user("user-1", "marketo", endpoint=..., client_id=..., client_secret=...)
     project.trigger_event("user-1", "Lead Created", {"email": "bo@example.com"})
 
-Failure modes: NotFoundError (unknown workflow/event/run/folder), WorkflowSpecError (spec or
-deploy check), RuntimeStateError (settings, enablement), TokenError subclasses (tokens),
-EventValidationError (strict projects), MarketoError (connect).
+Failure modes: NotFoundError (unknown workflow/event/run, no project at the path),
+WorkflowSpecError (spec or deploy check), RuntimeStateError (settings, enablement),
+TokenError subclasses (tokens), EventValidationError (strict projects), MarketoError
+(connect), ConfigurationError (no secret key for a PostgreSQL project, or the wrong one),
+StoreError (the database failed, or was written by a newer paragon_nb).
 """
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -39,18 +42,18 @@ from paragon_nb.runtime.dispatch import Dispatcher
 from paragon_nb.runtime.engine import Engine
 from paragon_nb.runtime.events import validate_example
 from paragon_nb.runtime.gateway import ClientFactory, instance_of
+from paragon_nb.runtime.location import Location
 from paragon_nb.runtime.options import ProjectOptions, default_client_factory
 from paragon_nb.runtime.outbound import OutboundPolicy
 from paragon_nb.runtime.secrets import EnvironmentSecrets
 from paragon_nb.runtime.steps import MarketoCredentials
-from paragon_nb.runtime.store import DB_FILE_NAME, ProjectStore, dumps, loads
+from paragon_nb.runtime.store import ProjectStore, dumps, loads
 from paragon_nb.runtime.task_history import TaskHistory
 from paragon_nb.runtime.timers import Timers
 from paragon_nb.runtime.triggers import RequestAnswer, Triggers
 from paragon_nb.runtime.users import ConnectedUsers
 from paragon_nb.runtime.views import events_list, queue_frame, run_detail, runs_frame, users_frame
 from paragon_nb.runtime.workflows import Workflow, WorkflowSpec
-from paragon_nb.settings import SecretBox
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -68,13 +71,19 @@ class Project:
     ``max_queued_runs`` (default 1,000,000) and, for :meth:`open`, ``resume``.
     """
 
-    def __init__(self, path: Path, options: ProjectOptions | None = None) -> None:
+    def __init__(
+        self,
+        path: str | Path | Location,
+        options: ProjectOptions | None = None,
+        *,
+        store: ProjectStore | None = None,
+    ) -> None:
         options = options or ProjectOptions()
-        self._path = path
+        self._where = path if isinstance(path, Location) else Location.of(path)
         self._options = options
         self._clock = options.clock or system_clock
-        self._store = ProjectStore(path / DB_FILE_NAME)
-        self._box = SecretBox.for_folder(path)
+        self._box = self._where.secret_box()  # before any connection: a missing key says so
+        self._store = store or ProjectStore(self._where.database())
         self._budget: StoreBudget | None = None  # set with the engine: its owner holds calls
         self._users = ConnectedUsers(
             self._store,
@@ -150,37 +159,28 @@ class Project:
     def create(
         cls, name: str, *, path: str | Path, options: ProjectOptions | None = None, **changes: Any
     ) -> Project:
-        """A new project in folder ``path`` (created). RuntimeStateError if one is there.
-        ``changes``: :class:`ProjectOptions` fields, e.g. ``clock=FakeClock()``."""
+        """A new project in folder ``path`` (created) or in the empty PostgreSQL database of a
+        ``postgresql://`` URL. RuntimeStateError if one is there. ``changes``:
+        :class:`ProjectOptions` fields, e.g. ``clock=FakeClock()``."""
         chosen = (options or ProjectOptions()).but(**changes)
-        folder = Path(path)
-        if (folder / DB_FILE_NAME).exists():
-            raise RuntimeStateError(
-                f"a project already exists in {str(folder)!r}; use Project.open({str(folder)!r})"
-            )
+        where = Location.of(path)
         if not name or not name.strip():
             raise RuntimeStateError("a project needs a non-empty name")
-        folder.mkdir(parents=True, exist_ok=True)
-        project = cls(folder, chosen)
-        project._store.init(
-            project_id=str(uuid.uuid4()), name=name.strip(), now=project._clock.time()
-        )
-        return project
+        store = where.create_store(name.strip(), now=(chosen.clock or system_clock).time())
+        return cls(where, chosen, store=store)
 
     @classmethod
     def open(
         cls, path: str | Path, *, options: ProjectOptions | None = None, **changes: Any
     ) -> Project:
-        """Open the project in ``path`` and resume its unfinished runs (``resume=False`` not).
-        ``changes``: :class:`ProjectOptions` fields, e.g. ``workers=2``."""
+        """Open the project in folder ``path`` (or the database of a ``postgresql://`` URL)
+        and resume its unfinished runs (``resume=False`` not); its schema is upgraded when it
+        was made by an older version. ``changes``: :class:`ProjectOptions` fields, e.g.
+        ``workers=2``."""
         chosen = (options or ProjectOptions()).but(**changes)
-        folder = Path(path)
-        if not (folder / DB_FILE_NAME).exists():
-            raise NotFoundError(
-                f"no project in {str(folder)!r} (no {DB_FILE_NAME}); create one with "
-                f"Project.create(name, path={str(folder)!r})"
-            )
-        return cls(folder, chosen)
+        where = Location.of(path)
+        store = where.open_store()  # upgrades an older schema; refuses a newer one
+        return cls(where, chosen, store=store)
 
     @property
     def options(self) -> ProjectOptions:
@@ -204,7 +204,7 @@ class Project:
         self.close()
 
     def __repr__(self) -> str:
-        return f"Project(name={self.name!r}, id={self.id!r}, path={str(self._path)!r})"
+        return f"Project(name={self.name!r}, id={self.id!r}, path={self._where.shown!r})"
 
     @property
     def id(self) -> str:
@@ -217,8 +217,9 @@ class Project:
         return str(self._store.get_meta("name"))
 
     @property
-    def path(self) -> Path:
-        return self._path
+    def path(self) -> Path | str:
+        """The project's folder, or its PostgreSQL URL (password masked)."""
+        return self._where.path
 
     @property
     def clock(self) -> Clock:

@@ -1,7 +1,7 @@
 """The row shapes of the project database and its column codecs.
 
 :class:`~paragon_nb.runtime.store.ProjectStore` hands its callers these frozen dataclasses
-(JSON columns already decoded), never a ``sqlite3.Row``: a misspelt column is an
+(JSON columns already decoded), never a driver's row: a misspelt column is an
 AttributeError where it is written, not a KeyError at run time. :func:`from_row` builds one
 from a database row; :func:`dumps` / :func:`loads` are the JSON codec of every JSON column.
 
@@ -12,7 +12,6 @@ from a database row; :func:`dumps` / :func:`loads` are the JSON codec of every J
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any, ClassVar, Self, TypeVar
@@ -38,7 +37,7 @@ def loads(text: str | None) -> Any:
     return None if text is None else json.loads(text)
 
 
-def from_row(cls: type[R], row: Mapping[str, Any] | sqlite3.Row, **computed: Any) -> R:
+def from_row(cls: type[R], row: Mapping[str, Any], **computed: Any) -> R:
     """A row dataclass from a database row: each field read from the column of its name,
     except the ``computed`` ones (a decoded JSON column, a renamed or converted one).
 
@@ -54,7 +53,7 @@ class _Row:
     _json: ClassVar[tuple[str, ...]] = ()
 
     @classmethod
-    def of(cls, r: sqlite3.Row) -> Self:
+    def of(cls, r: Mapping[str, Any]) -> Self:
         return from_row(cls, r, **{c: loads(r[c]) for c in cls._json})
 
 

@@ -3,8 +3,8 @@
 Everything the engine writes goes through :class:`RunLog`, in few, grouped transactions:
 a group of accepted events (with their runs and idempotency records) is one transaction;
 everything one engine pass or one Marketo batch produced (:class:`Writes`) is one
-transaction. The SQL is plain (``INSERT ... ON CONFLICT``, no SQLite-only functions) so a
-PostgreSQL engine can implement the same methods. Rows come back as dataclasses.
+transaction. The SQL is portable (:mod:`paragon_nb.runtime.db`: SQLite or PostgreSQL);
+rows come back as dataclasses.
 
     log = RunLog(store)
     log.insert_events([entry])            # one transaction for the whole group
@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from paragon_nb.runtime.api import UNFINISHED, RunStatus, StepRecord
+from paragon_nb.runtime.db import Conn, Row
 from paragon_nb.runtime.store import ProjectStore, dumps, from_row, loads
 
 __all__ = ["EventEntry", "RunLog", "RunRow", "WorkItem", "Writes", "step_record"]
@@ -90,18 +91,18 @@ def _chunks(items: list[Any], size: int = 500) -> Iterable[list[Any]]:
         yield items[at : at + size]
 
 
-def _run_row(r: Any) -> RunRow:
+def _run_row(r: Row) -> RunRow:
     return from_row(RunRow, r, version=int(r["version"]), context=loads(r["context"]) or {})
 
 
-def step_record(r: Any) -> StepRecord:
+def step_record(r: Row) -> StepRecord:
     return from_row(
         StepRecord, r, attempts=int(r["attempts"]), finished=r["ended"],
         input=loads(r["input"]), output=loads(r["output"]),
     )  # fmt: skip
 
 
-def _work_item(r: Any) -> WorkItem:
+def _work_item(r: Row) -> WorkItem:
     return from_row(
         WorkItem, r, id=int(r["id"]), call_key=tuple(loads(r["call_key"])),
         payload=loads(r["payload"]), attempts=int(r["attempts"]),
@@ -140,16 +141,17 @@ class RunLog:
         or held by nobody (``None``: any worker may claim them)."""
         answers: list[Any] = []
         with self._store.run_tx() as c:
-            seq = c.execute("SELECT COALESCE(MAX(seq), 0) AS s FROM events").fetchone()["s"]
-            run_seq = c.execute("SELECT COALESCE(MAX(seq), 0) AS s FROM runs").fetchone()["s"]
+            c.lock("seq")  # MAX(seq) + 1 below: one writer at a time across processes
+            seq = _max_seq(c, "events")
+            run_seq = _max_seq(c, "runs")
             for entry in entries:
                 event = entry.event
                 if entry.idempotency is not None:
                     key, receipt, since = entry.idempotency
-                    row = c.execute(
+                    row = c.one(
                         "SELECT receipt, created FROM idempotency WHERE sub = ? AND key = ?",
-                        (event["sub"], key),
-                    ).fetchone()
+                        event["sub"], key,
+                    )  # fmt: skip
                     if row is not None and row["created"] >= since:
                         answers.append(loads(row["receipt"]))
                         continue
@@ -175,12 +177,12 @@ class RunLog:
         self, runs: list[dict[str, Any]], *, owner: str | None, lease_until: float | None = None
     ) -> None:
         with self._store.run_tx() as c:
-            seq = c.execute("SELECT COALESCE(MAX(seq), 0) AS s FROM runs").fetchone()["s"]
-            self._insert_runs(c, runs, seq, owner, lease_until)
+            c.lock("seq")
+            self._insert_runs(c, runs, _max_seq(c, "runs"), owner, lease_until)
 
     @staticmethod
     def _insert_runs(
-        c: Any, runs: list[dict[str, Any]], seq: int, owner: str | None, lease_until: float | None
+        c: Conn, runs: list[dict[str, Any]], seq: int, owner: str | None, lease_until: float | None
     ) -> int:
         rows = []
         for run in runs:
@@ -250,7 +252,7 @@ class RunLog:
         free = "(owner IS NULL OR lease_until IS NULL OR lease_until < ?)"
         cap = "" if limit is None else " LIMIT ?"
         with self._store.run_tx() as c:
-            skip_locked = getattr(c, "skip_locked", "")
+            skip_locked = c.skip_locked
             rows = c.execute(
                 f"WITH picked AS MATERIALIZED (SELECT id FROM runs WHERE status IN ({marks}) "
                 f"AND {free} AND COALESCE(not_before, 0) <= ? ORDER BY seq{cap}{skip_locked}) "
@@ -376,14 +378,16 @@ class RunLog:
                      for run_id, s in writes.steps],
                 )  # fmt: skip
             for item in writes.new_work:
-                cur = c.execute(
+                row = c.one(
                     "INSERT INTO marketo_work(run_id, step_id, sub, op, call_key, payload, "
                     "attempts, not_before) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
-                    "ON CONFLICT(run_id, step_id) DO UPDATE SET payload = excluded.payload",
-                    (item.run_id, item.step_id, item.sub, item.op, dumps(list(item.call_key)),
-                     dumps(item.payload), item.attempts, item.not_before),
+                    "ON CONFLICT(run_id, step_id) DO UPDATE SET payload = excluded.payload "
+                    "RETURNING id",
+                    item.run_id, item.step_id, item.sub, item.op, dumps(list(item.call_key)),
+                    dumps(item.payload), item.attempts, item.not_before,
                 )  # fmt: skip
-                item.id = int(cur.lastrowid or 0) or self._work_id(c, item)
+                assert row is not None  # RETURNING answers for an insert and an update alike
+                item.id = int(row["id"])
             if writes.retry_work:
                 c.executemany(
                     "UPDATE marketo_work SET not_before = ?, attempts = ?, batch_id = NULL "
@@ -409,10 +413,7 @@ class RunLog:
                     ],
                 )
 
-    @staticmethod
-    def _work_id(c: Any, item: WorkItem) -> int:
-        row = c.execute(
-            "SELECT id FROM marketo_work WHERE run_id = ? AND step_id = ?",
-            (item.run_id, item.step_id),
-        ).fetchone()
-        return int(row["id"])
+
+def _max_seq(c: Conn, table: str) -> int:
+    row = c.one(f"SELECT COALESCE(MAX(seq), 0) AS s FROM {table}")
+    return 0 if row is None else int(row["s"])

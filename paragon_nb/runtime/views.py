@@ -9,10 +9,10 @@ imported inside the functions that need it.
 
 from __future__ import annotations
 
-import sqlite3
 from typing import TYPE_CHECKING, Any
 
 from paragon_nb.runtime.api import MARKETO, CredentialStatus, InstanceQueue
+from paragon_nb.runtime.db import Row
 from paragon_nb.runtime.runlog import RunLog
 from paragon_nb.runtime.store import ProjectStore, loads
 from paragon_nb.runtime.tasks import task_count
@@ -158,7 +158,7 @@ def runs_frame(store: ProjectStore) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=columns)
 
 
-def run_detail(store: ProjectStore, r: sqlite3.Row) -> dict[str, Any]:
+def run_detail(store: ProjectStore, r: Row) -> dict[str, Any]:
     """Details of one run, with its event and every step record."""
     event = store.event_row(r["event_id"])
     wf = store.workflow_row(r["workflow_id"])

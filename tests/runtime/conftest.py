@@ -9,7 +9,9 @@ import pytest
 
 from paragon_nb._clock import FakeClock
 from paragon_nb.runtime.examples import SEED_WORKFLOW_YAML
+from paragon_nb.runtime.location import Location
 from paragon_nb.runtime.project import Project
+from paragon_nb.runtime.store import ProjectStore
 
 from .fakes import CLIENT_ID, CLIENT_SECRET, FakeMarketo
 
@@ -32,8 +34,9 @@ def marketo() -> FakeMarketo:
 
 
 @pytest.fixture
-def project_dir(tmp_path: Path) -> Path:
-    return tmp_path / "proj"
+def project_dir(store: Path | str) -> Path | str:
+    """The project's folder, or its PostgreSQL URL (``store`` runs each test on both)."""
+    return store
 
 
 @pytest.fixture
@@ -59,3 +62,39 @@ def seeded(project: Project) -> Project:
     project.set_workflow_settings("user-1", "Sync new leads to Marketo", {"marketo_list": "1001"})
     project.enable_workflow("user-1", "Sync new leads to Marketo")
     return project
+
+
+def stored_data(where: Path | str) -> dict[str, bytes]:
+    """Everything a project stores at rest, by where it is: each file of a project folder,
+    or each table of a PostgreSQL project's database (its rows as text)."""
+    if isinstance(where, Path):
+        return {str(p): p.read_bytes() for p in where.rglob("*") if p.is_file()}
+    import psycopg
+
+    out = {}
+    with psycopg.connect(where) as conn:
+        tables = conn.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()"
+        ).fetchall()
+        for (table,) in tables:
+            rows = conn.execute(f'SELECT * FROM "{table}"').fetchall()
+            out[table] = repr(rows).encode()
+    return out
+
+
+_OPENED: list[ProjectStore] = []
+
+
+def open_store(where: Path | str) -> ProjectStore:
+    """A second store on a project's database (as another process would open it), closed
+    when the test ends."""
+    store = ProjectStore(Location.of(where).database())
+    _OPENED.append(store)
+    return store
+
+
+@pytest.fixture(autouse=True)
+def _close_opened_stores() -> Iterator[None]:
+    yield
+    while _OPENED:
+        _OPENED.pop().close()

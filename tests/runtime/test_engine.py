@@ -412,6 +412,7 @@ def test_owner_liveness() -> None:
     assert owner_is_stale("garbage")
 
 
+@pytest.mark.sqlite_only  # deletes the folder's key file
 def test_an_undecryptable_credential_fails_the_run_clearly(
     seeded: Project, project_dir: Path, clock: FakeClock, marketo: FakeMarketo
 ) -> None:

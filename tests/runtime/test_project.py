@@ -20,23 +20,29 @@ from paragon_nb.errors import (
 from paragon_nb.runtime.project import Project
 from paragon_nb.tokens import sign_user_token
 
-from .conftest import ENDPOINT, LEAD_EXAMPLE, SEED_SPEC, connect
+from .conftest import ENDPOINT, LEAD_EXAMPLE, SEED_SPEC, connect, stored_data
 from .fakes import CLIENT_ID, CLIENT_SECRET, FakeMarketo
 
 WF = "Sync new leads to Marketo"
 
 
-def test_create_and_open(project: Project, project_dir: Path, clock: FakeClock) -> None:
+def test_create_and_open(
+    project: Project, project_dir: Path | str, clock: FakeClock, tmp_path: Path
+) -> None:
     assert len(project.id) == 36 and project.name == "Demo" and project.path == project_dir
-    assert (project_dir / "project.sqlite3").exists()
-    key_file = project_dir / "secret.key"
-    assert stat.S_IMODE(os.stat(key_file).st_mode) == 0o600
     with pytest.raises(RuntimeStateError, match=r"already exists.*Project.open"):
         Project.create("Again", path=project_dir, clock=clock)
     with Project.open(project_dir, clock=clock) as again:
         assert again.id == project.id and again.name == "Demo"
     with pytest.raises(NotFoundError, match="no project in"):
-        Project.open(project_dir.parent / "nothing")
+        Project.open(tmp_path / "nothing")
+
+
+@pytest.mark.sqlite_only
+def test_a_folder_holds_the_database_and_a_private_key(project: Project, project_dir: Path) -> None:
+    assert (project_dir / "project.sqlite3").exists()
+    key_file = project_dir / "secret.key"
+    assert stat.S_IMODE(os.stat(key_file).st_mode) == 0o600
 
 
 def test_secret_key_from_env_means_no_key_file(
@@ -55,8 +61,8 @@ def test_signing_key_private_half_is_never_stored(project: Project, clock: FakeC
     token = sign_user_token(key.private_pem, "user-1", now=clock.time())
     assert project.verify_user_token(token)["sub"] == "user-1"
     body = key.private_pem.split("-----")[2].strip().splitlines()[1]
-    for path in project.path.iterdir():
-        assert body.encode() not in path.read_bytes(), path
+    for where, data in stored_data(project.path).items():
+        assert body.encode() not in data, where
     assert "PRIVATE" not in repr(key)
 
 
@@ -270,10 +276,10 @@ def test_no_plaintext_secret_in_the_project_folder(seeded: Project) -> None:
     seeded.trigger_event("user-1", "Lead Created", LEAD_EXAMPLE)
     seeded.wait_idle(5)
     seeded.close()
-    files = [p for p in seeded.path.rglob("*") if p.is_file()]
-    assert any(p.name.startswith("project.sqlite3") for p in files)
-    for path in files:
-        assert CLIENT_SECRET.encode() not in path.read_bytes(), path
+    stored = stored_data(seeded.path)
+    assert any("project.sqlite3" in where or where == "credentials" for where in stored)
+    for where, data in stored.items():
+        assert CLIENT_SECRET.encode() not in data, where
     assert CLIENT_SECRET not in repr(seeded)
 
 

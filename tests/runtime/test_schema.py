@@ -3,14 +3,15 @@ folders, refusal of newer ones, and all-or-none migration."""
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 
 import pytest
 
 from paragon_nb._clock import FakeClock
-from paragon_nb.errors import SchemaTooNew
+from paragon_nb.errors import SchemaTooNew, StoreError
 from paragon_nb.runtime import schema
+from paragon_nb.runtime.db import Database
+from paragon_nb.runtime.location import Location
 from paragon_nb.runtime.project import Project
 
 from . import legacy
@@ -20,13 +21,22 @@ from .fakes import CLIENT_ID, CLIENT_SECRET, FakeMarketo
 WF = "Sync new leads to Marketo"
 
 
-def _meta(folder: Path, key: str) -> str | None:
-    with sqlite3.connect(folder / "project.sqlite3") as conn:
-        row = conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
-    return None if row is None else row[0]
+def _db(where: Path | str) -> Database:
+    return Location.of(where).database()
 
 
-def test_a_new_project_records_the_newest_version(project: Project, project_dir: Path) -> None:
+def _meta(where: Path | str, key: str) -> str | None:
+    db = _db(where)
+    try:
+        row = db.one("SELECT value FROM meta WHERE key = ?", key)
+    finally:
+        db.close()
+    return None if row is None else row["value"]
+
+
+def test_a_new_project_records_the_newest_version(
+    project: Project, project_dir: Path | str
+) -> None:
     assert _meta(project_dir, "schema_version") == str(schema.SCHEMA_VERSION)
     assert schema.SCHEMA_VERSION == len(schema.MIGRATIONS) >= 2
 
@@ -65,12 +75,14 @@ def test_a_first_version_folder_upgrades_keeping_workflows_users_and_runs(
 
 
 def test_a_newer_schema_is_refused_and_left_alone(
-    project: Project, project_dir: Path, clock: FakeClock
+    project: Project, project_dir: Path | str, clock: FakeClock
 ) -> None:
     project.close()
     newer = schema.SCHEMA_VERSION + 1
-    with sqlite3.connect(project_dir / "project.sqlite3") as conn:
-        conn.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(newer),))
+    db = _db(project_dir)
+    with db.tx() as c:
+        c.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(newer),))
+    db.close()
     with pytest.raises(SchemaTooNew) as info:
         Project.open(project_dir, clock=clock)
     message = str(info.value)
@@ -82,17 +94,17 @@ def test_a_newer_schema_is_refused_and_left_alone(
 
 
 def test_a_failing_migration_changes_nothing(
-    project: Project, project_dir: Path, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+    project: Project, project_dir: Path | str, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     project.close()
     broken = "CREATE TABLE half_done (x INTEGER);\nSELECT no_such_column FROM meta;"
     monkeypatch.setattr(schema, "MIGRATIONS", [*schema.MIGRATIONS, broken])
     monkeypatch.setattr(schema, "SCHEMA_VERSION", len(schema.MIGRATIONS))
-    with pytest.raises(Exception, match="no_such_column"):
+    with pytest.raises(StoreError, match="no_such_column"):
         Project.open(project_dir, clock=clock)
-    with sqlite3.connect(project_dir / "project.sqlite3") as conn:
-        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
-    assert "half_done" not in tables
+    db = _db(project_dir)
+    assert not db.has_table("half_done")
+    db.close()
     assert _meta(project_dir, "schema_version") == str(schema.SCHEMA_VERSION - 1)
 
 

@@ -13,9 +13,8 @@ from paragon_nb._clock import FakeClock
 from paragon_nb.errors import ConfigurationError
 from paragon_nb.runtime.project import Project
 from paragon_nb.runtime.runlog import RunLog
-from paragon_nb.runtime.store import DB_FILE_NAME, ProjectStore
 
-from .conftest import LEAD_EXAMPLE, SEED_SPEC, connect
+from .conftest import LEAD_EXAMPLE, SEED_SPEC, connect, open_store
 from .fakes import FakeMarketo
 
 FOREIGN = "other-host:4242:abcdef"  # a holder on another machine: only its lease counts
@@ -78,7 +77,7 @@ def test_an_expired_lease_is_taken_over_and_a_live_one_is_not(
 ) -> None:
     for i in range(3):
         accepting.trigger_event("user-1", "Lead Created", _lead(i))
-    log = RunLog(ProjectStore(project_dir / DB_FILE_NAME))
+    log = RunLog(open_store(project_dir))
     now = clock.time()
     held = log.claim_due(FOREIGN, now=now, lease_until=now + 30)
     assert len(held) == 3
@@ -101,7 +100,7 @@ def test_two_claimers_never_get_the_same_run(
 ) -> None:
     for i in range(120):
         accepting.trigger_event("user-1", "Lead Created", _lead(i))
-    logs = [RunLog(ProjectStore(project_dir / DB_FILE_NAME)) for _ in range(4)]  # 4 "processes"
+    logs = [RunLog(open_store(project_dir)) for _ in range(4)]  # 4 "processes"
     got: dict[int, list[str]] = {n: [] for n in range(4)}
     start = threading.Barrier(4)
 
@@ -126,7 +125,7 @@ def test_a_waiting_run_is_claimed_only_when_due(
     accepting: Project, project_dir: Path, clock: FakeClock, marketo: FakeMarketo
 ) -> None:
     receipt = accepting.trigger_event("user-1", "Lead Created", _lead(1))
-    store = ProjectStore(project_dir / DB_FILE_NAME)
+    store = open_store(project_dir)
     with store.run_tx() as c:
         c.execute("UPDATE runs SET not_before = ?", (clock.time() + 60,))
     with _worker(project_dir, clock, marketo) as worker:
@@ -143,7 +142,7 @@ def test_the_heartbeat_renews_what_a_worker_holds_and_close_hands_it_back(
     accepting: Project, project_dir: Path, clock: FakeClock, marketo: FakeMarketo
 ) -> None:
     accepting.trigger_event("user-1", "Lead Created", _lead(1))
-    log = RunLog(ProjectStore(project_dir / DB_FILE_NAME))
+    log = RunLog(open_store(project_dir))
     worker = _worker(project_dir, clock, marketo)
     owner = worker._engine.owner
     now = clock.time()
@@ -152,7 +151,7 @@ def test_the_heartbeat_renews_what_a_worker_holds_and_close_hands_it_back(
     worker._engine.renew()  # what the heartbeat thread does every lease/3 seconds
     row = log.run(log.unfinished_run_ids()[0])
     assert row is not None and row.owner == owner
-    lease = ProjectStore(project_dir / DB_FILE_NAME).one("SELECT lease_until FROM runs")
+    lease = open_store(project_dir).one("SELECT lease_until FROM runs")
     assert lease["lease_until"] == pytest.approx(now + 50)
     clock.advance(20)  # 40 s after the claim, 20 s after the renewal: still held
     assert log.claim_due(FOREIGN, now=clock.time(), lease_until=clock.time() + 30) == []

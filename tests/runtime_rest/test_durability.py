@@ -3,7 +3,6 @@ project reopened in-process finishes every accepted event's run, none twice."""
 
 from __future__ import annotations
 
-import json
 import os
 import random
 import signal
@@ -17,6 +16,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from cli_process import start_cli
 
 from paragon_nb.runtime.project import Project
 from paragon_nb.sandbox.server import MarketoSandbox
@@ -28,30 +28,13 @@ pytestmark = pytest.mark.slow
 BURST = 30  # events; 2 Marketo calls each stays under the client's 90 calls / 20 s
 
 
-def _start_server(path: Path) -> tuple[subprocess.Popen[str], dict]:
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "paragon_nb.cli", "serve", str(path), "--port", "0"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=dict(os.environ),
-    )
-    watchdog = threading.Timer(60, proc.kill)  # a hung start must not hang the suite
-    watchdog.start()
-    try:
-        line = proc.stdout.readline() if proc.stdout else ""
-    finally:
-        watchdog.cancel()
-    if not line:
-        proc.kill()
-        _, err = proc.communicate(timeout=10)
-        pytest.fail(f"paragon-nb serve did not start: {err[-2000:]}")
-    return proc, json.loads(line)
+def _start_server(path: Path | str) -> tuple[subprocess.Popen[str], dict]:
+    return start_cli("serve", str(path), "--port", "0")
 
 
-def _seeded_folder(path: Path, sandbox: MarketoSandbox) -> tuple[dict, str, str]:
-    """A closed project folder with the seed workflow enabled for user-1 on a new
-    "Newsletter" list: (the list, user-1's token, the project id)."""
+def _seeded_folder(path: Path | str, sandbox: MarketoSandbox) -> tuple[dict, str, str]:
+    """A closed project (folder or PostgreSQL URL) with the seed workflow enabled for user-1
+    on a new "Newsletter" list: (the list, user-1's token, the project id)."""
     listing = sandbox.app.create_list("Newsletter")
     seeded = seed_project(path)
     connect_and_enable(
@@ -69,8 +52,9 @@ def _seeded_folder(path: Path, sandbox: MarketoSandbox) -> tuple[dict, str, str]
     return listing, token, project_id
 
 
-def test_kill_9_after_201s_loses_no_event_and_runs_none_twice(tmp_path: Path) -> None:
-    path = tmp_path / "proj"
+def test_kill_9_after_201s_loses_no_event_and_runs_none_twice(store: Path | str) -> None:
+    """On both stores (``store``): the server process inherits PARAGON_NB_SECRET_KEY."""
+    path = store
     # latency keeps runs in flight when the kill lands
     with MarketoSandbox(rate_limit=None, latency=0.1) as sandbox:
         listing, token, project_id = _seeded_folder(path, sandbox)

@@ -22,13 +22,13 @@ PER_THREAD = 25
 USERS = 4
 
 
-def test_concurrent_clients_lose_no_event(tmp_path: Path) -> None:
+def test_concurrent_clients_lose_no_event(store: Path | str) -> None:
     sandbox = SandboxApp(rate_limit=None, max_concurrency=None)
     # the client's own limiter would pace at 90 calls / 20 s; this test is about the REST side
     factory = in_process_factory(
         sandbox.transport(), limits=Limits(rate_calls=100_000, rate_window=1.0)
     )
-    seeded = seed_project(tmp_path / "proj", client_factory=factory)
+    seeded = seed_project(store, client_factory=factory)
     listing = sandbox.create_list("Newsletter")
     subs = [f"user-{u}" for u in range(USERS)]
     for sub in subs:

@@ -25,8 +25,9 @@ def sandbox() -> SandboxApp:
 
 
 @pytest.fixture
-def seeded(tmp_path: Path, sandbox: SandboxApp) -> Any:
-    seeded = seed_project(tmp_path / "proj", client_factory=in_process_factory(sandbox.transport()))
+def seeded(store: Path | str, sandbox: SandboxApp) -> Any:
+    """The seeded project, once in a folder and once in PostgreSQL (``store``)."""
+    seeded = seed_project(store, client_factory=in_process_factory(sandbox.transport()))
     yield seeded
     seeded.project.close()
 
