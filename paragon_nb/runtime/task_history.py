@@ -38,6 +38,7 @@ from paragon_nb._clock import Clock
 from paragon_nb.errors import BackpressureError, NotFoundError, RuntimeStateError, did_you_mean
 from paragon_nb.runtime.api import MARKETO, RunStatus, StepStatus
 from paragon_nb.runtime.store import loads
+from paragon_nb.runtime.tasks import counts_as_task
 
 __all__ = ["PAGE_SIZE", "ExecutionFilter", "ExecutionStatus", "TaskHistory", "parse_date"]
 
@@ -54,10 +55,6 @@ class ExecutionStatus(StrEnum):
     SUCCEEDED = "SUCCEEDED"
     DELAYED = "DELAYED"
 
-
-#: steps that are not tasks (Paragon: triggers, conditionals, fan-out, response and delay are
-#: free). # (U) the kind names of flow's new steps; one place to change them.
-FREE_STEPS = frozenset({"condition", "delay", "fan_out", "response"})
 
 # When an unfinished run will go on: its own resume time (runs.not_before: a Delay, a run
 # held back) or else the earliest of its Marketo writes waiting for a retry time (606...).
@@ -287,11 +284,7 @@ class TaskHistory:
     def _execution(self, row: Any, records: list[Any], now: float) -> dict[str, Any]:
         status, resume_at = _status(row, now)
         started, ended = row["started"], row["ended"]
-        tasks = sum(
-            1
-            for r in records
-            if r["status"] == StepStatus.SUCCEEDED and r["action"] not in FREE_STEPS
-        )
+        tasks = sum(counts_as_task(str(r["action"]), str(r["status"])) for r in records)
         return {
             "id": row["id"],
             "workflowId": row["workflow_id"],
