@@ -19,11 +19,13 @@ the sandboxes (target 0) and the most calls one instance saw in a window.
 
     python benchmarks/bench_scaleout.py            # the full table (~15 min on 2 cores)
     python benchmarks/bench_scaleout.py --quick    # small bursts (~3 min)
+    python benchmarks/bench_scaleout.py --store sqlite   # a project folder instead of PostgreSQL
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import signal
@@ -31,15 +33,18 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import httpx
+from cryptography.fernet import Fernet
 
 from paragon_nb.runtime.examples import SEED_WORKFLOW_YAML
 from paragon_nb.runtime.project import Project
 from paragon_nb.sandbox.server import MarketoSandbox
+from paragon_nb.settings import ENV_SECRET_KEY
 from paragon_nb.tokens import sign_user_token
 
 WORKFLOW = "Sync new leads to Marketo"
@@ -58,6 +63,12 @@ def lead(tag: str, n: int) -> dict[str, str]:
         "company": "Analytical Engines",
         "title": "Engineer",
     }
+
+
+STORES = {
+    "postgres": "PostgreSQL project (a throwaway server on 127.0.0.1)",
+    "sqlite": "SQLite project folder",
+}
 
 
 def _child(args: list[str]) -> subprocess.Popen[str]:
@@ -83,13 +94,15 @@ def _stop(procs: list[subprocess.Popen[str]]) -> None:
 class Setup:
     """Fresh sandboxes (fresh windows) and a fresh project with one user per sandbox."""
 
-    def __init__(self, root: Path, name: str, *, instances: int, window: float) -> None:
+    def __init__(
+        self, place: Callable[[str], str], name: str, *, instances: int, window: float
+    ) -> None:
         self.window = window
         self.sandboxes = [
             MarketoSandbox(rate_limit=(100, window), max_concurrency=10, latency=LATENCY).start()
             for _ in range(instances)
         ]
-        self.path = root / name
+        self.path = place(name)  # a folder, or a postgresql:// URL
         project = Project.create(name, path=self.path)
         key = project.generate_signing_key()
         project.define_app_event(EVENT, example=lead("x", 0))
@@ -107,7 +120,7 @@ class Setup:
             project.enable_workflow(sub, WORKFLOW)
             self.tokens.append(sign_user_token(key.private_pem, sub, ttl=7200))
         project.close()
-        self.serve = _child(["-m", "paragon_nb.cli", "serve", str(self.path), "--workers", "0"])
+        self.serve = _child(["-m", "paragon_nb.cli", "serve", self.path, "--workers", "0"])
         info = json.loads(self.serve.stdout.readline() if self.serve.stdout else "{}")
         self.url = f"{info['url']}/projects/{info['project_id']}/sdk/events/trigger"
         self.reader = Project.open(self.path, resume=False, execute_runs=False)
@@ -117,7 +130,7 @@ class Setup:
 
     def start_workers(self, count: int) -> None:
         for _ in range(count):
-            proc = _child([__file__, "--worker-child", str(self.path), str(self.window)])
+            proc = _child([__file__, "--worker-child", self.path, str(self.window)])
             self.workers.append(proc)
         for proc in self.workers:  # each prints a line once it is claiming
             assert proc.stdout is not None and proc.stdout.readline()
@@ -188,11 +201,11 @@ def post_burst(setup: Setup, *, events: int, threads: int, tag: str) -> tuple[fl
 
 
 def bench(
-    root: Path, name: str, *, workers: int, instances: int, window: float, events: int,
-    threads: int, timeout: float,
+    place: Callable[[str], str], name: str, *, workers: int, instances: int, window: float,
+    events: int, threads: int, timeout: float,
 ) -> dict[str, Any]:  # fmt: skip
     row: dict[str, Any] = {}
-    setup = Setup(root, f"{name}-e2e", instances=instances, window=window)
+    setup = Setup(place, f"{name}_e2e", instances=instances, window=window)
     try:  # end to end: workers running while the burst arrives
         setup.start_workers(workers)
         first, last_201 = post_burst(setup, events=events, threads=threads, tag="e")
@@ -203,7 +216,7 @@ def bench(
         row["calls_per_event"] = row["calls"] / events
     finally:
         setup.close()
-    setup = Setup(root, f"{name}-drain", instances=instances, window=window)
+    setup = Setup(place, f"{name}_drain", instances=instances, window=window)
     try:  # the workers alone: the burst is queued first
         post_burst(setup, events=events, threads=threads, tag="d")
         setup.start_workers(workers)
@@ -226,11 +239,18 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="small bursts")
     parser.add_argument("--events", type=int, help="events per burst (both scenarios)")
     parser.add_argument(
+        "--store",
+        choices=("postgres", "sqlite"),
+        default="postgres",
+        help="where the project lives: a throwaway PostgreSQL server (default; what several "
+        "machines share) or a SQLite project folder",
+    )
+    parser.add_argument(
         "--worker-child", nargs=2, metavar=("PATH", "WINDOW"), help=argparse.SUPPRESS
     )
     args = parser.parse_args()
     if args.worker_child:
-        _worker_child(Path(args.worker_child[0]), float(args.worker_child[1]))
+        _worker_child(args.worker_child[0], float(args.worker_child[1]))
         return
     one = args.events or (1_500 if args.quick else 15_000)
     many = args.events or (2_000 if args.quick else 20_000)
@@ -240,18 +260,27 @@ def main() -> None:
         ("b", "20 instances, scaled window 100/2 s", 20, SCALED_WINDOW, many),
     ]
     print(
-        f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs; SQLite project folder; "
+        f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs; {STORES[args.store]}; "
         f"sandboxes: 100 calls / window, 10 in flight, {LATENCY * 1000:.0f} ms per call; "
         f"client paces at 90 / window, 8 in flight (one budget per instance, in the store); "
         f"{threads} HTTP client threads; serve --workers 0 + W worker processes",
         flush=True,
     )
     results: dict[tuple[str, int], dict[str, Any]] = {}
-    with tempfile.TemporaryDirectory(prefix="bench-scaleout-") as tmp:
+    with contextlib.ExitStack() as stack:
+        tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-scaleout-"))
+        if args.store == "postgres":
+            from paragon_nb.testing.postgres import TemporaryPostgres
+
+            server = stack.enter_context(TemporaryPostgres())
+            os.environ.setdefault(ENV_SECRET_KEY, Fernet.generate_key().decode())
+            place: Callable[[str], str] = server.create_database
+        else:
+            place = lambda name: str(Path(tmp) / name)  # noqa: E731
         for key, _title, instances, window, events in scenarios:
             for w in WORKER_COUNTS:
                 results[key, w] = bench(
-                    Path(tmp), f"{key}{w}", workers=w, instances=instances, window=window,
+                    place, f"{key}{w}", workers=w, instances=instances, window=window,
                     events=events, threads=threads, timeout=600,
                 )  # fmt: skip
                 print(f"  done: ({key}) {w} worker(s): {results[key, w]}", file=sys.stderr)
@@ -277,7 +306,7 @@ def main() -> None:
     )
 
 
-def _worker_child(path: Path, window: float) -> None:
+def _worker_child(path: str, window: float) -> None:
     """One worker process (what ``paragon-nb worker`` runs), its clients pacing at the
     scenario's window."""
     from paragon_nb._serving import until_signalled
