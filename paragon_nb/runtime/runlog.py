@@ -427,10 +427,12 @@ def _lock_in_order(c: Conn, where: str, args: Sequence[Any]) -> None:
     """On PostgreSQL, lock the ``runs`` rows matching ``where`` in id order before updating
     them: transactions that update several runs (a group's writes, a heartbeat) then always
     take the row locks in one order, so two of them never deadlock (seen in bench_scaleout
-    with 2-4 workers: DeadlockDetected in apply). SQLite's BEGIN IMMEDIATE already
-    serialises writers."""
+    with 2-4 workers: DeadlockDetected in apply). ``NO KEY UPDATE`` is the lock the UPDATE
+    takes anyway: it does not conflict with the KEY SHARE locks of foreign-key checks (rows
+    inserted into run_steps/marketo_work). SQLite's BEGIN IMMEDIATE already serialises
+    writers."""
     if c.dialect == "postgresql":
-        c.execute(f"SELECT id FROM runs WHERE {where} ORDER BY id FOR UPDATE", tuple(args))
+        c.execute(f"SELECT id FROM runs WHERE {where} ORDER BY id FOR NO KEY UPDATE", tuple(args))
 
 
 def _max_seq(c: Conn, table: str) -> int:
