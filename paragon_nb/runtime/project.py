@@ -34,7 +34,7 @@ from paragon_nb.errors import (
     RuntimeStateError,
     TokenInvalid,
 )
-from paragon_nb.runtime.api import EventReceipt
+from paragon_nb.runtime.api import EventReceipt, EventRecord, RunRecord, UserState
 from paragon_nb.runtime.apikeys import ApiKey, ApiKeys, IssuedApiKey
 from paragon_nb.runtime.budget import StoreBudget
 from paragon_nb.runtime.catalog import Catalog
@@ -375,7 +375,7 @@ class Project:
         client_id: str,
         client_secret: str,
         identity: str | None = None,
-    ) -> dict[str, Any]:
+    ) -> UserState:
         """Validate the Marketo credentials (token + describe), store them encrypted and
         return the user's state. Raises the MarketoError when Marketo refuses them."""
         creds = MarketoCredentials(endpoint, client_id, client_secret, identity)
@@ -417,7 +417,7 @@ class Project:
 
     def set_workflow_settings(
         self, sub: str, workflow: str, settings: Mapping[str, Any]
-    ) -> dict[str, Any]:
+    ) -> UserState:
         """Merge settings for a deployed workflow (checked; a marketo_list must exist in the
         user's Marketo). Returns the user's state."""
         wf_id, spec = self._catalog.deployed(workflow)
@@ -436,29 +436,31 @@ class Project:
         """The declared integration-level settings (UserSetting objects)."""
         return self._users.shared.declared()
 
-    def set_shared_settings(self, sub: str, settings: Mapping[str, Any]) -> dict[str, Any]:
+    def set_shared_settings(self, sub: str, settings: Mapping[str, Any]) -> UserState:
         """Merge the user's integration-level settings (checked like workflow settings; a
         field_mapping's Marketo fields must exist in their Marketo). Returns the user's
         state (``integrations.marketo.sharedSettings``)."""
         self._users.set_shared(sub, settings)
         return self.user_state(sub)
 
-    def enable_workflow(self, sub: str, workflow: str) -> dict[str, Any]:
+    def enable_workflow(self, sub: str, workflow: str) -> UserState:
         """Enable for the user (VALID credential and required settings needed)."""
         wf_id, spec = self._catalog.deployed(workflow)
         self._users.enable(sub, wf_id, spec)
         return self.user_state(sub)
 
-    def disable_workflow(self, sub: str, workflow: str) -> dict[str, Any]:
+    def disable_workflow(self, sub: str, workflow: str) -> UserState:
         wf_id = self._catalog.workflow_row(workflow).id
         self._users.disable(sub, wf_id)
         return self.user_state(sub)
 
-    def user_state(self, sub: str) -> dict[str, Any]:
-        """The user like the SDK's ConnectUser: authenticated, userId, meta, integrations."""
+    def user_state(self, sub: str) -> UserState:
+        """The user's :class:`~paragon_nb.runtime.api.UserState`: meta, Marketo connection
+        (credential id, status, endpoint; never the secret), workflow settings and
+        enablement, integration-level settings. An unknown user is not connected."""
         return self._users.state(sub)
 
-    def set_user_meta(self, sub: str, meta: Mapping[str, Any]) -> dict[str, Any]:
+    def set_user_meta(self, sub: str, meta: Mapping[str, Any]) -> UserState:
         data = validate_example(meta, name=f"metadata of user {sub!r}")
         self._store.set_user_meta(sub, data, now=self._clock.time())
         return self.user_state(sub)
@@ -570,12 +572,13 @@ class Project:
         succeeded/failed), started (UTC), duration (s), error, event_id, replay_of."""
         return runs_frame(self._store)
 
-    def run(self, run_id: str) -> dict[str, Any]:
-        """Details of one run, with its event and every step record (secrets masked)."""
+    def run(self, run_id: str) -> RunRecord:
+        """One run as a :class:`~paragon_nb.runtime.api.RunRecord`: its event and every
+        step record (secrets masked). NotFoundError for an unknown id."""
         return run_detail(self._store, self._run_row(run_id))
 
-    def events(self) -> list[dict[str, Any]]:
-        """Every accepted event: id, user, name, payload, received, run_count (oldest first)."""
+    def events(self) -> list[EventRecord]:
+        """Every accepted event (id, user, name, payload, received, run_count), oldest first."""
         return events_list(self._store)
 
     def queue(self) -> pd.DataFrame:
