@@ -45,8 +45,9 @@ from paragon_nb.errors import (
 )
 from paragon_nb.marketo._base import ENV_CLIENT_ID, ENV_CLIENT_SECRET, ENV_ENDPOINT, ENV_IDENTITY
 from paragon_nb.marketo._base import _split_endpoint as _split_rest_endpoint
-from paragon_nb.runtime.api import MARKETO
+from paragon_nb.runtime.api import MARKETO, WorkflowSettings
 from paragon_nb.runtime.connect_shapes import integration_id
+from paragon_nb.runtime.connect_shapes import user_state as sdk_user_state
 from paragon_nb.runtime.gateway import MarketoCredentials
 from paragon_nb.runtime.sdk_events import SdkEvent, callbacks_from_options
 from paragon_nb.runtime.workflows import UserSetting, Workflow
@@ -133,7 +134,7 @@ class ConnectPortalModel(t.HasTraits):
     credential_status = t.Unicode("")
     error = t.Unicode("")
     message = t.Unicode("")
-    workflow_settings = t.Dict(help="workflow id -> {'enabled': bool, 'settings': dict}")
+    workflow_settings = t.Dict(help="workflow id -> WorkflowSettings (enabled, settings)")
     shared_settings = t.Dict(help="integration-level setting id -> value")
     credentials_source = t.Unicode("", help="where the prefilled values come from, for the UI")
 
@@ -161,11 +162,12 @@ class ConnectPortalModel(t.HasTraits):
         if self._on_event is None:
             return
         full = {"integrationId": integration_id(self.project), **payload}
-        self._on_event(event, full, self.project.user_state(self.user_id))
+        user = sdk_user_state(self.project, self.project.user_state(self.user_id))
+        self._on_event(event, full, user)
 
     def _credential_id(self) -> str | None:
-        state = self.project.user_state(self.user_id)
-        return ((state.get("integrations") or {}).get(INTEGRATION) or {}).get("credentialId")
+        connection = self.project.user_state(self.user_id).connection
+        return connection.credential_id if connection is not None else None
 
     def prefill(self) -> dict[str, str]:
         """Endpoint, client id and identity of ``credentials`` (no secret), or {}."""
@@ -193,15 +195,18 @@ class ConnectPortalModel(t.HasTraits):
     def reload(self) -> None:
         """Re-read the user's state from the project (``project.user_state``)."""
         state = self.project.user_state(self.user_id)
-        marketo = (state.get("integrations") or {}).get(INTEGRATION) or {}
-        self.credential_status = str(marketo.get("credentialStatus") or "")
-        cfg = marketo.get("config") or {}
-        self.endpoint = str(cfg.get("endpoint") or self.endpoint)
-        self.client_id = str(cfg.get("client_id") or self.client_id)
-        self.identity = str(cfg.get("identity") or self.identity)
-        self.workflow_settings = dict(marketo.get("workflowSettings") or {})
-        self.shared_settings = dict(marketo.get("sharedSettings") or {})
-        self.connected = bool(marketo.get("credentialId"))  # an INVALID one is still connected
+        conn = state.connection
+        self.credential_status = str(conn.status) if conn is not None else ""
+        if conn is not None:
+            self.endpoint = conn.endpoint or self.endpoint
+            self.client_id = conn.client_id or self.client_id
+            self.identity = conn.identity or self.identity
+        self.workflow_settings = dict(state.workflows)
+        self.shared_settings = dict(state.shared_settings)
+        self.connected = state.connected  # an INVALID one is still connected
+
+    def _settings_of(self, workflow_id: str) -> WorkflowSettings:
+        return self.workflow_settings.get(workflow_id) or WorkflowSettings()
 
     def workflows(self) -> list[Workflow]:
         """The project's deployed workflows (``Workflow.user_settings``: the live version's)."""
@@ -217,8 +222,7 @@ class ConnectPortalModel(t.HasTraits):
 
     def shared_specs(self) -> list[UserSetting]:
         """The integration-level settings the project declares (none: no Settings section)."""
-        shared = getattr(self.project, "shared_settings", None)
-        return list(shared()) if shared is not None else []
+        return list(self.project.shared_settings())
 
     def field_loader(self) -> Callable[[], list[tuple[str, str]]]:
         """A loader of the user's Marketo lead fields (one describe) for Field Mapping."""
@@ -315,7 +319,7 @@ class ConnectPortalModel(t.HasTraits):
             self.project.set_workflow_settings(self.user_id, workflow, settings)
             if enabled:
                 self.project.enable_workflow(self.user_id, workflow)
-            elif self.workflow_settings.get(workflow, {}).get("enabled"):
+            elif self._settings_of(workflow).enabled:
                 self.project.disable_workflow(self.user_id, workflow)
         except ParagonError as exc:
             self.error = str(exc)
@@ -327,14 +331,11 @@ class ConnectPortalModel(t.HasTraits):
         if self._on_event is None:
             return True
         workflow_id = str(self.project.workflow(workflow).id)
-        entry = self.workflow_settings.get(workflow_id) or {}
+        entry = self._settings_of(workflow_id)
         self.fire(
             SdkEvent.WORKFLOW_CHANGE,
             workflowId=workflow_id,
-            workflowStateChange={
-                "enabled": bool(entry.get("enabled")),
-                "settings": dict(entry.get("settings") or {}),
-            },
+            workflowStateChange={"enabled": entry.enabled, "settings": dict(entry.settings)},
         )
         return True
 

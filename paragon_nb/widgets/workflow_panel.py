@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import ipywidgets as w
 
 from paragon_nb._theme import BORDER, status_html
+from paragon_nb.runtime.api import WorkflowSettings
 from paragon_nb.runtime.workflows import SettingType, UserSetting, Workflow
 
 if TYPE_CHECKING:
@@ -70,11 +71,9 @@ class WorkflowPanel(w.VBox):
         self.workflow_name = workflow.name
         self.model = model
         self.specs = workflow.user_settings  # the deployed version's
-        current = model.workflow_settings.get(self.workflow_id) or {}
-        values = dict(current.get("settings") or {})
-        self._enabled = w.Checkbox(
-            value=bool(current.get("enabled")), description="Enabled", indent=False
-        )
+        current = model.workflow_settings.get(self.workflow_id) or WorkflowSettings()
+        values = dict(current.settings)
+        self._enabled = w.Checkbox(value=current.enabled, description="Enabled", indent=False)
         # extra_field(spec, value): the portal's widget for the types it draws itself
         # (field_mapping, custom_dropdown: widgets.connect_portal_fields), None for the rest
         self._fields = {

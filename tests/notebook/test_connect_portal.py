@@ -5,11 +5,10 @@ Over the real ``Project`` (tmp folder, ``FakeClock``) and the in-process sandbox
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
 from paragon_nb.marketo.models import StaticList
+from paragon_nb.runtime.api import Connection, CredentialStatus, WorkflowSettings
 from paragon_nb.runtime.project import Project
 from paragon_nb.sandbox.app import SandboxApp
 from paragon_nb.widgets.connect_portal import (
@@ -33,13 +32,13 @@ def _fill(portal: ConnectPortal, app: SandboxApp, *, secret: str | None = None,
     portal._endpoint.value = endpoint
 
 
-def _marketo(project: Project, sub: str = "u1") -> dict[str, Any]:
-    return project.user_state(sub)["integrations"]["marketo"]
+def _connection(project: Project, sub: str = "u1") -> Connection | None:
+    return project.user_state(sub).connection
 
 
-def _entry(project: Project, sub: str = "u1") -> Any:
+def _entry(project: Project, sub: str = "u1") -> WorkflowSettings | None:
     """The user's stored settings/enabled entry of the seed workflow (None if never saved)."""
-    return _marketo(project, sub)["workflowSettings"].get(project.workflow(WORKFLOW).id)
+    return project.user_state(sub).workflows.get(project.workflow(WORKFLOW).id)
 
 
 def test_identity_is_prefilled_from_the_endpoint_until_edited(project: Project) -> None:
@@ -67,11 +66,13 @@ def test_connect_success_shows_connection_with_masked_secret_and_clears_field(
     assert ENDPOINT in shown and app.client_id in shown and secret not in shown
     assert "••••" in shown
     assert secret not in repr(portal) and secret not in repr(portal.model.trait_values())
-    assert _marketo(project)["config"] == {
-        "endpoint": ENDPOINT,
-        "client_id": app.client_id,
-        "identity": "http://127.0.0.1:9999/identity",
-    }
+    assert _connection(project) == Connection(
+        credential_id=portal.model._credential_id() or "",
+        status=CredentialStatus.VALID,
+        endpoint=ENDPOINT,
+        client_id=app.client_id,
+        identity="http://127.0.0.1:9999/identity",
+    )
 
 
 @pytest.mark.parametrize(
@@ -92,7 +93,7 @@ def test_connect_errors_are_inline_plain_words(
     assert words in portal.model.error
     assert words.split(" http")[0] in portal._status.value
     assert portal._tabs.titles == ("Connect",)
-    assert "credentialId" not in _marketo(project)  # nothing stored
+    assert _connection(project) is None  # nothing stored
 
 
 def test_configuration_tab_lists_deployed_workflows_with_settings(
@@ -150,7 +151,7 @@ def test_required_setting_enforced_before_enabling_then_saved(
     picker._refresh.click()
     picker._dropdown.value = webinar["id"]
     panel._save.click()
-    assert _entry(project) == {"enabled": True, "settings": {"marketo_list": webinar["id"]}}
+    assert _entry(project) == WorkflowSettings(True, {"marketo_list": webinar["id"]})
     assert "enabled" in panel._status.value
 
 
@@ -170,7 +171,7 @@ def test_reopened_portal_shows_saved_state_and_disconnect_resets(
     assert again.panel(WORKFLOW).field("marketo_list").value == newsletter["id"]
     again._disconnect.click()
     assert not again.model.connected and again._tabs.titles == ("Connect",)
-    assert _marketo(project)["enabled"] is False
+    assert _connection(project) is None
 
 
 def test_model_usable_without_a_view(project: Project, app: SandboxApp) -> None:
@@ -200,7 +201,7 @@ def test_credentials_fill_the_form_and_the_secret_never_enters_a_widget(
     assert portal._client_secret.value == ""
     assert "leave empty" in portal._client_secret.placeholder
     assert portal.connect()  # press Connect with the password field left empty
-    assert _marketo(project)["credentialStatus"] == "VALID"
+    assert project.user_state("u1").enabled
     secret = app.client_secret
     assert secret not in repr(portal) and secret not in repr(portal.model.trait_values())
     assert all(secret not in str(v) for v in portal._client_secret.get_state().values())
