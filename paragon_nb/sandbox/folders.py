@@ -1,7 +1,7 @@
 """Folder endpoints of the asset API (``/rest/asset/v1``) — reference §5.2a: browse, by id, by
 name, contents, create and delete, over the folder tree kept in the state DB.
 
-The tree starts as a fresh instance's system folders (``state.DEFAULT_FOLDERS``: the three
+The tree starts as a fresh instance's system folders (``schema.DEFAULT_FOLDERS``: the three
 app-area "Zone" roots, their "Default" workspace, Lead Database > Group Lists); folders made
 through the API persist with the rest of the state. Programs are not emulated: a ``Program``
 id or parent finds nothing. Choices Marketo does not document are marked (U).
