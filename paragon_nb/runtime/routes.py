@@ -65,28 +65,26 @@ def user_state(project: Any, req: Request) -> dict[str, Any]:
     return state
 
 
-#: the selection headers the SDK sends -> (the state key whose value they must name, the 404)
-_SELECTIONS = {
-    "x-paragon-credential": (
-        "credentialId",
-        "credential {wanted!r} (X-Paragon-Credential) is not connected for user {sub!r}; "
-        "GET /sdk/me lists the user's credentials",
-    ),
-    "x-paragon-configuration-id": (
-        "credentialConfigId",
-        "configuration {wanted!r} (X-Paragon-Configuration-Id) is not one of user {sub!r}'s; "
-        "each credential has one default configuration",
-    ),
-}
+_SELECTION_HEADERS = frozenset({"x-paragon-credential", "x-paragon-configuration-id"})
 
 
 def _check_selection(state: dict[str, Any], req: Request) -> None:
     """``X-Paragon-Credential`` / ``X-Paragon-Configuration-Id`` must name the user's own."""
-    marketo = _marketo(state)
-    for header, (key, refusal) in _SELECTIONS.items():
-        wanted = req.headers.get(header)
-        if wanted and wanted != marketo.get(key):
-            raise HTTPError(404, refusal.format(wanted=wanted, sub=req.sub))
+    marketo = state["integrations"][INTEGRATION]
+    wanted = req.headers.get("x-paragon-credential")
+    if wanted and wanted != marketo.get("credentialId"):
+        raise HTTPError(
+            404,
+            f"credential {wanted!r} (X-Paragon-Credential) is not connected for user "
+            f"{req.sub!r}; GET /sdk/me lists the user's credentials",
+        )
+    config = req.headers.get("x-paragon-configuration-id")
+    if config and config != marketo.get("credentialConfigId"):
+        raise HTTPError(
+            404,
+            f"configuration {config!r} (X-Paragon-Configuration-Id) is not one of user "
+            f"{req.sub!r}'s; each credential has one default configuration",
+        )
 
 
 def _marketo(state: dict[str, Any]) -> dict[str, Any]:
@@ -123,7 +121,7 @@ def trigger_event(project: Any, req: Request) -> tuple[int, Any]:
             f"'payload' of App Event {name!r} must be a JSON object, "
             f"got {type(payload).__name__ if payload is not None else 'null'}",
         )
-    if _SELECTIONS.keys() & req.headers.keys():  # a selection must name the user's own
+    if _SELECTION_HEADERS & req.headers.keys():  # a selection must name the user's own
         user_state(project, req)
     receipt = project.trigger_event(req.sub, name, payload, idempotency_key=_idempotency_key(req))
     # (U) Paragon's 201 body is undocumented (the SDK ignores it); we return the event id.
