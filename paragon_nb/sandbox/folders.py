@@ -260,9 +260,7 @@ def update_folder(ctx: Context, req: Request, folder_id: str) -> dict[str, Any]:
         siblings = [r for r in ctx.state.all_folders() if r["parent_id"] == row["parent_id"]]
         if any(r["name"] == changes.get("name") and r["id"] != row["id"] for r in siblings):
             raise ApiError("709", f"Folder with name '{changes['name']}' already exists")
-        ctx.state.update_folder(row["id"], changes, ctx.clock.time())
-        updated = ctx.state.get_folder(row["id"])
-    assert updated is not None
+        updated = ctx.state.update_folder(row["id"], changes, ctx.clock.time())
     return asset_envelope([folder_item(updated)])
 
 

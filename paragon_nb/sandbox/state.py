@@ -179,9 +179,9 @@ class SandboxState:
             )  # fmt: skip
             return folder_id
 
-    def update_folder(self, folder_id: int, changes: dict[str, Any], now: float) -> None:
+    def update_folder(self, folder_id: int, changes: dict[str, Any], now: float) -> sqlite3.Row:
         """Set ``name``/``description``/``is_archive``; a rename moves the paths of the folder
-        and of everything below it."""
+        and of everything below it. Returns the folder as changed."""
         with self.tx() as c:
             row = c.execute("SELECT * FROM folders WHERE id=?", (folder_id,)).fetchone()
             if "name" in changes and changes["name"] != row["name"]:
@@ -198,6 +198,7 @@ class SandboxState:
                         f"UPDATE folders SET {column}=? WHERE id=?", (changes[column], folder_id)
                     )
             c.execute("UPDATE folders SET updated_at=? WHERE id=?", (now, folder_id))
+            return c.execute("SELECT * FROM folders WHERE id=?", (folder_id,)).fetchone()
 
     def delete_folder(self, folder_id: int) -> None:
         with self.tx() as c:
@@ -233,12 +234,14 @@ class SandboxState:
         with self.lock:
             return self.conn.execute("SELECT * FROM lists ORDER BY id").fetchall()
 
-    def update_list(self, list_id: int, changes: dict[str, Any], now: float) -> None:
+    def update_list(self, list_id: int, changes: dict[str, Any], now: float) -> sqlite3.Row:
+        """Set ``name``/``description``; returns the list as changed."""
         with self.tx() as c:
             for column in ("name", "description"):
                 if column in changes:
                     c.execute(f"UPDATE lists SET {column}=? WHERE id=?", (changes[column], list_id))
             c.execute("UPDATE lists SET updated_at=? WHERE id=?", (now, list_id))
+            return c.execute("SELECT * FROM lists WHERE id=?", (list_id,)).fetchone()
 
     def delete_list(self, list_id: int) -> None:
         with self.tx() as c:
