@@ -271,8 +271,7 @@ class RestApp:
         except TokenError as exc:
             raise HTTPError(401, str(exc)) from None
         except EventValidationError as exc:
-            errors = getattr(exc, "errors", [])
-            raise HTTPError(422, str(exc), errors=_jsonable(errors)) from None
+            raise HTTPError(422, str(exc), errors=_jsonable(exc.errors)) from None
         except TransientMarketoError as exc:
             raise HTTPError(502, f"Marketo did not answer usefully: {exc}; retry later") from None
         except (ParagonError, ValueError) as exc:  # settings, enablement, Marketo refusals...
