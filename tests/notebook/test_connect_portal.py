@@ -186,11 +186,12 @@ def test_model_usable_without_a_view(project: Project, app: SandboxApp) -> None:
 
 
 class _Credentials:
-    """Something with endpoint / client_id / client_secret, as a sandbox is."""
+    """A CredentialSource that is neither a sandbox nor MarketoCredentials."""
 
     def __init__(self, app: SandboxApp) -> None:
         self.endpoint, self.client_id = ENDPOINT, app.client_id
         self.client_secret = app.client_secret
+        self.identity: str | None = None  # derived from the endpoint
 
 
 def test_credentials_fill_the_form_and_the_secret_never_enters_a_widget(
