@@ -38,7 +38,6 @@ import httpx
 from paragon_nb._clock import Clock, system_clock
 from paragon_nb.errors import (
     ParagonError,
-    ProxyRequestError,
     RuntimeStateError,
     TokenExpired,
     TokenInvalid,
@@ -84,8 +83,13 @@ class Paragon(IntegrationMethods):
 
             transport = httpx.WSGITransport(app=RestApp(project))
         self._http = SdkHttp(
-            base_url=base_url, proxy_url=proxy_url, transport=transport, timeout=timeout
+            base_url=base_url,
+            proxy_url=proxy_url,
+            transport=transport,
+            timeout=timeout,
+            on_auth_refused=self._auth_refused,
         )
+        self._request = self._http.request  # one SDK request (runtime.sdk_http)
         self._clock = clock or system_clock
         self._state: dict[str, Any] = {"authenticated": False}
         self._integrations: list[dict[str, Any]] = []
@@ -102,26 +106,13 @@ class Paragon(IntegrationMethods):
         """Where :meth:`request` goes (Paragon's proxy host for its cloud)."""
         return self._http.proxy_url
 
-    def _request(
-        self,
-        method: str,
-        path: str,
-        *,
-        json: Any = None,
-        headers: dict[str, str] | None = None,
-        proxy: bool = False,
-    ) -> Any:
-        """One SDK request (:mod:`.sdk_http`), then what the browser SDK does on a 401/403:
-        log out, or for a proxy call re-fetch the user."""
-        try:
-            return self._http.request(method, path, json=json, headers=headers, proxy=proxy)
-        except ProxyRequestError as exc:
-            if exc.status_code in (401, 403):
-                self._refresh()
-            raise
-        except TokenInvalid:
+    def _auth_refused(self, proxy: bool) -> None:
+        """A 401/403: what the browser SDK does (re-fetch the user after a proxy call, else
+        log out)."""
+        if proxy:
+            self._refresh()
+        else:
             self.logout()
-            raise
 
     def _refresh(self) -> dict[str, Any]:
         state = self._request("GET", "/me")

@@ -16,6 +16,7 @@ reached.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -42,7 +43,9 @@ SDK_VERSION = "2.4.0"  # the header value the real SDK sends (reference §1)
 
 class SdkHttp:
     """Requests to one Paragon server as the signed-in user. ``proxy_url`` defaults to
-    Paragon's proxy host for its cloud and to ``base_url`` for any other server."""
+    Paragon's proxy host for its cloud and to ``base_url`` for any other server.
+    ``on_auth_refused(proxy)`` runs on a 401/403 before its error is raised (the browser
+    SDK logs the user out, or re-fetches them after a proxy call)."""
 
     def __init__(
         self,
@@ -51,6 +54,7 @@ class SdkHttp:
         proxy_url: str | None = None,
         transport: httpx.BaseTransport | None = None,
         timeout: float = 30.0,
+        on_auth_refused: Callable[[bool], None] | None = None,
     ) -> None:
         self.base_url = (base_url or LOCAL_BASE_URL).rstrip("/")
         default_proxy = PROXY_BASE_URL if self.base_url == DEFAULT_BASE_URL else self.base_url
@@ -62,6 +66,7 @@ class SdkHttp:
         )
         self.project_id: str | None = None
         self.token: str | None = None
+        self._on_auth_refused = on_auth_refused
 
     def sign_in(self, project_id: str, token: str) -> None:
         self.project_id, self.token = str(project_id), token
@@ -101,6 +106,8 @@ class SdkHttp:
             body = response.text
         if response.is_success:
             return body
+        if response.status_code in (401, 403) and self._on_auth_refused is not None:
+            self._on_auth_refused(proxy)
         raise _refusal(response, body, proxy=proxy)
 
     def close(self) -> None:

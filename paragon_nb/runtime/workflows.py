@@ -27,26 +27,11 @@ import yaml
 from pydantic import Field, ValidationError, field_validator, model_validator
 
 from paragon_nb.errors import WorkflowSpecError
-from paragon_nb.runtime.workflow_steps import (
-    DELAY_UNITS,
-    ActionStep,
-    ConditionStep,
-    DelayStep,
-    FanOutStep,
-    RetrySpec,
-    SpecModel,
-    Step,
-    checked_id,
-    iter_steps,
-)
+from paragon_nb.runtime import workflow_steps
+from paragon_nb.runtime.workflow_steps import *  # noqa: F403  (re-exported: see __all__)
+from paragon_nb.runtime.workflow_steps import SpecModel, Step, checked_id, iter_steps
 
 __all__ = [
-    "ActionStep",
-    "ConditionStep",
-    "DELAY_UNITS",
-    "DelayStep",
-    "FanOutStep",
-    "RetrySpec",
     "SettingType",
     "LeadAddedTrigger",
     "RequestTrigger",
@@ -56,9 +41,9 @@ __all__ = [
     "UserSetting",
     "Workflow",
     "WorkflowSpec",
-    "iter_steps",
     "parse_spec",
 ]
+__all__ += workflow_steps.__all__  # the step models, re-exported
 
 
 class SettingType(StrEnum):
