@@ -97,8 +97,9 @@ def prepare(conn: sqlite3.Connection) -> None:
 
 def next_id(conn: sqlite3.Connection, table: str) -> int:
     """The id of a new row of ``table``: one past the largest, never below its first id."""
-    row = conn.execute(f"SELECT MAX(id) FROM {table}").fetchone()  # table: a _FIRST_ID key
-    return max(_FIRST_ID[table], (row[0] or 0) + 1)
+    first = _FIRST_ID[table]  # KeyError for any other name: it never reaches the SQL
+    row = conn.execute(f"SELECT MAX(id) FROM {table}").fetchone()
+    return max(first, (row[0] or 0) + 1)
 
 
 def _migrate(conn: sqlite3.Connection) -> None:

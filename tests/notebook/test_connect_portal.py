@@ -10,13 +10,16 @@ import pytest
 from paragon_nb.marketo.models import StaticList
 from paragon_nb.runtime.api import Connection, CredentialStatus, WorkflowSettings
 from paragon_nb.runtime.project import Project
+from paragon_nb.runtime.workflows import UserSetting
 from paragon_nb.sandbox.app import SandboxApp
 from paragon_nb.widgets.connect_portal import (
     ConnectPortal,
     ConnectPortalModel,
     identity_for,
 )
+from paragon_nb.widgets.connect_portal_fields import SharedSettingsPanel
 from paragon_nb.widgets.list_picker import ListPicker
+from paragon_nb.widgets.settings_form import setting_field
 
 from .conftest import UNREACHABLE_HOST
 from .test_magics_runtime import SPEC
@@ -246,3 +249,30 @@ def test_a_filter_set_from_code_shows_in_the_filter_box() -> None:
     assert picker._filter.value == "news"
     assert "1 of 2 static list(s)" in picker._status.value
     assert [o[1] for o in picker._dropdown.options] == [1]
+
+
+def test_a_settings_form_shows_tooltips_keeps_whole_numbers_and_saves_only_when_complete() -> None:
+    """SettingsForm, the one form code under both the workflow panels and the shared
+    Settings section (SharedSettingsPanel here: it needs no project)."""
+    specs = [
+        UserSetting(id="region", label="Region", required=True, tooltip="Where Marketo is"),
+        UserSetting(id="batch", type="number", default=50),
+    ]
+    saved: list[dict[str, Any]] = []
+
+    def save(settings: dict[str, Any]) -> tuple[bool, str]:
+        saved.append(settings)
+        return True, "Settings saved."
+
+    form = SharedSettingsPanel(
+        specs, {}, field_for=lambda s, v: setting_field(s, v, ListPicker), save=save
+    )
+    assert form.field("region").tooltip == "Where Marketo is"
+    assert form.field("region").description == "Region *"
+    assert form.missing() == ["Region"]
+    assert not form.save() and saved == []
+    assert "Region" in form._status.value
+    form.field("region").value = "EU"
+    assert form.save()
+    assert saved == [{"region": "EU", "batch": 50}] and isinstance(saved[0]["batch"], int)
+    assert "Settings saved." in form._status.value
