@@ -5,6 +5,8 @@ Over the real ``Project`` (tmp folder, ``FakeClock``) and the in-process sandbox
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from paragon_nb.marketo.models import StaticList
