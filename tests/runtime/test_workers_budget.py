@@ -105,24 +105,12 @@ def test_a_killed_process_slots_expire_with_their_lease(folder: Path, clock: Fak
     cancel.set()
 
 
-def test_a_retry_inside_a_grant_takes_a_new_window_place_not_a_new_slot(
+def test_a_retry_inside_a_grant_takes_a_window_place_counted_from_its_completion(
     folder: Path, clock: FakeClock
 ) -> None:
-    limiter = _budget(folder, clock, "h:1:a").limiter(INSTANCE, EDGE)
-    grant = limiter.grant()
-    assert grant is not None
-    with grant.use():
-        with limiter.slot():
-            pass
-        with limiter.slot():  # the client retried
-            pass
-    assert limiter.calls_in_window() == 2
-    assert limiter.in_flight == 0
-
-
-def test_a_retry_counts_in_the_window_from_its_completion(folder: Path, clock: FakeClock) -> None:
-    """Marketo counts a call when it arrives: a retry that took 5 s still counts 20 s after it
-    ended, as the grant's own call does (both are re-stamped with their completion time)."""
+    """A retry takes a new window place, not a new in-flight place. Marketo counts a call
+    when it arrives: a retry that took 5 s still counts 19 s after it ended, as the grant's
+    own call does (both are re-stamped with their completion time)."""
     limiter = _budget(folder, clock, "h:1:a").limiter(INSTANCE, EDGE)
     grant = limiter.grant()
     assert grant is not None
@@ -130,7 +118,10 @@ def test_a_retry_counts_in_the_window_from_its_completion(folder: Path, clock: F
         with limiter.slot():
             pass
         with limiter.slot():  # the client retried; the retry's request takes 5 s
+            assert limiter.in_flight == 1
             clock.advance(5)
+    assert limiter.calls_in_window() == 2
+    assert limiter.in_flight == 0
     clock.advance(19)  # 24 s after both started, 19 s after they ended
     assert limiter.calls_in_window() == 2
 
