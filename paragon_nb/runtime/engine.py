@@ -505,6 +505,8 @@ class Engine:
         with self._cond:
             dispatcher = self._dispatchers.get(gateway.instance)
             if dispatcher is None:
+                if self._closing.is_set():  # close() stops the dispatchers it saw: a new one
+                    return  # would run on, past close (the items wait in the store)
                 dispatcher = self._dispatchers[gateway.instance] = InstanceDispatcher(
                     gateway,
                     clock=self._clock,

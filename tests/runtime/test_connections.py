@@ -44,3 +44,13 @@ def test_the_postgresql_pool_follows_the_workers(
 def test_a_pool_of_fewer_than_two_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ConfigurationError, match="pool_size must be >= 2"):
         Project.create("Demo", path=tmp_path / "p", pool_size=1)
+
+
+def test_a_closing_engine_starts_no_new_dispatcher(seeded: Project) -> None:
+    """The late writer of test_receipts (reopening): a run advanced while its project closed
+    started a dispatcher after close() had stopped the ones it saw; that thread went on
+    drawing from the budget (writing) after the store was closed."""
+    engine = seeded._engine
+    seeded.close()
+    engine._dispatch("user-1", [])  # what a worker thread still advancing a run does
+    assert engine._dispatchers == {}
