@@ -34,12 +34,11 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-import httpx
 from cryptography.fernet import Fernet
+from event_burst import EVENT, lead, post_burst
 
 from paragon_nb.runtime.examples import SEED_WORKFLOW_YAML
 from paragon_nb.runtime.project import Project
@@ -48,21 +47,10 @@ from paragon_nb.settings import ENV_SECRET_KEY
 from paragon_nb.tokens import sign_user_token
 
 WORKFLOW = "Sync new leads to Marketo"
-EVENT = "Lead Created"
 LATENCY = 0.05
 REAL_WINDOW, SCALED_WINDOW = 20.0, 2.0
 BOUND = 100 / REAL_WINDOW / 2 * 300  # one instance: upsert + list add, 300 leads per call
 WORKER_COUNTS = (1, 2, 4)
-
-
-def lead(tag: str, n: int) -> dict[str, str]:
-    return {
-        "first_name": "Ada",
-        "last_name": f"L{n}",
-        "email": f"{tag}{n}@example.com",
-        "company": "Analytical Engines",
-        "title": "Engineer",
-    }
 
 
 STORES = {
@@ -89,6 +77,10 @@ def _stop(procs: list[subprocess.Popen[str]]) -> None:
             proc.wait()
         if proc.stdout:
             proc.stdout.close()
+
+
+class Stalled(RuntimeError):
+    """The burst stopped making progress; the message says what is stuck."""
 
 
 class Setup:
@@ -145,15 +137,54 @@ class Setup:
     def first_started(self) -> float:
         return float(self.reader._store.one("SELECT MIN(started) AS t FROM runs")["t"])
 
-    def wait_done(self, count: int, *, timeout: float) -> float | None:
-        deadline = time.time() + timeout
+    def wait_done(self, count: int, *, stall: float) -> float:
+        """When the ``count``-th run ended (epoch seconds). Stalled (with what is stuck) when
+        no run ended for ``stall`` seconds, or a worker or the server process exited."""
+        seen, progress_at = -1, time.time()
         while True:
             done, last = self.done()
             if done >= count:
-                return last
-            if time.time() >= deadline:
-                return None
+                assert last is not None
+                return float(last)
+            now = time.time()
+            if done != seen:
+                seen, progress_at = done, now
+            gone = [p for p in [self.serve, *self.workers] if p.poll() is not None]
+            if gone or now - progress_at >= stall:
+                exited = ", ".join(f"pid {p.pid} rc={p.returncode}" for p in gone)
+                why = f"exited: {exited}" if gone else f"no run ended for {now - progress_at:.0f} s"
+                raise Stalled(f"{done} of {count} runs ended; {why}\n{self.diagnose()}")
             time.sleep(0.05)
+
+    def diagnose(self) -> str:
+        """What the store holds while runs are stuck: runs by status and holder, the
+        Marketo work queue, the instance leases and the workers' heartbeats."""
+        now = time.time()
+        store = self.reader._store
+        lines = ["runs (status, holder, lease left s, count):"]
+        for r in store.all(
+            "SELECT status, owner, MIN(lease_until) AS lease, COUNT(*) AS n FROM runs "
+            "WHERE status IN ('queued', 'running', 'waiting') GROUP BY status, owner "
+            "ORDER BY n DESC LIMIT 20"
+        ):
+            lease = "-" if r["lease"] is None else f"{r['lease'] - now:.0f}"
+            lines.append(f"  {r['status']:<8} {r['owner']} {lease} {r['n']}")
+        w = store.one(
+            "SELECT COUNT(*) AS n, SUM(CASE WHEN batch_id IS NULL THEN 0 ELSE 1 END) AS sent, "
+            "MAX(attempts) AS attempts, MAX(not_before) AS not_before FROM marketo_work"
+        )
+        lines.append(
+            f"marketo_work: {w['n']} records, {w['sent'] or 0} in a batch that left, "
+            f"most attempts {w['attempts']}, latest not_before {w['not_before']}"
+        )
+        for r in store.all("SELECT instance, owner, lease_until FROM instance_leases"):
+            lines.append(f"instance lease: {r['instance']} -> {r['owner']} "
+                         f"({r['lease_until'] - now:.0f} s left)")  # fmt: skip
+        for r in store.all("SELECT owner, lease_until FROM workers"):
+            lines.append(f"worker: {r['owner']} ({r['lease_until'] - now:.0f} s left)")
+        stats = self.stats()
+        lines.append(f"sandboxes: {stats}")
+        return "\n".join(lines)
 
     def stats(self) -> dict[str, Any]:
         all_stats = [s.app.stats for s in self.sandboxes]
@@ -173,55 +204,30 @@ class Setup:
             sandbox.stop()
 
 
-def post_burst(setup: Setup, *, events: int, threads: int, tag: str) -> tuple[float, float]:
-    """POST ``events`` (round robin over the users) from ``threads`` clients; returns (first
-    post, last 201) as epoch seconds."""
-    refused: list[str] = []
-
-    def client(i: int) -> None:
-        with httpx.Client(timeout=60) as http:
-            for n in range(i, events, threads):
-                token = setup.tokens[n % len(setup.tokens)]
-                body = {"name": EVENT, "payload": lead(tag, n)}
-                headers = {"Authorization": f"Bearer {token}"}
-                while True:
-                    response = http.post(setup.url, json=body, headers=headers)
-                    if response.status_code != 429:
-                        break
-                    time.sleep(float(response.headers.get("Retry-After", "1")))
-                if response.status_code != 201:
-                    refused.append(f"{response.status_code} {response.text[:200]}")
-
-    start = time.time()
-    with ThreadPoolExecutor(threads) as pool:
-        list(pool.map(client, range(threads)))
-    if refused:
-        raise RuntimeError(f"{len(refused)} events refused, e.g. {refused[0]}")
-    return start, time.time()
-
-
 def bench(
     place: Callable[[str], str], name: str, *, workers: int, instances: int, window: float,
-    events: int, threads: int, timeout: float,
+    events: int, threads: int, stall: float,
 ) -> dict[str, Any]:  # fmt: skip
     row: dict[str, Any] = {}
     setup = Setup(place, f"{name}_e2e", instances=instances, window=window)
     try:  # end to end: workers running while the burst arrives
         setup.start_workers(workers)
-        first, last_201 = post_burst(setup, events=events, threads=threads, tag="e")
-        last = setup.wait_done(events, timeout=timeout)
+        first, last_201 = post_burst(
+            setup.url, setup.tokens, events=events, threads=threads, tag="e"
+        )
+        last = setup.wait_done(events, stall=stall)
         row["accepted"] = events / (last_201 - first)
-        row["e2e"] = events / (last - first) if last is not None else None
+        row["e2e"] = events / (last - first)
         row.update(setup.stats())
         row["calls_per_event"] = row["calls"] / events
     finally:
         setup.close()
     setup = Setup(place, f"{name}_drain", instances=instances, window=window)
     try:  # the workers alone: the burst is queued first
-        post_burst(setup, events=events, threads=threads, tag="d")
+        post_burst(setup.url, setup.tokens, events=events, threads=threads, tag="d")
         setup.start_workers(workers)
-        last = setup.wait_done(events, timeout=timeout)  # from the first run started:
-        row["drain"] = events / (last - setup.first_started()) if last is not None else None
+        last = setup.wait_done(events, stall=stall)  # from the first run started:
+        row["drain"] = events / (last - setup.first_started())
         drained = setup.stats()
         row["throttled"] += drained["throttled"]
         row["max_window"] = max(row["max_window"], drained["max_window"])
@@ -231,7 +237,7 @@ def bench(
 
 
 def _fmt(value: float | None, spec: str = ",.0f") -> str:
-    return "timeout" if value is None else format(value, spec)
+    return "-" if value is None else format(value, spec)
 
 
 def main() -> None:
@@ -244,6 +250,14 @@ def main() -> None:
         default="postgres",
         help="where the project lives: a throwaway PostgreSQL server (default; what several "
         "machines share) or a SQLite project folder",
+    )
+    parser.add_argument(
+        "--stall",
+        type=float,
+        default=90.0,
+        metavar="S",
+        help="stop (exit 3, printing what is stuck) when no run ended for S seconds or a "
+        "process exited (default 90: a dead worker's leases run out after 30)",
     )
     parser.add_argument(
         "--worker-child", nargs=2, metavar=("PATH", "WINDOW"), help=argparse.SUPPRESS
@@ -279,10 +293,14 @@ def main() -> None:
             place = lambda name: str(Path(tmp) / name)  # noqa: E731
         for key, _title, instances, window, events in scenarios:
             for w in WORKER_COUNTS:
-                results[key, w] = bench(
-                    place, f"{key}{w}", workers=w, instances=instances, window=window,
-                    events=events, threads=threads, timeout=600,
-                )  # fmt: skip
+                try:
+                    results[key, w] = bench(
+                        place, f"{key}{w}", workers=w, instances=instances, window=window,
+                        events=events, threads=threads, stall=args.stall,
+                    )  # fmt: skip
+                except Stalled as exc:
+                    print(f"STALLED: ({key}) {w} worker(s): {exc}", file=sys.stderr, flush=True)
+                    raise SystemExit(3) from None
                 print(f"  done: ({key}) {w} worker(s): {results[key, w]}", file=sys.stderr)
     header = (
         f"{'scenario':<40}{'W':>3}{'events':>8}{'accepted/s':>12}{'e2e/s':>9}{'drain/s':>9}"

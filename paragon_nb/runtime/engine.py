@@ -114,6 +114,9 @@ class Engine:
         self._timer_seq = 0
         self._timer_wake = threading.Event()
         self._dispatchers: dict[str, InstanceDispatcher] = {}
+        # groups taken (tickets), groups that handed their writes over, in ticket order
+        self._taken, self._dispatched, self._passed = 0, 0, set[int]()
+        self._turn = threading.local()
         self._threads: list[threading.Thread] = []
         self._closing = threading.Event()
         self._engine_id = uuid.uuid4().hex[:12]
@@ -175,17 +178,21 @@ class Engine:
         self._log.reap(owner_is_stale)
         return self.claim()
 
-    def claim(self, limit: int | None = None) -> list[str]:
+    def claim(
+        self, limit: int | None = None, *, instances: frozenset[str] | None = None
+    ) -> list[str]:
         """Claim up to ``limit`` due runs nobody holds (or whose lease ran out) and start
-        them; returns their ids."""
+        them; returns their ids. ``instances``: only runs on these Marketo instances (and
+        runs of users without one; runtime.affinity); None: any."""
         if self._closing.is_set() or not self.executes:
             return []
         now = self._clock.time()
-        if not self._log.any_due(now=now):
+        if not self._log.any_due(now=now, instances=instances):
             return []
         rows = self._log.claim_due(
-            self.owner, now=now, lease_until=now + self.lease_seconds, limit=limit
-        )
+            self.owner, now=now, lease_until=now + self.lease_seconds, limit=limit,
+            instances=instances,
+        )  # fmt: skip
         with self._cond:
             rows = [r for r in rows if r.id not in self._active]  # ours already (renewed)
         if rows:
@@ -222,7 +229,7 @@ class Engine:
             if item.batch_id is not None:  # it left in a batch whose answer was lost
                 item.not_before = max(item.not_before, now + self.grace)
             work.setdefault(item.run_id, []).append(item)
-        parked = []
+        parked, ready = [], []
         with self._cond:
             for run_id in ids:
                 ctx = self._load(run_id)
@@ -230,14 +237,14 @@ class Engine:
                     continue
                 ctx.waiting.update(i.step_id for i in work.get(run_id, ()))
                 self._active.add(run_id)
-                if ctx.waiting:
-                    parked.append(ctx)
-                else:
-                    self._ready.append(run_id)
-            self._start_threads()
-            self._cond.notify_all()
+                (parked if ctx.waiting else ready).append(ctx)
+        # writes queued before this claim go to their dispatchers before the new runs can
+        # queue theirs (one lead's records are sent in the order they were accepted)
         for ctx in parked:
             self._dispatch(ctx.sub, work[ctx.run_id])
+        self._make_ready([ctx.run_id for ctx in ready])
+        with self._cond:
+            self._start_threads()
 
     def _beat(self) -> None:
         """The heartbeat: renew leases every third of ``lease_seconds`` (real time, so a
@@ -320,18 +327,37 @@ class Engine:
                 if self._closing.is_set():
                     return
                 group = self._take_group()
-            if not group:
-                continue
+                if not group:
+                    continue
+                ticket, self._taken = self._taken, self._taken + 1
+            self._turn.ticket = ticket
             try:
                 self._advance_group(group)
             except Exception:  # a bug or a closed store must not kill the worker
                 log.exception("advancing %d runs failed; they resume on the next open", len(group))
             finally:
+                self._turn.ticket = None
                 with self._cond:
                     self._advancing.difference_update(group)
                     again = [r for r in group if r in self._again]
                     self._again.difference_update(again)
+                    self._passed.add(ticket)
+                    while self._dispatched in self._passed:
+                        self._passed.discard(self._dispatched)
+                        self._dispatched += 1
+                    self._cond.notify_all()
                 self._make_ready(again)
+
+    def _wait_turn(self) -> None:
+        """Hold a group's Marketo writes until every group taken before it has handed over
+        its own: groups are taken in the order their runs were accepted (claims are oldest
+        first), so the dispatchers get one lead's records in that order too, however the
+        worker threads interleave. Only the hand-over waits; the steps ran in parallel."""
+        ticket = getattr(self._turn, "ticket", None)
+        if ticket is None:
+            return
+        with self._cond:
+            self._cond.wait_for(lambda: self._dispatched >= ticket or self._closing.is_set())
 
     def _take_group(self) -> list[str]:
         """Up to GROUP ready runs, each once, none that another worker is advancing (those
@@ -433,6 +459,7 @@ class Engine:
 
     # Marketo writes -------------------------------------------------------------------------
     def _dispatch(self, sub: str, items: list[WorkItem]) -> None:
+        self._wait_turn()
         try:
             gateway = self._gateway_for(sub)
         except Exception as exc:  # the credential went away since the item was queued

@@ -34,6 +34,7 @@ from paragon_nb.errors import (
     RuntimeStateError,
     TokenInvalid,
 )
+from paragon_nb.runtime.affinity import InstanceLeases
 from paragon_nb.runtime.api import EventReceipt
 from paragon_nb.runtime.apikeys import ApiKey, ApiKeys, IssuedApiKey
 from paragon_nb.runtime.budget import StoreBudget
@@ -528,11 +529,22 @@ class Project:
         """Block until every started run finished (True) or ``timeout`` seconds pass (False)."""
         return self._engine.wait_idle(timeout)
 
-    def claim_runs(self, limit: int | None = None) -> int:
+    def claim_runs(
+        self, limit: int | None = None, *, instances: frozenset[str] | None = None
+    ) -> int:
         """Take up to ``limit`` due queued runs that no live process holds and run them in
         this process; returns how many. Worker processes call it in a loop
-        (runtime.worker); an embedded project claims once, when it opens."""
-        return len(self._engine.claim(limit))
+        (runtime.worker), with ``instances``: the Marketo instances they hold
+        (:meth:`instance_leases`); an embedded project claims once, when it opens."""
+        return len(self._engine.claim(limit, instances=instances))
+
+    def instance_leases(self) -> InstanceLeases:
+        """This process's leases on Marketo instances: a worker batches the writes of the
+        instances it holds (runtime.affinity)."""
+        return InstanceLeases(
+            self._store, owner=self._engine.owner, clock=self._clock,
+            lease_seconds=self._options.lease_seconds,
+        )  # fmt: skip
 
     def reap_runs(self) -> int:
         """Hand back the runs of processes on this machine that are gone (without waiting
