@@ -110,7 +110,9 @@ def test_three_workers_one_killed_nothing_lost_nothing_doubled_no_606_615(
             processes.append(proc)
             workers.append(proc)
             assert hello["project_id"] == project_id
-        victim = workers[0]
+        # the victim is the worker that holds the instance (runtime.affinity): the one whose
+        # runs there are; the others stand by until it dies
+        victims: list[subprocess.Popen[str]] = []
         store = Store(folder)
         request.addfinalizer(store.close)
 
@@ -121,12 +123,12 @@ def test_three_workers_one_killed_nothing_lost_nothing_doubled_no_606_615(
         held_at_kill: list[str] = []
         kill_at: list[float] = []
 
-        def victim_holds() -> list[str]:
+        def holds(worker: subprocess.Popen[str]) -> list[str]:
             return [
                 r["id"]
                 for r in store.rows(
                     "SELECT id FROM runs WHERE owner LIKE ? AND status IN ('queued', 'running')",
-                    f"%:{victim.pid}:%",
+                    f"%:{worker.pid}:%",
                 )
             ]
 
@@ -135,9 +137,11 @@ def test_three_workers_one_killed_nothing_lost_nothing_doubled_no_606_615(
             deadline = time.monotonic() + 60
             tick = threading.Event()
             while time.monotonic() < deadline:
-                held = victim_holds()
+                victim = next((w for w in workers if holds(w)), workers[0])
+                held = holds(victim)
                 done = store.value("SELECT COUNT(*) AS v FROM runs WHERE status = 'succeeded'")
                 if held and done:
+                    victims.append(victim)
                     os.kill(victim.pid, signal.SIGKILL)
                     kill_at.append(time.time())
                     held_at_kill.extend(held)
@@ -162,6 +166,7 @@ def test_three_workers_one_killed_nothing_lost_nothing_doubled_no_606_615(
         for t in threads:
             t.join(180)
         assert killed.is_set(), "the victim never held runs while others finished"
+        (victim,) = victims
         victim.wait(10)
         assert victim.returncode == -signal.SIGKILL
         assert held_at_kill
@@ -191,9 +196,10 @@ def test_three_workers_one_killed_nothing_lost_nothing_doubled_no_606_615(
         assert stats.max_calls_in_window <= 100 and stats.max_in_flight <= 10
 
         # SIGTERM: the survivors stop cleanly and hold nothing
-        for proc in [*workers[1:], serve]:
+        survivors = [w for w in workers if w is not victim]
+        for proc in [*survivors, serve]:
             proc.send_signal(signal.SIGTERM)
-        for proc in [*workers[1:], serve]:
+        for proc in [*survivors, serve]:
             _, err = proc.communicate(timeout=60)
             assert proc.returncode == 0, err[-2000:]
         assert not store.value(
