@@ -2,8 +2,9 @@
 
 Each worker process (runtime.worker) holds leases on a fair share of the Marketo instances
 (endpoint + client id) that have unfinished runs, and claims only the runs of users on the
-instances it holds (``RunLog.claim_due(instances=...)``), and of users with no Marketo
-credential. So one instance's writes queue in one dispatcher (runtime.batcher) however many
+instances it holds (``RunLog.claim_due(only=...)``), and of users with no Marketo
+credential (nothing to batch; rare: a credential removed after its event was accepted).
+So one instance's writes queue in one dispatcher (runtime.batcher) however many
 workers run: batches fill up to 300 records, and two events for one email are sent in the
 order they were accepted. Many instances spread over the workers: each takes up to
 ``ceil(instances with unfinished runs / live workers)``.
@@ -19,14 +20,15 @@ PostgreSQL, the write lock on SQLite): two workers never take one instance, and 
 are never locked in two orders.
 
     leases = InstanceLeases(store, owner=engine.owner, clock=clock, lease_seconds=30)
-    held = leases.balance()              # the instances this worker may claim runs for
-    engine.claim(200, instances=held)
+    only = leases.balance()              # the runs this worker may claim
+    engine.claim(200, only=only)
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from paragon_nb._clock import Clock
@@ -34,7 +36,7 @@ from paragon_nb.runtime.api import UNFINISHED
 from paragon_nb.runtime.ownership import owner_is_stale
 from paragon_nb.runtime.store import ProjectStore
 
-__all__ = ["INSTANCE_SQL", "InstanceLeases", "instance_condition"]
+__all__ = ["INSTANCE_SQL", "Claimable", "InstanceLeases"]
 
 #: a ``credentials c`` row's instance in SQL: runtime.gateway.instance_of's rule
 #: (``endpoint.rstrip('/') + '#' + client_id``); tests/runtime/test_affinity checks they agree
@@ -43,16 +45,33 @@ INSTANCE_SQL = "rtrim(c.endpoint, '/') || '#' || c.client_id"
 _MARKETO = "c.sub = runs.sub AND c.integration = 'marketo'"
 
 
-def instance_condition(instances: frozenset[str] | set[str]) -> tuple[str, tuple[str, ...]]:
-    """A WHERE condition on ``runs`` (and its arguments): the run's user is on one of
-    ``instances``, or has no Marketo credential (nothing to batch: any worker runs it)."""
-    none = f"NOT EXISTS (SELECT 1 FROM credentials c WHERE {_MARKETO})"
-    if not instances:
-        return none, ()
-    ordered = tuple(sorted(instances))
-    marks = ", ".join("?" for _ in ordered)
-    held = f"EXISTS (SELECT 1 FROM credentials c WHERE {_MARKETO} AND {INSTANCE_SQL} IN ({marks}))"
-    return f"({none} OR {held})", ordered
+@dataclass(frozen=True)
+class Claimable:
+    """The runs a worker may claim: of users on ``instances`` (the ones it holds) and of
+    ``orphans`` (users with unfinished runs and no Marketo credential: any worker runs
+    theirs). False when there is nothing: the worker need not look."""
+
+    instances: frozenset[str] = frozenset()
+    orphans: frozenset[str] = frozenset()
+
+    def __bool__(self) -> bool:
+        return bool(self.instances or self.orphans)
+
+    def condition(self) -> tuple[str, tuple[str, ...]]:
+        """A WHERE condition on ``runs`` (and its arguments) for these runs."""
+        parts: list[str] = []
+        args: tuple[str, ...] = ()
+        if self.orphans:
+            subs = tuple(sorted(self.orphans))
+            parts.append(f"runs.sub IN ({', '.join('?' for _ in subs)})")
+            args += subs
+        if self.instances:
+            held = tuple(sorted(self.instances))
+            marks = ", ".join("?" for _ in held)
+            on = f"{_MARKETO} AND {INSTANCE_SQL} IN ({marks})"
+            parts.append(f"EXISTS (SELECT 1 FROM credentials c WHERE {on})")
+            args += held
+        return f"({' OR '.join(parts) or '1 = 0'})", args
 
 
 class InstanceLeases:
@@ -74,13 +93,20 @@ class InstanceLeases:
         self._is_stale = is_stale
         #: the instances this worker claims runs for (the last balance's answer)
         self.held: frozenset[str] = frozenset()
+        #: users with unfinished runs and no Marketo credential (the last balance's look)
+        self.orphans: frozenset[str] = frozenset()
         #: held but over the share: no new runs are claimed for these; each is handed back
         #: once this worker holds no unfinished run of it
         self.draining: frozenset[str] = frozenset()
 
-    def balance(self) -> frozenset[str]:
+    @property
+    def claimable(self) -> Claimable:
+        """What this worker claims runs for, as of the last :meth:`balance`."""
+        return Claimable(self.held, self.orphans)
+
+    def balance(self) -> Claimable:
         """Renew this worker's leases, drop dead workers' ones, take free instances up to a
-        fair share and hand back the extra ones; returns the instances to claim runs for."""
+        fair share and hand back the extra ones; returns what to claim runs for."""
         now = self._clock.time()
         until = now + self.lease_seconds
         marks = ", ".join("?" for _ in UNFINISHED)
@@ -109,6 +135,11 @@ class InstanceLeases:
                 f"runs.sub = c.sub AND runs.status IN ({marks}) AND runs.owner = ?)",
                 *UNFINISHED, self.owner,
             )}  # fmt: skip
+            orphans = {r["sub"] for r in c.all(
+                "SELECT u.sub FROM users u WHERE NOT EXISTS (SELECT 1 FROM credentials c "
+                "WHERE c.sub = u.sub AND c.integration = 'marketo') AND EXISTS (SELECT 1 "
+                f"FROM runs WHERE runs.sub = u.sub AND runs.status IN ({marks}))", *UNFINISHED,
+            )}  # fmt: skip
             live = int(c.one("SELECT COUNT(*) AS n FROM workers")["n"])
             share = math.ceil(len(wanted) / max(1, live))
             # keep what has work, the instances with runs held here first
@@ -128,7 +159,8 @@ class InstanceLeases:
                 if self._take(c, instance, now, until):
                     keep.append(instance)
         self.held, self.draining = frozenset(keep), frozenset(draining)
-        return self.held
+        self.orphans = frozenset(orphans)
+        return self.claimable
 
     def _take(self, c: Any, instance: str, now: float, until: float) -> bool:
         """Lease ``instance`` when nobody holds it or its holder's lease ran out."""
@@ -166,7 +198,7 @@ class InstanceLeases:
             c.lock("affinity")
             c.execute("DELETE FROM instance_leases WHERE owner = ?", (self.owner,))
             c.execute("DELETE FROM workers WHERE owner = ?", (self.owner,))
-        self.held, self.draining = frozenset(), frozenset()
+        self.held, self.draining, self.orphans = frozenset(), frozenset(), frozenset()
 
     def holders(self) -> dict[str, str]:
         """Every instance lease: instance -> the worker holding it (for display and tests)."""

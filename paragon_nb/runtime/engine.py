@@ -40,6 +40,7 @@ from typing import Any
 
 from paragon_nb._clock import Clock
 from paragon_nb.errors import MarketoAuthError
+from paragon_nb.runtime.affinity import Claimable
 from paragon_nb.runtime.api import InstanceQueue, RunStatus, StepStatus
 from paragon_nb.runtime.batcher import InstanceDispatcher
 from paragon_nb.runtime.budget import StoreBudget
@@ -178,20 +179,18 @@ class Engine:
         self._log.reap(owner_is_stale)
         return self.claim()
 
-    def claim(
-        self, limit: int | None = None, *, instances: frozenset[str] | None = None
-    ) -> list[str]:
+    def claim(self, limit: int | None = None, *, only: Claimable | None = None) -> list[str]:
         """Claim up to ``limit`` due runs nobody holds (or whose lease ran out) and start
-        them; returns their ids. ``instances``: only runs on these Marketo instances (and
-        runs of users without one; runtime.affinity); None: any."""
-        if self._closing.is_set() or not self.executes:
+        them; returns their ids. ``only``: just these runs (a worker's instances,
+        runtime.affinity); None: any."""
+        if self._closing.is_set() or not self.executes or (only is not None and not only):
             return []
         now = self._clock.time()
-        if not self._log.any_due(now=now, instances=instances):
+        if not self._log.any_due(now=now, only=only):
             return []
         rows = self._log.claim_due(
             self.owner, now=now, lease_until=now + self.lease_seconds, limit=limit,
-            instances=instances,
+            only=only,
         )  # fmt: skip
         with self._cond:
             rows = [r for r in rows if r.id not in self._active]  # ours already (renewed)

@@ -34,7 +34,7 @@ from paragon_nb.errors import (
     RuntimeStateError,
     TokenInvalid,
 )
-from paragon_nb.runtime.affinity import InstanceLeases
+from paragon_nb.runtime.affinity import Claimable, InstanceLeases
 from paragon_nb.runtime.api import EventReceipt
 from paragon_nb.runtime.apikeys import ApiKey, ApiKeys, IssuedApiKey
 from paragon_nb.runtime.budget import StoreBudget
@@ -529,14 +529,12 @@ class Project:
         """Block until every started run finished (True) or ``timeout`` seconds pass (False)."""
         return self._engine.wait_idle(timeout)
 
-    def claim_runs(
-        self, limit: int | None = None, *, instances: frozenset[str] | None = None
-    ) -> int:
+    def claim_runs(self, limit: int | None = None, *, only: Claimable | None = None) -> int:
         """Take up to ``limit`` due queued runs that no live process holds and run them in
         this process; returns how many. Worker processes call it in a loop
-        (runtime.worker), with ``instances``: the Marketo instances they hold
+        (runtime.worker), with ``only``: the runs of the Marketo instances they hold
         (:meth:`instance_leases`); an embedded project claims once, when it opens."""
-        return len(self._engine.claim(limit, instances=instances))
+        return len(self._engine.claim(limit, only=only))
 
     def instance_leases(self) -> InstanceLeases:
         """This process's leases on Marketo instances: a worker batches the writes of the

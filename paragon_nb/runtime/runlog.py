@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from paragon_nb.runtime.affinity import instance_condition
+from paragon_nb.runtime.affinity import Claimable
 from paragon_nb.runtime.api import UNFINISHED, RunStatus, StepRecord
 from paragon_nb.runtime.db import Conn, Row
 from paragon_nb.runtime.store import ProjectStore, dumps, from_row, loads
@@ -242,13 +242,13 @@ class RunLog:
         now: float,
         lease_until: float,
         limit: int | None = None,
-        instances: frozenset[str] | None = None,
+        only: Claimable | None = None,
     ) -> list[RunRow]:
         """Make ``owner`` the holder (until ``lease_until``) of up to ``limit`` unfinished
         runs that nobody holds or whose lease ran out, and that are due (``not_before`` <=
-        ``now``), oldest first; returns their rows. ``instances`` (a worker's instance
-        leases, runtime.affinity): only runs of users on those Marketo instances, or with no
-        Marketo credential; None: any run.
+        ``now``), oldest first; returns their rows. ``only`` (a worker's instance leases,
+        runtime.affinity): only runs of users on those Marketo instances (or with no
+        Marketo credential); None: any run.
 
         One statement: the CTE picks the candidates once (MATERIALIZED: on PostgreSQL a
         ``LIMIT`` subquery under ``IN`` may be re-run for every row it is compared with),
@@ -258,7 +258,7 @@ class RunLog:
         (PostgreSQL's READ COMMITTED re-check): two claimers never get one run. SQLite runs
         the statement under its write lock."""
         cap = "" if limit is None else " LIMIT ?"
-        due, due_args = _claimable(now, instances)
+        due, due_args = _claimable(now, only)
         marks = ", ".join("?" for _ in UNFINISHED)
         with self._store.run_tx() as c:
             skip_locked = c.skip_locked
@@ -272,10 +272,10 @@ class RunLog:
             ).fetchall()  # fmt: skip
         return [_run_row(r) for r in sorted(rows, key=lambda r: r["seq"])]
 
-    def any_due(self, *, now: float, instances: frozenset[str] | None = None) -> bool:
+    def any_due(self, *, now: float, only: Claimable | None = None) -> bool:
         """Whether :meth:`claim_due` would find a run (a read: idle workers polling for work
         do not take the write lock, which event accepts need)."""
-        due, due_args = _claimable(now, instances)
+        due, due_args = _claimable(now, only)
         return self._store.one(f"SELECT id FROM runs WHERE {due} LIMIT 1", *due_args) is not None
 
     def renew(self, owner: str, *, lease_until: float) -> None:
@@ -440,13 +440,13 @@ def _lock_in_order(c: Conn, where: str, args: Sequence[Any]) -> None:
 _FREE = "(owner IS NULL OR lease_until IS NULL OR lease_until < ?)"
 
 
-def _claimable(now: float, instances: frozenset[str] | None) -> tuple[str, tuple[Any, ...]]:
+def _claimable(now: float, only: Claimable | None) -> tuple[str, tuple[Any, ...]]:
     """The WHERE condition (and its arguments) of a run :meth:`RunLog.claim_due` may take."""
     marks = ", ".join("?" for _ in UNFINISHED)
     where = f"status IN ({marks}) AND {_FREE} AND COALESCE(not_before, 0) <= ?"
     args: tuple[Any, ...] = (*UNFINISHED, now, now)
-    if instances is not None:
-        held, held_args = instance_condition(instances)
+    if only is not None:
+        held, held_args = only.condition()
         where, args = f"{where} AND {held}", (*args, *held_args)
     return where, args
 

@@ -81,9 +81,10 @@ class Worker:
             except Exception:  # a busy or closing database: the leases last lease_seconds
                 log.warning("could not renew the instance leases", exc_info=True)
         room = self.max_held - self.project.active_runs
-        if room <= 0:
+        only = self.leases.claimable
+        if room <= 0 or not only:  # holding no instance: nothing to look for
             return 0
-        got = self.project.claim_runs(min(self.claim_batch, room), instances=self.leases.held)
+        got = self.project.claim_runs(min(self.claim_batch, room), only=only)
         self.claimed += got
         return got
 

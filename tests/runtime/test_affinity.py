@@ -316,3 +316,18 @@ def test_the_claims_instance_rule_is_the_gateways(
         f"SELECT {INSTANCE_SQL} AS instance FROM credentials c WHERE c.sub = ?", "user-9"
     )
     assert row is not None and row["instance"] == instance_of(creds)
+
+
+def test_a_run_whose_user_has_no_credential_any_more_is_still_claimed(
+    accepting: Project, open_worker: Callable[[], Worker]
+) -> None:
+    _seed(accepting, users=2)
+    receipt = accepting.trigger_event("user-1", "Lead Created", _lead(1))
+    accepting.disconnect_user("user-1", "marketo")  # after the accept: no instance to batch on
+    worker = open_worker()
+    assert worker.step() == 1  # it holds no instance, but this run needs none
+    assert worker.leases.held == frozenset()
+    assert worker.project.wait_idle(30)
+    run = worker.project.run(receipt.run_ids[0])
+    assert run["status"] == "failed" and "credential" in run["error"]
+    assert worker.step() == 0 and not worker.leases.claimable  # nothing left to look for
