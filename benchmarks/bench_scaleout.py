@@ -14,8 +14,13 @@ Scenarios:
 
 Per row: accepted events/s (serve, first post -> last 201, workers running), end-to-end
 events/s (first post -> last run done), drain events/s (the same burst queued first with
-no worker, then W workers started: their rate alone), calls per event, 606/615 answered by
-the sandboxes (target 0) and the most calls one instance saw in a window.
+no worker, then W workers started: their rate alone), calls per event (end to end; where
+the window binds, calls per second are fixed, so this follows the burst's duration), the
+fill of the upsert batches (records per call, end to end and drain: how well one
+instance's writes are batched; per-instance affinity keeps it from falling with more
+workers), 606/615 answered by the sandboxes (target 0) and the most calls one instance saw
+in a window. With no run ending for ``--stall`` seconds (or a process gone) it prints what
+is stuck (runs by holder, the Marketo work queue, instance leases) and exits 3.
 
     python benchmarks/bench_scaleout.py            # the full table (~15 min on 2 cores)
     python benchmarks/bench_scaleout.py --quick    # small bursts (~3 min)
@@ -186,6 +191,15 @@ class Setup:
         lines.append(f"sandboxes: {stats}")
         return "\n".join(lines)
 
+    def batch_fill(self) -> float:
+        """Records per upsert call: the mean size of the batches the runs' upsert steps went
+        in (one row per batch, from the step records; 300 at most)."""
+        row = self.reader._store.one(
+            "SELECT AVG(batch_size) AS fill FROM (SELECT DISTINCT batch_id, batch_size "
+            "FROM run_steps WHERE step_id = 'upsert_lead' AND batch_id IS NOT NULL) AS batches"
+        )
+        return float(row["fill"] or 0.0)
+
     def stats(self) -> dict[str, Any]:
         all_stats = [s.app.stats for s in self.sandboxes]
         return {
@@ -220,6 +234,7 @@ def bench(
         row["e2e"] = events / (last - first)
         row.update(setup.stats())
         row["calls_per_event"] = row["calls"] / events
+        row["fill_e2e"] = setup.batch_fill()
     finally:
         setup.close()
     setup = Setup(place, f"{name}_drain", instances=instances, window=window)
@@ -229,6 +244,7 @@ def bench(
         last = setup.wait_done(events, stall=stall)  # from the first run started:
         row["drain"] = events / (last - setup.first_started())
         drained = setup.stats()
+        row["fill_drain"] = setup.batch_fill()
         row["throttled"] += drained["throttled"]
         row["max_window"] = max(row["max_window"], drained["max_window"])
     finally:
@@ -263,6 +279,8 @@ def main() -> None:
         "--worker-child", nargs=2, metavar=("PATH", "WINDOW"), help=argparse.SUPPRESS
     )
     args = parser.parse_args()
+    # SIGTERM stops the bench like Ctrl-C: the servers, workers and PostgreSQL it started stop
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     if args.worker_child:
         _worker_child(args.worker_child[0], float(args.worker_child[1]))
         return
@@ -304,7 +322,8 @@ def main() -> None:
                 print(f"  done: ({key}) {w} worker(s): {results[key, w]}", file=sys.stderr)
     header = (
         f"{'scenario':<40}{'W':>3}{'events':>8}{'accepted/s':>12}{'e2e/s':>9}{'drain/s':>9}"
-        f"{'x1 drain':>9}{'calls/ev':>10}{'606+615':>9}{'max/window':>12}"
+        f"{'x1 drain':>9}{'calls/ev':>10}{'fill e2e':>10}{'fill drain':>11}{'606+615':>9}"
+        f"{'max/window':>12}"
     )
     print(header)
     print("-" * len(header))
@@ -316,11 +335,13 @@ def main() -> None:
             print(
                 f"{'(' + key + ') ' + title:<40}{w:>3}{events:>8,}{_fmt(r['accepted']):>12}"
                 f"{_fmt(r['e2e']):>9}{_fmt(r['drain']):>9}{_fmt(ratio, '.2f') + 'x':>9}"
-                f"{r['calls_per_event']:>10.4f}{r['throttled']:>9}{r['max_window']:>12}"
+                f"{r['calls_per_event']:>10.4f}{r['fill_e2e']:>10.1f}{r['fill_drain']:>11.1f}"
+                f"{r['throttled']:>9}{r['max_window']:>12}"
             )
     print(
         f"bound (a): {BOUND:,.0f} events/s per instance at Marketo's window (the client's 90 "
-        f"calls / 20 s: {BOUND * 0.9:,.0f}); 'x1 drain' = drain rate / the 1-worker drain rate"
+        f"calls / 20 s: {BOUND * 0.9:,.0f}); 'x1 drain' = drain rate / the 1-worker drain rate; "
+        "'fill' = records per upsert call (<= 300)"
     )
 
 

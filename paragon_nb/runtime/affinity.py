@@ -1,13 +1,14 @@
 """Per-instance affinity: the Marketo work of one instance is batched by one worker at a time.
 
 Each worker process (runtime.worker) holds leases on a fair share of the Marketo instances
-(endpoint + client id) that have unfinished runs, and claims only the runs of users on the
+(endpoint + client id) that have work, and claims only the runs of users on the
 instances it holds (``RunLog.claim_due(only=...)``), and of users with no Marketo
 credential (nothing to batch; rare: a credential removed after its event was accepted).
 So one instance's writes queue in one dispatcher (runtime.batcher) however many
 workers run: batches fill up to 300 records, and two events for one email are sent in the
 order they were accepted. Many instances spread over the workers: each takes up to
-``ceil(instances with unfinished runs / live workers)``.
+``ceil(instances with unfinished runs or a lease / live workers)``. An instance stays with
+its worker between bursts and is handed back after ``lease_seconds`` without work.
 
 Leases work as run leases do: renewed by :meth:`InstanceLeases.balance` (the worker's claim
 loop calls it about twice a second), taken over when they run out (``lease_seconds``,
@@ -98,6 +99,7 @@ class InstanceLeases:
         #: held but over the share: no new runs are claimed for these; each is handed back
         #: once this worker holds no unfinished run of it
         self.draining: frozenset[str] = frozenset()
+        self._idle_since: dict[str, float] = {}  # held instances without work: since when
 
     @property
     def claimable(self) -> Claimable:
@@ -140,15 +142,25 @@ class InstanceLeases:
                 "WHERE c.sub = u.sub AND c.integration = 'marketo') AND EXISTS (SELECT 1 "
                 f"FROM runs WHERE runs.sub = u.sub AND runs.status IN ({marks}))", *UNFINISHED,
             )}  # fmt: skip
+            leased = {r["instance"] for r in c.all(
+                "SELECT instance FROM instance_leases WHERE lease_until >= ?", now
+            )}  # fmt: skip
             live = int(c.one("SELECT COUNT(*) AS n FROM workers")["n"])
-            share = math.ceil(len(wanted) / max(1, live))
-            # keep what has work, the instances with runs held here first
+            share = math.ceil(len(wanted | leased) / max(1, live))
+            for instance in mine:  # an instance stays with its worker between bursts...
+                if instance in wanted or instance in busy:
+                    self._idle_since.pop(instance, None)
+                else:
+                    self._idle_since.setdefault(instance, now)
+            # ... until it had no work for lease_seconds; the ones with runs here go first
             keep = sorted(
-                (i for i in mine if i in wanted or i in busy), key=lambda i: (i not in busy, i)
+                (i for i in mine if now - self._idle_since.get(i, now) < self.lease_seconds),
+                key=lambda i: (i not in busy, i not in wanted, i),
             )
             keep, extra = keep[:share], keep[share:]
             draining = {i for i in extra if i in busy}
             for instance in sorted(mine - set(keep) - draining):
+                self._idle_since.pop(instance, None)
                 c.execute(
                     "DELETE FROM instance_leases WHERE instance = ? AND owner = ?",
                     (instance, self.owner),
