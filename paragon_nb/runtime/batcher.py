@@ -77,6 +77,7 @@ class InstanceDispatcher:
         self._added = 0
         self._in_flight: Counter[Key] = Counter()
         self._busy_values: dict[Key, set[Any]] = {}
+        self._held: set[int] = set()  # ids of the items queued or in a call here
         self._wake = threading.Event()
         self._closing = threading.Event()
         self.calls = 0
@@ -88,9 +89,14 @@ class InstanceDispatcher:
     # the queue ------------------------------------------------------------------------------
     def add(self, items: Sequence[WorkItem]) -> None:
         """Queue committed items, after everything added before (the order events came in;
-        an item queued again keeps its place)."""
+        an item queued again keeps its place). An item already queued or in a call here is
+        not queued twice (a run read again from the store after a failed write queues its
+        records again)."""
         with self._cond:
             for item in items:
+                if item.id in self._held:
+                    continue
+                self._held.add(item.id)
                 if item.id not in self._place:
                     self._place[item.id] = self._added
                     self._added += 1
@@ -196,11 +202,17 @@ class InstanceDispatcher:
                     item.attempts += 1
                     item.batch_id = batch_id
                 self._on_mark(batch, batch_id)
-            except Exception:  # the store is closing: the items stay queued there
-                log.debug("could not record batch %s before sending", batch_id, exc_info=True)
+            except Exception:  # not sent: the items stay queued here (and in the store)
                 grant.release()
+                for item in batch:
+                    item.attempts -= 1
                 self._put_back(batch)
-                return
+                if self._closing.is_set():
+                    return
+                log.warning("could not record batch %s before sending; trying again",
+                            batch_id, exc_info=True)  # fmt: skip
+                self._closing.wait(0.5)  # the store is failing: do not spin on it
+                continue
             # one daemon thread per call in flight (<= 10, the limiter's cap): a close never
             # waits on a client that is sleeping out a retry
             sender = threading.Thread(
@@ -245,6 +257,7 @@ class InstanceDispatcher:
         key = (batch[0].op, batch[0].call_key)
         with self._cond:
             self._release_key(key, batch)
+            self._held.difference_update(i.id for i in batch)
         self.add(batch)
 
     def _release_key(self, key: Key, batch: list[WorkItem]) -> None:
@@ -263,6 +276,8 @@ class InstanceDispatcher:
             error = exc
         self.calls += 1
         self.records += len(batch)
+        with self._cond:
+            self._held.difference_update(i.id for i in batch)
         again: list[WorkItem] = []
         try:
             again = self._on_answer(batch, batch_id, answers, error)
@@ -271,10 +286,13 @@ class InstanceDispatcher:
         with self._cond:
             self._release_key((first.op, first.call_key), batch)
             for item in again:
+                if item.id in self._held:  # queued again meanwhile (a run read again)
+                    continue
+                self._held.add(item.id)
                 self._queue_in_place(item)
             kept = {item.id for item in again}
             for item in batch:
-                if item.id not in kept:
+                if item.id not in kept and item.id not in self._held:
                     self._place.pop(item.id, None)
             self._senders.discard(threading.current_thread())
             self._poke()

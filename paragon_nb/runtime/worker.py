@@ -29,6 +29,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from paragon_nb.runtime.db import DatabaseError
 from paragon_nb.runtime.project import Project
 
 __all__ = ["BALANCE_EVERY", "CLAIM_BATCH", "MAX_HELD", "Worker", "run_worker"]
@@ -78,7 +79,7 @@ class Worker:
             self._balanced = now
             try:
                 self.leases.balance()
-            except Exception:  # a busy or closing database: the leases last lease_seconds
+            except DatabaseError:  # a busy or closing database: the leases last lease_seconds
                 log.warning("could not renew the instance leases", exc_info=True)
         room = self.max_held - self.project.active_runs
         only = self.leases.claimable
@@ -95,10 +96,16 @@ class Worker:
         idle = self.poll
         while not stop.is_set():
             now = time.monotonic()
-            if now - reaped >= REAP_EVERY:
-                self.project.reap_runs()
-                reaped = now
-            if self.step():
+            try:
+                if now - reaped >= REAP_EVERY:
+                    reaped = now
+                    self.project.reap_runs()
+                claimed = self.step()
+            except DatabaseError as exc:  # the database failed this once (it rolled back):
+                # the worker goes on (what it runs is unharmed); the next turn tries again
+                log.warning("claiming failed (%s); trying again", exc)
+                claimed = 0
+            if claimed:
                 idle = self.poll
             else:  # nothing to claim: look less often the longer it stays so (<= 4 x poll)
                 stop.wait(idle)
@@ -106,7 +113,7 @@ class Worker:
         self.project.wait_idle(drain)
         try:
             self.leases.release_all()  # another worker takes the instances at once
-        except Exception:  # the leases run out by themselves
+        except DatabaseError:  # the leases run out by themselves
             log.warning("could not hand back the instance leases", exc_info=True)
 
 
