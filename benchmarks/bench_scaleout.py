@@ -267,6 +267,7 @@ def main() -> None:
         help="where the project lives: a throwaway PostgreSQL server (default; what several "
         "machines share) or a SQLite project folder",
     )
+    parser.add_argument("--scenarios", default="a,b", help="which scenarios to run (default a,b)")
     parser.add_argument(
         "--stall",
         type=float,
@@ -291,6 +292,7 @@ def main() -> None:
         ("a", "1 instance, real window 100/20 s", 1, REAL_WINDOW, one),
         ("b", "20 instances, scaled window 100/2 s", 20, SCALED_WINDOW, many),
     ]
+    scenarios = [s for s in scenarios if s[0] in args.scenarios.split(",")]
     print(
         f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs; {STORES[args.store]}; "
         f"sandboxes: 100 calls / window, 10 in flight, {LATENCY * 1000:.0f} ms per call; "
