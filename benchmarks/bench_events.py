@@ -27,11 +27,11 @@ import sys
 import tempfile
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import httpx
+from event_burst import EVENT, lead, post_burst
 
 from paragon_nb.runtime.examples import SEED_WORKFLOW_YAML
 from paragon_nb.runtime.project import Project
@@ -39,20 +39,9 @@ from paragon_nb.sandbox.server import MarketoSandbox
 from paragon_nb.tokens import sign_user_token
 
 WORKFLOW = "Sync new leads to Marketo"
-EVENT = "Lead Created"
 MARKETO_CALLS, MARKETO_WINDOW, LATENCY = 100, 20.0, 0.05
 BOUND = MARKETO_CALLS / MARKETO_WINDOW / 2 * 300  # upsert + list add, 300 leads per call
 PARAGON = MARKETO_CALLS / MARKETO_WINDOW / 2  # one execution, two calls, per event
-
-
-def lead(tag: str, n: int) -> dict[str, str]:
-    return {
-        "first_name": "Ada",
-        "last_name": f"L{n}",
-        "email": f"{tag}{n}@example.com",
-        "company": "Analytical Engines",
-        "title": "Engineer",
-    }
 
 
 class Setup:
@@ -116,31 +105,6 @@ class Setup:
         self.sandbox.stop()
 
 
-def post_burst(url: str, token: str, *, events: int, threads: int, tag: str) -> tuple[float, float]:
-    """POST ``events`` from ``threads`` clients; (first post, last 201) as epoch seconds."""
-    headers = {"Authorization": f"Bearer {token}"}
-    refused: list[str] = []
-
-    def client(i: int) -> None:
-        with httpx.Client(timeout=60) as http:
-            for n in range(i, events, threads):
-                body = {"name": EVENT, "payload": lead(tag, n)}
-                while True:
-                    response = http.post(url, json=body, headers=headers)
-                    if response.status_code != 429:
-                        break
-                    time.sleep(float(response.headers.get("Retry-After", "1")))
-                if response.status_code != 201:
-                    refused.append(f"{response.status_code} {response.text[:200]}")
-
-    start = time.time()
-    with ThreadPoolExecutor(threads) as pool:
-        list(pool.map(client, range(threads)))
-    if refused:
-        raise RuntimeError(f"{len(refused)} events refused, e.g. {refused[0]}")
-    return start, time.time()
-
-
 def wait_runs(setup: Setup, count: int, *, deadline: float) -> tuple[int, float | None]:
     while True:
         done, last = setup.runs_done()
@@ -176,7 +140,7 @@ def bench_burst(
     setup = Setup(root, name, coalesce=coalesce)
     try:
         first, last_201 = post_burst(
-            setup.url, setup.token, events=events, threads=threads, tag=name
+            setup.url, [setup.token], events=events, threads=threads, tag=name
         )
         done, last_end = wait_runs(setup, events, deadline=first + box)
         stats = setup.sandbox.app.stats

@@ -14,8 +14,13 @@ Scenarios:
 
 Per row: accepted events/s (serve, first post -> last 201, workers running), end-to-end
 events/s (first post -> last run done), drain events/s (the same burst queued first with
-no worker, then W workers started: their rate alone), calls per event, 606/615 answered by
-the sandboxes (target 0) and the most calls one instance saw in a window.
+no worker, then W workers started: their rate alone), calls per event (end to end; where
+the window binds, calls per second are fixed, so this follows the burst's duration), the
+fill of the upsert batches (records per call, end to end and drain: how well one
+instance's writes are batched; per-instance affinity keeps it from falling with more
+workers), 606/615 answered by the sandboxes (target 0) and the most calls one instance saw
+in a window. With no run ending for ``--stall`` seconds (or a process gone) it prints what
+is stuck (runs by holder, the Marketo work queue, instance leases) and exits 3.
 
     python benchmarks/bench_scaleout.py            # the full table (~15 min on 2 cores)
     python benchmarks/bench_scaleout.py --quick    # small bursts (~3 min)
@@ -34,12 +39,11 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-import httpx
 from cryptography.fernet import Fernet
+from event_burst import EVENT, lead, post_burst
 
 from paragon_nb.runtime.examples import SEED_WORKFLOW_YAML
 from paragon_nb.runtime.project import Project
@@ -48,21 +52,10 @@ from paragon_nb.settings import ENV_SECRET_KEY
 from paragon_nb.tokens import sign_user_token
 
 WORKFLOW = "Sync new leads to Marketo"
-EVENT = "Lead Created"
 LATENCY = 0.05
 REAL_WINDOW, SCALED_WINDOW = 20.0, 2.0
 BOUND = 100 / REAL_WINDOW / 2 * 300  # one instance: upsert + list add, 300 leads per call
 WORKER_COUNTS = (1, 2, 4)
-
-
-def lead(tag: str, n: int) -> dict[str, str]:
-    return {
-        "first_name": "Ada",
-        "last_name": f"L{n}",
-        "email": f"{tag}{n}@example.com",
-        "company": "Analytical Engines",
-        "title": "Engineer",
-    }
 
 
 STORES = {
@@ -89,6 +82,10 @@ def _stop(procs: list[subprocess.Popen[str]]) -> None:
             proc.wait()
         if proc.stdout:
             proc.stdout.close()
+
+
+class Stalled(RuntimeError):
+    """The burst stopped making progress; the message says what is stuck."""
 
 
 class Setup:
@@ -145,15 +142,63 @@ class Setup:
     def first_started(self) -> float:
         return float(self.reader._store.one("SELECT MIN(started) AS t FROM runs")["t"])
 
-    def wait_done(self, count: int, *, timeout: float) -> float | None:
-        deadline = time.time() + timeout
+    def wait_done(self, count: int, *, stall: float) -> float:
+        """When the ``count``-th run ended (epoch seconds). Stalled (with what is stuck) when
+        no run ended for ``stall`` seconds, or a worker or the server process exited."""
+        seen, progress_at = -1, time.time()
         while True:
             done, last = self.done()
             if done >= count:
-                return last
-            if time.time() >= deadline:
-                return None
+                assert last is not None
+                return float(last)
+            now = time.time()
+            if done != seen:
+                seen, progress_at = done, now
+            gone = [p for p in [self.serve, *self.workers] if p.poll() is not None]
+            if gone or now - progress_at >= stall:
+                exited = ", ".join(f"pid {p.pid} rc={p.returncode}" for p in gone)
+                why = f"exited: {exited}" if gone else f"no run ended for {now - progress_at:.0f} s"
+                raise Stalled(f"{done} of {count} runs ended; {why}\n{self.diagnose()}")
             time.sleep(0.05)
+
+    def diagnose(self) -> str:
+        """What the store holds while runs are stuck: runs by status and holder, the
+        Marketo work queue, the instance leases and the workers' heartbeats."""
+        now = time.time()
+        store = self.reader._store
+        lines = ["runs (status, holder, lease left s, count):"]
+        for r in store.all(
+            "SELECT status, owner, MIN(lease_until) AS lease, COUNT(*) AS n FROM runs "
+            "WHERE status IN ('queued', 'running', 'waiting') GROUP BY status, owner "
+            "ORDER BY n DESC LIMIT 20"
+        ):
+            lease = "-" if r["lease"] is None else f"{r['lease'] - now:.0f}"
+            lines.append(f"  {r['status']:<8} {r['owner']} {lease} {r['n']}")
+        w = store.one(
+            "SELECT COUNT(*) AS n, SUM(CASE WHEN batch_id IS NULL THEN 0 ELSE 1 END) AS sent, "
+            "MAX(attempts) AS attempts, MAX(not_before) AS not_before FROM marketo_work"
+        )
+        lines.append(
+            f"marketo_work: {w['n']} records, {w['sent'] or 0} in a batch that left, "
+            f"most attempts {w['attempts']}, latest not_before {w['not_before']}"
+        )
+        for r in store.all("SELECT instance, owner, lease_until FROM instance_leases"):
+            lines.append(f"instance lease: {r['instance']} -> {r['owner']} "
+                         f"({r['lease_until'] - now:.0f} s left)")  # fmt: skip
+        for r in store.all("SELECT owner, lease_until FROM workers"):
+            lines.append(f"worker: {r['owner']} ({r['lease_until'] - now:.0f} s left)")
+        stats = self.stats()
+        lines.append(f"sandboxes: {stats}")
+        return "\n".join(lines)
+
+    def batch_fill(self) -> float:
+        """Records per upsert call: the mean size of the batches the runs' upsert steps went
+        in (one row per batch, from the step records; 300 at most)."""
+        row = self.reader._store.one(
+            "SELECT AVG(batch_size) AS fill FROM (SELECT DISTINCT batch_id, batch_size "
+            "FROM run_steps WHERE step_id = 'upsert_lead' AND batch_id IS NOT NULL) AS batches"
+        )
+        return float(row["fill"] or 0.0)
 
     def stats(self) -> dict[str, Any]:
         all_stats = [s.app.stats for s in self.sandboxes]
@@ -173,56 +218,33 @@ class Setup:
             sandbox.stop()
 
 
-def post_burst(setup: Setup, *, events: int, threads: int, tag: str) -> tuple[float, float]:
-    """POST ``events`` (round robin over the users) from ``threads`` clients; returns (first
-    post, last 201) as epoch seconds."""
-    refused: list[str] = []
-
-    def client(i: int) -> None:
-        with httpx.Client(timeout=60) as http:
-            for n in range(i, events, threads):
-                token = setup.tokens[n % len(setup.tokens)]
-                body = {"name": EVENT, "payload": lead(tag, n)}
-                headers = {"Authorization": f"Bearer {token}"}
-                while True:
-                    response = http.post(setup.url, json=body, headers=headers)
-                    if response.status_code != 429:
-                        break
-                    time.sleep(float(response.headers.get("Retry-After", "1")))
-                if response.status_code != 201:
-                    refused.append(f"{response.status_code} {response.text[:200]}")
-
-    start = time.time()
-    with ThreadPoolExecutor(threads) as pool:
-        list(pool.map(client, range(threads)))
-    if refused:
-        raise RuntimeError(f"{len(refused)} events refused, e.g. {refused[0]}")
-    return start, time.time()
-
-
 def bench(
     place: Callable[[str], str], name: str, *, workers: int, instances: int, window: float,
-    events: int, threads: int, timeout: float,
+    events: int, threads: int, stall: float,
 ) -> dict[str, Any]:  # fmt: skip
     row: dict[str, Any] = {}
     setup = Setup(place, f"{name}_e2e", instances=instances, window=window)
     try:  # end to end: workers running while the burst arrives
         setup.start_workers(workers)
-        first, last_201 = post_burst(setup, events=events, threads=threads, tag="e")
-        last = setup.wait_done(events, timeout=timeout)
+        first, last_201 = post_burst(
+            setup.url, setup.tokens, events=events, threads=threads, tag="e"
+        )
+        last = setup.wait_done(events, stall=stall)
         row["accepted"] = events / (last_201 - first)
-        row["e2e"] = events / (last - first) if last is not None else None
+        row["e2e"] = events / (last - first)
         row.update(setup.stats())
         row["calls_per_event"] = row["calls"] / events
+        row["fill_e2e"] = setup.batch_fill()
     finally:
         setup.close()
     setup = Setup(place, f"{name}_drain", instances=instances, window=window)
     try:  # the workers alone: the burst is queued first
-        post_burst(setup, events=events, threads=threads, tag="d")
+        post_burst(setup.url, setup.tokens, events=events, threads=threads, tag="d")
         setup.start_workers(workers)
-        last = setup.wait_done(events, timeout=timeout)  # from the first run started:
-        row["drain"] = events / (last - setup.first_started()) if last is not None else None
+        last = setup.wait_done(events, stall=stall)  # from the first run started:
+        row["drain"] = events / (last - setup.first_started())
         drained = setup.stats()
+        row["fill_drain"] = setup.batch_fill()
         row["throttled"] += drained["throttled"]
         row["max_window"] = max(row["max_window"], drained["max_window"])
     finally:
@@ -231,7 +253,7 @@ def bench(
 
 
 def _fmt(value: float | None, spec: str = ",.0f") -> str:
-    return "timeout" if value is None else format(value, spec)
+    return "-" if value is None else format(value, spec)
 
 
 def main() -> None:
@@ -245,10 +267,21 @@ def main() -> None:
         help="where the project lives: a throwaway PostgreSQL server (default; what several "
         "machines share) or a SQLite project folder",
     )
+    parser.add_argument("--scenarios", default="a,b", help="which scenarios to run (default a,b)")
+    parser.add_argument(
+        "--stall",
+        type=float,
+        default=90.0,
+        metavar="S",
+        help="stop (exit 3, printing what is stuck) when no run ended for S seconds or a "
+        "process exited (default 90: a dead worker's leases run out after 30)",
+    )
     parser.add_argument(
         "--worker-child", nargs=2, metavar=("PATH", "WINDOW"), help=argparse.SUPPRESS
     )
     args = parser.parse_args()
+    # SIGTERM stops the bench like Ctrl-C: the servers, workers and PostgreSQL it started stop
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     if args.worker_child:
         _worker_child(args.worker_child[0], float(args.worker_child[1]))
         return
@@ -259,6 +292,7 @@ def main() -> None:
         ("a", "1 instance, real window 100/20 s", 1, REAL_WINDOW, one),
         ("b", "20 instances, scaled window 100/2 s", 20, SCALED_WINDOW, many),
     ]
+    scenarios = [s for s in scenarios if s[0] in args.scenarios.split(",")]
     print(
         f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs; {STORES[args.store]}; "
         f"sandboxes: 100 calls / window, 10 in flight, {LATENCY * 1000:.0f} ms per call; "
@@ -279,14 +313,19 @@ def main() -> None:
             place = lambda name: str(Path(tmp) / name)  # noqa: E731
         for key, _title, instances, window, events in scenarios:
             for w in WORKER_COUNTS:
-                results[key, w] = bench(
-                    place, f"{key}{w}", workers=w, instances=instances, window=window,
-                    events=events, threads=threads, timeout=600,
-                )  # fmt: skip
+                try:
+                    results[key, w] = bench(
+                        place, f"{key}{w}", workers=w, instances=instances, window=window,
+                        events=events, threads=threads, stall=args.stall,
+                    )  # fmt: skip
+                except Stalled as exc:
+                    print(f"STALLED: ({key}) {w} worker(s): {exc}", file=sys.stderr, flush=True)
+                    raise SystemExit(3) from None
                 print(f"  done: ({key}) {w} worker(s): {results[key, w]}", file=sys.stderr)
     header = (
         f"{'scenario':<40}{'W':>3}{'events':>8}{'accepted/s':>12}{'e2e/s':>9}{'drain/s':>9}"
-        f"{'x1 drain':>9}{'calls/ev':>10}{'606+615':>9}{'max/window':>12}"
+        f"{'x1 drain':>9}{'calls/ev':>10}{'fill e2e':>10}{'fill drain':>11}{'606+615':>9}"
+        f"{'max/window':>12}"
     )
     print(header)
     print("-" * len(header))
@@ -298,11 +337,13 @@ def main() -> None:
             print(
                 f"{'(' + key + ') ' + title:<40}{w:>3}{events:>8,}{_fmt(r['accepted']):>12}"
                 f"{_fmt(r['e2e']):>9}{_fmt(r['drain']):>9}{_fmt(ratio, '.2f') + 'x':>9}"
-                f"{r['calls_per_event']:>10.4f}{r['throttled']:>9}{r['max_window']:>12}"
+                f"{r['calls_per_event']:>10.4f}{r['fill_e2e']:>10.1f}{r['fill_drain']:>11.1f}"
+                f"{r['throttled']:>9}{r['max_window']:>12}"
             )
     print(
         f"bound (a): {BOUND:,.0f} events/s per instance at Marketo's window (the client's 90 "
-        f"calls / 20 s: {BOUND * 0.9:,.0f}); 'x1 drain' = drain rate / the 1-worker drain rate"
+        f"calls / 20 s: {BOUND * 0.9:,.0f}); 'x1 drain' = drain rate / the 1-worker drain rate; "
+        "'fill' = records per upsert call (<= 300)"
     )
 
 

@@ -8,8 +8,11 @@ everything that piled up while Marketo's window was full leaves together (<= 300
 A lone record is sent at once: there is no timer. One call per key is in flight, a second
 only when a full batch is waiting (within the limiter's in-flight cap).
 
-Order: a record whose lookup value is already in a batch (or waiting for a retry) stays
-back until that one is answered, so two events for one email apply in the order they came.
+Order: records queue in the order they are added (the engine hands them over in the order
+their runs were accepted; a retry keeps its place), and a record whose lookup value is
+already in a batch (or waiting for a retry) stays back until that one is answered, so two
+events for one email apply in the order they came. With several worker processes each
+instance is batched by one of them (runtime.affinity), so this holds across processes.
 
     dispatcher = InstanceDispatcher(gateway, clock=clock, on_mark=..., on_answer=...)
     dispatcher.add(items)        # after the items are committed to the store
@@ -70,6 +73,8 @@ class InstanceDispatcher:
         self._max = max(1, min(max_batch, MAX_BATCH))
         self._cond = threading.Condition()
         self._queues: dict[Key, list[WorkItem]] = {}
+        self._place: dict[int, int] = {}  # work item id -> its place in the order of adds
+        self._added = 0
         self._in_flight: Counter[Key] = Counter()
         self._busy_values: dict[Key, set[Any]] = {}
         self._held: set[int] = set()  # ids of the items queued or in a call here
@@ -83,20 +88,28 @@ class InstanceDispatcher:
 
     # the queue ------------------------------------------------------------------------------
     def add(self, items: Sequence[WorkItem]) -> None:
-        """Queue committed items (kept in id order per key: the order events came in). An item
-        already queued or in a call here is not queued twice (a run read again from the store
-        after a failed write queues its records again)."""
+        """Queue committed items, after everything added before (the order events came in;
+        an item queued again keeps its place). An item already queued or in a call here is
+        not queued twice (a run read again from the store after a failed write queues its
+        records again)."""
         with self._cond:
             for item in items:
                 if item.id in self._held:
                     continue
                 self._held.add(item.id)
-                queue = self._queues.setdefault((item.op, item.call_key), [])
-                if not queue or queue[-1].id < item.id:
-                    queue.append(item)
-                else:
-                    bisect.insort(queue, item, key=lambda i: i.id)
+                if item.id not in self._place:
+                    self._place[item.id] = self._added
+                    self._added += 1
+                self._queue_in_place(item)
             self._poke()
+
+    def _queue_in_place(self, item: WorkItem) -> None:
+        queue = self._queues.setdefault((item.op, item.call_key), [])
+        place = self._place[item.id]
+        if not queue or self._place[queue[-1].id] < place:
+            queue.append(item)
+        else:
+            bisect.insort(queue, item, key=lambda i: self._place[i.id])
 
     def _poke(self) -> None:
         self._wake.set()
@@ -280,9 +293,14 @@ class InstanceDispatcher:
         with self._cond:
             self._release_key((first.op, first.call_key), batch)
             for item in again:
+                if item.id in self._held:  # queued again meanwhile (a run read again)
+                    continue
                 self._held.add(item.id)
-                queue = self._queues.setdefault((item.op, item.call_key), [])
-                bisect.insort(queue, item, key=lambda i: i.id)
+                self._queue_in_place(item)
+            kept = {item.id for item in again}
+            for item in batch:
+                if item.id not in kept and item.id not in self._held:
+                    self._place.pop(item.id, None)
             self._senders.discard(threading.current_thread())
             self._poke()
 

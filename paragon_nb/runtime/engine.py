@@ -40,6 +40,7 @@ from typing import Any
 
 from paragon_nb._clock import Clock
 from paragon_nb.errors import MarketoAuthError
+from paragon_nb.runtime.affinity import Claimable
 from paragon_nb.runtime.api import InstanceQueue, RunStatus, StepStatus
 from paragon_nb.runtime.batcher import InstanceDispatcher
 from paragon_nb.runtime.budget import StoreBudget
@@ -118,6 +119,9 @@ class Engine:
         self._timer_seq = 0
         self._timer_wake = threading.Event()
         self._dispatchers: dict[str, InstanceDispatcher] = {}
+        # groups taken (tickets), groups that handed their writes over, in ticket order
+        self._taken, self._dispatched, self._passed = 0, 0, set[int]()
+        self._turn = threading.local()
         self._threads: list[threading.Thread] = []
         self._closing = threading.Event()
         self._engine_id = uuid.uuid4().hex[:12]
@@ -179,17 +183,19 @@ class Engine:
         self._log.reap(owner_is_stale)
         return self.claim()
 
-    def claim(self, limit: int | None = None) -> list[str]:
+    def claim(self, limit: int | None = None, *, only: Claimable | None = None) -> list[str]:
         """Claim up to ``limit`` due runs nobody holds (or whose lease ran out) and start
-        them; returns their ids."""
-        if self._closing.is_set() or not self.executes:
+        them; returns their ids. ``only``: just these runs (a worker's instances,
+        runtime.affinity); None: any."""
+        if self._closing.is_set() or not self.executes or (only is not None and not only):
             return []
         now = self._clock.time()
-        if not self._log.any_due(now=now):
+        if not self._log.any_due(now=now, only=only):
             return []
         rows = self._log.claim_due(
-            self.owner, now=now, lease_until=now + self.lease_seconds, limit=limit
-        )
+            self.owner, now=now, lease_until=now + self.lease_seconds, limit=limit,
+            only=only,
+        )  # fmt: skip
         with self._cond:
             rows = [r for r in rows if r.id not in self._active]  # ours already (renewed)
         if rows:
@@ -235,7 +241,7 @@ class Engine:
             if item.batch_id is not None:  # it left in a batch whose answer was lost
                 item.not_before = max(item.not_before, now + self.grace)
             work.setdefault(item.run_id, []).append(item)
-        parked = []
+        parked, ready = [], []
         with self._cond:
             for run_id in ids:
                 ctx = self._load(run_id)
@@ -243,14 +249,14 @@ class Engine:
                     continue
                 ctx.waiting.update(i.step_id for i in work.get(run_id, ()))
                 self._active.add(run_id)
-                if ctx.waiting:
-                    parked.append(ctx)
-                else:
-                    self._ready.append(run_id)
-            self._start_threads()
-            self._cond.notify_all()
+                (parked if ctx.waiting else ready).append(ctx)
+        # writes queued before this claim go to their dispatchers before the new runs can
+        # queue theirs (one lead's records are sent in the order they were accepted)
         for ctx in parked:
             self._dispatch(ctx.sub, work[ctx.run_id])
+        self._make_ready([ctx.run_id for ctx in ready])
+        with self._cond:
+            self._start_threads()
 
     def _beat(self) -> None:
         """The heartbeat: renew leases every third of ``lease_seconds`` (real time, so a
@@ -333,18 +339,43 @@ class Engine:
                 if self._closing.is_set():
                     return
                 group = self._take_group()
-            if not group:
-                continue
+                if not group:
+                    continue
+                ticket, self._taken = self._taken, self._taken + 1
+            self._turn.ticket = ticket
             try:
                 self._advance_group(group)
             except Exception as exc:  # a failed write or a bug must not kill the worker
+                self._pass_turn(ticket)  # later groups need not wait out the pause
                 self._write_failed(group, exc)
             finally:
+                self._pass_turn(ticket)
                 with self._cond:
                     self._advancing.difference_update(group)
                     again = [r for r in group if r in self._again]
                     self._again.difference_update(again)
                 self._make_ready(again)
+
+    def _pass_turn(self, ticket: int) -> None:
+        """The group of ``ticket`` handed its writes over (or never will): the next may."""
+        self._turn.ticket = None
+        with self._cond:
+            self._passed.add(ticket)
+            while self._dispatched in self._passed:
+                self._passed.discard(self._dispatched)
+                self._dispatched += 1
+            self._cond.notify_all()
+
+    def _wait_turn(self) -> None:
+        """Hold a group's Marketo writes until every group taken before it has handed over
+        its own: groups are taken in the order their runs were accepted (claims are oldest
+        first), so the dispatchers get one lead's records in that order too, however the
+        worker threads interleave. Only the hand-over waits; the steps ran in parallel."""
+        ticket = getattr(self._turn, "ticket", None)
+        if ticket is None:
+            return
+        with self._cond:
+            self._cond.wait_for(lambda: self._dispatched >= ticket or self._closing.is_set())
 
     def _take_group(self) -> list[str]:
         """Up to GROUP ready runs, each once, none that another worker is advancing (those
@@ -497,6 +528,7 @@ class Engine:
 
     # Marketo writes -------------------------------------------------------------------------
     def _dispatch(self, sub: str, items: list[WorkItem]) -> None:
+        self._wait_turn()
         try:
             gateway = self._gateway_for(sub)
         except Exception as exc:  # the credential went away since the item was queued

@@ -14,7 +14,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from paragon_nb._clock import Clock
 from paragon_nb.errors import NotFoundError, RuntimeStateError
+from paragon_nb.runtime.affinity import Claimable, InstanceLeases
 from paragon_nb.runtime.api import EventReceipt, EventRecord, RunRecord
 from paragon_nb.runtime.catalog import Catalog
 from paragon_nb.runtime.dispatch import Dispatcher
@@ -42,6 +44,7 @@ class RunMethods:
     _triggers: Triggers
     _timers: Timers
     _options: ProjectOptions
+    _clock: Clock
     strict: bool
 
     def trigger_event(
@@ -103,11 +106,20 @@ class RunMethods:
         """Block until every started run finished (True) or ``timeout`` seconds pass (False)."""
         return self._engine.wait_idle(timeout)
 
-    def claim_runs(self, limit: int | None = None) -> int:
+    def claim_runs(self, limit: int | None = None, *, only: Claimable | None = None) -> int:
         """Take up to ``limit`` due queued runs that no live process holds and run them in
         this process; returns how many. Worker processes call it in a loop
-        (runtime.worker); an embedded project claims once, when it opens."""
-        return len(self._engine.claim(limit))
+        (runtime.worker), with ``only``: the runs of the Marketo instances they hold
+        (:meth:`instance_leases`); an embedded project claims once, when it opens."""
+        return len(self._engine.claim(limit, only=only))
+
+    def instance_leases(self) -> InstanceLeases:
+        """This process's leases on Marketo instances: a worker batches the writes of the
+        instances it holds (runtime.affinity)."""
+        return InstanceLeases(
+            self._store, owner=self._engine.owner, clock=self._clock,
+            lease_seconds=self._options.lease_seconds,
+        )  # fmt: skip
 
     def reap_runs(self) -> int:
         """Hand back the runs of processes on this machine that are gone (without waiting

@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from paragon_nb.runtime.affinity import Claimable
 from paragon_nb.runtime.api import UNFINISHED, RunStatus, StepRecord
 from paragon_nb.runtime.db import Conn, Row
 from paragon_nb.runtime.store import ProjectStore, dumps, from_row, loads
@@ -245,11 +246,19 @@ class RunLog:
         return [r["id"] for r in rows]
 
     def claim_due(
-        self, owner: str, *, now: float, lease_until: float, limit: int | None = None
+        self,
+        owner: str,
+        *,
+        now: float,
+        lease_until: float,
+        limit: int | None = None,
+        only: Claimable | None = None,
     ) -> list[RunRow]:
         """Make ``owner`` the holder (until ``lease_until``) of up to ``limit`` unfinished
         runs that nobody holds or whose lease ran out, and that are due (``not_before`` <=
-        ``now``), oldest first; returns their rows.
+        ``now``), oldest first; returns their rows. ``only`` (a worker's instance leases,
+        runtime.affinity): only runs of users on those Marketo instances (or with no
+        Marketo credential); None: any run.
 
         One statement: the CTE picks the candidates once (MATERIALIZED: on PostgreSQL a
         ``LIMIT`` subquery under ``IN`` may be re-run for every row it is compared with),
@@ -258,33 +267,26 @@ class RunLog:
         condition, so a row another worker claimed meanwhile is re-checked and left alone
         (PostgreSQL's READ COMMITTED re-check): two claimers never get one run. SQLite runs
         the statement under its write lock."""
-        marks = ", ".join("?" for _ in UNFINISHED)
-        free = "(owner IS NULL OR lease_until IS NULL OR lease_until < ?)"
         cap = "" if limit is None else " LIMIT ?"
+        due, due_args = _claimable(now, only)
+        marks = ", ".join("?" for _ in UNFINISHED)
         with self._store.run_tx() as c:
             skip_locked = c.skip_locked
             rows = c.execute(
-                f"WITH picked AS MATERIALIZED (SELECT id FROM runs WHERE status IN ({marks}) "
-                f"AND {free} AND COALESCE(not_before, 0) <= ? ORDER BY seq{cap}{skip_locked}) "
+                f"WITH picked AS MATERIALIZED (SELECT id FROM runs WHERE {due} "
+                f"ORDER BY seq{cap}{skip_locked}) "
                 f"UPDATE runs SET owner = ?, lease_until = ? WHERE id IN (SELECT id FROM picked) "
-                f"AND status IN ({marks}) AND {free} RETURNING *",
-                (*UNFINISHED, now, now, *(() if limit is None else (limit,)), owner, lease_until,
+                f"AND status IN ({marks}) AND {_FREE} RETURNING *",
+                (*due_args, *(() if limit is None else (limit,)), owner, lease_until,
                  *UNFINISHED, now),
             ).fetchall()  # fmt: skip
         return [_run_row(r) for r in sorted(rows, key=lambda r: r["seq"])]
 
-    def any_due(self, *, now: float) -> bool:
+    def any_due(self, *, now: float, only: Claimable | None = None) -> bool:
         """Whether :meth:`claim_due` would find a run (a read: idle workers polling for work
         do not take the write lock, which event accepts need)."""
-        marks = ", ".join("?" for _ in UNFINISHED)
-        row = self._store.one(
-            f"SELECT id FROM runs WHERE status IN ({marks}) AND (owner IS NULL OR "
-            f"lease_until IS NULL OR lease_until < ?) AND COALESCE(not_before, 0) <= ? LIMIT 1",
-            *UNFINISHED,
-            now,
-            now,
-        )
-        return row is not None
+        due, due_args = _claimable(now, only)
+        return self._store.one(f"SELECT id FROM runs WHERE {due} LIMIT 1", *due_args) is not None
 
     def renew(self, owner: str, *, lease_until: float) -> None:
         """Extend the lease of every unfinished run ``owner`` holds (its heartbeat)."""
@@ -505,6 +507,20 @@ def _of_runs(
         (f"{where} AND id IN ({', '.join('?' for _ in chunk)})", (*args, *chunk))
         for chunk in _chunks(sorted(run_ids))
     ]
+
+
+_FREE = "(owner IS NULL OR lease_until IS NULL OR lease_until < ?)"
+
+
+def _claimable(now: float, only: Claimable | None) -> tuple[str, tuple[Any, ...]]:
+    """The WHERE condition (and its arguments) of a run :meth:`RunLog.claim_due` may take."""
+    marks = ", ".join("?" for _ in UNFINISHED)
+    where = f"status IN ({marks}) AND {_FREE} AND COALESCE(not_before, 0) <= ?"
+    args: tuple[Any, ...] = (*UNFINISHED, now, now)
+    if only is not None:
+        held, held_args = only.condition()
+        where, args = f"{where} AND {held}", (*args, *held_args)
+    return where, args
 
 
 def _max_seq(c: Conn, table: str) -> int:

@@ -128,8 +128,22 @@ CREATE TABLE IF NOT EXISTS trigger_state (
     PRIMARY KEY (workflow_id, sub));
 """
 
+#: Migration 6 (affinity, issue 11): the Marketo work of one instance is batched by one
+#: worker at a time (runtime.affinity). ``instance_leases``: which worker holds an instance
+#: (endpoint + client id) and until when (renewed by its heartbeat, taken over when it runs
+#: out); ``workers``: the live worker processes (their heartbeat), so each takes a fair share
+#: of the instances; ``runs_sub``: which users have unfinished runs, read per user.
+_INSTANCE_LEASES = """
+CREATE TABLE IF NOT EXISTS instance_leases (
+    instance TEXT PRIMARY KEY, owner TEXT NOT NULL, lease_until REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS workers (owner TEXT PRIMARY KEY, lease_until REAL NOT NULL);
+CREATE INDEX IF NOT EXISTS runs_sub ON runs(sub, status);
+"""
+
 #: Append new migrations at the end; never edit a shipped one.
-MIGRATIONS: list[str] = [_V1, _V2, _V3, _SDK_SECRETS_KEYS_SHARED, _FLOW_TRIGGERS]
+MIGRATIONS: list[str] = [
+    _V1, _V2, _V3, _SDK_SECRETS_KEYS_SHARED, _FLOW_TRIGGERS, _INSTANCE_LEASES,
+]  # fmt: skip
 
 #: The version this code writes and understands.
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -1,11 +1,14 @@
 """Worker processes: run a project's queued runs, beside any number of other processes.
 
-A worker opens the project (a folder, or a ``postgresql://`` URL once the store supports
-it), claims due runs nobody holds with a lease (runtime.engine, RunLog.claim_due), runs
+A worker opens the project (a folder, or a ``postgresql://`` URL), holds leases on a fair
+share of the Marketo instances that have work (runtime.affinity), claims the due runs of
+those instances that nobody holds with a lease (runtime.engine, RunLog.claim_due), runs
 them on its engine and its per-instance dispatchers, and draws every Marketo call from the
 project's shared budget (runtime.budget), so N workers together stay within one instance's
-100 calls / 20 s, 10 in flight and its daily quota. A killed worker's runs are taken over
-when their leases run out (at once for a process on this machine that is gone).
+100 calls / 20 s, 10 in flight and its daily quota. One instance's writes are batched by one
+worker, so batches fill as they do with one worker, and one lead's events apply in the
+order they were accepted. A killed worker's instances and runs are taken over when their
+leases run out (at once for a process on this machine that is gone).
 
 On stop (SIGTERM in ``paragon-nb worker``) it claims nothing more, lets what it holds
 finish for up to ``drain`` seconds, then hands back the rest (its leases are released, so
@@ -29,7 +32,7 @@ from typing import Any
 from paragon_nb.runtime.db import DatabaseError
 from paragon_nb.runtime.project import Project
 
-__all__ = ["CLAIM_BATCH", "MAX_HELD", "Worker", "run_worker"]
+__all__ = ["BALANCE_EVERY", "CLAIM_BATCH", "MAX_HELD", "Worker", "run_worker"]
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +45,8 @@ MAX_HELD = 1000
 POLL = 0.05
 #: real seconds between looks for runs of processes on this machine that are gone
 REAP_EVERY = 1.0
+#: real seconds between renewals of the instance leases and looks for a fairer share
+BALANCE_EVERY = 0.5
 
 
 class Worker:
@@ -54,19 +59,33 @@ class Worker:
         poll: float = POLL,
         max_held: int = MAX_HELD,
         claim_batch: int = CLAIM_BATCH,
+        balance_every: float = BALANCE_EVERY,
     ) -> None:
         self.project = project
         self.poll = poll
         self.max_held = max_held
         self.claim_batch = claim_batch
         self.claimed = 0
+        #: the Marketo instances this worker batches (runtime.affinity)
+        self.leases = project.instance_leases()
+        self.balance_every = balance_every
+        self._balanced = -float("inf")
 
     def step(self) -> int:
-        """Claim once (as many as there is room for); returns how many runs were claimed."""
+        """Renew (and rebalance) the instance leases when due, then claim once, as many of
+        the held instances' runs as there is room for; returns how many were claimed."""
+        now = time.monotonic()
+        if now - self._balanced >= self.balance_every:
+            self._balanced = now
+            try:
+                self.leases.balance()
+            except DatabaseError:  # a busy or closing database: the leases last lease_seconds
+                log.warning("could not renew the instance leases", exc_info=True)
         room = self.max_held - self.project.active_runs
-        if room <= 0:
+        only = self.leases.claimable
+        if room <= 0 or not only:  # holding no instance: nothing to look for
             return 0
-        got = self.project.claim_runs(min(self.claim_batch, room))
+        got = self.project.claim_runs(min(self.claim_batch, room), only=only)
         self.claimed += got
         return got
 
@@ -92,6 +111,10 @@ class Worker:
                 stop.wait(idle)
                 idle = min(idle * 2, self.poll * 4)
         self.project.wait_idle(drain)
+        try:
+            self.leases.release_all()  # another worker takes the instances at once
+        except DatabaseError:  # the leases run out by themselves
+            log.warning("could not hand back the instance leases", exc_info=True)
 
 
 def run_worker(

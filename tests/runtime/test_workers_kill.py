@@ -156,19 +156,21 @@ def test_three_workers_one_killed_nothing_lost_nothing_doubled_no_606_615(
     # Marketo's real limits; latency keeps batches in flight when the kill lands
     d = deploy(serve_workers=0, workers=3, latency=0.05)
     sandbox, store, workers = d.sandbox, d.store, d.workers
-    victim = workers[0]
+    # the victim is the worker that holds the instance (runtime.affinity): the one whose runs
+    # there are; the others stand by until it dies
+    victims: list[subprocess.Popen[str]] = []
     accepted: list[str] = []
     lock = threading.Lock()
     killed = threading.Event()
     held_at_kill: list[str] = []
     kill_at: list[float] = []
 
-    def victim_holds() -> list[str]:
+    def holds(worker: subprocess.Popen[str]) -> list[str]:
         return [
             r["id"]
             for r in store.rows(
                 "SELECT id FROM runs WHERE owner LIKE ? AND status IN ('queued', 'running')",
-                f"%:{victim.pid}:%",
+                f"%:{worker.pid}:%",
             )
         ]
 
@@ -177,8 +179,10 @@ def test_three_workers_one_killed_nothing_lost_nothing_doubled_no_606_615(
         deadline = time.monotonic() + 60
         tick = threading.Event()
         while time.monotonic() < deadline:
-            held = victim_holds()
+            victim = next((w for w in workers if holds(w)), workers[0])
+            held = holds(victim)
             if held and store.succeeded():
+                victims.append(victim)
                 os.kill(victim.pid, signal.SIGKILL)
                 kill_at.append(time.time())
                 held_at_kill.extend(held)
@@ -203,6 +207,7 @@ def test_three_workers_one_killed_nothing_lost_nothing_doubled_no_606_615(
     for t in threads:
         t.join(180)
     assert killed.is_set(), "the victim never held runs while others finished"
+    (victim,) = victims
     victim.wait(10)
     assert victim.returncode == -signal.SIGKILL
     assert held_at_kill
@@ -232,7 +237,7 @@ def test_three_workers_one_killed_nothing_lost_nothing_doubled_no_606_615(
     assert stats.max_calls_in_window <= 100 and stats.max_in_flight <= 10
 
     # SIGTERM: the survivors stop cleanly and hold nothing
-    d.stop([*workers[1:], d.serve])
+    d.stop([*(w for w in workers if w is not victim), d.serve])
     assert not store.value(
         "SELECT COUNT(*) AS v FROM runs WHERE owner IS NOT NULL AND status IN ('queued', 'running')"
     )
