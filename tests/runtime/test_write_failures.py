@@ -122,7 +122,7 @@ def _each_succeeded_once(project: Project, marketo: FakeMarketo, events: list[st
     assert Counter(runs["event_id"]) == Counter(events)  # one run per event
     assert set(runs["status"]) == {"succeeded"}, list(runs["error"])
     for run_id in runs["run_id"]:
-        steps = [s["step_id"] for s in project.run(run_id)["steps"]]
+        steps = [s.step_id for s in project.run(run_id).steps]
         assert len(steps) == len(set(steps)) == 2  # each step recorded once
     emails = Counter(lead["email"] for lead in marketo.leads.values())
     assert emails == Counter(f"ada{i}@example.com" for i in range(EVENTS))
