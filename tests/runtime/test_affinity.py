@@ -330,5 +330,5 @@ def test_a_run_whose_user_has_no_credential_any_more_is_still_claimed(
     assert worker.leases.held == frozenset()
     assert worker.project.wait_idle(30)
     run = worker.project.run(receipt.run_ids[0])
-    assert run["status"] == "failed" and "credential" in run["error"]
+    assert run.status == "failed" and "credential" in (run.error or "")
     assert worker.step() == 0 and not worker.leases.claimable  # nothing left to look for
