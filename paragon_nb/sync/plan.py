@@ -27,7 +27,7 @@ from paragon_nb.marketo.models import LeadField
 from paragon_nb.sync.journal import Journal
 from paragon_nb.sync.mapping import ColumnMapping, build_mapping
 from paragon_nb.sync.result import ROW_SCHEMA, SyncStatus, rows_frame
-from paragon_nb.sync.serialise import arrow_text, row_fingerprints, row_json
+from paragon_nb.sync.serialise import RowJson, arrow_text, contiguous, row_fingerprints
 from paragon_nb.sync.validate import Prepared, prepare
 
 __all__ = ["BODY_BUDGET", "Plan", "make_plan"]
@@ -132,6 +132,7 @@ class Plan:
     clear_missing: bool = False
     _texts: pa.ChunkedArray | None = None  # JSON text per fingerprinted row (see fingerprints)
     _text_at: np.ndarray | None = None  # position -> index into _texts, -1 when absent
+    _json: RowJson | None = None  # the frame's column value texts, made on first use
 
     @property
     def n(self) -> int:
@@ -168,17 +169,16 @@ class Plan:
         if self._texts is not None and len(positions):
             at = self._text_at[positions]
             if (at >= 0).all():
-                if _contiguous(at):
+                if contiguous(at):
                     return self._texts.slice(int(at[0]), len(at))
                 return self._texts.take(pa.array(at))
-        frame = self.prepared.frame
-        if _contiguous(positions):
-            frame = frame.iloc[int(positions[0]) : int(positions[-1]) + 1]
-        else:
-            frame = frame.iloc[positions]
-        return row_json(
-            frame, clear_missing=self.clear_missing, first=self.mapping.lookup_field.name
-        )
+        if self._json is None:
+            self._json = RowJson(
+                self.prepared.frame,
+                clear_missing=self.clear_missing,
+                first=self.mapping.lookup_field.name,
+            )
+        return self._json.rows(positions)
 
     def records(self, positions: np.ndarray) -> list[dict[str, object]]:
         """The JSON records for ``positions`` (REST names; missing values omitted unless
@@ -224,17 +224,8 @@ class Plan:
             self._text_at = np.full(self.n, -1, dtype=np.int64)
             self._text_at[positions] = np.arange(len(positions))
             self._texts = pa.chunked_array(parts, type=pa.large_string())
+            self._json = None  # every row to send is in _texts now
         return np.concatenate(fps)
-
-
-def _contiguous(positions: np.ndarray) -> bool:
-    """Whether ``positions`` are consecutive ascending (a slice, no copy needed)."""
-    n = len(positions)
-    return (
-        n > 0
-        and int(positions[-1]) - int(positions[0]) == n - 1
-        and bool((np.diff(positions) == 1).all())
-    )
 
 
 def make_plan(
