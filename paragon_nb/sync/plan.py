@@ -27,7 +27,13 @@ from paragon_nb.marketo.models import LeadField
 from paragon_nb.sync.journal import Journal
 from paragon_nb.sync.mapping import ColumnMapping, build_mapping
 from paragon_nb.sync.result import ROW_SCHEMA, SyncStatus, rows_frame
-from paragon_nb.sync.serialise import RowJson, arrow_text, contiguous, row_fingerprints
+from paragon_nb.sync.serialise import (
+    RowJson,
+    arrow_text,
+    contiguous,
+    row_fingerprints,
+    text_hashes,
+)
 from paragon_nb.sync.validate import Prepared, prepare
 
 __all__ = ["BODY_BUDGET", "Plan", "make_plan"]
@@ -91,20 +97,26 @@ def _split(nbytes: np.ndarray, size: int, budget: int) -> Iterator[tuple[int, in
 
 def _duplicates(keys: Keys, valid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(positions of earlier duplicates, position of the kept last occurrence for each)
-    among the ``valid`` positions (which all have a key). Hash-encoded by Arrow."""
+    among the ``valid`` positions (which all have a key).
+
+    Keys are compared by 64-bit hash first (keys with different hashes differ), then
+    exactly, by Arrow's dictionary encoding, among the few rows whose hash repeats."""
     if len(valid) == 0:
         return valid, valid
-    # Encode the whole column (no copy of the valid keys), then look at valid rows only.
-    encoded = pc.dictionary_encode(keys.array)
-    if len(encoded.dictionary) == len(keys.array) - keys.array.null_count:
+    whole = len(valid) == len(keys)  # no invalid row: no copy of the keys
+    hashes = text_hashes(keys.array if whole else keys.array.take(pa.array(valid)))
+    shared = pd.Series(hashes).duplicated(keep=False).to_numpy()
+    if not shared.any():
         return valid[:0], valid[:0]  # every key distinct (the usual case)
-    codes = encoded.indices.to_numpy(zero_copy_only=False)[valid].astype(np.int64)
+    candidates = valid[shared]
+    encoded = pc.dictionary_encode(keys.array.take(pa.array(candidates)))
+    codes = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64)
     order = np.arange(len(codes), dtype=np.int64)
     last = np.full(len(encoded.dictionary), -1, dtype=np.int64)
     np.maximum.at(last, codes, order)
     kept = last[codes]
     dup = kept != order
-    return valid[dup], valid[kept[dup]]
+    return candidates[dup], candidates[kept[dup]]
 
 
 @dataclass

@@ -29,6 +29,7 @@ __all__ = [
     "contiguous",
     "row_fingerprints",
     "row_json",
+    "text_hashes",
 ]
 
 _ESCAPES = (("\\", "\\\\"), ('"', '\\"'), ("\n", "\\n"), ("\r", "\\r"), ("\t", "\\t"),
@@ -137,9 +138,7 @@ class RowJson:
                 args += [_s(literal + key + opening), values]
                 literal = closing
                 continue
-            fragment = pc.binary_join_element_wise(
-                _s(key + opening), values, _s(closing), _s("")
-            )
+            fragment = pc.binary_join_element_wise(_s(key + opening), values, _s(closing), _s(""))
             if self.clear_missing:
                 fragment = pc.fill_null(fragment, _s(key + "null"))
             else:
@@ -202,14 +201,21 @@ def batch_records(rows: pa.Array, positions: Sequence[int] | np.ndarray) -> list
     return json.loads(batch_text(rows, positions))
 
 
+def text_hashes(texts: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """64-bit hashes (uint64) of non-null Arrow texts: pandas' SipHash with its fixed key
+    over the UTF-8 bytes, so the same text gives the same number in every process. Hashed
+    as ``bytes`` objects: the same numbers as for the ``str`` values, without encoding each
+    one again."""
+    data = texts.cast(pa.large_binary()).to_numpy(zero_copy_only=False)
+    return pd.util.hash_array(np.asarray(data, dtype=object), categorize=False)
+
+
 def row_fingerprints(rows: pa.Array, positions: np.ndarray) -> np.ndarray:
-    """64-bit fingerprints (int64) of the JSON texts at ``positions``; the same text gives
-    the same number in every process (pandas' SipHash with its fixed key, over the UTF-8
-    bytes: hashed as ``bytes`` objects, no per-row encoding, same numbers as the texts)."""
+    """64-bit fingerprints (int64) of the JSON texts at ``positions`` (:func:`text_hashes`:
+    the numbers existing journals hold)."""
     if len(positions) == 0:
         return np.zeros(0, dtype=np.int64)
     positions = np.asarray(positions, dtype=np.int64)
     whole = len(positions) == len(rows) and bool((positions == np.arange(len(rows))).all())
     taken = rows if whole else rows.take(pa.array(positions))
-    data = np.asarray(taken.cast(pa.large_binary()).to_numpy(zero_copy_only=False), dtype=object)
-    return pd.util.hash_array(data, categorize=False).view(np.int64)
+    return text_hashes(taken).view(np.int64)
