@@ -29,6 +29,7 @@ from paragon_nb.sync.mapping import ColumnMapping, build_mapping
 from paragon_nb.sync.result import ROW_SCHEMA, SyncStatus, rows_frame
 from paragon_nb.sync.serialise import (
     RowJson,
+    array_texts,
     arrow_text,
     contiguous,
     row_fingerprints,
@@ -105,10 +106,11 @@ def _duplicates(keys: Keys, valid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return valid, valid
     whole = len(valid) == len(keys)  # no invalid row: no copy of the keys
     hashes = text_hashes(keys.array if whole else keys.array.take(pa.array(valid)))
-    shared = pd.Series(hashes).duplicated(keep=False).to_numpy()
-    if not shared.any():
+    ordered = np.sort(hashes)
+    repeated = ordered[1:][ordered[1:] == ordered[:-1]]
+    if not len(repeated):
         return valid[:0], valid[:0]  # every key distinct (the usual case)
-    candidates = valid[shared]
+    candidates = valid[np.isin(hashes, repeated)]
     encoded = pc.dictionary_encode(keys.array.take(pa.array(candidates)))
     codes = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64)
     order = np.arange(len(codes), dtype=np.int64)
@@ -199,7 +201,7 @@ class Plan:
 
     def batch_text(self, positions: np.ndarray) -> str:
         """The JSON array text of ``positions`` (the ``input`` of one sync call)."""
-        return "[" + ",".join(self._rows(positions).to_pylist()) + "]"
+        return array_texts(self._rows(positions), [0, len(positions)])[0]
 
     def iter_batches(
         self, positions: np.ndarray, *, size: int = MAX_BATCH, per_chunk: int = 100
@@ -212,9 +214,12 @@ class Plan:
         for start in range(0, len(positions), step):
             chunk = positions[start : start + step]
             rows = self._rows(chunk)
-            nbytes = pc.binary_length(rows.cast(pa.large_binary())).to_numpy(zero_copy_only=False)
-            for lo, hi in _split(nbytes, size, BODY_BUDGET):
-                yield chunk[lo:hi], "[" + ",".join(rows.slice(lo, hi - lo).to_pylist()) + "]"
+            nbytes = pc.binary_length(rows).to_numpy(zero_copy_only=False)
+            ranges = list(_split(nbytes, size, BODY_BUDGET))
+            bounds = [lo for lo, _ in ranges] + [ranges[-1][1]] if ranges else [0]
+            texts = array_texts(rows, bounds)
+            for (lo, hi), text in zip(ranges, texts, strict=True):
+                yield chunk[lo:hi], text
 
     def batch_count(self, positions: np.ndarray) -> int:
         """How many Sync Leads calls :meth:`iter_batches` makes for ``positions``."""

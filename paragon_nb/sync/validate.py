@@ -105,7 +105,10 @@ def _utf8_lengths(text: pd.Series) -> pd.Series:
 
 
 def _missing(text: pd.Series) -> np.ndarray:
-    return (text.isna() | (text.str.strip() == "")).to_numpy(dtype=bool)
+    """Missing, empty or whitespace only (Arrow's Unicode whitespace, as ``str.strip``)."""
+    arr = arrow_text(text)
+    blank = pc.or_(pc.equal(pc.binary_length(arr), 0), pc.utf8_is_space(arr))
+    return pc.fill_null(blank, True).to_numpy(zero_copy_only=False)
 
 
 def _bad_mask(present: np.ndarray, ok: pd.Series | np.ndarray) -> np.ndarray:
