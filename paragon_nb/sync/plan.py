@@ -27,7 +27,14 @@ from paragon_nb.marketo.models import LeadField
 from paragon_nb.sync.journal import Journal
 from paragon_nb.sync.mapping import ColumnMapping, build_mapping
 from paragon_nb.sync.result import ROW_SCHEMA, SyncStatus, rows_frame
-from paragon_nb.sync.serialise import arrow_text, row_fingerprints, row_json
+from paragon_nb.sync.serialise import (
+    RowJson,
+    array_texts,
+    arrow_text,
+    contiguous,
+    row_fingerprints,
+    text_hashes,
+)
 from paragon_nb.sync.validate import Prepared, prepare
 
 __all__ = ["BODY_BUDGET", "Plan", "make_plan"]
@@ -91,20 +98,27 @@ def _split(nbytes: np.ndarray, size: int, budget: int) -> Iterator[tuple[int, in
 
 def _duplicates(keys: Keys, valid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(positions of earlier duplicates, position of the kept last occurrence for each)
-    among the ``valid`` positions (which all have a key). Hash-encoded by Arrow."""
+    among the ``valid`` positions (which all have a key).
+
+    Keys are compared by 64-bit hash first (keys with different hashes differ), then
+    exactly, by Arrow's dictionary encoding, among the few rows whose hash repeats."""
     if len(valid) == 0:
         return valid, valid
-    # Encode the whole column (no copy of the valid keys), then look at valid rows only.
-    encoded = pc.dictionary_encode(keys.array)
-    if len(encoded.dictionary) == len(keys.array) - keys.array.null_count:
+    whole = len(valid) == len(keys)  # no invalid row: no copy of the keys
+    hashes = text_hashes(keys.array if whole else keys.array.take(pa.array(valid)))
+    ordered = np.sort(hashes)
+    repeated = ordered[1:][ordered[1:] == ordered[:-1]]
+    if not len(repeated):
         return valid[:0], valid[:0]  # every key distinct (the usual case)
-    codes = encoded.indices.to_numpy(zero_copy_only=False)[valid].astype(np.int64)
+    candidates = valid[np.isin(hashes, repeated)]
+    encoded = pc.dictionary_encode(keys.array.take(pa.array(candidates)))
+    codes = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64)
     order = np.arange(len(codes), dtype=np.int64)
     last = np.full(len(encoded.dictionary), -1, dtype=np.int64)
     np.maximum.at(last, codes, order)
     kept = last[codes]
     dup = kept != order
-    return valid[dup], valid[kept[dup]]
+    return candidates[dup], candidates[kept[dup]]
 
 
 @dataclass
@@ -132,6 +146,7 @@ class Plan:
     clear_missing: bool = False
     _texts: pa.ChunkedArray | None = None  # JSON text per fingerprinted row (see fingerprints)
     _text_at: np.ndarray | None = None  # position -> index into _texts, -1 when absent
+    _json: RowJson | None = None  # the frame's column value texts, made on first use
 
     @property
     def n(self) -> int:
@@ -168,17 +183,16 @@ class Plan:
         if self._texts is not None and len(positions):
             at = self._text_at[positions]
             if (at >= 0).all():
-                if _contiguous(at):
+                if contiguous(at):
                     return self._texts.slice(int(at[0]), len(at))
                 return self._texts.take(pa.array(at))
-        frame = self.prepared.frame
-        if _contiguous(positions):
-            frame = frame.iloc[int(positions[0]) : int(positions[-1]) + 1]
-        else:
-            frame = frame.iloc[positions]
-        return row_json(
-            frame, clear_missing=self.clear_missing, first=self.mapping.lookup_field.name
-        )
+        if self._json is None:
+            self._json = RowJson(
+                self.prepared.frame,
+                clear_missing=self.clear_missing,
+                first=self.mapping.lookup_field.name,
+            )
+        return self._json.rows(positions)
 
     def records(self, positions: np.ndarray) -> list[dict[str, object]]:
         """The JSON records for ``positions`` (REST names; missing values omitted unless
@@ -187,7 +201,7 @@ class Plan:
 
     def batch_text(self, positions: np.ndarray) -> str:
         """The JSON array text of ``positions`` (the ``input`` of one sync call)."""
-        return "[" + ",".join(self._rows(positions).to_pylist()) + "]"
+        return array_texts(self._rows(positions), [0, len(positions)])[0]
 
     def iter_batches(
         self, positions: np.ndarray, *, size: int = MAX_BATCH, per_chunk: int = 100
@@ -200,9 +214,12 @@ class Plan:
         for start in range(0, len(positions), step):
             chunk = positions[start : start + step]
             rows = self._rows(chunk)
-            nbytes = pc.binary_length(rows.cast(pa.large_binary())).to_numpy(zero_copy_only=False)
-            for lo, hi in _split(nbytes, size, BODY_BUDGET):
-                yield chunk[lo:hi], "[" + ",".join(rows.slice(lo, hi - lo).to_pylist()) + "]"
+            nbytes = pc.binary_length(rows).to_numpy(zero_copy_only=False)
+            ranges = list(_split(nbytes, size, BODY_BUDGET))
+            bounds = [lo for lo, _ in ranges] + [ranges[-1][1]] if ranges else [0]
+            texts = array_texts(rows, bounds)
+            for (lo, hi), text in zip(ranges, texts, strict=True):
+                yield chunk[lo:hi], text
 
     def batch_count(self, positions: np.ndarray) -> int:
         """How many Sync Leads calls :meth:`iter_batches` makes for ``positions``."""
@@ -224,17 +241,8 @@ class Plan:
             self._text_at = np.full(self.n, -1, dtype=np.int64)
             self._text_at[positions] = np.arange(len(positions))
             self._texts = pa.chunked_array(parts, type=pa.large_string())
+            self._json = None  # every row to send is in _texts now
         return np.concatenate(fps)
-
-
-def _contiguous(positions: np.ndarray) -> bool:
-    """Whether ``positions`` are consecutive ascending (a slice, no copy needed)."""
-    n = len(positions)
-    return (
-        n > 0
-        and int(positions[-1]) - int(positions[0]) == n - 1
-        and bool((np.diff(positions) == 1).all())
-    )
 
 
 def make_plan(

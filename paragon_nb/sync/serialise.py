@@ -21,7 +21,17 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-__all__ = ["arrow_text", "batch_records", "batch_text", "row_fingerprints", "row_json"]
+__all__ = [
+    "RowJson",
+    "array_texts",
+    "arrow_text",
+    "batch_records",
+    "batch_text",
+    "contiguous",
+    "row_fingerprints",
+    "row_json",
+    "text_hashes",
+]
 
 _ESCAPES = (("\\", "\\\\"), ('"', '\\"'), ("\n", "\\n"), ("\r", "\\r"), ("\t", "\\t"),
             ("\b", "\\b"), ("\f", "\\f"))  # fmt: skip
@@ -86,44 +96,116 @@ def _values(s: pd.Series) -> tuple[pa.Array, bool]:
     return _escaped(s), True
 
 
+class RowJson:
+    """The JSON object texts of a coerced frame's rows, made column-wise.
+
+    Each column's value texts (escaped, numbers and booleans as JSON) are made once for
+    the whole frame; :meth:`rows` then joins the rows asked for in one pyarrow call over
+    all columns: the ``"name":`` keys of columns with no missing value are folded into the
+    literal pieces between values, and a column with missing values gives a
+    ``,"name":value`` fragment that is null (so skipped) where the value is missing, or
+    ``,"name":null`` with ``clear_missing``. The field order is ``first`` (the lookup
+    field) then the other fields sorted by name.
+    """
+
+    def __init__(
+        self, frame: pd.DataFrame, *, clear_missing: bool = False, first: str | None = None
+    ) -> None:
+        names = sorted(str(c) for c in frame.columns)
+        if first in names:
+            names.remove(first)
+            names.insert(0, first)
+        self.n = len(frame)
+        self.clear_missing = clear_missing
+        self.columns = [(name, *_values(frame[name])) for name in names]
+
+    def __len__(self) -> int:
+        return self.n
+
+    def rows(self, positions: np.ndarray | None = None) -> pa.Array:
+        """The texts of the rows at ``positions`` (all rows when None), in that order."""
+        where = _where(positions, self.n)
+        size = where[1] if isinstance(where, tuple) else len(where)
+        if not self.columns:
+            return pa.array(["{}"] * size, type=pa.large_string())
+        args: list[pa.Array | pa.Scalar] = []
+        literal = "{"  # the text since the last value
+        lead_may_miss = False
+        for i, (name, values, quoted) in enumerate(self.columns):
+            values = _select(values, where)
+            key = ("," if i else "") + json.dumps(name) + ":"
+            opening, closing = ('"', '"') if quoted else ("", "")
+            if values.null_count == 0:
+                args += [_s(literal + key + opening), values]
+                literal = closing
+                continue
+            fragment = pc.binary_join_element_wise(_s(key + opening), values, _s(closing), _s(""))
+            if self.clear_missing:
+                fragment = pc.fill_null(fragment, _s(key + "null"))
+            else:
+                lead_may_miss |= i == 0
+            if literal:
+                args.append(_s(literal))
+            args.append(fragment)
+            literal = ""
+        args.append(_s(literal + "}"))
+        out = pc.binary_join_element_wise(*args, _s(""), null_handling="skip")
+        if lead_may_miss:
+            # Rows missing the first field: the next present one brought its comma. (They
+            # are invalid rows, never sent, when the first field is the lookup field.)
+            out = pc.replace_substring_regex(out, r"^\{,", "{", max_replacements=1)
+        return out.combine_chunks() if isinstance(out, pa.ChunkedArray) else out
+
+
 def row_json(
     frame: pd.DataFrame, *, clear_missing: bool = False, first: str | None = None
 ) -> pa.Array:
     """One JSON object text per row of ``frame``: ``first`` (the lookup field) then the
     other fields in sorted order. Missing values are omitted, or ``null`` with
-    ``clear_missing``. Rows where ``first`` is missing get no valid text: they are
-    invalid and never sent.
+    ``clear_missing``. Built without a per-row Python step (see :class:`RowJson`)."""
+    return RowJson(frame, clear_missing=clear_missing, first=first).rows()
 
-    Built without a per-row Python step: each column becomes ``"name":value`` fragments
-    (null where the value is missing) and pyarrow joins a row's fragments with commas,
-    skipping the nulls, in one pass over all columns.
-    """
-    names = sorted(str(c) for c in frame.columns)
-    if first in names:
-        names.remove(first)
-        names.insert(0, first)
-    if not names:
-        return pa.array(["{}"] * len(frame), type=pa.large_string())
-    fragments = []
-    for name in names:
-        values, quoted = _values(frame[name])
-        key = json.dumps(name) + ":"
-        if quoted:
-            fragment = pc.binary_join_element_wise(_s(key + '"'), values, _s('"'), _s(""))
-        else:
-            fragment = pc.binary_join_element_wise(_s(key), values, _s(""))
-        if clear_missing:
-            fragment = pc.fill_null(fragment, _s(key + "null"))
-        fragments.append(fragment)
-    inner = pc.binary_join_element_wise(*fragments, _s(","), null_handling="skip")
-    out = pc.binary_join_element_wise(_s("{"), inner, _s("}"), _s(""))
-    return out.combine_chunks() if isinstance(out, pa.ChunkedArray) else out
+
+def _where(positions: np.ndarray | None, n: int) -> tuple[int, int] | pa.Array:
+    """``(offset, length)`` for a run of consecutive positions (a zero-copy slice), else the
+    positions as an Arrow index array."""
+    if positions is None:
+        return 0, n
+    positions = np.asarray(positions, dtype=np.int64)
+    if contiguous(positions):
+        return int(positions[0]), len(positions)
+    return pa.array(positions)
+
+
+def _select(array: pa.Array, where: tuple[int, int] | pa.Array) -> pa.Array:
+    return array.slice(*where) if isinstance(where, tuple) else array.take(where)
+
+
+def contiguous(positions: np.ndarray) -> bool:
+    """Whether ``positions`` are consecutive ascending (a slice, no copy needed)."""
+    n = len(positions)
+    return (
+        n > 0
+        and int(positions[-1]) - int(positions[0]) == n - 1
+        and bool((np.diff(positions) == 1).all())
+    )
+
+
+def array_texts(rows: pa.Array | pa.ChunkedArray, bounds: Sequence[int] | np.ndarray) -> list[str]:
+    """JSON array texts of consecutive runs of ``rows``: run ``i`` is rows
+    ``bounds[i]:bounds[i + 1]``, joined with commas inside brackets by pyarrow (one call
+    for all runs, no Python string per row)."""
+    if isinstance(rows, pa.ChunkedArray):
+        rows = rows.combine_chunks()
+    lists = pa.LargeListArray.from_arrays(pa.array(np.asarray(bounds, dtype=np.int64)), rows)
+    joined = pc.binary_join(lists, _s(","))
+    return pc.binary_join_element_wise(_s("["), joined, _s("]"), _s("")).to_pylist()
 
 
 def batch_text(rows: pa.Array, positions: Sequence[int] | np.ndarray) -> str:
     """The JSON array text of the rows at ``positions``."""
     taken = rows.take(pa.array(np.asarray(positions, dtype=np.int64)))
-    return "[" + ",".join(taken.to_pylist()) + "]"
+    return array_texts(taken, [0, len(taken)])[0]
 
 
 def batch_records(rows: pa.Array, positions: Sequence[int] | np.ndarray) -> list[dict]:
@@ -131,13 +213,21 @@ def batch_records(rows: pa.Array, positions: Sequence[int] | np.ndarray) -> list
     return json.loads(batch_text(rows, positions))
 
 
+def text_hashes(texts: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """64-bit hashes (uint64) of non-null Arrow texts: pandas' SipHash with its fixed key
+    over the UTF-8 bytes, so the same text gives the same number in every process. Hashed
+    as ``bytes`` objects: the same numbers as for the ``str`` values, without encoding each
+    one again."""
+    data = texts.cast(pa.large_binary()).to_numpy(zero_copy_only=False)
+    return pd.util.hash_array(np.asarray(data, dtype=object), categorize=False)
+
+
 def row_fingerprints(rows: pa.Array, positions: np.ndarray) -> np.ndarray:
-    """64-bit fingerprints (int64) of the JSON texts at ``positions``; the same text gives
-    the same number in every process (SipHash with pandas' fixed key)."""
+    """64-bit fingerprints (int64) of the JSON texts at ``positions`` (:func:`text_hashes`:
+    the numbers existing journals hold)."""
     if len(positions) == 0:
         return np.zeros(0, dtype=np.int64)
     positions = np.asarray(positions, dtype=np.int64)
     whole = len(positions) == len(rows) and bool((positions == np.arange(len(rows))).all())
     taken = rows if whole else rows.take(pa.array(positions))
-    texts = np.asarray(taken.to_numpy(zero_copy_only=False), dtype=object)
-    return pd.util.hash_array(texts, categorize=False).view(np.int64)
+    return text_hashes(taken).view(np.int64)

@@ -32,6 +32,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pyarrow.compute as pc
 from pandas.api import types as ptypes
 
@@ -104,7 +105,10 @@ def _utf8_lengths(text: pd.Series) -> pd.Series:
 
 
 def _missing(text: pd.Series) -> np.ndarray:
-    return (text.isna() | (text.str.strip() == "")).to_numpy(dtype=bool)
+    """Missing, empty or whitespace only (Arrow's Unicode whitespace, as ``str.strip``)."""
+    arr = arrow_text(text)
+    blank = pc.or_(pc.equal(pc.binary_length(arr), 0), pc.utf8_is_space(arr))
+    return pc.fill_null(blank, True).to_numpy(zero_copy_only=False)
 
 
 def _bad_mask(present: np.ndarray, ok: pd.Series | np.ndarray) -> np.ndarray:
@@ -224,6 +228,16 @@ def _one_time(value: str, *, utc: bool) -> pd.Timestamp:
     return ts.tz_localize(None) if ts.tzinfo is not None else ts
 
 
+def _all_plain_dates(text: pd.Series) -> bool:
+    """Whether every value present is a real ``YYYY-MM-DD`` date (the usual column), checked
+    at once by Arrow's strict date parser (exactly that form, real days of the month)."""
+    try:
+        arrow_text(text).cast(pa.date32())
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return False
+    return True
+
+
 def _coerce_date(s: pd.Series, f: LeadField) -> Coerced:
     if ptypes.is_datetime64_any_dtype(s.dtype):
         present = s.notna().to_numpy(dtype=bool)
@@ -232,7 +246,9 @@ def _coerce_date(s: pd.Series, f: LeadField) -> Coerced:
     text = _as_text(s).str.strip()
     present = ~_missing(text)
     text = text.where(present)
-    # Fast path: plain YYYY-MM-DD strings are checked by parsing and sent as they are.
+    if _all_plain_dates(text):
+        return Coerced(text, np.zeros(len(s), dtype=bool), "invalid_date", "a date (YYYY-MM-DD)")
+    # Plain YYYY-MM-DD strings are checked by parsing and sent as they are.
     plain = text.str.fullmatch(r"\d{4}-\d{2}-\d{2}").to_numpy(dtype=bool, na_value=False)
     checked = pd.to_datetime(text.where(plain), errors="coerce", format="%Y-%m-%d")
     ok = plain & checked.notna().to_numpy(dtype=bool)
