@@ -15,6 +15,11 @@ Write protocol (what makes interrupted runs safe):
    answered, one transaction per call;
 3. ``mark_listed`` records list membership after the list add answered.
 
+A streamed input may repeat a key in a later chunk; the earlier occurrence was sent before
+the later one was read. ``mark_superseded`` records the earlier values (before the later
+occurrence is sent), so a rerun of the same input knows that row is superseded and holds
+it back instead of sending it over the values the later occurrence left (``superseded``).
+
 A run killed between 1 and 2 leaves rows ``pending``: the next run sends them again (safe:
 ``createOrUpdate``/``updateOnly`` are idempotent; for ``createOnly`` the runner reads a
 ``1005 lead already exists`` on a pending row as "created by the interrupted run").
@@ -66,6 +71,17 @@ CREATE TABLE IF NOT EXISTS rows (
     batch_id     INTEGER,
     updated_at   REAL,
     PRIMARY KEY (instance, lookup_field, list_key, lookup_value)
+) WITHOUT ROWID;
+-- Values of a key that a later occurrence of the key in the same streamed input superseded:
+-- a rerun holds such a row back until it knows whether the later occurrence follows again.
+CREATE TABLE IF NOT EXISTS superseded (
+    instance     TEXT NOT NULL,
+    lookup_field TEXT NOT NULL,
+    list_key     TEXT NOT NULL,
+    lookup_value TEXT NOT NULL,
+    fingerprint  INTEGER NOT NULL,
+    run          TEXT NOT NULL,          -- the streamed run that saw it superseded
+    PRIMARY KEY (instance, lookup_field, list_key, lookup_value, fingerprint)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS batches (
     id           INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -251,6 +267,32 @@ class Journal:
                 data[name] = pd.array(list(values), dtype=object)
         return pd.DataFrame(data, index=pd.Index(list(cols[0]), dtype=object, name="lookup_value"))
 
+    def superseded(self, keys: Sequence[str], *, exclude_run: str) -> dict[str, set[int]]:
+        """key -> fingerprints a later occurrence superseded in an earlier streamed run
+        (the marks of run ``exclude_run``, the one asking, are left out: a run decides on
+        what earlier runs knew, as its dry run does)."""
+        out: dict[str, set[int]] = {}
+        values = list(dict.fromkeys(keys))
+        where = "instance=? AND lookup_field=? AND list_key=? AND run<>?"
+        with self._db() as conn:
+            (count,) = conn.execute(
+                "SELECT COUNT(*) FROM superseded WHERE instance=? AND lookup_field=? "
+                "AND list_key=?",
+                self.scope,
+            ).fetchone()
+            if count == 0:
+                return out
+            for i in range(0, len(values), 900):
+                chunk = values[i : i + 900]
+                marks = ",".join("?" * len(chunk))
+                for key, fp in conn.execute(
+                    f"SELECT lookup_value, fingerprint FROM superseded WHERE {where} "
+                    f"AND lookup_value IN ({marks})",
+                    (*self.scope, exclude_run, *chunk),
+                ):
+                    out.setdefault(key, set()).add(int(fp))
+        return out
+
     def count(self, state: str | None = None) -> int:
         """Rows in this scope (with ``state`` if given)."""
         sql = "SELECT COUNT(*) FROM rows WHERE instance=? AND lookup_field=? AND list_key=?"
@@ -325,6 +367,15 @@ class Journal:
                 ((int(listed), now, *self.scope, k) for k in keys),
             )
 
+    def mark_superseded(self, pairs: Iterable[tuple[str, int]], *, run: str) -> None:
+        """Record ``(key, fingerprint)`` pairs a later occurrence in the input of streamed
+        run ``run`` superseded. Call BEFORE the later occurrence is sent."""
+        with self._db(write=True) as conn:
+            conn.executemany(
+                "INSERT INTO superseded VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                ((*self.scope, k, int(fp), run) for k, fp in pairs),
+            )
+
     def set_lead_ids(self, pairs: Iterable[tuple[str, int]]) -> None:
         """Record lead ids found after the fact (Bulk Import rows), by lookup value."""
         now = self._clock.time()
@@ -377,6 +428,10 @@ class Journal:
         with self._db(write=True) as conn:
             cur = conn.execute(
                 "DELETE FROM rows WHERE instance=? AND lookup_field=? AND list_key=?", self.scope
+            )
+            conn.execute(
+                "DELETE FROM superseded WHERE instance=? AND lookup_field=? AND list_key=?",
+                self.scope,
             )
             return int(cur.rowcount)
 
