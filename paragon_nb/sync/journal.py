@@ -43,6 +43,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, NamedTuple
 
+import numpy as np
 import pandas as pd
 
 from paragon_nb import settings
@@ -130,6 +131,11 @@ def instance_of(client: Any) -> str:
     """The journal's instance key: the normalised endpoint and the API client id (two
     LaunchPoint services on one instance, or two sandboxes on one port, never share rows)."""
     return f"{client.instance_key} client={getattr(client, 'client_id', '')}"
+
+
+def _json(rows: Any) -> str:
+    """Rows for one ``json_each`` statement (numpy integers as plain integers: exact)."""
+    return json.dumps(rows, default=int, ensure_ascii=False, separators=(",", ":"))
 
 
 def _ways_out(path: Path) -> str:
@@ -306,8 +312,10 @@ class Journal:
     # ------------------------------------------------------------------ writes
     def begin_batch(self, keys: Sequence[str], fps: Iterable[int], *, action: str) -> int:
         """Mark ``keys`` pending with the fingerprints about to be sent; returns a batch id.
-        Call BEFORE sending."""
+        Call BEFORE sending. One transaction; the rows go to SQLite as one JSON array
+        (one statement, no per-row binding: the journal costs little next to the call)."""
         now = self._clock.time()
+        rows = _json(list(zip(keys, np.asarray(fps, dtype=np.int64).tolist(), strict=True)))
         with self._db(write=True) as conn:
             cur = conn.execute(
                 "INSERT INTO batches (instance, lookup_field, list_key, action, size, state, "
@@ -315,42 +323,37 @@ class Journal:
                 (*self.scope, action, len(keys), now),
             )
             batch_id = int(cur.lastrowid or 0)
-            conn.executemany(
+            conn.execute(
                 "INSERT INTO rows (instance, lookup_field, list_key, lookup_value, state, "
-                "pending_fp, batch_id, updated_at) VALUES (?, ?, ?, ?, 'pending', ?, ?, ?) "
+                "pending_fp, batch_id, updated_at) SELECT ?, ?, ?, value->>0, 'pending', "
+                "value->>1, ?, ? FROM json_each(?) WHERE true "
                 "ON CONFLICT DO UPDATE SET state='pending', pending_fp=excluded.pending_fp, "
                 "batch_id=excluded.batch_id, updated_at=excluded.updated_at",
-                [(*self.scope, k, int(fp), batch_id, now) for k, fp in zip(keys, fps, strict=True)],
+                (*self.scope, batch_id, now, rows),
             )
         return batch_id
 
     def finish_batch(self, batch_id: int, outcomes: Sequence[RowOutcome]) -> None:
-        """Record each row's outcome (AFTER Marketo answered). ``state`` ``synced`` stores
-        the fingerprint as the synced one and clears ``listed`` (the list add follows)."""
+        """Record each row's outcome (AFTER Marketo answered), one transaction per call.
+        ``state`` ``synced`` stores the fingerprint as the synced one and clears ``listed``
+        (the list add follows)."""
         now = self._clock.time()
         with self._db(write=True) as conn:
-            conn.executemany(
-                "UPDATE rows SET state=?, "
-                "fingerprint=CASE WHEN ?='synced' THEN ? ELSE fingerprint END, "
-                "pending_fp=NULL, lead_id=COALESCE(?, lead_id), status=?, reason_code=?, "
-                "reason=?, listed=CASE WHEN ?='synced' THEN 0 ELSE listed END, updated_at=? "
-                "WHERE instance=? AND lookup_field=? AND list_key=? AND lookup_value=?",
-                (
-                    (
-                        o.state,
-                        o.state,
-                        None if o.fingerprint is None else int(o.fingerprint),
-                        o.lead_id,
-                        o.status,
-                        o.reason_code,
-                        o.reason,
-                        o.state,
-                        now,
-                        *self.scope,
-                        o.key,
-                    )
-                    for o in outcomes
-                ),
+            # An upsert, not UPDATE ... FROM: SQLite then walks the JSON rows and finds
+            # each by primary key (UPDATE ... FROM would scan the scope's rows).
+            conn.execute(
+                "INSERT INTO rows (instance, lookup_field, list_key, lookup_value, state, "
+                "fingerprint, lead_id, status, reason_code, reason, updated_at) "
+                "SELECT ?, ?, ?, value->>0, value->>1, value->>2, value->>3, value->>4, "
+                "value->>5, value->>6, ? FROM json_each(?) WHERE true "
+                "ON CONFLICT DO UPDATE SET state=excluded.state, "
+                "fingerprint=CASE WHEN excluded.state='synced' THEN excluded.fingerprint "
+                "ELSE rows.fingerprint END, pending_fp=NULL, "
+                "lead_id=COALESCE(excluded.lead_id, rows.lead_id), status=excluded.status, "
+                "reason_code=excluded.reason_code, reason=excluded.reason, "
+                "listed=CASE WHEN excluded.state='synced' THEN 0 ELSE rows.listed END, "
+                "updated_at=excluded.updated_at",
+                (*self.scope, now, _json(outcomes)),
             )
             conn.execute(
                 "UPDATE batches SET state='done', finished_at=? WHERE id=?", (now, batch_id)
@@ -361,10 +364,10 @@ class Journal:
         members of the scope's list."""
         now = self._clock.time()
         with self._db(write=True) as conn:
-            conn.executemany(
+            conn.execute(
                 "UPDATE rows SET listed=?, updated_at=? WHERE instance=? AND lookup_field=? "
-                "AND list_key=? AND lookup_value=?",
-                ((int(listed), now, *self.scope, k) for k in keys),
+                "AND list_key=? AND lookup_value IN (SELECT value FROM json_each(?))",
+                (int(listed), now, *self.scope, _json(list(keys))),
             )
 
     def mark_superseded(self, pairs: Iterable[tuple[str, int]], *, run: str) -> None:
