@@ -64,3 +64,24 @@ def test_resync_clears_listed_and_many_keys_lookup(tmp_path: Path) -> None:
         row = j.lookup(keys[:1]).loc[keys[0]]
         assert (row["fingerprint"], row["lead_id"], row["listed"]) == (99, 0, False)
         assert j.forget() == 2000
+
+
+def test_superseded_marks_exact_per_scope_left_out_for_their_own_run(tmp_path: Path) -> None:
+    path = tmp_path / "j.sqlite3"
+    big = -(2**63)  # fingerprints are exact 64-bit integers through the JSON writes too
+    with Journal(instance="i", lookup_field="email", list_key="1", path=path) as j:
+        bid = j.begin_batch(["a@x.com"], [big], action="createOrUpdate")
+        j.finish_batch(bid, [RowOutcome("a@x.com", "synced", big, 7, "created")])
+        j.mark_superseded([("a@x.com", big), ("a@x.com", 5), ("b@x.com", 6)], run="r1")
+        j.mark_superseded([("a@x.com", 5)], run="r2")  # already known: kept once
+        assert j.lookup(["a@x.com"]).loc["a@x.com", "fingerprint"] == big
+        assert j.superseded(["a@x.com", "b@x.com", "c@x.com"], exclude_run="r2") == {
+            "a@x.com": {big, 5},
+            "b@x.com": {6},
+        }
+        assert j.superseded(["a@x.com"], exclude_run="r1") == {}  # r1's own marks
+    with Journal(instance="i", lookup_field="email", list_key="2", path=path) as other:
+        assert other.superseded(["a@x.com"], exclude_run="x") == {}
+    with Journal(instance="i", lookup_field="email", list_key="1", path=path) as j:
+        assert j.forget() == 1
+        assert j.superseded(["a@x.com", "b@x.com"], exclude_run="x") == {}
