@@ -9,8 +9,10 @@ Int64 built column by column): never a float, so they compare exactly.
 
 Write protocol (what makes interrupted runs safe):
 
-1. ``begin_batch`` marks the batch's rows ``pending`` (with the fingerprint in flight)
-   BEFORE the batch is sent, in one transaction;
+1. ``begin_batch`` records the batch's rows and the fingerprints in flight BEFORE the
+   batch is sent: one ``batches`` row (its keys as JSON), one statement; a reader
+   (``lookup``, ``count``) first turns every batch that never finished into ``pending``
+   rows, so the rows of a batch a kill interrupted read as ``pending``;
 2. ``finish_batch`` records each row's outcome (:class:`RowOutcome`) AFTER Marketo
    answered, one transaction per call;
 3. ``mark_listed`` records list membership after the list add answered.
@@ -91,7 +93,7 @@ CREATE TABLE IF NOT EXISTS batches (
     list_key     TEXT NOT NULL,
     action       TEXT NOT NULL,
     size         INTEGER NOT NULL,
-    state        TEXT NOT NULL,          -- sent | done
+    state        TEXT NOT NULL,          -- sent | done | expanded (read as pending rows)
     created_at   REAL NOT NULL,
     finished_at  REAL
 );
@@ -186,6 +188,12 @@ class Journal:
         try:
             conn = connect(self.path)
             conn.executescript(_SCHEMA)
+            columns = [d[0] for d in conn.execute("SELECT * FROM batches LIMIT 0").description]
+            if "in_flight" not in columns:  # a journal written before batches kept their rows
+                conn.execute("ALTER TABLE batches ADD COLUMN in_flight TEXT")
+            conn.execute(
+                "CREATE INDEX IF NOT EXISTS batches_sent ON batches (state) WHERE state='sent'"
+            )
             # A malformed page may not show until read: check before anything is sent.
             (verdict,) = conn.execute("PRAGMA quick_check").fetchone()
             if verdict != "ok":
@@ -238,6 +246,7 @@ class Journal:
         """Journal rows for ``keys`` (lookup values), indexed by lookup value, with columns
         state, fingerprint, pending_fp, lead_id (exact Int64), status, listed (bool).
         Unknown keys are absent."""
+        self._expand_unfinished()
         wanted = set(keys)
         where = "instance=? AND lookup_field=? AND list_key=?"
         select = f"SELECT lookup_value, {', '.join(_LOOKUP_COLUMNS)} FROM rows WHERE {where}"
@@ -301,6 +310,7 @@ class Journal:
 
     def count(self, state: str | None = None) -> int:
         """Rows in this scope (with ``state`` if given)."""
+        self._expand_unfinished()
         sql = "SELECT COUNT(*) FROM rows WHERE instance=? AND lookup_field=? AND list_key=?"
         args: tuple[Any, ...] = self.scope
         if state is not None:
@@ -311,27 +321,46 @@ class Journal:
 
     # ------------------------------------------------------------------ writes
     def begin_batch(self, keys: Sequence[str], fps: Iterable[int], *, action: str) -> int:
-        """Mark ``keys`` pending with the fingerprints about to be sent; returns a batch id.
-        Call BEFORE sending. One transaction; the rows go to SQLite as one JSON array
-        (one statement, no per-row binding: the journal costs little next to the call)."""
+        """Record ``keys`` as in flight with the fingerprints about to be sent; returns a
+        batch id. Call BEFORE sending. One row (the keys as JSON): a reader turns it into
+        ``pending`` rows if the batch never finishes (:meth:`_expand_unfinished`)."""
         now = self._clock.time()
         rows = _json(list(zip(keys, np.asarray(fps, dtype=np.int64).tolist(), strict=True)))
         with self._db(write=True) as conn:
             cur = conn.execute(
                 "INSERT INTO batches (instance, lookup_field, list_key, action, size, state, "
-                "created_at) VALUES (?, ?, ?, ?, ?, 'sent', ?)",
-                (*self.scope, action, len(keys), now),
+                "created_at, in_flight) VALUES (?, ?, ?, ?, ?, 'sent', ?, ?)",
+                (*self.scope, action, len(keys), now, rows),
             )
-            batch_id = int(cur.lastrowid or 0)
-            conn.execute(
-                "INSERT INTO rows (instance, lookup_field, list_key, lookup_value, state, "
-                "pending_fp, batch_id, updated_at) SELECT ?, ?, ?, value->>0, 'pending', "
-                "value->>1, ?, ? FROM json_each(?) WHERE true "
-                "ON CONFLICT DO UPDATE SET state='pending', pending_fp=excluded.pending_fp, "
-                "batch_id=excluded.batch_id, updated_at=excluded.updated_at",
-                (*self.scope, batch_id, now, rows),
-            )
-        return batch_id
+            return int(cur.lastrowid or 0)
+
+    def _expand_unfinished(self) -> None:
+        """Turn this scope's batches that were sent but never finished (a kill, or another
+        process still waiting for Marketo) into ``pending`` rows with the fingerprint in
+        flight -- what a reader must see before it decides anything. Checked and done in
+        one write transaction, so a batch finishing meanwhile is never made pending."""
+        where = "state='sent' AND instance=? AND lookup_field=? AND list_key=?"
+        with self._db() as conn:
+            if (
+                conn.execute(f"SELECT 1 FROM batches WHERE {where} LIMIT 1", self.scope).fetchone()
+                is None
+            ):
+                return
+        now = self._clock.time()
+        with self._db(write=True) as conn:
+            for batch_id, rows in conn.execute(
+                f"SELECT id, in_flight FROM batches WHERE {where} AND in_flight IS NOT NULL",
+                self.scope,
+            ).fetchall():
+                conn.execute(
+                    "INSERT INTO rows (instance, lookup_field, list_key, lookup_value, state, "
+                    "pending_fp, batch_id, updated_at) SELECT ?, ?, ?, value->>0, 'pending', "
+                    "value->>1, ?, ? FROM json_each(?) WHERE true "
+                    "ON CONFLICT DO UPDATE SET state='pending', pending_fp=excluded.pending_fp, "
+                    "batch_id=excluded.batch_id, updated_at=excluded.updated_at",
+                    (*self.scope, batch_id, now, rows),
+                )
+            conn.execute(f"UPDATE batches SET state='expanded' WHERE {where}", self.scope)
 
     def finish_batch(self, batch_id: int, outcomes: Sequence[RowOutcome]) -> None:
         """Record each row's outcome (AFTER Marketo answered), one transaction per call.
@@ -343,20 +372,34 @@ class Journal:
             # each by primary key (UPDATE ... FROM would scan the scope's rows).
             conn.execute(
                 "INSERT INTO rows (instance, lookup_field, list_key, lookup_value, state, "
-                "fingerprint, lead_id, status, reason_code, reason, updated_at) "
+                "fingerprint, lead_id, status, reason_code, reason, batch_id, updated_at) "
                 "SELECT ?, ?, ?, value->>0, value->>1, value->>2, value->>3, value->>4, "
-                "value->>5, value->>6, ? FROM json_each(?) WHERE true "
+                "value->>5, value->>6, ?, ? FROM json_each(?) WHERE true "
                 "ON CONFLICT DO UPDATE SET state=excluded.state, "
                 "fingerprint=CASE WHEN excluded.state='synced' THEN excluded.fingerprint "
                 "ELSE rows.fingerprint END, pending_fp=NULL, "
                 "lead_id=COALESCE(excluded.lead_id, rows.lead_id), status=excluded.status, "
                 "reason_code=excluded.reason_code, reason=excluded.reason, "
                 "listed=CASE WHEN excluded.state='synced' THEN 0 ELSE rows.listed END, "
-                "updated_at=excluded.updated_at",
-                (*self.scope, now, _json(outcomes)),
+                "batch_id=excluded.batch_id, updated_at=excluded.updated_at",
+                (*self.scope, batch_id, now, _json(outcomes)),
             )
+            (size,) = conn.execute(
+                "SELECT size FROM batches WHERE id=?", (batch_id,)
+            ).fetchone() or (0,)
+            if len({o.key for o in outcomes}) < size:  # rows without an outcome stay pending
+                conn.execute(
+                    "INSERT INTO rows (instance, lookup_field, list_key, lookup_value, state, "
+                    "pending_fp, batch_id, updated_at) SELECT ?, ?, ?, value->>0, 'pending', "
+                    "value->>1, ?, ? FROM json_each((SELECT in_flight FROM batches WHERE id=?)) "
+                    "WHERE value->>0 NOT IN (SELECT value->>0 FROM json_each(?)) "
+                    "ON CONFLICT DO UPDATE SET state='pending', pending_fp=excluded.pending_fp, "
+                    "batch_id=excluded.batch_id, updated_at=excluded.updated_at",
+                    (*self.scope, batch_id, now, batch_id, _json(outcomes)),
+                )
             conn.execute(
-                "UPDATE batches SET state='done', finished_at=? WHERE id=?", (now, batch_id)
+                "UPDATE batches SET state='done', finished_at=?, in_flight=NULL WHERE id=?",
+                (now, batch_id),
             )
 
     def mark_listed(self, keys: Sequence[str], *, listed: bool = True) -> None:

@@ -85,3 +85,25 @@ def test_superseded_marks_exact_per_scope_left_out_for_their_own_run(tmp_path: P
     with Journal(instance="i", lookup_field="email", list_key="1", path=path) as j:
         assert j.forget() == 1
         assert j.superseded(["a@x.com", "b@x.com"], exclude_run="x") == {}
+
+
+def test_a_journal_from_before_in_flight_batches_opens_and_works(tmp_path: Path) -> None:
+    import sqlite3
+
+    path = tmp_path / "old.sqlite3"
+    old = sqlite3.connect(path)
+    old.executescript(
+        "CREATE TABLE batches (id INTEGER PRIMARY KEY AUTOINCREMENT, instance TEXT NOT NULL, "
+        "lookup_field TEXT NOT NULL, list_key TEXT NOT NULL, action TEXT NOT NULL, "
+        "size INTEGER NOT NULL, state TEXT NOT NULL, created_at REAL NOT NULL, finished_at REAL);"
+        "INSERT INTO batches (instance, lookup_field, list_key, action, size, state, created_at)"
+        " VALUES ('i', 'email', '', 'createOrUpdate', 1, 'sent', 0);"
+    )
+    old.close()
+    with Journal(instance="i", lookup_field="email", path=path) as j:
+        assert j.count("pending") == 0  # an old unfinished batch named no rows
+        bid = j.begin_batch(["a@x.com", "b@x.com"], [1, 2], action="createOrUpdate")
+        j.finish_batch(bid, [RowOutcome("a@x.com", "synced", 1, 5, "created")])
+        rows = j.lookup(["a@x.com", "b@x.com"])
+        assert rows["state"].to_dict() == {"a@x.com": "synced", "b@x.com": "pending"}
+        assert rows.loc["b@x.com", "pending_fp"] == 2  # no outcome: still in flight
