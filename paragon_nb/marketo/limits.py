@@ -22,6 +22,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from paragon_nb._clock import Clock, system_clock
@@ -297,9 +298,12 @@ class Grant:
     """A concurrency place (and one booked window place) handed out by
     :meth:`Limiter.grant`. The thread that sends the call wraps it in ``with grant.use():``;
     every call of the client in that block uses the granted place (retries take new window
-    places as usual). Leaving the block gives the place back."""
+    places as usual). Leaving the block gives the place back.
 
-    def __init__(self, limiter: Limiter) -> None:
+    The one grant protocol: the shared budget's grant (runtime.budget.SharedGrant) is a
+    subclass that gives its place back to the store (:meth:`_give_back`)."""
+
+    def __init__(self, limiter: Any) -> None:
         self._limiter = limiter
         self.booked = True
         self._released = False
@@ -312,10 +316,17 @@ class Grant:
             yield
         finally:
             local.grant = None
-            self.release()
+            self._end(used=True)
 
     def release(self) -> None:
         """Give the place back without sending (idempotent)."""
+        self._end(used=False)
+
+    def _end(self, *, used: bool) -> None:
         if not self._released:
             self._released = True
-            self._limiter._release(self)
+            self._give_back(used=used)
+
+    def _give_back(self, *, used: bool) -> None:
+        """Return the place to the limiter (``used``: the block around a call ended)."""
+        self._limiter._release(self)

@@ -72,6 +72,7 @@ class InstanceDispatcher:
         self._queues: dict[Key, list[WorkItem]] = {}
         self._in_flight: Counter[Key] = Counter()
         self._busy_values: dict[Key, set[Any]] = {}
+        self._held: set[int] = set()  # ids of the items queued or in a call here
         self._wake = threading.Event()
         self._closing = threading.Event()
         self.calls = 0
@@ -82,9 +83,14 @@ class InstanceDispatcher:
 
     # the queue ------------------------------------------------------------------------------
     def add(self, items: Sequence[WorkItem]) -> None:
-        """Queue committed items (kept in id order per key: the order events came in)."""
+        """Queue committed items (kept in id order per key: the order events came in). An item
+        already queued or in a call here is not queued twice (a run read again from the store
+        after a failed write queues its records again)."""
         with self._cond:
             for item in items:
+                if item.id in self._held:
+                    continue
+                self._held.add(item.id)
                 queue = self._queues.setdefault((item.op, item.call_key), [])
                 if not queue or queue[-1].id < item.id:
                     queue.append(item)
@@ -183,11 +189,17 @@ class InstanceDispatcher:
                     item.attempts += 1
                     item.batch_id = batch_id
                 self._on_mark(batch, batch_id)
-            except Exception:  # the store is closing: the items stay queued there
-                log.debug("could not record batch %s before sending", batch_id, exc_info=True)
+            except Exception:  # not sent: the items stay queued here (and in the store)
                 grant.release()
+                for item in batch:
+                    item.attempts -= 1
                 self._put_back(batch)
-                return
+                if self._closing.is_set():
+                    return
+                log.warning("could not record batch %s before sending; trying again",
+                            batch_id, exc_info=True)  # fmt: skip
+                self._closing.wait(0.5)  # the store is failing: do not spin on it
+                continue
             # one daemon thread per call in flight (<= 10, the limiter's cap): a close never
             # waits on a client that is sleeping out a retry
             sender = threading.Thread(
@@ -232,6 +244,7 @@ class InstanceDispatcher:
         key = (batch[0].op, batch[0].call_key)
         with self._cond:
             self._release_key(key, batch)
+            self._held.difference_update(i.id for i in batch)
         self.add(batch)
 
     def _release_key(self, key: Key, batch: list[WorkItem]) -> None:
@@ -250,6 +263,8 @@ class InstanceDispatcher:
             error = exc
         self.calls += 1
         self.records += len(batch)
+        with self._cond:
+            self._held.difference_update(i.id for i in batch)
         again: list[WorkItem] = []
         try:
             again = self._on_answer(batch, batch_id, answers, error)
@@ -258,6 +273,7 @@ class InstanceDispatcher:
         with self._cond:
             self._release_key((first.op, first.call_key), batch)
             for item in again:
+                self._held.add(item.id)
                 queue = self._queues.setdefault((item.op, item.call_key), [])
                 bisect.insort(queue, item, key=lambda i: i.id)
             self._senders.discard(threading.current_thread())

@@ -29,6 +29,7 @@ process may free it.
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -37,7 +38,8 @@ from typing import Any
 
 from paragon_nb._clock import Clock
 from paragon_nb.errors import QuotaExceeded
-from paragon_nb.marketo.limits import MARKETO_TZ, Limits, next_quota_reset
+from paragon_nb.marketo.limits import MARKETO_TZ, Grant, Limits, next_quota_reset
+from paragon_nb.runtime.db import Conn
 from paragon_nb.runtime.ownership import owner_is_stale
 from paragon_nb.runtime.store import ProjectStore
 
@@ -47,6 +49,8 @@ __all__ = ["SharedGrant", "SharedLimiter", "StoreBudget"]
 POLL = 0.01
 #: the in-flight poll doubles up to this while every place stays taken (by other processes)
 MAX_POLL = 0.05
+#: lock an instance's budget row (the row lock every writer of its call rows takes first)
+_LOCK_BUDGET = "UPDATE marketo_budget SET paused_until = paused_until WHERE instance = ?"
 
 
 @dataclass
@@ -57,6 +61,8 @@ class _Try:
     wait: float = 0.0
     spent: bool = False  # the daily budget is spent: slot() raises QuotaExceeded
     concurrency: bool = False  # blocked by the in-flight cap (poll), not the window
+    flying: int = 0  # calls in flight (of every process) before this one
+    in_window: int = 0  # calls in the rate window before this one
 
 
 class StoreBudget:
@@ -97,19 +103,31 @@ class StoreBudget:
     def renew(self) -> None:
         """Extend the leases of this process's calls in flight (the engine's heartbeat)."""
         until = self.clock.time() + self.lease_seconds
-        with self.store.run_tx() as c:
-            c.execute(
-                "UPDATE marketo_calls SET lease_until = ? WHERE holder = ? AND in_flight = 1",
-                (until, self.holder),
-            )
+        self._own_calls("lease_until = ?", until)
 
     def release_all(self) -> None:
         """This process stops: its calls are no longer in flight (an orderly close)."""
-        with self.store.run_tx() as c:
-            c.execute(
-                "UPDATE marketo_calls SET in_flight = 0 WHERE holder = ? AND in_flight = 1",
-                (self.holder,),
+        self._own_calls("in_flight = 0")
+
+    def _own_calls(self, assignment: str, *args: Any) -> None:
+        """``UPDATE ... SET assignment`` on this process's calls in flight, of every instance:
+        the instances' budget rows are locked first, in instance order (every writer of an
+        instance's call rows locks its budget row first: no two wait on each other)."""
+
+        def body(c: Conn) -> None:
+            instances = c.all(
+                "SELECT DISTINCT instance FROM marketo_calls WHERE holder = ? AND in_flight = 1 "
+                "ORDER BY instance",
+                self.holder,
             )
+            for r in instances:
+                c.execute(_LOCK_BUDGET, (r["instance"],))
+            c.execute(
+                f"UPDATE marketo_calls SET {assignment} WHERE holder = ? AND in_flight = 1",
+                (*args, self.holder),
+            )
+
+        self.store.transact(body)
 
 
 class SharedLimiter:
@@ -179,7 +197,8 @@ class SharedLimiter:
     def pause(self, seconds: float) -> None:
         """Hold back every process's new calls for ``seconds`` (after a 606)."""
         until = self._clock.time() + seconds
-        with self._budget.store.run_tx() as c:
+
+        def body(c: Conn) -> None:
             self._lock_row(c)
             c.execute(
                 "UPDATE marketo_budget SET paused_until = CASE WHEN paused_until < ? THEN ? "
@@ -187,10 +206,13 @@ class SharedLimiter:
                 (until, until, self.instance),
             )
 
+        self._budget.store.transact(body)
+
     def throttled(self, code: str) -> None:
         """606: halve the effective rate (once per window); 615: one in-flight place less."""
         now = self._clock.time()
-        with self._budget.store.run_tx() as c:
+
+        def body(c: Conn) -> None:
             row = self._lock_row(c)
             rate, conc = self._effective(row)
             if code == "606" and now - row["rate_changed"] >= self.limits.rate_window:
@@ -204,6 +226,8 @@ class SharedLimiter:
                     "WHERE instance = ?",
                     (max(1, conc - 1), now, self.instance),
                 )
+
+        self._budget.store.transact(body)
 
     @property
     def in_flight(self) -> int:
@@ -242,13 +266,12 @@ class SharedLimiter:
 
     def _lock_row(self, c: Any) -> Any:
         """Lock the instance's budget row for this transaction (creating it) and read it."""
-        sql = "UPDATE marketo_budget SET paused_until = paused_until WHERE instance = ?"
-        if c.execute(sql, (self.instance,)).rowcount == 0:
+        if c.execute(_LOCK_BUDGET, (self.instance,)).rowcount == 0:
             c.execute(
                 "INSERT INTO marketo_budget(instance) VALUES (?) ON CONFLICT (instance) DO NOTHING",
                 (self.instance,),
             )
-            c.execute(sql, (self.instance,))
+            c.execute(_LOCK_BUDGET, (self.instance,))
         return c.execute(
             "SELECT * FROM marketo_budget WHERE instance = ?", (self.instance,)
         ).fetchone()
@@ -277,40 +300,46 @@ class SharedLimiter:
 
     def _try(self) -> _Try:
         """One transaction: grant a call (in-flight place + window place) or say why not."""
-        b = self._budget
         now = self._clock.time()
+        got = self._budget.store.transact(functools.partial(self._try_in, now=now))
+        if got.call_id is not None:
+            self.max_in_flight = max(self.max_in_flight, got.flying + 1)
+            self.max_calls_in_window = max(self.max_calls_in_window, got.in_window + 1)
+        return got
+
+    def _try_in(self, c: Conn, *, now: float) -> _Try:
+        b = self._budget
         horizon = now - self.limits.rate_window
-        with b.store.run_tx() as c:
-            row = self._lock_row(c)
-            if row["paused_until"] > now:
-                return _Try(wait=row["paused_until"] - now)
-            rate, conc = self._recover(c, row, now, *self._effective(row))
-            c.execute(
-                "DELETE FROM marketo_calls WHERE instance = ? AND at <= ? "
-                "AND (in_flight = 0 OR lease_until < ?)",
-                (self.instance, horizon, now),
-            )
-            count = self._window(c, now)
-            flying = c.execute(
-                "SELECT holder, at FROM marketo_calls WHERE instance = ? AND in_flight = 1 "
-                "AND lease_until >= ?",
-                (self.instance, now),
-            ).fetchall()
-            if len(flying) >= conc:
-                flying = self._without_dead(c, flying, now)
-            if len(flying) >= conc:
-                return _Try(concurrency=True)
-            if int(count["n"]) >= rate:
-                return _Try(wait=_window_wait(count["first"], self.limits.rate_window, now))
-            spent = self._count_day(c, row)
-            call_id = c.execute(
-                "INSERT INTO marketo_calls(instance, at, holder, lease_until, in_flight) "
-                "VALUES (?, ?, ?, ?, 1) RETURNING id",
-                (self.instance, now, b.holder, now + b.lease_seconds),
-            ).fetchone()["id"]
-        self.max_in_flight = max(self.max_in_flight, len(flying) + 1)
-        self.max_calls_in_window = max(self.max_calls_in_window, int(count["n"]) + 1)
-        return _Try(call_id=int(call_id), spent=spent)
+        row = self._lock_row(c)
+        if row["paused_until"] > now:
+            return _Try(wait=row["paused_until"] - now)
+        rate, conc = self._recover(c, row, now, *self._effective(row))
+        c.execute(
+            "DELETE FROM marketo_calls WHERE instance = ? AND at <= ? "
+            "AND (in_flight = 0 OR lease_until < ?)",
+            (self.instance, horizon, now),
+        )
+        count = self._window(c, now)
+        flying = c.execute(
+            "SELECT holder, at FROM marketo_calls WHERE instance = ? AND in_flight = 1 "
+            "AND lease_until >= ?",
+            (self.instance, now),
+        ).fetchall()
+        if len(flying) >= conc:
+            flying = self._without_dead(c, flying, now)
+        if len(flying) >= conc:
+            return _Try(concurrency=True)
+        if int(count["n"]) >= rate:
+            return _Try(wait=_window_wait(count["first"], self.limits.rate_window, now))
+        spent = self._count_day(c, row)
+        call_id = c.execute(
+            "INSERT INTO marketo_calls(instance, at, holder, lease_until, in_flight) "
+            "VALUES (?, ?, ?, ?, 1) RETURNING id",
+            (self.instance, now, b.holder, now + b.lease_seconds),
+        ).fetchone()["id"]
+        return _Try(
+            call_id=int(call_id), spent=spent, flying=len(flying), in_window=int(count["n"])
+        )
 
     def _window(self, c: Any, now: float) -> Any:
         """``n``: calls of every process in the rate window; ``first``: when the oldest
@@ -336,8 +365,9 @@ class SharedLimiter:
         }
         for holder in dead:
             c.execute(
-                "UPDATE marketo_calls SET in_flight = 0 WHERE holder = ? AND at < ?",
-                (holder, now - b.grace),
+                "UPDATE marketo_calls SET in_flight = 0 "
+                "WHERE instance = ? AND holder = ? AND at < ?",
+                (self.instance, holder, now - b.grace),
             )
         return [r for r in flying if not (r["holder"] in dead and r["at"] < now - b.grace)]
 
@@ -359,73 +389,68 @@ class SharedLimiter:
         """A retry inside a grant: a new place in the window (not a new in-flight place)."""
         while True:
             now = self._clock.time()
-            with self._budget.store.run_tx() as c:
-                row = self._lock_row(c)
-                wait = row["paused_until"] - now
-                if wait <= 0:
-                    rate, _ = self._effective(row)
-                    count = self._window(c, now)
-                    if int(count["n"]) < rate:
-                        c.execute(
-                            "INSERT INTO marketo_calls(instance, at, holder, lease_until, "
-                            "in_flight) VALUES (?, ?, ?, ?, 0)",
-                            (self.instance, now, self._budget.holder, now),
-                        )
-                        return
-                    wait = _window_wait(count["first"], self.limits.rate_window, now)
+            wait = self._budget.store.transact(functools.partial(self._window_place_in, now=now))
+            if wait is None:
+                return
             self._clock.sleep(max(wait, 1e-3))
+
+    def _window_place_in(self, c: Conn, *, now: float) -> float | None:
+        """One attempt of :meth:`_window_place`: None when placed, else seconds to wait."""
+        row = self._lock_row(c)
+        wait = float(row["paused_until"]) - now
+        if wait > 0:
+            return wait
+        rate, _ = self._effective(row)
+        count = self._window(c, now)
+        if int(count["n"]) >= rate:
+            return _window_wait(count["first"], self.limits.rate_window, now)
+        c.execute(
+            "INSERT INTO marketo_calls(instance, at, holder, lease_until, in_flight) "
+            "VALUES (?, ?, ?, ?, 0)",
+            (self.instance, now, self._budget.holder, now),
+        )
+        return None
 
     def _finish(self, grant: SharedGrant, *, used: bool) -> None:
         now = self._clock.time()
-        with self._budget.store.run_tx() as c:
+
+        def body(c: Conn) -> None:
+            self._lock_row(c)  # the budget row first, as every writer of an instance's calls
             if used:  # re-stamped with the completion time: Marketo counts at arrival
                 c.execute(
                     "UPDATE marketo_calls SET in_flight = 0, at = ? WHERE id = ?",
                     (now, grant.call_id),
                 )
-            else:
-                c.execute("DELETE FROM marketo_calls WHERE id = ?", (grant.call_id,))
-                if not grant.spent:
-                    c.execute(
-                        "UPDATE marketo_budget SET day_calls = day_calls - 1 "
-                        "WHERE instance = ? AND day = ? AND day_calls > 0",
-                        (self.instance, self._today()),
-                    )
-        with self._cond:
-            self._in_flight -= 1
-            self._cond.notify_all()
+                return
+            c.execute("DELETE FROM marketo_calls WHERE id = ?", (grant.call_id,))
+            if not grant.spent:
+                c.execute(
+                    "UPDATE marketo_budget SET day_calls = day_calls - 1 "
+                    "WHERE instance = ? AND day = ? AND day_calls > 0",
+                    (self.instance, self._today()),
+                )
+
+        try:
+            self._budget.store.transact(body)
+        finally:  # a failed write still frees this process's place (its lease runs out)
+            with self._cond:
+                self._in_flight -= 1
+                self._cond.notify_all()
 
 
-class SharedGrant:
+class SharedGrant(Grant):
     """An in-flight place and one window place granted by :meth:`SharedLimiter.grant`; the
-    thread that sends wraps the call in ``with grant.use():`` (as with
+    thread that sends wraps the call in ``with grant.use():`` (the protocol of
     :class:`~paragon_nb.marketo.limits.Grant`). Leaving the block gives the place back."""
 
     def __init__(self, limiter: SharedLimiter, call_id: int, *, spent: bool) -> None:
-        self._limiter = limiter
+        super().__init__(limiter)
         self.call_id = call_id
         self.spent = spent
         self.fresh = True  # the granted window place is not used yet
-        self._released = False
 
-    @contextmanager
-    def use(self) -> Iterator[None]:
-        local = self._limiter._local
-        local.grant = self
-        try:
-            yield
-        finally:
-            local.grant = None
-            self._done(used=not self.fresh)
-
-    def release(self) -> None:
-        """Give the place back without sending (idempotent)."""
-        self._done(used=False)
-
-    def _done(self, *, used: bool) -> None:
-        if not self._released:
-            self._released = True
-            self._limiter._finish(self, used=used)
+    def _give_back(self, *, used: bool) -> None:
+        self._limiter._finish(self, used=used and not self.fresh)
 
 
 def _window_wait(first: Any, window: float, now: float) -> float:

@@ -14,25 +14,32 @@ Inside :meth:`Database.tx` a :class:`Conn` runs statements; :meth:`Conn.lock` se
 writers of one name across processes (an advisory lock on PostgreSQL; SQLite's
 ``BEGIN IMMEDIATE`` already serialises every writer) and :attr:`Conn.skip_locked` is the
 claim clause (``FOR UPDATE SKIP LOCKED`` on PostgreSQL). Driver errors come out as
-:class:`DatabaseError` / :class:`IntegrityError` (both :class:`~paragon_nb.errors.StoreError`).
+:class:`DatabaseError` / :class:`IntegrityError` (both :class:`~paragon_nb.errors.StoreError`);
+a transaction the database rolled back for a reason that passes (PostgreSQL's deadlock and
+serialization failures, SQLite's busy) is a :class:`TransientError`, and
+:meth:`Database.transact` runs a transaction again after one (a few times, backing off).
 
     db = open_database("postgresql://app@127.0.0.1:5432/demo")
     with db.tx() as c:
         new_id = c.one("INSERT INTO t(x) VALUES (?) RETURNING id", 1)["id"]
     rows = db.all("SELECT * FROM t WHERE x > ?", 0)
+    n = db.transact(lambda c: c.execute("UPDATE t SET x = x + 1").rowcount)  # retried
 """
 
 from __future__ import annotations
 
 import functools
+import logging
 import queue
+import random
 import re
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 from paragon_nb._sqlite import connect, transaction
@@ -44,6 +51,7 @@ __all__ = [
     "DatabaseError",
     "IntegrityError",
     "Row",
+    "TransientError",
     "is_url",
     "open_database",
     "postgres_ddl",
@@ -54,6 +62,15 @@ __all__ = [
 
 #: A database row: read columns by name.
 Row = Mapping[str, Any]
+T = TypeVar("T")
+
+log = logging.getLogger(__name__)
+
+#: how often :meth:`Database.transact` runs a transaction in all (the first time included)
+TX_ATTEMPTS = 8
+#: SQLSTATEs of a transaction PostgreSQL rolled back that may succeed when run again:
+#: serialization_failure, deadlock_detected
+_TRANSIENT_SQLSTATES = frozenset({"40001", "40P01"})
 
 _URL_SCHEMES = ("postgresql://", "postgres://")
 
@@ -64,6 +81,12 @@ class DatabaseError(StoreError):
 
 class IntegrityError(DatabaseError):
     """A constraint refused a write (unique key, foreign key, NOT NULL)."""
+
+
+class TransientError(DatabaseError):
+    """The database rolled the transaction back for a reason that passes (a deadlock, a
+    serialization failure, a busy SQLite file): nothing of it was written, and running the
+    whole transaction again may succeed (:meth:`Database.transact` does)."""
 
 
 def is_url(location: str | Path) -> bool:
@@ -166,6 +189,24 @@ class Database:
 
     def _read(self) -> Any:  # pragma: no cover
         raise NotImplementedError
+
+    def transact(self, body: Callable[[Conn], T], *, attempts: int = TX_ATTEMPTS) -> T:
+        """``body(conn)`` inside :meth:`tx`, run again (after a short, growing, jittered
+        pause) when the database rolled it back with a :class:`TransientError`, up to
+        ``attempts`` times in all; returns what ``body`` returned. ``body`` must only write
+        through ``conn`` (what it changed elsewhere is not undone between attempts)."""
+        for attempt in range(1, attempts + 1):
+            try:
+                with self.tx() as c:
+                    return body(c)
+            except TransientError as exc:
+                if attempt == attempts:
+                    raise
+                pause = min(0.2, 0.005 * 2**attempt) * (0.5 + random.random())
+                log.info("transaction rolled back (%s); attempt %d in %.3f s", exc, attempt + 1,
+                         pause)  # fmt: skip
+                time.sleep(pause)
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def one(self, sql: str, *args: Any) -> Row | None:
         with self._read() as c:
@@ -354,10 +395,24 @@ def _driver_errors(dialect: str) -> tuple[type[BaseException], ...]:
 
 
 def _translate(exc: BaseException) -> DatabaseError:
-    integrity: tuple[type[BaseException], ...] = (sqlite3.IntegrityError,)
+    cls: type[DatabaseError] = DatabaseError
     if type(exc).__module__.startswith("psycopg"):
         import psycopg
 
-        integrity = (psycopg.IntegrityError,)
-    cls = IntegrityError if isinstance(exc, integrity) else DatabaseError
+        if getattr(exc, "sqlstate", None) in _TRANSIENT_SQLSTATES:
+            cls = TransientError
+        elif isinstance(exc, psycopg.IntegrityError):
+            cls = IntegrityError
+    elif isinstance(exc, sqlite3.IntegrityError):
+        cls = IntegrityError
+    elif isinstance(exc, sqlite3.OperationalError) and _sqlite_busy(exc):
+        cls = TransientError
     return cls(f"{type(exc).__name__}: {exc}".strip())
+
+
+def _sqlite_busy(exc: sqlite3.OperationalError) -> bool:
+    """SQLITE_BUSY / SQLITE_LOCKED (the busy timeout ran out): another process held the file."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code is not None:
+        return code & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+    return "locked" in str(exc) or "busy" in str(exc)

@@ -63,6 +63,8 @@ log = logging.getLogger(__name__)
 
 #: runs one worker advances before it writes their changes in one transaction
 GROUP = 64
+#: failed writes in a row after which a run is handed back to the store (see _write_failed)
+MAX_WRITE_FAILURES = 5
 
 
 class Engine:
@@ -110,6 +112,8 @@ class Engine:
         self._again: set[str] = set()  # ... that became ready meanwhile (a fan-out's batches)
         self._contexts: dict[str, RunContext] = {}
         self._active: set[str] = set()
+        self._write_failures: dict[str, int] = {}  # run id -> its writes that failed in a row
+        self._unreleased: set[str] = set()  # handed back, but the release failed: the next beat
         self._timers: list[tuple[float, int, str, str]] = []
         self._timer_seq = 0
         self._timer_wake = threading.Event()
@@ -198,6 +202,15 @@ class Engine:
 
     def renew(self) -> None:
         """Extend the leases of every run and Marketo call this engine holds."""
+        with self._cond:
+            unreleased, self._unreleased = self._unreleased, set()
+        try:
+            if unreleased:  # handed back while the store failed (see _write_failed)
+                self._log.release(self.owner, sorted(unreleased))
+        except DatabaseError:
+            with self._cond:
+                self._unreleased |= unreleased
+            raise
         self._log.renew(self.owner, lease_until=self._clock.time() + self.lease_seconds)
         if self.budget is not None:
             self.budget.renew()
@@ -324,8 +337,8 @@ class Engine:
                 continue
             try:
                 self._advance_group(group)
-            except Exception:  # a bug or a closed store must not kill the worker
-                log.exception("advancing %d runs failed; they resume on the next open", len(group))
+            except Exception as exc:  # a failed write or a bug must not kill the worker
+                self._write_failed(group, exc)
             finally:
                 with self._cond:
                     self._advancing.difference_update(group)
@@ -369,18 +382,66 @@ class Engine:
                 continue
             writes.runs.append((run_id, str(status), self._clock.time(), error))
             finished.append(run_id)
-        self._log.apply(writes)
+        refused = self._apply(writes)
         self._note_responses(writes)
         items: dict[str, list[WorkItem]] = {}
         for item in writes.new_work:
-            items.setdefault(item.sub, []).append(item)
+            if item.run_id not in refused:
+                items.setdefault(item.sub, []).append(item)
         for sub, batch in items.items():
             self._dispatch(sub, batch)
         for ctx in parked:
+            if ctx.run_id in refused:
+                continue
             for step_id, due in ctx.timers.items():
                 self._schedule(due, ctx.run_id, step_id)
             ctx.timers.clear()
         self._forget(finished)
+
+    def _apply(self, writes: Writes) -> set[str]:
+        """Write ``writes`` for the runs this engine still holds; the refused ones (another
+        process took them over) are forgotten here. Returns the refused run ids."""
+        refused = self._log.apply(writes, owner=self.owner)
+        if refused:
+            self._forget(sorted(refused))
+        with self._cond:
+            for run_id, *_ in (*writes.steps, *writes.started, *writes.runs, *writes.waits):
+                self._write_failures.pop(run_id, None)
+        return refused
+
+    def _write_failed(self, run_ids: list[str], exc: BaseException) -> None:
+        """Advancing ``run_ids`` failed: usually their write (its transaction rolled back, also
+        after the store's own retries of a deadlock), else a bug. What memory holds of them
+        may be ahead of the store, so it is dropped; unless the engine is closing they go
+        back to the ready queue after a pause (0.1 s doubling per failure in a row, real
+        time) and are read again from the store. A run that failed ``MAX_WRITE_FAILURES``
+        times in a row is handed back instead (its lease released: claimed again from the
+        store, by this or another process, on the next claim or open)."""
+        with self._cond:
+            for run_id in run_ids:
+                self._contexts.pop(run_id, None)
+                self._write_failures[run_id] = self._write_failures.get(run_id, 0) + 1
+            tries = max(self._write_failures[r] for r in run_ids)
+            give_up = [r for r in run_ids if self._write_failures[r] >= MAX_WRITE_FAILURES]
+        if self._closing.is_set():
+            self._forget(run_ids)  # unfinished in the store: they resume on the next open
+            return
+        pause = min(5.0, 0.05 * 2**tries)
+        log.warning("advancing %d runs failed (%s); again in %.1f s", len(run_ids),
+                    exc, pause, exc_info=not isinstance(exc, DatabaseError))  # fmt: skip
+        if self._closing.wait(pause):
+            self._forget(run_ids)
+            return
+        if give_up:
+            log.error("handing back %d runs whose writes failed %d times in a row: %s",
+                      len(give_up), MAX_WRITE_FAILURES, ", ".join(give_up[:5]))  # fmt: skip
+            self._forget(give_up)
+            try:
+                self._log.release(self.owner, give_up)
+            except DatabaseError:  # the heartbeat releases them before it renews again
+                with self._cond:
+                    self._unreleased.update(give_up)
+        self._make_ready([r for r in run_ids if r not in give_up])
 
     def _note_responses(self, writes: Writes) -> None:
         """Hand each Response step's output (Request-triggered runs) to whoever waits."""
@@ -411,6 +472,7 @@ class Engine:
             for run_id in run_ids:
                 self._active.discard(run_id)
                 self._contexts.pop(run_id, None)
+                self._write_failures.pop(run_id, None)
             self._cond.notify_all()
 
     def _load(self, run_id: str) -> RunContext | None:
@@ -479,9 +541,17 @@ class Engine:
         if isinstance(error, MarketoAuthError) and self._on_auth_error is not None and batch:
             for sub in {i.sub for i in batch}:
                 self._on_auth_error(sub, error)
-        self._log.apply(writes)
-        self._make_ready(ready)
-        return again
+        try:
+            refused = self._apply(writes)
+        except Exception as exc:  # the answer is not recorded: the runs go again from the
+            # store (their records are sent again: upserts and list changes are idempotent)
+            with self._cond:
+                held = [r for r in dict.fromkeys(i.run_id for i in batch) if r in self._active]
+            if held:
+                self._write_failed(held, exc)
+            return []
+        self._make_ready([r for r in ready if r not in refused])
+        return [i for i in again if i.run_id not in refused]
 
     def _make_ready(self, run_ids: list[str]) -> None:
         if not run_ids:

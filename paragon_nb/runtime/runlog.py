@@ -13,6 +13,8 @@ rows come back as dataclasses.
 
 from __future__ import annotations
 
+import functools
+import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,6 +24,8 @@ from paragon_nb.runtime.db import Conn, Row
 from paragon_nb.runtime.store import ProjectStore, dumps, from_row, loads
 
 __all__ = ["EventEntry", "RunLog", "RunRow", "WorkItem", "Writes", "step_record"]
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -139,8 +143,9 @@ class RunLog:
         idempotency key was already used (nothing written for it), else None. The runs are
         written held by ``owner`` until ``lease_until`` (the engine that will execute them),
         or held by nobody (``None``: any worker may claim them)."""
-        answers: list[Any] = []
-        with self._store.run_tx() as c:
+
+        def body(c: Conn) -> list[Any]:
+            answers: list[Any] = []
             c.lock("seq")  # MAX(seq) + 1 below: one writer at a time across processes
             seq = _max_seq(c, "events")
             run_seq = _max_seq(c, "runs")
@@ -171,14 +176,19 @@ class RunLog:
                 )  # fmt: skip
                 run_seq = self._insert_runs(c, entry.runs, run_seq, owner, lease_until)
                 answers.append(None)
-        return answers
+            return answers
+
+        return self._store.transact(body)
 
     def insert_runs(
         self, runs: list[dict[str, Any]], *, owner: str | None, lease_until: float | None = None
     ) -> None:
-        with self._store.run_tx() as c:
+
+        def body(c: Conn) -> None:
             c.lock("seq")
             self._insert_runs(c, runs, _max_seq(c, "runs"), owner, lease_until)
+
+        self._store.transact(body)
 
     @staticmethod
     def _insert_runs(
@@ -279,12 +289,13 @@ class RunLog:
     def renew(self, owner: str, *, lease_until: float) -> None:
         """Extend the lease of every unfinished run ``owner`` holds (its heartbeat)."""
         marks = ", ".join("?" for _ in UNFINISHED)
-        with self._store.run_tx() as c:
-            _lock_in_order(c, f"owner = ? AND status IN ({marks})", (owner, *UNFINISHED))
-            c.execute(
-                f"UPDATE runs SET lease_until = ? WHERE owner = ? AND status IN ({marks})",
-                (lease_until, owner, *UNFINISHED),
-            )
+        where, args = f"owner = ? AND status IN ({marks})", (owner, *UNFINISHED)
+
+        def body(c: Conn) -> None:
+            _lock_in_order(c, where, args)
+            c.execute(f"UPDATE runs SET lease_until = ? WHERE {where}", (lease_until, *args))
+
+        self._store.transact(body)
 
     def reap(self, is_stale: Callable[[str], bool]) -> list[str]:
         """Release the runs of owners that can no longer run them (a process on this machine
@@ -310,23 +321,30 @@ class RunLog:
         )  # fmt: skip
         if due is None:  # the usual case, every tick: a read, no write transaction
             return []
-        with self._store.run_tx() as c:
-            rows = c.execute(
-                "UPDATE runs SET status = ?, not_before = NULL, owner = ?, lease_until = ? "
-                "WHERE status = ? AND not_before <= ? RETURNING id",
+
+        def body(c: Conn) -> list[Row]:
+            where = "status = ? AND not_before <= ?"
+            _lock_in_order(c, where, (RunStatus.WAITING.value, now))
+            return c.execute(  # type: ignore[no-any-return]
+                f"UPDATE runs SET status = ?, not_before = NULL, owner = ?, lease_until = ? "
+                f"WHERE {where} RETURNING id",
                 (RunStatus.QUEUED.value, owner, lease_until, RunStatus.WAITING.value, now),
             ).fetchall()
-        return [r["id"] for r in rows]
 
-    def release(self, owner: str) -> None:
-        """Unfinished runs of ``owner`` become claimable at once (an orderly close)."""
+        return [r["id"] for r in self._store.transact(body)]
+
+    def release(self, owner: str, run_ids: Sequence[str] | None = None) -> None:
+        """Unfinished runs of ``owner`` (only those of ``run_ids``, when given) become
+        claimable at once (an orderly close, a stale owner, a group whose write failed)."""
         marks = ", ".join("?" for _ in UNFINISHED)
-        with self._store.run_tx() as c:
-            c.execute(
-                f"UPDATE runs SET owner = NULL, lease_until = NULL "
-                f"WHERE owner = ? AND status IN ({marks})",
-                (owner, *UNFINISHED),
-            )
+        where, args = f"owner = ? AND status IN ({marks})", (owner, *UNFINISHED)
+
+        def body(c: Conn, where: str, args: tuple[Any, ...]) -> None:
+            _lock_in_order(c, where, args)
+            c.execute(f"UPDATE runs SET owner = NULL, lease_until = NULL WHERE {where}", args)
+
+        for part in _of_runs(where, args, run_ids):
+            self._store.transact(functools.partial(body, where=part[0], args=part[1]))
 
     def run(self, run_id: str) -> RunRow | None:
         row = self._store.one("SELECT * FROM runs WHERE id = ?", run_id)
@@ -351,88 +369,142 @@ class RunLog:
     def mark_sent(self, items: Sequence[WorkItem], batch_id: str) -> None:
         """Before a batch leaves: its id and one more attempt on each item (durable, so a
         batch whose answer is lost in a crash is counted and sent again on reopen)."""
-        with self._store.run_tx() as c:
-            c.executemany(
-                "UPDATE marketo_work SET batch_id = ?, attempts = ? WHERE id = ?",
-                [(batch_id, item.attempts, item.id) for item in items],
+        # in id order: two writers of the same rows never wait on each other in a circle
+        rows = sorted(((batch_id, i.attempts, i.id) for i in items), key=lambda r: r[2])
+        self._store.transact(
+            lambda c: c.executemany(
+                "UPDATE marketo_work SET batch_id = ?, attempts = ? WHERE id = ?", rows
             )
+        )
 
     # grouped writes -------------------------------------------------------------------------
-    def apply(self, writes: Writes) -> None:
-        """Everything in ``writes`` in one transaction; new work items get their ids."""
+    def apply(self, writes: Writes, *, owner: str | None = None) -> set[str]:
+        """Everything in ``writes`` in one transaction (run again after a deadlock); new work
+        items get their ids. With ``owner``, only the writes of runs ``owner`` still holds are
+        applied: those of a run another process took over (this one stalled past its lease)
+        are refused and logged; returns the refused run ids."""
         if not writes:
-            return
-        with self._store.run_tx() as c:
-            touched = sorted(
-                {run_id for run_id, _ in writes.started}
-                | {run_id for run_id, _ in writes.waits}
-                | {w[0] for w in writes.runs}
+            return set()
+        return self._store.transact(lambda c: self._apply(c, writes, owner))
+
+    def _apply(self, c: Conn, writes: Writes, owner: str | None) -> set[str]:
+        touched = sorted(
+            {run_id for run_id, _ in writes.started}
+            | {run_id for run_id, _ in writes.waits}
+            | {w[0] for w in writes.runs}
+            | {run_id for run_id, _ in writes.steps}
+            | {i.run_id for i in (*writes.new_work, *writes.retry_work)}
+        )
+        holders: dict[str, str | None] = {}
+        if owner is None and c.dialect != "postgresql":
+            touched = []  # nothing to check, and SQLite's writer lock orders writers anyway
+        for chunk in _chunks(touched):
+            marks = ", ".join("?" for _ in chunk)
+            for r in _lock_in_order(c, f"id IN ({marks})", chunk, columns="id, owner"):
+                holders[r["id"]] = r["owner"]
+        refused = set() if owner is None else {r for r, o in holders.items() if o != owner}
+        if refused:
+            log.warning(
+                "refused the writes of %d run(s) %s no longer holds (taken over after its lease "
+                "ran out, or released): %s", len(refused), owner, ", ".join(sorted(refused)[:5]),
+            )  # fmt: skip
+            writes = _without(c, writes, refused)
+        self._write(c, writes)
+        return refused
+
+    @staticmethod
+    def _write(c: Conn, writes: Writes) -> None:
+        if writes.started:
+            c.executemany(
+                "UPDATE runs SET status = ?, started = COALESCE(started, ?) "
+                "WHERE id = ? AND status = ?",
+                [(RunStatus.RUNNING.value, at, run_id, RunStatus.QUEUED.value)
+                 for run_id, at in writes.started],
+            )  # fmt: skip
+        if writes.steps:
+            c.executemany(
+                _UPSERT_STEP,
+                [(run_id, s.step_id, run_id, s.action, str(s.status), dumps(s.input),
+                  None if s.output is None else dumps(s.output), s.error, s.attempts,
+                  s.started, s.finished, s.batch_id, s.batch_size)
+                 for run_id, s in writes.steps],
+            )  # fmt: skip
+        for item in writes.new_work:
+            row = c.one(
+                "INSERT INTO marketo_work(run_id, step_id, sub, op, call_key, payload, "
+                "attempts, not_before) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT(run_id, step_id) DO UPDATE SET payload = excluded.payload "
+                "RETURNING id",
+                item.run_id, item.step_id, item.sub, item.op, dumps(list(item.call_key)),
+                dumps(item.payload), item.attempts, item.not_before,
+            )  # fmt: skip
+            assert row is not None  # RETURNING answers for an insert and an update alike
+            item.id = int(row["id"])
+        if writes.retry_work:
+            c.executemany(
+                "UPDATE marketo_work SET not_before = ?, attempts = ?, batch_id = NULL "
+                "WHERE id = ?",
+                sorted(((i.not_before, i.attempts, i.id) for i in writes.retry_work),
+                       key=lambda r: r[2]),
+            )  # fmt: skip
+        if writes.done_work:
+            c.executemany(
+                "DELETE FROM marketo_work WHERE id = ?", [(i,) for i in sorted(writes.done_work)]
             )
-            if touched:
-                marks = ", ".join("?" for _ in touched)
-                _lock_in_order(c, f"id IN ({marks})", touched)
-            if writes.started:
-                c.executemany(
-                    "UPDATE runs SET status = ?, started = COALESCE(started, ?) "
-                    "WHERE id = ? AND status = ?",
-                    [(RunStatus.RUNNING.value, at, run_id, RunStatus.QUEUED.value)
-                     for run_id, at in writes.started],
-                )  # fmt: skip
-            if writes.steps:
-                c.executemany(
-                    _UPSERT_STEP,
-                    [(run_id, s.step_id, run_id, s.action, str(s.status), dumps(s.input),
-                      None if s.output is None else dumps(s.output), s.error, s.attempts,
-                      s.started, s.finished, s.batch_id, s.batch_size)
-                     for run_id, s in writes.steps],
-                )  # fmt: skip
-            for item in writes.new_work:
-                row = c.one(
-                    "INSERT INTO marketo_work(run_id, step_id, sub, op, call_key, payload, "
-                    "attempts, not_before) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
-                    "ON CONFLICT(run_id, step_id) DO UPDATE SET payload = excluded.payload "
-                    "RETURNING id",
-                    item.run_id, item.step_id, item.sub, item.op, dumps(list(item.call_key)),
-                    dumps(item.payload), item.attempts, item.not_before,
-                )  # fmt: skip
-                assert row is not None  # RETURNING answers for an insert and an update alike
-                item.id = int(row["id"])
-            if writes.retry_work:
-                c.executemany(
-                    "UPDATE marketo_work SET not_before = ?, attempts = ?, batch_id = NULL "
-                    "WHERE id = ?",
-                    [(i.not_before, i.attempts, i.id) for i in writes.retry_work],
-                )
-            if writes.done_work:
-                c.executemany(
-                    "DELETE FROM marketo_work WHERE id = ?", [(i,) for i in writes.done_work]
-                )
-            if writes.waits:
-                c.executemany(
-                    "UPDATE runs SET status = ?, not_before = ?, owner = NULL, lease_until = NULL "
-                    "WHERE id = ?",
-                    [(RunStatus.WAITING.value, at, run_id) for run_id, at in writes.waits],
-                )
-            if writes.runs:
-                c.executemany(
-                    "UPDATE runs SET status = ?, ended = ?, error = ? WHERE id = ?",
-                    [
-                        (status, ended, error, run_id)
-                        for run_id, status, ended, error in writes.runs
-                    ],
-                )
+        if writes.waits:
+            c.executemany(
+                "UPDATE runs SET status = ?, not_before = ?, owner = NULL, lease_until = NULL "
+                "WHERE id = ?",
+                [(RunStatus.WAITING.value, at, run_id) for run_id, at in writes.waits],
+            )
+        if writes.runs:
+            c.executemany(
+                "UPDATE runs SET status = ?, ended = ?, error = ? WHERE id = ?",
+                [(status, ended, error, run_id) for run_id, status, ended, error in writes.runs],
+            )
 
 
-def _lock_in_order(c: Conn, where: str, args: Sequence[Any]) -> None:
-    """On PostgreSQL, lock the ``runs`` rows matching ``where`` in id order before updating
-    them: transactions that update several runs (a group's writes, a heartbeat) then always
-    take the row locks in one order, so two of them never deadlock (seen in bench_scaleout
-    with 2-4 workers: DeadlockDetected in apply). ``NO KEY UPDATE`` is the lock the UPDATE
-    takes anyway: it does not conflict with the KEY SHARE locks of foreign-key checks (rows
-    inserted into run_steps/marketo_work). SQLite's BEGIN IMMEDIATE already serialises
-    writers."""
-    if c.dialect == "postgresql":
-        c.execute(f"SELECT id FROM runs WHERE {where} ORDER BY id FOR NO KEY UPDATE", tuple(args))
+def _without(c: Conn, writes: Writes, refused: set[str]) -> Writes:
+    """``writes`` minus everything of the runs in ``refused``."""
+    done = set(writes.done_work)
+    for chunk in _chunks(sorted(done)):
+        marks = ", ".join("?" for _ in chunk)
+        for r in c.all(f"SELECT id, run_id FROM marketo_work WHERE id IN ({marks})", *chunk):
+            if r["run_id"] in refused:
+                done.discard(int(r["id"]))
+    return Writes(
+        steps=[w for w in writes.steps if w[0] not in refused],
+        runs=[w for w in writes.runs if w[0] not in refused],
+        started=[w for w in writes.started if w[0] not in refused],
+        new_work=[i for i in writes.new_work if i.run_id not in refused],
+        done_work=[i for i in writes.done_work if i in done],
+        retry_work=[i for i in writes.retry_work if i.run_id not in refused],
+        waits=[w for w in writes.waits if w[0] not in refused],
+    )
+
+
+def _lock_in_order(c: Conn, where: str, args: Sequence[Any], *, columns: str = "id") -> list[Row]:
+    """Lock the ``runs`` rows matching ``where`` in id order before updating them, and return
+    their ``columns``: transactions that update several runs (a group's writes, a heartbeat,
+    a release, a wake) then always take the row locks in one order, so two of them never
+    deadlock (seen in bench_scaleout with 2-4 workers: DeadlockDetected in apply). ``NO KEY
+    UPDATE`` is the lock the UPDATE takes anyway: it does not conflict with the KEY SHARE
+    locks of foreign-key checks (rows inserted into run_steps/marketo_work). On SQLite the
+    rows are only read: BEGIN IMMEDIATE already serialises writers."""
+    lock = " FOR NO KEY UPDATE" if c.dialect == "postgresql" else ""
+    return c.all(f"SELECT {columns} FROM runs WHERE {where} ORDER BY id{lock}", *args)
+
+
+def _of_runs(
+    where: str, args: tuple[Any, ...], run_ids: Sequence[str] | None
+) -> list[tuple[str, tuple[Any, ...]]]:
+    """``(where, args)``, narrowed to ``run_ids`` when given (in chunks: one per statement)."""
+    if run_ids is None:
+        return [(where, args)]
+    return [
+        (f"{where} AND id IN ({', '.join('?' for _ in chunk)})", (*args, *chunk))
+        for chunk in _chunks(sorted(run_ids))
+    ]
 
 
 def _max_seq(c: Conn, table: str) -> int:

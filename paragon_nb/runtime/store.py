@@ -21,10 +21,10 @@ callers hand it ciphertext only.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from paragon_nb.runtime.api import UNFINISHED
 from paragon_nb.runtime.db import Conn, Database, Row, open_database
@@ -38,6 +38,8 @@ from paragon_nb.runtime.rows import (
 )
 from paragon_nb.runtime.schema import SCHEMA_VERSION, upgrade
 from paragon_nb.runtime.store_users import UserStore
+
+T = TypeVar("T")
 
 __all__ = ["DB_FILE_NAME", "SCHEMA_VERSION", "ProjectStore", "dumps", "from_row", "loads"]
 
@@ -79,6 +81,12 @@ class ProjectStore(UserStore):
         """A write transaction for events, runs, steps and the work queue."""
         with self.db.tx() as conn:
             yield conn
+
+    def transact(self, body: Callable[[Conn], T]) -> T:
+        """``body(conn)`` in a :meth:`run_tx` transaction, run again when the database rolled
+        it back for a passing reason (a deadlock: :meth:`Database.transact`). The writers of
+        several rows (the engine's grouped writes, heartbeats, budget grants) use it."""
+        return self.db.transact(body)
 
     def config_version(self) -> str:
         """Changes whenever configuration changes: at once for this process's own writes,

@@ -26,6 +26,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from paragon_nb.runtime.db import DatabaseError
 from paragon_nb.runtime.project import Project
 
 __all__ = ["CLAIM_BATCH", "MAX_HELD", "Worker", "run_worker"]
@@ -76,10 +77,16 @@ class Worker:
         idle = self.poll
         while not stop.is_set():
             now = time.monotonic()
-            if now - reaped >= REAP_EVERY:
-                self.project.reap_runs()
-                reaped = now
-            if self.step():
+            try:
+                if now - reaped >= REAP_EVERY:
+                    reaped = now
+                    self.project.reap_runs()
+                claimed = self.step()
+            except DatabaseError as exc:  # the database failed this once (it rolled back):
+                # the worker goes on (what it runs is unharmed); the next turn tries again
+                log.warning("claiming failed (%s); trying again", exc)
+                claimed = 0
+            if claimed:
                 idle = self.poll
             else:  # nothing to claim: look less often the longer it stays so (<= 4 x poll)
                 stop.wait(idle)
