@@ -150,8 +150,8 @@ for lead in sorted(sandbox.app.leads(), key=lambda lead: lead["email"]):
 sandbox.app.set_faults(["leads:seq=502,502"])
 # %paragon event Signup '{"email": "dan@example.com", "company": "Dan Inc", "employees": 10}'
 latest = project.runs().sort_values("started").iloc[-1]
-steps = project.run(latest["run_id"])["steps"]
-print(latest["status"], {s["step_id"]: s["attempts"] for s in steps})
+steps = project.run(latest["run_id"]).steps
+print(latest["status"], {s.step_id: s.attempts for s in steps})
 
 # %% [markdown]
 # When retries are not enough, the run fails and says why. Fix the cause, then **replay** it:
@@ -165,7 +165,7 @@ print(failed["status"])
 sandbox.app.set_faults(None)
 replayed = project.replay(failed["run_id"])
 project.wait_idle(timeout=60)
-print(project.run(replayed)["status"])
+print(project.run(replayed).status)
 
 # %% [markdown]
 # ## The REST trigger, from another process
@@ -236,9 +236,9 @@ upserts_before = sandbox.app.stats.calls_by_route[UPSERTS]
 receipt = project.trigger_event("user-1", "Leads Imported", {"source": "Web", "leads": imported})
 project.wait_idle(timeout=120)
 run = project.run(receipt.run_ids[0])
-print(run["status"], "- leads:", len(run["steps"][0]["output"]["results"]))
+print(run.status, "- leads:", len(run.steps[0].output["results"]))
 print("upsert calls:", sandbox.app.stats.calls_by_route[UPSERTS] - upserts_before)
-print("tasks:", run["task_count"])  # one per upsert, as Paragon counts; the fan-out is free
+print("tasks:", run.task_count)  # one per upsert, as Paragon counts; the fan-out is free
 
 # %% [markdown]
 # ## A scheduled workflow, over a simulated week
@@ -251,7 +251,7 @@ print("tasks:", run["task_count"])  # one per upsert, as Paragon counts; the fan
 # due at the clock's time (missed ticks, e.g. while the project was closed, run once).
 
 # %%
-from paragon_nb._clock import FakeClock  # a clock that only moves when told to
+from paragon_nb.clock import FakeClock  # a clock that only moves when told to
 
 clock = FakeClock()  # 2026-01-01 00:00 UTC
 weekly = Project.create("Schedules", path=workdir / "schedules", clock=clock)
@@ -282,7 +282,7 @@ for _ in range(7 * 24):  # a week, an hour at a time
     clock.advance(3600)
 weekly.wait_idle(timeout=60)
 for _, row in weekly.runs().sort_values(["user", "started"]).iterrows():
-    print(row["user"], weekly.run(row["run_id"])["event"]["payload"]["scheduled_at"])
+    print(row["user"], weekly.run(row["run_id"]).event.payload["scheduled_at"])
 weekly.close()
 
 # %% [markdown]
@@ -361,7 +361,7 @@ receipt = project.trigger_event(
 )
 project.wait_idle(timeout=60)
 run = project.run(receipt.run_ids[0])
-print(run["status"], {s["step_id"]: s["output"] for s in run["steps"] if s["step_id"] == "tag"})
+print(run.status, {s.step_id: s.output for s in run.steps if s.step_id == "tag"})
 print([(lead["email"], lead["company"]) for lead in sandbox.app.leads()
        if lead["email"] == "gus@example.com"])  # fmt: skip
 

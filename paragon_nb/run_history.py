@@ -22,6 +22,8 @@ from paragon_nb._theme import COLOURS, STATUS_COLOURS
 if TYPE_CHECKING:
     import pandas as pd
 
+    from paragon_nb.runtime.api import RunRecord, StepRecord
+
 __all__ = ["NO_RUNS_HINT", "RunHistory", "bounded_json"]
 
 #: Shown under "No runs yet." when the caller has no better reason to give.
@@ -122,8 +124,8 @@ class RunHistory:
     """The project's runs, newest first (only ``last`` of them).
 
     ``runs`` is what ``project.runs()`` returns (a DataFrame); ``details(run_id)`` returns one
-    run with its ``steps`` (``project.run``). ``hint`` replaces :data:`NO_RUNS_HINT` under
-    "No runs yet." (e.g. why the last event started no run).
+    run's :class:`~paragon_nb.runtime.api.RunRecord` (``project.run``). ``hint`` replaces
+    :data:`NO_RUNS_HINT` under "No runs yet." (e.g. why the last event started no run).
     """
 
     columns = ("run", "workflow", "user", "status", "started", "duration", "error")
@@ -133,7 +135,7 @@ class RunHistory:
         self,
         runs: pd.DataFrame,
         *,
-        details: Callable[[str], Mapping[str, Any]] | None = None,
+        details: Callable[[str], RunRecord] | None = None,
         last: int | None = 10,
         hint: str | None = None,
     ) -> None:
@@ -147,11 +149,11 @@ class RunHistory:
     def of(cls, project: Any, *, last: int | None = 10, hint: str | None = None) -> RunHistory:
         return cls(project.runs(), details=project.run, last=last, hint=hint)
 
-    def steps(self, run_id: str) -> list[Mapping[str, Any]]:
+    def steps(self, run_id: str) -> list[StepRecord]:
         """The step records of one run (empty without ``details``)."""
         if self._details is None:
             return []
-        return list(self._details(run_id).get("steps") or [])
+        return list(self._details(run_id).steps)
 
     # text ------------------------------------------------------------------------------------
     def __repr__(self) -> str:
@@ -164,38 +166,36 @@ class RunHistory:
         return "\n".join(lines)
 
     # html ------------------------------------------------------------------------------------
-    def _steps_html(self, steps: Sequence[Mapping[str, Any]], run_started: Any) -> str:
+    def _steps_html(self, steps: Sequence[StepRecord], run_started: float | None) -> str:
         head = ("step", "status", "attempts", "batch", "timing", "input", "output / error")
         widths = ("16%", "12%", "10%", "8%", "10%", "22%", "22%")
         cols = "".join(f"<col style='width:{w}'>" for w in widths)
         ths = "".join(f"<th style='{_CELL};text-align:left'>{h}</th>" for h in head)
         rows = []
         for s in steps:
-            started = s.get("started")
             offset = ""
-            if isinstance(started, int | float) and isinstance(run_started, int | float):
-                offset = f"at +{_seconds(max(0.0, started - run_started))}"
-            batch = s.get("batch_id")
+            if s.started is not None and run_started is not None:
+                offset = f"at +{_seconds(max(0.0, s.started - run_started))}"
+            batch = s.batch_id
             batch_cell = (
                 f"<code title='{_esc(batch)}'>{_esc(str(batch)[:8])}</code>"
                 if not _missing(batch)
                 else f"<span style='color:{COLOURS['muted']}'>alone</span>"
             )
-            error = s.get("error")
-            out = _pre(s.get("output"))
-            if not _missing(error):
-                out += f"<div style='color:{COLOURS['error']}'>{_esc(error)}</div>"
-            took = _seconds(s.get("duration"))
+            out = _pre(s.output)
+            if not _missing(s.error):
+                out += f"<div style='color:{COLOURS['error']}'>{_esc(s.error)}</div>"
+            took = _seconds(s.duration)
             timing = "<br>".join(t for t in (offset, f"took {took}" if took else "") if t)
             rows.append(
                 "<tr>"
-                f"<td style='{_CELL}'><code>{_esc(s.get('step_id'))}</code><br>"
-                f"<small style='color:{COLOURS['muted']}'>{_esc(s.get('action') or '')}</small>"
-                f"</td><td style='{_CELL}'>{_status(s.get('status'))}</td>"
-                f"<td style='{_CELL}'>{_esc(s.get('attempts') or 0)}</td>"
+                f"<td style='{_CELL}'><code>{_esc(s.step_id)}</code><br>"
+                f"<small style='color:{COLOURS['muted']}'>{_esc(s.action)}</small>"
+                f"</td><td style='{_CELL}'>{_status(s.status)}</td>"
+                f"<td style='{_CELL}'>{_esc(s.attempts)}</td>"
                 f"<td style='{_CELL}'>{batch_cell}</td>"
                 f"<td style='{_CELL}'>{timing}</td>"
-                f"<td style='{_CELL}'>{_pre(s.get('input'))}</td>"
+                f"<td style='{_CELL}'>{_pre(s.input)}</td>"
                 f"<td style='{_CELL}'>{out}</td></tr>"
             )
         return (
@@ -215,14 +215,14 @@ class RunHistory:
             f"<span style='color:{COLOURS['error']}'>{_esc(run.get('error') or '')}</span>",
         ]
         row = "<tr>" + "".join(f"<td style='{_CELL}'>{c}</td>" for c in cells) + "</tr>"
-        detail = self._details(run_id) if (self._details and run_id) else {}
-        steps = list(detail.get("steps") or [])
-        if not steps:
+        detail = self._details(run_id) if (self._details and run_id) else None
+        if detail is None or not detail.steps:
             return row
+        steps = detail.steps
         drill = (
             f"<details><summary style='cursor:pointer;text-align:left;color:{COLOURS['muted']}'>"
             f"steps ({len(steps)})</summary>"
-            f"{self._steps_html(steps, detail.get('started'))}</details>"
+            f"{self._steps_html(steps, detail.started)}</details>"
         )
         colspan = len(self.columns)
         return row + f"<tr><td colspan='{colspan}' style='padding:0 0 6px 24px'>{drill}</td></tr>"

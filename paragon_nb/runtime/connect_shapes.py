@@ -17,12 +17,11 @@ configuration id is derived from the credential id. Secrets never appear in any 
 
 from __future__ import annotations
 
-import json
+import copy
 import uuid
-from datetime import UTC, datetime
 from typing import Any
 
-from paragon_nb.runtime.api import MARKETO
+from paragon_nb.runtime.api import MARKETO, UserState
 
 __all__ = [
     "FEATURES",
@@ -54,18 +53,20 @@ def configuration_id(credential_id: str) -> str:
     return str(uuid.uuid5(uuid.NAMESPACE_URL, f"paragon-nb:configuration:{credential_id}"))
 
 
-def _iso(value: Any) -> str | None:
-    if isinstance(value, int | float):
-        return datetime.fromtimestamp(value, UTC).isoformat().replace("+00:00", "Z")
-    return None if value is None else str(value)
+def _workflow_settings(state: UserState) -> dict[str, Any]:
+    """``workflowSettings``: workflow id -> ``{"enabled", "settings"}``."""
+    return {
+        wf_id: {"enabled": entry.enabled, "settings": copy.deepcopy(entry.settings)}
+        for wf_id, entry in state.workflows.items()
+    }
 
 
-def _configuration(credential_id: str, marketo: dict[str, Any]) -> dict[str, Any]:
+def _configuration(credential_id: str, state: UserState) -> dict[str, Any]:
     return {
         "id": configuration_id(credential_id),
         "connectCredentialId": credential_id,
-        "workflowSettings": marketo.get("workflowSettings", {}),
-        "sharedSettings": marketo.get("sharedSettings", {}),
+        "workflowSettings": _workflow_settings(state),
+        "sharedSettings": copy.deepcopy(state.shared_settings),
         "configMeta": {},
         "externalId": None,
         "isDefault": True,
@@ -74,49 +75,62 @@ def _configuration(credential_id: str, marketo: dict[str, Any]) -> dict[str, Any
     }
 
 
-def credential(project: Any, sub: str, marketo: dict[str, Any]) -> dict[str, Any]:
-    """A Credential (§2.4) of the user's Marketo state, with the deprecated ``config``."""
-    cred_id = str(marketo["credentialId"])
-    settings = marketo.get("workflowSettings", {})
-    shared = marketo.get("sharedSettings", {})
-    config = marketo.get("config") or {}
+def credential(project: Any, state: UserState) -> dict[str, Any]:
+    """The Credential (§2.4) of a connected user's Marketo, with the deprecated ``config``."""
+    conn = state.connection
+    if conn is None:
+        raise ValueError(f"user {state.user_id!r} has no Marketo credential")
+    settings = _workflow_settings(state)
     return {
-        "id": cred_id,
+        "id": conn.credential_id,
         "projectId": str(project.id),
         "integrationId": integration_id(project),
         "integration": INTEGRATION,
         "integrationType": INTEGRATION,
-        "personaId": sub,
-        "configurations": [_configuration(cred_id, marketo)],
+        "personaId": state.user_id,
+        "configurations": [_configuration(conn.credential_id, state)],
         "isPreviewCredential": False,
-        "providerId": config.get("client_id"),  # (U) the Marketo instance's client id
-        "providerData": {"endpoint": config.get("endpoint")} if config.get("endpoint") else {},
-        "status": marketo.get("credentialStatus"),
-        "dateCreated": _iso(marketo.get("dateCreated")),
-        "dateUpdated": _iso(marketo.get("dateUpdated")),
-        "dateRefreshed": _iso(marketo.get("dateRefreshed")),
+        "providerId": conn.client_id,  # (U) the Marketo instance's client id
+        "providerData": {"endpoint": conn.endpoint} if conn.endpoint else {},
+        "status": str(conn.status),
+        # (U) the stored credential has created/checked times; Paragon's meaning of these
+        # three is undocumented, so they stay null as before
+        "dateCreated": None,
+        "dateUpdated": None,
+        "dateRefreshed": None,
         "refreshFailureCount": 0,
         # deprecated in the SDK's types, still what REST callers read (§3)
         "config": {
             "workflowSettings": settings,
             "configuredWorkflows": settings,
-            "sharedSettings": shared,
+            "sharedSettings": copy.deepcopy(state.shared_settings),
         },
     }
 
 
-def user_state(project: Any, sub: str) -> dict[str, Any]:
-    """``project.user_state(sub)`` in the ConnectUser shape the SDK reads (§2.4)."""
-    state = json.loads(json.dumps(project.user_state(sub), default=str))
-    state.pop("token", None)
-    marketo = state.setdefault("integrations", {}).setdefault(INTEGRATION, {"enabled": False})
-    settings = marketo.setdefault("workflowSettings", {})
-    marketo["configuredWorkflows"] = settings  # deprecated alias the docs still use
-    marketo.setdefault("sharedSettings", {})
-    marketo.setdefault("providerData", {})
-    marketo.setdefault("configMeta", {})
-    if marketo.get("credentialId"):
-        cred = credential(project, sub, marketo)
+def user_state(project: Any, state: UserState) -> dict[str, Any]:
+    """A :class:`~paragon_nb.runtime.api.UserState` as the ConnectUser JSON the SDK reads
+    (§2.4, ``GET /sdk/me``); the one place that shape is built."""
+    settings = _workflow_settings(state)
+    marketo: dict[str, Any] = {
+        "enabled": state.enabled,
+        "sharedSettings": copy.deepcopy(state.shared_settings),
+        "workflowSettings": settings,
+        "configuredWorkflows": settings,  # deprecated alias the docs still use
+    }
+    conn = state.connection
+    if conn is not None:
+        marketo.update(
+            credentialId=conn.credential_id,
+            credentialStatus=str(conn.status),
+            config={"endpoint": conn.endpoint, "client_id": conn.client_id,
+                    "identity": conn.identity},
+        )  # fmt: skip
+        if conn.error:
+            marketo["credentialError"] = conn.error
+    marketo.update(providerData={}, configMeta={})
+    if conn is not None:
+        cred = credential(project, state)
         marketo["allCredentials"] = [cred]
         marketo["allConfigurations"] = list(cred["configurations"])
         marketo["credentialConfigId"] = cred["configurations"][0]["id"]
@@ -125,10 +139,10 @@ def user_state(project: Any, sub: str) -> dict[str, Any]:
         marketo["allCredentials"] = []
         marketo["allConfigurations"] = []
     return {
-        **state,
         "authenticated": True,
-        "userId": sub,
-        "meta": state.get("meta") or {},
+        "userId": state.user_id,
+        "meta": copy.deepcopy(state.meta),
+        "integrations": {INTEGRATION: marketo},
         "resources": [],
         "project": {"id": str(project.id), "accessibleFeatures": list(FEATURES)},
     }

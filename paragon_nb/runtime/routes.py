@@ -44,6 +44,7 @@ from typing import Any
 
 from paragon_nb.errors import MarketoError, QuotaExceeded, StepError, TransientMarketoError
 from paragon_nb.runtime import connect_shapes as shapes
+from paragon_nb.runtime.api import Connection, UserState
 from paragon_nb.runtime.connect_shapes import INTEGRATION, integration_id
 from paragon_nb.runtime.http import HTTPError, RawResponse, Request
 from paragon_nb.runtime.routes_history import API_KEY_ROUTES
@@ -58,9 +59,9 @@ _MARKETO_FIELDS = {  # REST body key -> connect_user keyword
 }
 
 
-def user_state(project: Any, req: Request) -> dict[str, Any]:
-    """The user's state as the SDK reads it, after checking the selection headers."""
-    state = shapes.user_state(project, req.sub)
+def _user(project: Any, req: Request) -> UserState:
+    """The user's state, after checking the selection headers."""
+    state: UserState = project.user_state(req.sub)
     _check_selection(state, req)
     return state
 
@@ -68,18 +69,18 @@ def user_state(project: Any, req: Request) -> dict[str, Any]:
 _SELECTION_HEADERS = frozenset({"x-paragon-credential", "x-paragon-configuration-id"})
 
 
-def _check_selection(state: dict[str, Any], req: Request) -> None:
+def _check_selection(state: UserState, req: Request) -> None:
     """``X-Paragon-Credential`` / ``X-Paragon-Configuration-Id`` must name the user's own."""
-    marketo = state["integrations"][INTEGRATION]
+    cred_id = state.connection.credential_id if state.connection is not None else None
     wanted = req.headers.get("x-paragon-credential")
-    if wanted and wanted != marketo.get("credentialId"):
+    if wanted and wanted != cred_id:
         raise HTTPError(
             404,
             f"credential {wanted!r} (X-Paragon-Credential) is not connected for user "
             f"{req.sub!r}; GET /sdk/me lists the user's credentials",
         )
     config = req.headers.get("x-paragon-configuration-id")
-    if config and config != marketo.get("credentialConfigId"):
+    if config and (cred_id is None or config != shapes.configuration_id(cred_id)):
         raise HTTPError(
             404,
             f"configuration {config!r} (X-Paragon-Configuration-Id) is not one of user "
@@ -87,19 +88,14 @@ def _check_selection(state: dict[str, Any], req: Request) -> None:
         )
 
 
-def _marketo(state: dict[str, Any]) -> dict[str, Any]:
-    return state["integrations"][INTEGRATION]
-
-
-def _require_connected(state: dict[str, Any], sub: str) -> dict[str, Any]:
-    marketo = _marketo(state)
-    if not marketo.get("credentialId"):
+def _require_connected(state: UserState, sub: str) -> Connection:
+    if state.connection is None:
         raise HTTPError(
             404,
             f"integration {INTEGRATION!r} is not installed for user {sub!r}; "
             "connect it first (POST /sdk/credentials or paragon.install_integration)",
         )
-    return marketo
+    return state.connection
 
 
 # --------------------------------------------------------------------------- events
@@ -122,7 +118,7 @@ def trigger_event(project: Any, req: Request) -> tuple[int, Any]:
             f"got {type(payload).__name__ if payload is not None else 'null'}",
         )
     if _SELECTION_HEADERS & req.headers.keys():  # a selection must name the user's own
-        user_state(project, req)
+        _user(project, req)
     receipt = project.trigger_event(req.sub, name, payload, idempotency_key=_idempotency_key(req))
     # (U) Paragon's 201 body is undocumented (the SDK ignores it); we return the event id.
     # A repeat of an Idempotency-Key gets the same body (the first event's id).
@@ -153,7 +149,7 @@ def _idempotency_key(req: Request) -> str | None:
 
 
 def get_me(project: Any, req: Request) -> tuple[int, Any]:
-    return 200, user_state(project, req)
+    return 200, shapes.user_state(project, _user(project, req))
 
 
 def patch_me(project: Any, req: Request) -> tuple[int, Any]:
@@ -161,8 +157,8 @@ def patch_me(project: Any, req: Request) -> tuple[int, Any]:
     meta = body.get("meta")
     if not isinstance(meta, dict):
         raise HTTPError(400, "send {\"meta\": {...}}: 'meta' must be a JSON object")
-    project.set_user_meta(req.sub, meta)
-    return 200, user_state(project, req)
+    _user(project, req)
+    return 200, shapes.user_state(project, project.set_user_meta(req.sub, meta))
 
 
 def _workflow_id(project: Any, workflow: str) -> str:
@@ -172,8 +168,7 @@ def _workflow_id(project: Any, workflow: str) -> str:
 
 def enable_workflow(project: Any, req: Request) -> tuple[int, Any]:
     workflow = _workflow_id(project, req.params["workflow"])
-    entry = _marketo(user_state(project, req))["workflowSettings"].get(workflow)
-    if entry and entry.get("enabled"):
+    if _user(project, req).workflow(workflow).enabled:
         # (U) the SDK throws "already enabled"; the server's status for it is undocumented
         raise HTTPError(409, f"Workflow {workflow} is already enabled.")
     project.enable_workflow(req.sub, workflow)
@@ -182,8 +177,7 @@ def enable_workflow(project: Any, req: Request) -> tuple[int, Any]:
 
 def disable_workflow(project: Any, req: Request) -> tuple[int, Any]:
     workflow = _workflow_id(project, req.params["workflow"])
-    entry = _marketo(user_state(project, req))["workflowSettings"].get(workflow)
-    if not entry or not entry.get("enabled"):
+    if not _user(project, req).workflow(workflow).enabled:
         raise HTTPError(
             409, f"Workflow {workflow} cannot be disabled: it is not enabled for this user."
         )
@@ -195,7 +189,7 @@ def disable_workflow(project: Any, req: Request) -> tuple[int, Any]:
 
 
 def get_integrations(project: Any, req: Request) -> tuple[int, Any]:
-    connected = bool(_marketo(user_state(project, req)).get("credentialId"))
+    connected = _user(project, req).connected
     return 200, [shapes.integration(project, has_credential=connected)]
 
 
@@ -207,7 +201,7 @@ def delete_integration(project: Any, req: Request) -> tuple[int, Any]:
     which = req.params["integration"]
     if which not in (INTEGRATION, integration_id(project)):
         raise HTTPError(404, f"unknown integration {which!r}; this project has {INTEGRATION!r}")
-    _require_connected(user_state(project, req), req.sub)
+    _require_connected(_user(project, req), req.sub)
     project.disconnect_user(req.sub, INTEGRATION)
     return 200, {"integration": INTEGRATION, "uninstalled": True}
 
@@ -218,11 +212,11 @@ def delete_integration(project: Any, req: Request) -> tuple[int, Any]:
 def get_credentials(project: Any, req: Request) -> tuple[int, Any]:
     """The user's credentials (``?integration=marketo`` filters; another type lists none).
     ``includeAccountAuth`` is ignored: a Marketo credential's secret is never sent back."""
-    state = user_state(project, req)
+    state = _user(project, req)
     which = req.query.get("integration")
-    if which not in (None, "", INTEGRATION, integration_id(project)):
+    if which not in (None, "", INTEGRATION, integration_id(project)) or not state.connected:
         return 200, []
-    return 200, list(_marketo(state)["allCredentials"])
+    return 200, [shapes.credential(project, state)]
 
 
 def post_credentials(project: Any, req: Request) -> tuple[int, Any]:
@@ -242,14 +236,15 @@ def post_credentials(project: Any, req: Request) -> tuple[int, Any]:
         if value is not None and (not isinstance(value, str) or not value.strip()):
             raise HTTPError(400, f"{key!r} must be a non-empty string")
         kwargs[keyword] = value
-    project.connect_user(req.sub, INTEGRATION, **kwargs)
-    return 201, _marketo(user_state(project, req))["allCredentials"][0]
+    state = project.connect_user(req.sub, INTEGRATION, **kwargs)
+    _check_selection(state, req)
+    return 201, shapes.credential(project, state)
 
 
 def patch_credential(project: Any, req: Request) -> tuple[int, Any]:
-    state = user_state(project, req)
-    marketo = _require_connected(state, req.sub)
-    if req.params["credential"] != str(marketo["credentialId"]):
+    state = _user(project, req)
+    connection = _require_connected(state, req.sub)
+    if req.params["credential"] != connection.credential_id:
         raise HTTPError(404, f"unknown credential {req.params['credential']!r} for this user")
     body = req.json_object()
     config = body.get("config")
@@ -264,7 +259,6 @@ def patch_credential(project: Any, req: Request) -> tuple[int, Any]:
     settings = config.get("workflowSettings", config.get("configuredWorkflows", {}))
     if not isinstance(settings, dict):
         raise HTTPError(400, "'workflowSettings' must map workflow ids to {enabled, settings}")
-    current = marketo.get("workflowSettings", {})
     for key, entry in settings.items():
         workflow = _workflow_id(project, key)
         if not isinstance(entry, dict):
@@ -274,12 +268,12 @@ def patch_credential(project: Any, req: Request) -> tuple[int, Any]:
                 raise HTTPError(400, f"workflowSettings[{key!r}].settings must be an object")
             project.set_workflow_settings(req.sub, workflow, entry["settings"])
         if "enabled" in entry:
-            was = bool(current.get(workflow, {}).get("enabled"))
+            was = state.workflow(workflow).enabled
             if bool(entry["enabled"]) and not was:
                 project.enable_workflow(req.sub, workflow)
             elif was and not entry["enabled"]:
                 project.disable_workflow(req.sub, workflow)
-    return 200, _marketo(user_state(project, req))["allCredentials"][0]
+    return 200, shapes.credential(project, project.user_state(req.sub))
 
 
 # --------------------------------------------------------------------------- field options
@@ -298,7 +292,7 @@ def post_actions(project: Any, req: Request) -> tuple[int, Any]:
     action = body.get("sourceKey") or body.get("action")
     if action not in _LIST_ACTIONS:
         raise HTTPError(400, f"unknown action {action!r}; available: {list(_LIST_ACTIONS[:1])}")
-    _require_connected(user_state(project, req), req.sub)
+    _require_connected(_user(project, req), req.sub)
     paging = body.get("paginationParameters") or {}
     search = str(paging.get("search") or body.get("search") or "").strip().lower()
     client = project.marketo_client(req.sub)
@@ -324,7 +318,7 @@ def proxy(project: Any, req: Request) -> tuple[int, Any]:
     which = req.params["integration"]
     if which not in (INTEGRATION, integration_id(project)):
         raise HTTPError(404, f"unknown integration {which!r}; this project has {INTEGRATION!r}")
-    _require_connected(user_state(project, req), req.sub)
+    _require_connected(_user(project, req), req.sub)
     body = req.json() if req.body.strip() else None
     try:
         answer = project.marketo_request(

@@ -428,46 +428,34 @@ class StepRunner:
     ) -> float | None:
         """Record this run's share of a batch; the retry time when it goes again."""
         with ctx.lock:
-            return self._answered(ctx, item, batch_id, batch_size, answer, error, writes)
-
-    def _answered(
-        self,
-        ctx: RunContext,
-        item: WorkItem,
-        batch_id: str,
-        batch_size: int,
-        answer: Any,
-        error: BaseException | None,
-        writes: Writes,
-    ) -> float | None:
-        step = ctx.step(item.step_id)
-        previous = ctx.records.get(item.step_id)
-        record = StepRecord(
-            item.step_id, step.action, StepStatus.RUNNING, item.attempts,
-            previous.started if previous is not None else self._clock.time(), None,
-            previous.input if previous is not None else None, None, None,
-            batch_id=batch_id if batch_size > 1 else None, batch_size=batch_size,
-        )  # fmt: skip
-        if error is None:
-            batch = ACTIONS[step.action].batch
-            assert batch is not None
+            step = ctx.step(item.step_id)
+            previous = ctx.records.get(item.step_id)
+            record = StepRecord(
+                item.step_id, step.action, StepStatus.RUNNING, item.attempts,
+                previous.started if previous is not None else self._clock.time(), None,
+                previous.input if previous is not None else None, None, None,
+                batch_id=batch_id if batch_size > 1 else None, batch_size=batch_size,
+            )  # fmt: skip
+            if error is None:
+                batch = ACTIONS[step.action].batch
+                assert batch is not None
+                try:
+                    output = to_jsonable(batch.finish(item.call_key, item.payload, answer))
+                except StepError as exc:  # a record-level skip (1004, 1006...): this run only
+                    error = exc
+                else:
+                    ctx.waiting.discard(item.step_id)
+                    self._succeed(ctx, record, output, writes)
+                    return None
+            retry_at = (
+                None if isinstance(error, StepError) else self._retry_at(step, error, item.attempts)
+            )
+            if retry_at is not None:
+                self._put(ctx, replace(record, error=ctx.mask(describe(error))), writes)
+                return retry_at
+            ctx.waiting.discard(item.step_id)
             try:
-                output = to_jsonable(batch.finish(item.call_key, item.payload, answer))
-            except StepError as exc:  # a record-level skip (1004, 1006...): this run only
-                error = exc
-            else:
-                ctx.waiting.discard(item.step_id)
-                self._succeed(ctx, record, output, writes)
-                return None
-        retry_at = (
-            None if isinstance(error, StepError) else self._retry_at(step, error, item.attempts)
-        )
-        if retry_at is not None:
-            self._put(ctx, replace(record, error=ctx.mask(describe(error))), writes)
-            return retry_at
-        ctx.waiting.discard(item.step_id)
-        try:
-            self._record_failure(ctx, step, record, error, writes)
-        except _StepFailed:
-            pass  # the next advance ends the run from the failed record
-        return None
+                self._record_failure(ctx, step, record, error, writes)
+            except _StepFailed:
+                pass  # the next advance ends the run from the failed record
+            return None

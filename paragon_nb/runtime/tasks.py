@@ -4,13 +4,16 @@ Action, Request or Function step (Marketo actions, ``request``, ``marketo.reques
 retried step are one task; triggers, conditions, Fan Out, Delay and Response are free.
 (Proxy calls count too: they are not run steps, see the SDK proxy.)
 
-    task_count(project.run(run_id)["steps"])      # or any StepRecord list
+    task_count(project.run(run_id).steps)        # any StepRecords
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # pragma: no cover
+    from paragon_nb.runtime.api import StepRecord
 
 __all__ = ["FREE_STEPS", "counts_as_task", "task_count"]
 
@@ -22,11 +25,6 @@ def counts_as_task(action: str, status: str) -> bool:
     return status == "succeeded" and action not in FREE_STEPS
 
 
-def task_count(steps: Iterable[Any]) -> int:
-    """Tasks of a run's step records (dicts from ``project.run`` or StepRecords)."""
-    total = 0
-    for s in steps:
-        action = s["action"] if isinstance(s, dict) else s.action
-        status = s["status"] if isinstance(s, dict) else s.status
-        total += counts_as_task(str(action), str(status))
-    return total
+def task_count(steps: Iterable[StepRecord]) -> int:
+    """Tasks of a run's step records."""
+    return sum(counts_as_task(s.action, s.status) for s in steps)

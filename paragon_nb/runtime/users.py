@@ -1,6 +1,6 @@
 """Connected Users: Marketo credentials (encrypted at rest), per-workflow settings and
-enablement, and one cached Marketo gateway per credential. The SDK-shaped user state is
-built in :mod:`~paragon_nb.runtime.views`; setting values are converted by
+enablement, and one cached Marketo gateway per credential. The user's state is built in
+:mod:`~paragon_nb.runtime.views`; setting values are converted by
 :mod:`~paragon_nb.runtime.setting_values`.
 
 Rules (Paragon's, reference §5.5/§6): connecting validates the credentials (token +
@@ -32,7 +32,7 @@ from paragon_nb.errors import (
     StepError,
     did_you_mean,
 )
-from paragon_nb.runtime.api import MARKETO, CredentialStatus
+from paragon_nb.runtime.api import MARKETO, CredentialStatus, UserState
 from paragon_nb.runtime.gateway import (
     ClientFactory,
     MarketoCredentials,
@@ -386,8 +386,8 @@ class ConnectedUsers:
         return None
 
     # views -----------------------------------------------------------------------------------
-    def state(self, sub: str) -> dict[str, Any]:
-        """The SDK's ConnectUser shape (reference §2.4) for ``sub``."""
+    def state(self, sub: str) -> UserState:
+        """``sub``'s :class:`~paragon_nb.runtime.api.UserState`."""
         return user_state(self._store, sub)
 
     def close(self) -> None:

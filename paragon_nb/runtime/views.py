@@ -1,17 +1,27 @@
-"""Read-side views of a project: runs, users and the Marketo queue as pandas DataFrames, a
-run's details, a user's SDK-shaped state and the event log as plain dicts. pandas is
-imported inside the functions that need it.
+"""Read-side views of a project: runs, users and the Marketo queue as pandas DataFrames; a
+run's details, a user's state and the event log as the typed values of
+:mod:`~paragon_nb.runtime.api`. pandas is imported inside the functions that need it.
 
     runs_frame(store)          # one row per run
-    run_detail(store, row)     # one run with its event and step records (with batch_id:
-                               # the Marketo call a step went out in, None when sent alone)
+    run_detail(store, row)     # a RunRecord: one run with its event and step records
+                               # (batch_id: the Marketo call a step went out in)
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from paragon_nb.runtime.api import MARKETO, CredentialStatus, InstanceQueue
+from paragon_nb.runtime.api import (
+    MARKETO,
+    Connection,
+    CredentialStatus,
+    EventRecord,
+    InstanceQueue,
+    RunRecord,
+    RunStatus,
+    UserState,
+    WorkflowSettings,
+)
 from paragon_nb.runtime.db import Row
 from paragon_nb.runtime.runlog import RunLog
 from paragon_nb.runtime.store import ProjectStore, loads
@@ -20,43 +30,41 @@ from paragon_nb.runtime.tasks import task_count
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
-__all__ = ["events_list", "queue_frame", "run_detail", "runs_frame", "user_state", "users_frame"]
+__all__ = [
+    "event_record",
+    "events_list",
+    "queue_frame",
+    "run_detail",
+    "runs_frame",
+    "user_state",
+    "users_frame",
+]
 
 
-def user_state(store: ProjectStore, sub: str) -> dict[str, Any]:
-    """The SDK's ConnectUser shape (reference §2.4) for ``sub``: authenticated, userId, meta,
-    integrations.marketo (enabled, credential id/status/config, workflowSettings)."""
+def user_state(store: ProjectStore, sub: str) -> UserState:
+    """The :class:`~paragon_nb.runtime.api.UserState` of ``sub``: meta, Marketo connection,
+    workflow and integration-level settings (an unknown user: nothing connected)."""
     user = store.user_row(sub)
-    meta = loads(user["meta"]) if user is not None else {}
     cred = store.credential(sub, MARKETO)
-    workflow_settings = {
-        r["workflow_id"]: {"enabled": bool(r["enabled"]), "settings": loads(r["settings"])}
-        for r in store.workflow_settings(sub)
-    }
     shared = store.one(
         "SELECT settings FROM shared_settings WHERE sub = ? AND integration = ?", sub, MARKETO
     )
-    marketo: dict[str, Any] = {
-        "enabled": cred is not None and cred.status == CredentialStatus.VALID,
-        "sharedSettings": (loads(shared["settings"]) or {}) if shared is not None else {},
-        "workflowSettings": workflow_settings,
-        "configuredWorkflows": workflow_settings,  # deprecated alias the docs still use
-    }
+    connection = None
     if cred is not None:
-        marketo.update(
-            credentialId=cred.id,
-            credentialStatus=cred.status,
-            config={"endpoint": cred.endpoint, "client_id": cred.client_id,
-                    "identity": cred.identity},
+        connection = Connection(
+            credential_id=cred.id, status=CredentialStatus(cred.status), endpoint=cred.endpoint,
+            client_id=cred.client_id, identity=cred.identity, error=cred.error or None,
         )  # fmt: skip
-        if cred.error:
-            marketo["credentialError"] = cred.error
-    return {
-        "authenticated": True,
-        "userId": sub,
-        "meta": meta,
-        "integrations": {MARKETO: marketo},
-    }
+    return UserState(
+        user_id=sub,
+        meta=(loads(user["meta"]) or {}) if user is not None else {},
+        connection=connection,
+        workflows={
+            r["workflow_id"]: WorkflowSettings(bool(r["enabled"]), loads(r["settings"]) or {})
+            for r in store.workflow_settings(sub)
+        },
+        shared_settings=(loads(shared["settings"]) or {}) if shared is not None else {},
+    )
 
 
 def queue_frame(queues: list[InstanceQueue]) -> pd.DataFrame:
@@ -158,65 +166,38 @@ def runs_frame(store: ProjectStore) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=columns)
 
 
-def run_detail(store: ProjectStore, r: Row) -> dict[str, Any]:
-    """Details of one run, with its event and every step record."""
-    event = store.event_row(r["event_id"])
+def event_record(e: Row) -> EventRecord:
+    """An ``events`` row as the :class:`~paragon_nb.runtime.api.EventRecord` callers see."""
+    return EventRecord(
+        id=e["id"], name=e["name"], user=e["sub"], payload=loads(e["payload"]),
+        received=e["received"], run_count=int(e["run_count"] or 0),
+    )  # fmt: skip
+
+
+def run_detail(store: ProjectStore, r: Row) -> RunRecord:
+    """One run with its event and every step record."""
+    event = store.event_row(r["event_id"]) if r["event_id"] else None
     wf = store.workflow_row(r["workflow_id"])
-    steps = [
-        {
-            "step_id": s.step_id,
-            "action": s.action,
-            "status": s.status,
-            "input": s.input,
-            "output": s.output,
-            "error": s.error,
-            "attempts": s.attempts,
-            "started": s.started,
-            "ended": s.finished,
-            "finished": s.finished,
-            "duration": (s.finished - s.started) if s.finished and s.started else None,
-            "batch_id": s.batch_id,
-            "batch_size": s.batch_size,
-        }
-        for s in RunLog(store).steps(r["id"])
-    ]
-    return {
-        "run_id": r["id"],
-        "workflow": wf.name if wf is not None else None,
-        "workflow_id": r["workflow_id"],
-        "version": r["version"],
-        "user": r["sub"],
-        "status": r["status"],
-        "error": r["error"],
-        "created": r["created"],
-        "started": r["started"],
-        "ended": r["ended"],
-        "duration": (r["ended"] - r["started"]) if r["ended"] and r["started"] else None,
-        "replay_of": r["replay_of"],
-        "task_count": task_count(steps),  # as Paragon counts (runtime.tasks)
-        "not_before": r["not_before"],  # a waiting run's resume time (a Delay)
-        "event": {
-            "id": event["id"],
-            "name": event["name"],
-            "payload": loads(event["payload"]),
-            "received": event["received"],
-        }
-        if event is not None
-        else None,
-        "steps": steps,
-    }
+    steps = tuple(RunLog(store).steps(r["id"]))
+    return RunRecord(
+        run_id=r["id"],
+        workflow=wf.name if wf is not None else None,
+        workflow_id=r["workflow_id"],
+        version=r["version"],
+        user=r["sub"],
+        status=RunStatus(r["status"]),
+        error=r["error"],
+        created=r["created"],
+        started=r["started"],
+        ended=r["ended"],
+        replay_of=r["replay_of"],
+        not_before=r["not_before"],
+        task_count=task_count(steps),
+        event=event_record(event) if event is not None else None,
+        steps=steps,
+    )
 
 
-def events_list(store: ProjectStore) -> list[dict[str, Any]]:
-    """Every accepted event: id, user, name, payload, received, run_count (oldest first)."""
-    return [
-        {
-            "id": e["id"],
-            "user": e["sub"],
-            "name": e["name"],
-            "payload": loads(e["payload"]),
-            "received": e["received"],
-            "run_count": e["run_count"],
-        }
-        for e in store.event_rows()
-    ]
+def events_list(store: ProjectStore) -> list[EventRecord]:
+    """Every accepted event, oldest first."""
+    return [event_record(e) for e in store.event_rows()]

@@ -10,14 +10,18 @@ from typing import Any
 import pytest
 
 from paragon_nb.marketo.models import StaticList
+from paragon_nb.runtime.api import Connection, CredentialStatus, WorkflowSettings
 from paragon_nb.runtime.project import Project
+from paragon_nb.runtime.workflows import UserSetting
 from paragon_nb.sandbox.app import SandboxApp
 from paragon_nb.widgets.connect_portal import (
     ConnectPortal,
     ConnectPortalModel,
     identity_for,
 )
+from paragon_nb.widgets.connect_portal_fields import SharedSettingsPanel
 from paragon_nb.widgets.list_picker import ListPicker
+from paragon_nb.widgets.settings_form import setting_field
 
 from .conftest import UNREACHABLE_HOST
 from .test_magics_runtime import SPEC
@@ -33,13 +37,13 @@ def _fill(portal: ConnectPortal, app: SandboxApp, *, secret: str | None = None,
     portal._endpoint.value = endpoint
 
 
-def _marketo(project: Project, sub: str = "u1") -> dict[str, Any]:
-    return project.user_state(sub)["integrations"]["marketo"]
+def _connection(project: Project, sub: str = "u1") -> Connection | None:
+    return project.user_state(sub).connection
 
 
-def _entry(project: Project, sub: str = "u1") -> Any:
+def _entry(project: Project, sub: str = "u1") -> WorkflowSettings | None:
     """The user's stored settings/enabled entry of the seed workflow (None if never saved)."""
-    return _marketo(project, sub)["workflowSettings"].get(project.workflow(WORKFLOW).id)
+    return project.user_state(sub).workflows.get(project.workflow(WORKFLOW).id)
 
 
 def test_identity_is_prefilled_from_the_endpoint_until_edited(project: Project) -> None:
@@ -67,11 +71,13 @@ def test_connect_success_shows_connection_with_masked_secret_and_clears_field(
     assert ENDPOINT in shown and app.client_id in shown and secret not in shown
     assert "••••" in shown
     assert secret not in repr(portal) and secret not in repr(portal.model.trait_values())
-    assert _marketo(project)["config"] == {
-        "endpoint": ENDPOINT,
-        "client_id": app.client_id,
-        "identity": "http://127.0.0.1:9999/identity",
-    }
+    assert _connection(project) == Connection(
+        credential_id=portal.model._credential_id() or "",
+        status=CredentialStatus.VALID,
+        endpoint=ENDPOINT,
+        client_id=app.client_id,
+        identity="http://127.0.0.1:9999/identity",
+    )
 
 
 @pytest.mark.parametrize(
@@ -92,7 +98,7 @@ def test_connect_errors_are_inline_plain_words(
     assert words in portal.model.error
     assert words.split(" http")[0] in portal._status.value
     assert portal._tabs.titles == ("Connect",)
-    assert "credentialId" not in _marketo(project)  # nothing stored
+    assert _connection(project) is None  # nothing stored
 
 
 def test_configuration_tab_lists_deployed_workflows_with_settings(
@@ -150,7 +156,7 @@ def test_required_setting_enforced_before_enabling_then_saved(
     picker._refresh.click()
     picker._dropdown.value = webinar["id"]
     panel._save.click()
-    assert _entry(project) == {"enabled": True, "settings": {"marketo_list": webinar["id"]}}
+    assert _entry(project) == WorkflowSettings(True, {"marketo_list": webinar["id"]})
     assert "enabled" in panel._status.value
 
 
@@ -170,7 +176,7 @@ def test_reopened_portal_shows_saved_state_and_disconnect_resets(
     assert again.panel(WORKFLOW).field("marketo_list").value == newsletter["id"]
     again._disconnect.click()
     assert not again.model.connected and again._tabs.titles == ("Connect",)
-    assert _marketo(project)["enabled"] is False
+    assert _connection(project) is None
 
 
 def test_model_usable_without_a_view(project: Project, app: SandboxApp) -> None:
@@ -185,11 +191,12 @@ def test_model_usable_without_a_view(project: Project, app: SandboxApp) -> None:
 
 
 class _Credentials:
-    """Something with endpoint / client_id / client_secret, as a sandbox is."""
+    """A CredentialSource that is neither a sandbox nor MarketoCredentials."""
 
     def __init__(self, app: SandboxApp) -> None:
         self.endpoint, self.client_id = ENDPOINT, app.client_id
         self.client_secret = app.client_secret
+        self.identity: str | None = None  # derived from the endpoint
 
 
 def test_credentials_fill_the_form_and_the_secret_never_enters_a_widget(
@@ -200,7 +207,7 @@ def test_credentials_fill_the_form_and_the_secret_never_enters_a_widget(
     assert portal._client_secret.value == ""
     assert "leave empty" in portal._client_secret.placeholder
     assert portal.connect()  # press Connect with the password field left empty
-    assert _marketo(project)["credentialStatus"] == "VALID"
+    assert project.user_state("u1").enabled
     secret = app.client_secret
     assert secret not in repr(portal) and secret not in repr(portal.model.trait_values())
     assert all(secret not in str(v) for v in portal._client_secret.get_state().values())
@@ -244,3 +251,30 @@ def test_a_filter_set_from_code_shows_in_the_filter_box() -> None:
     assert picker._filter.value == "news"
     assert "1 of 2 static list(s)" in picker._status.value
     assert [o[1] for o in picker._dropdown.options] == [1]
+
+
+def test_a_settings_form_shows_tooltips_keeps_whole_numbers_and_saves_only_when_complete() -> None:
+    """SettingsForm, the one form code under both the workflow panels and the shared
+    Settings section (SharedSettingsPanel here: it needs no project)."""
+    specs = [
+        UserSetting(id="region", label="Region", required=True, tooltip="Where Marketo is"),
+        UserSetting(id="batch", type="number", default=50),
+    ]
+    saved: list[dict[str, Any]] = []
+
+    def save(settings: dict[str, Any]) -> tuple[bool, str]:
+        saved.append(settings)
+        return True, "Settings saved."
+
+    form = SharedSettingsPanel(
+        specs, {}, field_for=lambda s, v: setting_field(s, v, ListPicker), save=save
+    )
+    assert form.field("region").tooltip == "Where Marketo is"
+    assert form.field("region").description == "Region *"
+    assert form.missing() == ["Region"]
+    assert not form.save() and saved == []
+    assert "Region" in form._status.value
+    form.field("region").value = "EU"
+    assert form.save()
+    assert saved == [{"region": "EU", "batch": 50}] and isinstance(saved[0]["batch"], int)
+    assert "Settings saved." in form._status.value

@@ -11,6 +11,7 @@ import pandas as pd
 from paragon_nb.display import ErrorSummary, RunHistory, WorkflowDiagram
 from paragon_nb.errors import MappingError
 from paragon_nb.run_history import bounded_json
+from paragon_nb.runtime.api import RunRecord, RunStatus, StepRecord
 
 PACKAGE = Path(__file__).resolve().parents[2] / "paragon_nb"
 
@@ -35,14 +36,20 @@ def _history(**step: object) -> RunHistory:
         "status": "succeeded",
         "attempts": 2,
         "started": 100.02,
-        "duration": 0.05,
+        "finished": 100.07,
         "input": {"email": "ada@example.com", "firstName": "Ada"},
         "output": {"id": 7, "status": "created"},
         "error": None,
         "batch_id": "batch-1234-5678",
     }
     base.update(step)
-    return RunHistory(runs, details=lambda _id: {"started": 100.0, "steps": [base]})
+    run = RunRecord(
+        run_id="run-0001-aaaa-bbbb", workflow="Sync new leads", workflow_id="wf-1", version=1,
+        user="user-1", status=RunStatus.SUCCEEDED, error=None, created=100.0, started=100.0,
+        ended=100.25, replay_of=None, not_before=None, task_count=1, event=None,
+        steps=(StepRecord(**base),),  # type: ignore[arg-type]
+    )  # fmt: skip
+    return RunHistory(runs, details=lambda _id: run)
 
 
 def test_steps_show_input_output_timing_attempts_and_batch() -> None:

@@ -111,7 +111,7 @@ def test_paragon_event_with_variable_and_json(ip, rec) -> None:
     ip.user_ns["lead"] = {"email": "ada@example.com"}
     receipt = ip.run_line_magic("paragon", "event Lead Created $lead --user u7")
     ip.run_line_magic("paragon", """event "Lead Created" '{"email": "b@x.com"}'""")
-    events = [(e["id"], e["user"], e["name"], e["payload"]) for e in rec.events()]
+    events = [(e.id, e.user, e.name, e.payload) for e in rec.events()]
     assert events[0] == (str(receipt), "u7", "Lead Created", {"email": "ada@example.com"})
     assert events[1][1:] == ("user-1", "Lead Created", {"email": "b@x.com"})
     with pytest.raises(UsageError, match="must be a dict"):

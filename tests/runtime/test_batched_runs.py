@@ -103,14 +103,14 @@ def test_a_burst_shares_calls_and_one_bad_record_fails_only_its_run(
         runs = project.runs()
         details = {r: project.run(r) for r in runs.run_id}
         queue = project.queue()
-    failed = [d for d in details.values() if d["status"] == "failed"]
-    assert len(failed) == 1 and failed[0]["event"]["payload"]["email"] == "l7@x.com"
-    assert "Marketo skipped the lead" in failed[0]["error"] and "1003" in failed[0]["error"]
-    assert "numberOfEmployees" in failed[0]["error"]
-    upserts = [next(s for s in d["steps"] if s["step_id"] == "upsert") for d in details.values()]
-    assert {s["batch_id"] for s in upserts} != {None}
-    assert Counter(s["batch_size"] for s in upserts) == Counter({40: 40})
-    assert all(s["attempts"] == 1 for s in upserts)
+    failed = [d for d in details.values() if d.status == "failed"]
+    assert len(failed) == 1 and failed[0].event.payload["email"] == "l7@x.com"
+    assert "Marketo skipped the lead" in failed[0].error and "1003" in failed[0].error
+    assert "numberOfEmployees" in failed[0].error
+    upserts = [next(s for s in d.steps if s.step_id == "upsert") for d in details.values()]
+    assert {s.batch_id for s in upserts} != {None}
+    assert Counter(s.batch_size for s in upserts) == Counter({40: 40})
+    assert all(s.attempts == 1 for s in upserts)
     assert len(app.list_members(app.state.list_by_name("Newsletter")["id"])) == 39
     assert queue.loc[0, "calls"] == 2 and queue.loc[0, "records"] == 79
     assert queue.loc[0, "records_per_call"] == 39.5 and queue.loc[0, "queued"] == 0

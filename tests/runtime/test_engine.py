@@ -13,7 +13,6 @@ from paragon_nb.errors import (
     TransientMarketoError,
 )
 from paragon_nb.runtime.project import Project
-from paragon_nb.runtime.store import dumps
 
 from .conftest import LEAD_EXAMPLE, SEED_SPEC, connect
 from .fakes import CLIENT_SECRET, FakeMarketo
@@ -29,7 +28,7 @@ def only_run(project: Project) -> dict:
 
 
 def steps_by_id(run: dict) -> dict[str, dict]:
-    return {s["step_id"]: s for s in run["steps"]}
+    return {s.step_id: s for s in run.steps}
 
 
 def add_flow(project: Project, steps_yaml: str, *, name: str = "Flow") -> None:
@@ -40,15 +39,15 @@ def add_flow(project: Project, steps_yaml: str, *, name: str = "Flow") -> None:
 
 def test_seed_flow_puts_the_lead_in_the_picked_list(seeded: Project, marketo: FakeMarketo) -> None:
     event_id = seeded.trigger_event("user-1", "Lead Created", LEAD_EXAMPLE).event_id
-    assert [e["id"] for e in seeded.events()] == [event_id]  # persisted before returning
+    assert [e.id for e in seeded.events()] == [event_id]  # persisted before returning
     run = only_run(seeded)
-    assert run["status"] == "succeeded" and run["event"]["payload"] == LEAD_EXAMPLE
+    assert run.status == "succeeded" and run.event.payload == LEAD_EXAMPLE
     steps = steps_by_id(run)
-    assert steps["upsert_lead"]["input"]["fields"]["firstName"] == "Ada"
-    assert steps["upsert_lead"]["output"] == {"id": 1, "status": "created"}
-    assert steps["add_to_list"]["input"] == {"list_id": 1001, "lead_ids": [1]}
-    assert steps["add_to_list"]["output"]["added"] == 1
-    assert [s["attempts"] for s in run["steps"]] == [1, 1]
+    assert steps["upsert_lead"].input["fields"]["firstName"] == "Ada"
+    assert steps["upsert_lead"].output == {"id": 1, "status": "created"}
+    assert steps["add_to_list"].input == {"list_id": 1001, "lead_ids": [1]}
+    assert steps["add_to_list"].output["added"] == 1
+    assert [s.attempts for s in run.steps] == [1, 1]
     assert marketo.members[1001] == {1}
     assert marketo.leads[1]["email"] == "ada@example.com"
     frame = seeded.runs()
@@ -76,14 +75,14 @@ def test_events_without_an_enabled_valid_workflow_start_no_run(seeded: Project, 
     elif why == "undeployed":
         seeded.undeploy(WF)
     elif why == "invalid":
-        cred = seeded.user_state("user-1")["integrations"]["marketo"]["credentialId"]
+        cred = seeded.user_state("user-1").connection.credential_id  # type: ignore[union-attr]
         seeded._store.set_credential_status(cred, "INVALID", error="revoked", now=0)
     else:
         name = "Contact Created"
     event_id = seeded.trigger_event(sub, name, LEAD_EXAMPLE).event_id
     assert seeded.wait_idle(5)
     assert seeded.runs().empty
-    assert seeded.events()[0]["id"] == event_id and seeded.events()[0]["run_count"] == 0
+    assert seeded.events()[0].id == event_id and seeded.events()[0].run_count == 0
 
 
 def test_transient_errors_are_retried_on_the_injected_clock(
@@ -96,8 +95,8 @@ def test_transient_errors_are_retried_on_the_injected_clock(
     )
     seeded.trigger_event("user-1", "Lead Created", LEAD_EXAMPLE)
     run = only_run(seeded)
-    assert run["status"] == "succeeded"
-    assert steps_by_id(run)["upsert_lead"]["attempts"] == 3
+    assert run.status == "succeeded"
+    assert steps_by_id(run)["upsert_lead"].attempts == 3
     assert clock.sleeps == [10.0, 20.0]
 
 
@@ -107,12 +106,12 @@ def test_retries_stop_after_five_with_paragons_schedule(
     marketo.fail("add_to_list", *[TransientMarketoError("down", code="503")] * 6)
     seeded.trigger_event("user-1", "Lead Created", LEAD_EXAMPLE)
     run = only_run(seeded)
-    assert run["status"] == "failed"
-    assert run["error"] == "step 'add_to_list': [503] down"
+    assert run.status == "failed"
+    assert run.error == "step 'add_to_list': [503] down"
     step = steps_by_id(run)["add_to_list"]
-    assert step["status"] == "failed" and step["attempts"] == 6
+    assert step.status == "failed" and step.attempts == 6
     assert clock.sleeps == [10.0, 20.0, 30.0, 50.0, 80.0]
-    assert run["duration"] == pytest.approx(190.0)
+    assert run.duration == pytest.approx(190.0)
 
 
 def test_final_errors_and_retry_false_fail_at_once(
@@ -121,8 +120,8 @@ def test_final_errors_and_retry_false_fail_at_once(
     marketo.fail("sync_leads", MarketoRequestError("Value for field 'email' invalid", code="1003"))
     seeded.trigger_event("user-1", "Lead Created", LEAD_EXAMPLE)
     run = only_run(seeded)
-    assert run["status"] == "failed" and "1003" in run["error"]
-    assert steps_by_id(run)["upsert_lead"]["attempts"] == 1
+    assert run.status == "failed" and "1003" in run.error
+    assert steps_by_id(run)["upsert_lead"].attempts == 1
     assert "add_to_list" not in steps_by_id(run)
     assert clock.sleeps == [] and marketo.calls.count("add_to_list") == 0
 
@@ -139,7 +138,7 @@ def test_retry_false_turns_auto_retry_off(
     )
     marketo.fail("get_leads", TransientMarketoError("down", code="503"))
     project.trigger_event("user-1", "Lead Created", LEAD_EXAMPLE)
-    assert only_run(project)["status"] == "failed" and clock.sleeps == []
+    assert only_run(project).status == "failed" and clock.sleeps == []
 
 
 def test_missing_event_value_fails_the_step_with_its_path(
@@ -148,17 +147,18 @@ def test_missing_event_value_fails_the_step_with_its_path(
     payload = {k: v for k, v in LEAD_EXAMPLE.items() if k != "company"}
     seeded.trigger_event("user-1", "Lead Created", payload)
     run = only_run(seeded)
-    assert run["status"] == "failed"
-    assert "{{event.company}}: no value at event.company" in run["error"]
+    assert run.status == "failed"
+    assert "{{event.company}}: no value at event.company" in run.error
     assert marketo.calls.count("sync_leads") == 0
 
 
 def test_auth_errors_mark_the_credential_invalid(seeded: Project, marketo: FakeMarketo) -> None:
     marketo.fail("sync_leads", MarketoAuthError("access revoked", code="603"))
     seeded.trigger_event("user-1", "Lead Created", LEAD_EXAMPLE)
-    assert only_run(seeded)["status"] == "failed"
-    marketo_state = seeded.user_state("user-1")["integrations"]["marketo"]
-    assert marketo_state["credentialStatus"] == "INVALID" and marketo_state["enabled"] is False
+    assert only_run(seeded).status == "failed"
+    state = seeded.user_state("user-1")
+    assert state.connection is not None and state.connection.status == "INVALID"
+    assert state.enabled is False
     seeded.trigger_event("user-1", "Lead Created", LEAD_EXAMPLE)
     seeded.wait_idle(5)
     assert len(seeded.runs()) == 1  # no run while INVALID
@@ -204,14 +204,14 @@ def test_condition_python_and_lookup_steps(project: Project, marketo: FakeMarket
     project.trigger_event("user-1", "Lead Created", {**LEAD_EXAMPLE, "email": "b@x.com"})
     assert project.wait_idle(5)
     runs = [project.run(r) for r in project.runs().run_id]
-    assert [r["status"] for r in runs] == ["succeeded", "succeeded"], [r["error"] for r in runs]
+    assert [r.status for r in runs] == ["succeeded", "succeeded"], [r.error for r in runs]
     first, second = (steps_by_id(r) for r in runs)
-    assert first["is_acme"]["output"] == {"result": True, "selectedChoice": "Yes"}
-    assert first["tagged"]["output"] == {"result": {"tag": "pro:ada@example.com"}}
+    assert first["is_acme"].output == {"result": True, "selectedChoice": "Yes"}
+    assert first["tagged"].output == {"result": {"tag": "pro:ada@example.com"}}
     assert "fetched" not in first  # the branch not taken leaves no record
-    assert second["is_acme"]["output"]["selectedChoice"] == "No" and "tagged" not in second
-    assert second["fetched"]["output"]["lead"]["email"] == "b@x.com"
-    assert second["found"]["output"]["count"] == 1
+    assert second["is_acme"].output["selectedChoice"] == "No" and "tagged" not in second
+    assert second["fetched"].output["lead"]["email"] == "b@x.com"
+    assert second["found"].output["count"] == 1
     assert seen == [{"email": "ada@example.com", "plan": "pro"}]
 
 
@@ -242,10 +242,10 @@ def test_continue_on_failure_makes_the_error_the_output(
     project.trigger_event("user-1", "Lead Created", LEAD_EXAMPLE)
     run = only_run(project)
     steps = steps_by_id(run)
-    assert run["status"] == "succeeded"
-    assert steps["risky"]["status"] == "failed"
-    assert steps["risky"]["error"] == "ZeroDivisionError: division by zero"
-    assert steps["noted"]["output"] == {"result": "FAILED WITH ZERODIVISIONERROR: DIVISION BY ZERO"}
+    assert run.status == "succeeded"
+    assert steps["risky"].status == "failed"
+    assert steps["risky"].error == "ZeroDivisionError: division by zero"
+    assert steps["noted"].output == {"result": "FAILED WITH ZERODIVISIONERROR: DIVISION BY ZERO"}
 
 
 def test_python_step_errors_and_unregistered_functions(
@@ -259,9 +259,9 @@ def test_python_step_errors_and_unregistered_functions(
     with Project.open(project_dir, clock=clock, client_factory=marketo.factory) as again:
         again.trigger_event("user-1", "Lead Created", LEAD_EXAMPLE)
         run = only_run(again)
-        assert run["status"] == "failed"
-        assert "python function 'f' is not registered" in run["error"]
-        assert "register_function" in run["error"]
+        assert run.status == "failed"
+        assert "python function 'f' is not registered" in run.error
+        assert "register_function" in run.error
 
 
 def test_secrets_are_masked_in_run_records(project: Project, marketo: FakeMarketo) -> None:
@@ -281,9 +281,9 @@ def test_secrets_are_masked_in_run_records(project: Project, marketo: FakeMarket
     project.trigger_event("user-1", "Lead Created", {"api_token": "tok-123456"})
     run = only_run(project)
     step = steps_by_id(run)["call"]
-    assert step["input"]["input"] == {"api_token": "***", "note": "the secret is ***"}
-    assert step["output"] == {"result": "the secret is ***"}
-    assert CLIENT_SECRET not in dumps(run)
+    assert step.input["input"] == {"api_token": "***", "note": "the secret is ***"}
+    assert step.output == {"result": "the secret is ***"}
+    assert CLIENT_SECRET not in repr(run)
 
 
 def test_replay_uses_the_original_version_by_default(seeded: Project, marketo: FakeMarketo) -> None:
@@ -291,14 +291,14 @@ def test_replay_uses_the_original_version_by_default(seeded: Project, marketo: F
     first = only_run(seeded)
     seeded.update_workflow(WF, SEED_SPEC.replace("firstName:", "nickname:"))
     assert seeded.deploy(WF) == 2
-    again = seeded.run(seeded.replay(first["run_id"]))
+    again = seeded.run(seeded.replay(first.run_id))
     seeded.wait_idle(5)
-    again = seeded.run(again["run_id"])
-    assert again["status"] == "succeeded" and again["version"] == 1
-    assert again["replay_of"] == first["run_id"] and again["event"] == first["event"]
-    latest = seeded.run(seeded.replay(first["run_id"], version="deployed"))
+    again = seeded.run(again.run_id)
+    assert again.status == "succeeded" and again.version == 1
+    assert again.replay_of == first.run_id and again.event == first.event
+    latest = seeded.run(seeded.replay(first.run_id, version="deployed"))
     seeded.wait_idle(5)
-    assert seeded.run(latest["run_id"])["version"] == 2
+    assert seeded.run(latest.run_id).version == 2
     assert marketo.leads[1]["nickname"] == "Ada"
 
 
@@ -319,7 +319,7 @@ def test_a_running_run_resumes_after_its_last_finished_step(
     seeded: Project, project_dir: Path, clock: FakeClock, marketo: FakeMarketo
 ) -> None:
     seeded.trigger_event("user-1", "Lead Created", LEAD_EXAMPLE)
-    run_id = only_run(seeded)["run_id"]
+    run_id = only_run(seeded).run_id
     # rewind: the upsert finished, the list add was in flight when the process died
     with seeded._store.run_tx() as c:
         c.execute("UPDATE runs SET status = 'running', ended = NULL WHERE id = ?", (run_id,))
@@ -334,10 +334,10 @@ def test_a_running_run_resumes_after_its_last_finished_step(
     with Project.open(project_dir, clock=clock, client_factory=marketo.factory) as again:
         assert again.wait_idle(5)
         run = again.run(run_id)
-    assert run["status"] == "succeeded"
+    assert run.status == "succeeded"
     assert marketo.calls.count("sync_leads") == calls_before  # the upsert was not done twice
     assert marketo.members[1001] == {1}
-    assert steps_by_id(run)["add_to_list"]["attempts"] == 2
+    assert steps_by_id(run)["add_to_list"].attempts == 2
 
 
 def test_wait_idle_times_out_while_a_run_is_busy(project: Project) -> None:
@@ -421,8 +421,8 @@ def test_an_undecryptable_credential_fails_the_run_clearly(
     with Project.open(project_dir, clock=clock, client_factory=marketo.factory) as again:
         again.trigger_event("user-1", "Lead Created", LEAD_EXAMPLE)
         run = only_run(again)
-    assert run["status"] == "failed"
-    assert "cannot be decrypted with the current key" in run["error"]
+    assert run.status == "failed"
+    assert "cannot be decrypted with the current key" in run.error
 
 
 def test_parameter_shapes_are_coerced_per_action() -> None:
@@ -461,7 +461,7 @@ def test_a_condition_that_cannot_be_evaluated_fails_the_run(
     project.trigger_event("user-1", "Lead Created", LEAD_EXAMPLE)
     run = only_run(project)
     steps = steps_by_id(run)
-    assert run["status"] == "failed" and run["error"].startswith("step 'big': cannot compare")
-    assert steps["big"]["status"] == "failed" and steps["big"]["output"] is None
-    assert steps["big"]["input"]["op"] == "greater_than" and steps["big"]["attempts"] == 1
+    assert run.status == "failed" and run.error.startswith("step 'big': cannot compare")
+    assert steps["big"].status == "failed" and steps["big"].output is None
+    assert steps["big"].input["op"] == "greater_than" and steps["big"].attempts == 1
     assert "after" not in steps

@@ -94,27 +94,27 @@ def test_request_steps_send_methods_bodies_auth_and_follow_pages(
         run_id = project.trigger_event("user-1", "Go", {"q": "x", "email": "ada@x.com"}).run_ids[0]
         assert project.wait_idle(20)
         detail = project.run(run_id)
-    assert detail["status"] == "succeeded", detail["error"]
-    out = {s["step_id"]: s for s in detail["steps"]}
-    post = out["post"]["output"]["response"]
+    assert detail.status == "succeeded", detail.error
+    out = {s.step_id: s for s in detail.steps}
+    post = out["post"].output["response"]
     assert post["statusCode"] == 200 and post["body"]["method"] == "POST"
     assert post["body"]["query"] == {"q": "x"}
     assert json.loads(post["body"]["body"]) == {"email": "ada@x.com"}
     sent = {r.url.path: r for r in SEEN}
     assert sent["/things"].headers["authorization"] == "Bearer tok-123456"
     assert post["body"]["auth"] == "Bearer ***"  # what the run record keeps
-    form = out["form"]["output"]["response"]["body"]
+    form = out["form"].output["response"]["body"]
     assert form["body"] == "a=1" and form["type"] == "application/x-www-form-urlencoded"
     basic = "Basic " + base64.b64encode(b"ada:pw-secret").decode()
     assert sent["/form"].headers["authorization"] == basic
-    assert out["pages"]["output"]["items"] == [0, 1, 10, 11, 20, 21]
-    assert out["pages"]["output"]["pages"] == 3
-    assert out["missing"]["status"] == "failed"
-    assert out["missing"]["output"]["error"]["code"] == 404
-    lookup = out["lookup"]["output"]["response"]["body"]
+    assert out["pages"].output["items"] == [0, 1, 10, 11, 20, 21]
+    assert out["pages"].output["pages"] == 3
+    assert out["missing"].status == "failed"
+    assert out["missing"].output["error"]["code"] == 404
+    lookup = out["lookup"].output["response"]["body"]
     assert [lead["email"] for lead in lookup["result"]] == ["ada@x.com"]
     assert app.stats.calls_by_route["GET /rest/v1/leads.json"] == 1
-    stored = json.dumps(detail["steps"])
+    stored = repr(detail.steps)
     assert "tok-123456" not in stored and "pw-secret" not in stored  # masked in records
 
 
@@ -147,11 +147,11 @@ steps:
     with open_project(path, clock, app, http_transport=httpx.MockTransport(_api)) as project:
         first = project.trigger_event("user-1", "Go", {}).run_ids[0]
         assert project.wait_idle(10)
-        assert "allow_outbound" in project.run(first)["error"]
+        assert "allow_outbound" in project.run(first).error
         assert project.allow_outbound(["API.example.com"]) == ["api.example.com"]
         second = project.trigger_event("user-1", "Go", {}).run_ids[0]
         assert project.wait_idle(10)
-        assert project.run(second)["status"] == "succeeded"
+        assert project.run(second).status == "succeeded"
 
 
 CTX = {"event": {"email": "ada@acme.com", "score": "72", "tags": ["vip"], "when": "2026-03-01",

@@ -102,25 +102,25 @@ def test_a_delay_waits_as_data_and_survives_a_restart(
         run_id = project.trigger_event("user-1", "Signup", {"email": "ada@x.com"}).run_ids[0]
         assert project.wait_idle(10)  # parked: no thread holds it
         detail = project.run(run_id)
-        assert detail["status"] == "waiting" and detail["not_before"] == clock.time() + 2 * 86400
-        wait = next(s for s in detail["steps"] if s["step_id"] == "wait")
-        assert wait["status"] == "running" and wait["input"]["seconds"] == 2 * 86400
+        assert detail.status == "waiting" and detail.not_before == clock.time() + 2 * 86400
+        wait = next(s for s in detail.steps if s.step_id == "wait")
+        assert wait.status == "running" and wait.input["seconds"] == 2 * 86400
         clock.advance(86400)
         assert project.tick()["woken"] == 0
     assert app.leads() == []
     clock.advance(86400 - 1)
     with open_project(path, clock, app) as project:  # reopened: still waiting, not resumed
-        assert project.wait_idle(10) and project.run(run_id)["status"] == "waiting"
+        assert project.wait_idle(10) and project.run(run_id).status == "waiting"
         clock.advance(1)
         assert project.tick()["woken"] == 1
         assert project.wait_idle(10)
         detail = project.run(run_id)
         assert project.tick()["woken"] == 0  # woken once
-    assert detail["status"] == "succeeded", detail["error"]
-    wait = next(s for s in detail["steps"] if s["step_id"] == "wait")
-    assert wait["status"] == "succeeded" and wait["output"]["resumed_at"] == clock.time()
+    assert detail.status == "succeeded", detail.error
+    wait = next(s for s in detail.steps if s.step_id == "wait")
+    assert wait.status == "succeeded" and wait.output["resumed_at"] == clock.time()
     assert [lead["email"] for lead in app.leads()] == ["ada@x.com"]
-    assert detail["task_count"] == 1  # the upsert; a Delay is free
+    assert detail.task_count == 1  # the upsert; a Delay is free
     assert app.stats.calls_by_route[UPSERT] == 1
 
 
@@ -136,16 +136,16 @@ def test_a_fan_out_of_1000_leads_batches_into_4_upsert_calls(
         run_id = project.trigger_event("user-1", "Batch", {"leads": leads}).run_ids[0]
         assert project.wait_idle(60)
         detail = project.run(run_id)
-    assert detail["status"] == "succeeded", detail["error"]
+    assert detail.status == "succeeded", detail.error
     assert app.stats.calls_by_route[UPSERT] == 4, app.stats.as_dict()
     assert len(app.leads()) == 1000
-    by_id = {s["step_id"]: s for s in detail["steps"]}
-    assert (by_id["each"]["output"] or {}).get("count") == 1000, by_id["each"]
-    assert by_id["each.999.upsert"]["status"] == "succeeded"
-    assert by_id["each.999.upsert"]["input"]["fields"]["email"] == "l999@x.com"
-    assert by_id["summary"]["output"]["result"] == 2000
-    assert detail["task_count"] == 1001  # each iteration's upsert + the function; fan-out free
-    ids = {r["upsert"]["id"] for r in by_id["each"]["output"]["results"]}
+    by_id = {s.step_id: s for s in detail.steps}
+    assert (by_id["each"].output or {}).get("count") == 1000, by_id["each"]
+    assert by_id["each.999.upsert"].status == "succeeded"
+    assert by_id["each.999.upsert"].input["fields"]["email"] == "l999@x.com"
+    assert by_id["summary"].output["result"] == 2000
+    assert detail.task_count == 1001  # each iteration's upsert + the function; fan-out free
+    ids = {r["upsert"]["id"] for r in by_id["each"].output["results"]}
     assert len(ids) == 1000
 
 
@@ -211,7 +211,7 @@ steps:
         project.register_function("count", _count)
         run_id = project.trigger_event("user-1", "Batch", {"waits": [1, 3, 2]}).run_ids[0]
         assert project.wait_idle(10)
-        assert project.run(run_id)["not_before"] == clock.time() + 60  # the earliest first
+        assert project.run(run_id).not_before == clock.time() + 60  # the earliest first
         woken = []
         for _ in range(4):
             clock.advance(60)
@@ -219,6 +219,6 @@ steps:
             assert project.wait_idle(10)
         detail = project.run(run_id)
     assert woken == [1, 1, 1, 0]  # at 1, 2 and 3 minutes: each time the next iteration is due
-    assert detail["status"] == "succeeded", detail["error"]
-    notes = sorted(s["output"]["result"] for s in detail["steps"] if s["step_id"].endswith("note"))
-    assert notes == [0, 2, 4] and detail["task_count"] == 3
+    assert detail.status == "succeeded", detail.error
+    notes = sorted(s.output["result"] for s in detail.steps if s.step_id.endswith("note"))
+    assert notes == [0, 2, 4] and detail.task_count == 3

@@ -17,6 +17,8 @@ from paragon_nb.errors import (
     TokenInvalid,
     WorkflowSpecError,
 )
+from paragon_nb.runtime import connect_shapes
+from paragon_nb.runtime.api import Connection, CredentialStatus, UserState, WorkflowSettings
 from paragon_nb.runtime.project import Project
 from paragon_nb.tokens import sign_user_token
 
@@ -149,24 +151,34 @@ def test_connect_refuses_bad_credentials_and_stores_nothing(project: Project) ->
     assert "wrong-secret-123" not in str(info.value)
     code = info.value.code
     assert code and str(info.value).count(f"[{code}]") == 1  # the code is shown once
-    marketo = project.user_state("u")["integrations"]["marketo"]
-    assert marketo["enabled"] is False and "credentialId" not in marketo
+    state = project.user_state("u")
+    assert state.enabled is False and state.connection is None
     with pytest.raises(NotFoundError, match="available: marketo"):
         project.connect_user(
             "u", "salesforce", endpoint=ENDPOINT, client_id=CLIENT_ID, client_secret=CLIENT_SECRET
         )
 
 
-def test_user_state_is_shaped_like_the_sdk_user(seeded: Project) -> None:
+def test_user_state_is_typed_and_its_sdk_json_is_the_connect_user(seeded: Project) -> None:
     state = seeded.user_state("user-1")
     wf_id = seeded.workflow(WF).id
-    assert state["authenticated"] is True and state["userId"] == "user-1"
-    marketo = state["integrations"]["marketo"]
+    assert isinstance(state, UserState) and state.user_id == "user-1"
+    assert isinstance(state.connection, Connection)
+    assert state.enabled is True and state.connection.status == CredentialStatus.VALID
+    assert (state.connection.endpoint, state.connection.client_id) == (ENDPOINT, CLIENT_ID)
+    assert state.workflows == {wf_id: WorkflowSettings(True, {"marketo_list": 1001})}
+    assert state.workflow("no-such-workflow") == WorkflowSettings(False, {})
+    assert CLIENT_SECRET not in repr(state)
+    sdk = connect_shapes.user_state(seeded, state)  # what GET /sdk/me answers
+    assert sdk["authenticated"] is True and sdk["userId"] == "user-1"
+    marketo = sdk["integrations"]["marketo"]
     assert marketo["enabled"] is True and marketo["credentialStatus"] == "VALID"
+    assert marketo["credentialId"] == state.connection.credential_id
     assert marketo["workflowSettings"] == {
         wf_id: {"enabled": True, "settings": {"marketo_list": 1001}}
     }
-    assert CLIENT_SECRET not in repr(state)
+    assert marketo["allCredentials"][0]["providerData"] == {"endpoint": ENDPOINT}
+    assert CLIENT_SECRET not in repr(sdk)
 
 
 def test_settings_are_checked(project: Project, marketo: FakeMarketo) -> None:
@@ -197,8 +209,8 @@ def test_settings_are_checked(project: Project, marketo: FakeMarketo) -> None:
         project.enable_workflow("user-1", WF)
     project.set_workflow_settings("user-1", WF, {"marketo_list": "1001", "size": "3", "vip": "yes"})
     project.set_workflow_settings("user-1", WF, {"tier": "gold"})  # merges
-    settings = project.user_state("user-1")["integrations"]["marketo"]["workflowSettings"]
-    assert settings[project.workflow(WF).id]["settings"] == {
+    settings = project.user_state("user-1").workflow(project.workflow(WF).id).settings
+    assert settings == {
         "marketo_list": 1001,
         "size": 3,
         "vip": True,
@@ -211,8 +223,8 @@ def test_settings_are_checked(project: Project, marketo: FakeMarketo) -> None:
 
 def test_disconnect_clears_settings_and_disables(seeded: Project) -> None:
     seeded.disconnect_user("user-1", "marketo")
-    marketo = seeded.user_state("user-1")["integrations"]["marketo"]
-    assert marketo["enabled"] is False and marketo["workflowSettings"] == {}
+    state = seeded.user_state("user-1")
+    assert state.connection is None and state.workflows == {}
     with pytest.raises(NotFoundError, match="nothing to disconnect"):
         seeded.disconnect_user("user-1", "marketo")
     with pytest.raises(RuntimeStateError, match="has not connected"):
@@ -264,7 +276,7 @@ def test_reopen_keeps_workflows_users_and_runs(
     seeded.close()
     with Project.open(project_dir, clock=clock, client_factory=marketo.factory) as again:
         assert again.workflow(WF).deployed_version == 1
-        assert again.user_state("user-1")["integrations"]["marketo"]["credentialStatus"] == "VALID"
+        assert again.user_state("user-1").enabled
         assert list(again.runs()["status"]) == ["succeeded"]
         again.trigger_event("user-1", "Lead Created", {**LEAD_EXAMPLE, "email": "b@x.com"})
         assert again.wait_idle(5)

@@ -20,7 +20,7 @@ WF = "Sync new leads to Marketo"
 def test_the_receipt_names_the_event_and_its_runs(seeded: Project) -> None:
     receipt = seeded.trigger_event("user-1", "Lead Created", LEAD_EXAMPLE)
     assert isinstance(receipt, EventReceipt) and receipt.name == "Lead Created"
-    assert str(receipt) == receipt.event_id == seeded.events()[0]["id"]
+    assert str(receipt) == receipt.event_id == seeded.events()[0].id
     assert seeded.wait_idle(5)
     assert list(receipt.run_ids) == list(seeded.runs()["run_id"])
     assert receipt.not_triggered == () and receipt.repeated is False
@@ -43,7 +43,7 @@ def test_not_triggered_says_why_in_one_sentence(seeded: Project, why: str, sente
     elif why == "other user":
         sub = "user-2"
     elif why == "invalid":
-        cred = seeded.user_state("user-1")["integrations"]["marketo"]["credentialId"]
+        cred = seeded.user_state("user-1").connection.credential_id  # type: ignore[union-attr]
         seeded._store.set_credential_status(cred, "INVALID", error="revoked", now=0)
     elif why == "undeployed":
         seeded.undeploy(WF)

@@ -55,15 +55,14 @@ def test_a_first_version_folder_upgrades_keeping_workflows_users_and_runs(
         assert (project.id, project.name) == (legacy.PROJECT_ID, "Legacy")
         assert project.workflow(WF).deployed_version == 1
         state = project.user_state(legacy.SUB)
-        assert state["meta"] == {"plan": "pro"}
-        marketo_state = state["integrations"]["marketo"]
-        assert marketo_state["credentialStatus"] == "VALID"
+        assert state.meta == {"plan": "pro"}
+        assert state.enabled and state.connection is not None
         assert project.marketo_client(legacy.SUB).creds.client_secret == CLIENT_SECRET
         runs = project.runs()
         assert list(runs["run_id"]) == [legacy.RUN_ID]
         assert list(runs["status"]) == ["succeeded"]
         detail = project.run(legacy.RUN_ID)
-        assert [s["step_id"] for s in detail["steps"]] == ["upsert_lead", "add_to_list"]
+        assert [s.step_id for s in detail.steps] == ["upsert_lead", "add_to_list"]
         # the upgraded folder runs new events through the batched engine (batch columns)
         project.trigger_event(legacy.SUB, "Lead Created", LEAD_EXAMPLE)
         assert project.wait_idle(5)

@@ -88,8 +88,8 @@ def test_seed_flow_in_process(sandbox_project: Project, app: SandboxApp) -> None
     sandbox_project.trigger_event("user-1", "Lead Created", {**LEAD_EXAMPLE, "title": "CTO"})
     assert sandbox_project.wait_idle(10)
     run = sandbox_project.run(sandbox_project.runs().run_id[1])
-    assert run["status"] == "succeeded", run["error"]
-    assert run["steps"][0]["output"] == {"id": lead["id"], "status": "updated"}
+    assert run.status == "succeeded", run.error
+    assert run.steps[0].output == {"id": lead["id"], "status": "updated"}
     assert app.list_members(list_id) == [lead["id"]]
 
 
@@ -137,9 +137,9 @@ def test_engine_retries_sandbox_faults_on_the_fake_clock(
     sandbox_project.trigger_event("user-1", "Lead Created", LEAD_EXAMPLE)
     assert sandbox_project.wait_idle(10)
     run = sandbox_project.run(sandbox_project.runs().run_id[0])
-    assert run["status"] == "succeeded", run["error"]
-    add = next(s for s in run["steps"] if s["step_id"] == "add_to_list")
-    assert add["attempts"] == 3
+    assert run.status == "succeeded", run.error
+    add = next(s for s in run.steps if s.step_id == "add_to_list")
+    assert add.attempts == 3
     assert clock.sleeps[len(before) :] == [10.0, 20.0]
     assert len(app.list_members(list_id)) == 1
 

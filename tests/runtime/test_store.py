@@ -166,4 +166,4 @@ def test_two_projects_in_one_process_share_nothing(
         connect(a)
         with Project.create("B", path=tmp_path / "b", clock=clock) as b:
             assert b.workflows() == [] and a.workflows()[0].name == "Sync new leads to Marketo"
-        assert a.user_state("user-1")["integrations"]["marketo"]["credentialStatus"] == "VALID"
+        assert a.user_state("user-1").enabled

@@ -106,9 +106,9 @@ def test_a_request_trigger_answers_with_its_response_step(
         detail = project.run(hot.run_id)
     assert (hot.status, hot.body) == (201, {"email": "ada@x.com", "hot": True, "via": "web"})
     assert (cold.status, cold.body) == (200, {"hot": False})
-    assert detail["event"]["name"] == "Request"
-    assert detail["task_count"] == 0  # a condition and a Response: both free
-    assert detail["event"]["payload"]["headers"] == {"x-trace": "t1"}
+    assert detail.event.name == "Request"
+    assert detail.task_count == 0  # a condition and a Response: both free
+    assert detail.event.payload["headers"] == {"x-trace": "t1"}
 
 
 def test_a_request_workflow_without_a_response_step_answers_202(
@@ -127,8 +127,8 @@ steps:
         answer = project.trigger_workflow("user-1", "Fire and forget", body={"x": 1})
         runs = _runs(project)
     assert answer.status == 202 and answer.body == {"executionId": answer.run_id}
-    assert runs[0]["status"] == "succeeded"
-    assert runs[0]["steps"][0]["output"]["result"] == {"b": {"x": 1}}
+    assert runs[0].status == "succeeded"
+    assert runs[0].steps[0].output["result"] == {"b": {"x": 1}}
 
 
 # Scheduler --------------------------------------------------------------------------------
@@ -146,8 +146,8 @@ def test_a_schedule_over_a_simulated_week_fires_once_per_user_per_day_in_their_z
         runs = _runs(project)
     by_user: dict[str, list[str]] = {}
     for run in runs:
-        assert run["status"] == "succeeded", run["error"]
-        by_user.setdefault(run["user"], []).append(run["event"]["payload"]["scheduled_at"])
+        assert run.status == "succeeded", run.error
+        by_user.setdefault(run.user, []).append(run.event.payload["scheduled_at"])
     assert {u: len(v) for u, v in by_user.items()} == {"la": 7, "paris": 7}
     for user, offset in (("la", "-08:00"), ("paris", "+01:00")):
         stamps = [datetime.fromisoformat(s) for s in by_user[user]]
@@ -175,7 +175,7 @@ def test_missed_ticks_after_a_restart_run_once_not_n_times(
         clock.advance(6 * HOUR)
         assert project.tick()["scheduled"] == 1
         runs = _runs(project)
-    assert len(runs) == 3 and {r["status"] for r in runs} == {"succeeded"}
+    assert len(runs) == 3 and {r.status for r in runs} == {"succeeded"}
 
 
 # Integration Enabled ----------------------------------------------------------------------
@@ -192,8 +192,8 @@ def test_integration_enabled_fires_once_when_connected_with_required_settings(
         assert project.tick()["enabled"] == 1
         assert project.tick()["enabled"] == 0
         runs = _runs(project)
-    assert runs[0]["event"]["name"] == "Integration Enabled"
-    assert runs[0]["steps"][0]["output"]["result"] == {"greeting": "hi"}
+    assert runs[0].event.name == "Integration Enabled"
+    assert runs[0].steps[0].output["result"] == {"greeting": "hi"}
 
 
 # Lead Added to List -----------------------------------------------------------------------
@@ -231,12 +231,12 @@ def test_lead_added_to_list_picks_up_leads_another_client_added_once_each(
         clock.advance(60)
         assert project.tick()["lead_added"] == 0
         runs = _runs(project)
-    emails = sorted(r["steps"][0]["output"]["result"]["email"] for r in runs)
-    assert sorted(r["steps"][0]["output"]["result"]["email"] for r in first) == [
+    emails = sorted(r.steps[0].output["result"]["email"] for r in runs)
+    assert sorted(r.steps[0].output["result"]["email"] for r in first) == [
         "a@x.com", "b@x.com",
     ]  # fmt: skip
     assert emails == ["a@x.com", "b@x.com", "c@x.com"]
-    assert {r["event"]["name"] for r in runs} == {"Lead Added to List"}
+    assert {r.event.name for r in runs} == {"Lead Added to List"}
 
 
 def test_the_request_trigger_over_rest_and_paragon_workflow(

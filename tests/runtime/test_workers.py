@@ -135,7 +135,7 @@ def test_a_waiting_run_is_claimed_only_when_due(
         clock.advance(1)
         assert worker.claim_runs() == 1
         assert worker.wait_idle(10)
-        assert worker.run(receipt.run_ids[0])["status"] == "succeeded"
+        assert worker.run(receipt.run_ids[0]).status == "succeeded"
 
 
 def test_the_heartbeat_renews_what_a_worker_holds_and_close_hands_it_back(

@@ -34,7 +34,7 @@ CREDS = {"endpoint": ENDPOINT, "clientId": CLIENT_ID, "clientSecret": CLIENT_SEC
 
 def events(project: Project) -> list[tuple[str, str, dict[str, Any]]]:
     """(user, event name, payload) of every event the project accepted, oldest first."""
-    return [(e["user"], e["name"], e["payload"]) for e in project.events()]
+    return [(e.user, e.name, e.payload) for e in project.events()]
 
 
 @pytest.fixture

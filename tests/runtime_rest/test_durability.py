@@ -91,7 +91,7 @@ def test_kill_9_after_201s_loses_no_event_and_runs_none_twice(store: Path | str)
         try:
             assert reopened.wait_idle(timeout=120)
             runs = reopened.runs()
-            events = {e["id"] for e in reopened.events()}
+            events = {e.id for e in reopened.events()}
         finally:
             reopened.close()
 
@@ -168,7 +168,7 @@ def test_kill_9_mid_burst_at_random_moments_loses_nothing_and_doubles_nothing(
             with Project.open(path) as reopened:  # resumes what the kill cut short
                 assert reopened.wait_idle(timeout=120)
                 runs = reopened.runs()
-                events = {e["id"] for e in reopened.events()}
+                events = {e.id for e in reopened.events()}
             assert set(accepted) <= events
             per_event = Counter(runs["event_id"])
             assert set(per_event) == events and set(per_event.values()) == {1}

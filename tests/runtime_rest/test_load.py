@@ -65,7 +65,7 @@ def test_concurrent_clients_lose_no_event(store: Path | str) -> None:
         assert project.wait_idle(timeout=120)
         total = THREADS * PER_THREAD
         assert len(accepted) == total
-        stored = {e["id"]: e["user"] for e in project.events()}
+        stored = {e.id: e.user for e in project.events()}
         assert all(stored.get(event_id) == sub for event_id, sub in accepted)
         runs = project.runs()
         assert Counter(runs["event_id"]) == Counter(event_id for event_id, _ in accepted)

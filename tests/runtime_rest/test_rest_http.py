@@ -65,7 +65,7 @@ def _attack_tokens(keys: tuple[SigningKey, SigningKey]) -> dict[str, str | None]
 def test_event_accepted_with_201_and_recorded(stub: Any, http: httpx.Client, bearer: Any) -> None:
     response = http.post("/events/trigger", json=EVENT, headers=bearer("user-1"))
     assert response.status_code == 201
-    assert response.json() == {"eventId": stub.events()[0]["id"], "name": "Lead Created"}
+    assert response.json() == {"eventId": stub.events()[0].id, "name": "Lead Created"}
     assert events(stub) == [("user-1", "Lead Created", {"email": "ada@example.com"})]
 
 
@@ -223,8 +223,9 @@ def test_connect_settings_enable_disable_uninstall(
     assert created.status_code == 201
     cred_id = created.json()["id"]
     assert CLIENT_SECRET not in created.text
-    config = stub.user_state("u")["integrations"]["marketo"]["config"]
-    assert (config["endpoint"], config["client_id"]) == (CREDS["endpoint"], CREDS["clientId"])
+    conn = stub.user_state("u").connection
+    assert conn is not None
+    assert (conn.endpoint, conn.client_id) == (CREDS["endpoint"], CREDS["clientId"])
     assert http.get("/credentials", headers=auth).json()[0]["status"] == "VALID"
     patch = {"config": {"workflowSettings": {wf1: {"settings": {"marketo_list": newsletter}}}}}
     assert http.patch(f"/credentials/{cred_id}", json=patch, headers=auth).status_code == 200

@@ -96,7 +96,7 @@ def test_full_user_journey(stub: Any, keys: Any, wf1: str, newsletter: int) -> N
         paragon.enable_workflow(wf1)
     assert info.value.status_code == 409
     paragon.disable_workflow(wf1)  # the event below starts no run (nothing to wait for)
-    assert paragon.event("Lead Created", {"email": "a@x.com"}) == stub.events()[0]["id"]
+    assert paragon.event("Lead Created", {"email": "a@x.com"}) == stub.events()[0].id
     assert events(stub) == [("u", "Lead Created", {"email": "a@x.com"})]
     with pytest.raises(RuntimeStateError, match="cannot be disabled"):
         paragon.disable_workflow(wf1)
@@ -122,7 +122,7 @@ def test_event_payload_must_be_a_dict(stub: Any, keys: Any) -> None:
 def test_same_code_over_loopback(stub: Any, keys: Any) -> None:
     with serve_project(stub) as handle, Paragon(base_url=handle.url) as paragon:
         paragon.authenticate(stub.id, _token(keys))
-        assert paragon.event("Lead Created", {"n": 1}) == stub.events()[0]["id"]
+        assert paragon.event("Lead Created", {"n": 1}) == stub.events()[0].id
         with pytest.raises(NotImplementedError, match="needs a local project"):
             paragon.connect("marketo")
     assert events(stub) == [("user-1", "Lead Created", {"n": 1})]

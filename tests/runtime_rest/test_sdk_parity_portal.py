@@ -120,9 +120,7 @@ def test_portal_field_mapping_custom_dropdown_and_shared_settings(world: World) 
     assert shared.save() is False and "Region" in shared._status.value
     shared.field("region").value = "US"
     assert shared.save() is True, shared._status.value
-    assert project.user_state("user-1")["integrations"]["marketo"]["sharedSettings"] == {
-        "region": "US"
-    }
+    assert project.user_state("user-1").shared_settings == {"region": "US"}
     panel = portal.panel("Mapped sync")
     mapping = panel.field("lead_fields")
     assert mapping._title.tooltip == "The Marketo field each of our fields goes to"

@@ -187,7 +187,7 @@ def test_subscribe_hears_install_workflow_changes_and_uninstall(world: World) ->
 def test_user_metadata_uninstall_and_integration_metadata(world: World, paragon: Paragon) -> None:
     state = paragon.set_user_metadata({"Name": "Ada", "Email": "ada@example.com"})
     assert state["meta"] == {"Name": "Ada", "Email": "ada@example.com"}
-    assert world.project.user_state("user-1")["meta"]["Name"] == "Ada"
+    assert world.project.user_state("user-1").meta["Name"] == "Ada"
     app = RestApp(world.project)
     auth = {"Authorization": f"Bearer {world.token('user-1')}"}
     with httpx.Client(transport=httpx.WSGITransport(app=app), base_url="http://t") as http:
@@ -195,8 +195,8 @@ def test_user_metadata_uninstall_and_integration_metadata(world: World, paragon:
         assert meta == [{"type": "marketo", "name": "Marketo", "brandColor": meta[0]["brandColor"],
                          "icon": meta[0]["icon"]}]  # fmt: skip
     paragon.uninstall_integration("marketo")
-    marketo = world.project.user_state("user-1")["integrations"]["marketo"]
-    assert "credentialId" not in marketo and marketo["workflowSettings"] == {}
+    state = world.project.user_state("user-1")
+    assert state.connection is None and state.workflows == {}
 
 
 def test_the_proxy_host_follows_paragons_cloud_or_the_given_server() -> None:

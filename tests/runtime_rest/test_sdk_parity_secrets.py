@@ -86,13 +86,13 @@ def test_secret_resolves_in_steps_and_is_masked_everywhere(world: World) -> None
         {"auth": f"Bearer {SECRET}", "token": SECRET, "note": f"sent ada@example.com with {SECRET}"}
     ]
     # ... and no record, display or row holds it
-    [run_id] = [r for r in receipt.run_ids if project.run(r)["workflow"] == "Call the CRM"]
+    [run_id] = [r for r in receipt.run_ids if project.run(r).workflow == "Call the CRM"]
     detail = project.run(run_id)
-    assert detail["status"] == "succeeded"
+    assert detail.status == "succeeded"
     assert SECRET not in repr(detail)
-    [step] = [s for s in detail["steps"] if s["step_id"] == "call_crm"]
-    assert step["input"]["input"]["token"] == "***"
-    assert step["output"]["result"]["said"] == "the CRM accepted ***"
+    [step] = [s for s in detail.steps if s.step_id == "call_crm"]
+    assert step.input["input"]["token"] == "***"
+    assert step.output["result"]["said"] == "the CRM accepted ***"
     assert SECRET not in project.runs().to_string()
     assert SECRET not in every_stored_text(project.path)
 
@@ -107,10 +107,10 @@ def test_a_missing_secret_fails_the_step_naming_the_ones_set(world: World) -> No
     project.enable_workflow("user-1", "Call the CRM")
     receipt = project.trigger_event("user-1", "Lead Created", {"email": "ada@example.com"})
     assert project.wait_idle(timeout=60)
-    [run_id] = [r for r in receipt.run_ids if project.run(r)["workflow"] == "Call the CRM"]
+    [run_id] = [r for r in receipt.run_ids if project.run(r).workflow == "Call the CRM"]
     detail = project.run(run_id)
-    assert detail["status"] == "failed"
-    assert "secrets.CRM_TOKEN" in detail["error"] and "CRM_TOKEN_OLD" in detail["error"]
+    assert detail.status == "failed"
+    assert "secrets.CRM_TOKEN" in detail.error and "CRM_TOKEN_OLD" in detail.error
     assert SECRET not in every_stored_text(project.path)
 
 
@@ -141,6 +141,6 @@ def test_a_secret_sent_to_marketo_is_masked_in_the_records(world: World) -> None
     [row] = [r for r in world.sandbox.leads() if r["email"] == "p@example.com"]
     assert row["title"] == f"partner {SECRET}"  # Marketo got the value
     for run_id in receipt.run_ids:
-        assert project.run(run_id)["status"] == "succeeded"
+        assert project.run(run_id).status == "succeeded"
     # the queued write held it until it was sent; nothing stored keeps it afterwards
     assert SECRET not in every_stored_text(project.path)

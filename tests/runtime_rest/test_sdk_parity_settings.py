@@ -76,7 +76,7 @@ def test_shared_settings_are_declared_checked_and_seen_by_every_workflow(world: 
     with pytest.raises(RuntimeStateError, match=r"no user setting 'regoin'.*did you mean"):
         project.set_shared_settings("user-1", {"regoin": "EU"})
     state = project.set_shared_settings("user-1", {"region": "EU"})
-    assert state["integrations"]["marketo"]["sharedSettings"] == {"region": "EU"}
+    assert state.shared_settings == {"region": "EU"}
     project.set_workflow_settings("user-1", "Mapped sync", {"plan": "pro"})
     project.enable_workflow("user-1", "Mapped sync")
     project.trigger_event("user-1", EVENT, lead(7))
@@ -86,7 +86,7 @@ def test_shared_settings_are_declared_checked_and_seen_by_every_workflow(world: 
     assert row["title"] == "pro / EU"
     assert not row.get("company")  # not mapped by this user
     project.disconnect_user("user-1", "marketo")
-    assert project.user_state("user-1")["integrations"]["marketo"]["sharedSettings"] == {}
+    assert project.user_state("user-1").shared_settings == {}
 
 
 def test_field_mapping_is_checked_against_describe(world: World) -> None:
@@ -111,7 +111,7 @@ def test_field_mapping_is_checked_against_describe(world: World) -> None:
         },
     )
     wf_id = str(project.workflow("Mapped sync").id)
-    stored = state["integrations"]["marketo"]["workflowSettings"][wf_id]["settings"]
+    stored = state.workflow(wf_id).settings
     assert stored["lead_fields"] == {
         "objectMapping": "lead",
         "fieldMappings": {"email": "email", "company": "company"},

@@ -74,7 +74,7 @@ def test_seed_flow_over_rest(seeded: Seeded, sandbox: SandboxApp) -> None:
         )
         assert response.status_code == 201
         event_id = response.json()["eventId"]
-        assert [e["id"] for e in project.events()] == [event_id]  # persisted before the 201
+        assert [e.id for e in project.events()] == [event_id]  # persisted before the 201
 
     assert project.wait_idle(timeout=30)
     runs = project.runs()
