@@ -9,11 +9,18 @@ Int64 built column by column): never a float, so they compare exactly.
 
 Write protocol (what makes interrupted runs safe):
 
-1. ``begin_batch`` marks the batch's rows ``pending`` (with the fingerprint in flight)
-   BEFORE the batch is sent, in one transaction;
+1. ``begin_batch`` records the batch's rows and the fingerprints in flight BEFORE the
+   batch is sent: one ``batches`` row (its keys as JSON), one statement; a reader
+   (``lookup``, ``count``) first turns every batch that never finished into ``pending``
+   rows, so the rows of a batch a kill interrupted read as ``pending``;
 2. ``finish_batch`` records each row's outcome (:class:`RowOutcome`) AFTER Marketo
    answered, one transaction per call;
 3. ``mark_listed`` records list membership after the list add answered.
+
+A streamed input may repeat a key in a later chunk; the earlier occurrence was sent before
+the later one was read. ``mark_superseded`` records the earlier values (before the later
+occurrence is sent), so a rerun of the same input knows that row is superseded and holds
+it back instead of sending it over the values the later occurrence left (``superseded``).
 
 A run killed between 1 and 2 leaves rows ``pending``: the next run sends them again (safe:
 ``createOrUpdate``/``updateOnly`` are idempotent; for ``createOnly`` the runner reads a
@@ -38,6 +45,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, NamedTuple
 
+import numpy as np
 import pandas as pd
 
 from paragon_nb import settings
@@ -67,6 +75,17 @@ CREATE TABLE IF NOT EXISTS rows (
     updated_at   REAL,
     PRIMARY KEY (instance, lookup_field, list_key, lookup_value)
 ) WITHOUT ROWID;
+-- Values of a key that a later occurrence of the key in the same streamed input superseded:
+-- a rerun holds such a row back until it knows whether the later occurrence follows again.
+CREATE TABLE IF NOT EXISTS superseded (
+    instance     TEXT NOT NULL,
+    lookup_field TEXT NOT NULL,
+    list_key     TEXT NOT NULL,
+    lookup_value TEXT NOT NULL,
+    fingerprint  INTEGER NOT NULL,
+    run          TEXT NOT NULL,          -- the streamed run that saw it superseded
+    PRIMARY KEY (instance, lookup_field, list_key, lookup_value, fingerprint)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS batches (
     id           INTEGER PRIMARY KEY AUTOINCREMENT,
     instance     TEXT NOT NULL,
@@ -74,7 +93,7 @@ CREATE TABLE IF NOT EXISTS batches (
     list_key     TEXT NOT NULL,
     action       TEXT NOT NULL,
     size         INTEGER NOT NULL,
-    state        TEXT NOT NULL,          -- sent | done
+    state        TEXT NOT NULL,          -- sent | done | expanded (read as pending rows)
     created_at   REAL NOT NULL,
     finished_at  REAL
 );
@@ -114,6 +133,11 @@ def instance_of(client: Any) -> str:
     """The journal's instance key: the normalised endpoint and the API client id (two
     LaunchPoint services on one instance, or two sandboxes on one port, never share rows)."""
     return f"{client.instance_key} client={getattr(client, 'client_id', '')}"
+
+
+def _json(rows: Any) -> str:
+    """Rows for one ``json_each`` statement (numpy integers as plain integers: exact)."""
+    return json.dumps(rows, default=int, ensure_ascii=False, separators=(",", ":"))
 
 
 def _ways_out(path: Path) -> str:
@@ -164,6 +188,12 @@ class Journal:
         try:
             conn = connect(self.path)
             conn.executescript(_SCHEMA)
+            columns = [d[0] for d in conn.execute("SELECT * FROM batches LIMIT 0").description]
+            if "in_flight" not in columns:  # a journal written before batches kept their rows
+                conn.execute("ALTER TABLE batches ADD COLUMN in_flight TEXT")
+            conn.execute(
+                "CREATE INDEX IF NOT EXISTS batches_sent ON batches (state) WHERE state='sent'"
+            )
             # A malformed page may not show until read: check before anything is sent.
             (verdict,) = conn.execute("PRAGMA quick_check").fetchone()
             if verdict != "ok":
@@ -216,6 +246,7 @@ class Journal:
         """Journal rows for ``keys`` (lookup values), indexed by lookup value, with columns
         state, fingerprint, pending_fp, lead_id (exact Int64), status, listed (bool).
         Unknown keys are absent."""
+        self._expand_unfinished()
         wanted = set(keys)
         where = "instance=? AND lookup_field=? AND list_key=?"
         select = f"SELECT lookup_value, {', '.join(_LOOKUP_COLUMNS)} FROM rows WHERE {where}"
@@ -251,8 +282,35 @@ class Journal:
                 data[name] = pd.array(list(values), dtype=object)
         return pd.DataFrame(data, index=pd.Index(list(cols[0]), dtype=object, name="lookup_value"))
 
+    def superseded(self, keys: Sequence[str], *, exclude_run: str) -> dict[str, set[int]]:
+        """key -> fingerprints a later occurrence superseded in an earlier streamed run
+        (the marks of run ``exclude_run``, the one asking, are left out: a run decides on
+        what earlier runs knew, as its dry run does)."""
+        out: dict[str, set[int]] = {}
+        values = list(dict.fromkeys(keys))
+        where = "instance=? AND lookup_field=? AND list_key=? AND run<>?"
+        with self._db() as conn:
+            (count,) = conn.execute(
+                "SELECT COUNT(*) FROM superseded WHERE instance=? AND lookup_field=? "
+                "AND list_key=?",
+                self.scope,
+            ).fetchone()
+            if count == 0:
+                return out
+            for i in range(0, len(values), 900):
+                chunk = values[i : i + 900]
+                marks = ",".join("?" * len(chunk))
+                for key, fp in conn.execute(
+                    f"SELECT lookup_value, fingerprint FROM superseded WHERE {where} "
+                    f"AND lookup_value IN ({marks})",
+                    (*self.scope, exclude_run, *chunk),
+                ):
+                    out.setdefault(key, set()).add(int(fp))
+        return out
+
     def count(self, state: str | None = None) -> int:
         """Rows in this scope (with ``state`` if given)."""
+        self._expand_unfinished()
         sql = "SELECT COUNT(*) FROM rows WHERE instance=? AND lookup_field=? AND list_key=?"
         args: tuple[Any, ...] = self.scope
         if state is not None:
@@ -263,55 +321,85 @@ class Journal:
 
     # ------------------------------------------------------------------ writes
     def begin_batch(self, keys: Sequence[str], fps: Iterable[int], *, action: str) -> int:
-        """Mark ``keys`` pending with the fingerprints about to be sent; returns a batch id.
-        Call BEFORE sending."""
+        """Record ``keys`` as in flight with the fingerprints about to be sent; returns a
+        batch id. Call BEFORE sending. One row (the keys as JSON): a reader turns it into
+        ``pending`` rows if the batch never finishes (:meth:`_expand_unfinished`)."""
         now = self._clock.time()
+        rows = _json(list(zip(keys, np.asarray(fps, dtype=np.int64).tolist(), strict=True)))
         with self._db(write=True) as conn:
             cur = conn.execute(
                 "INSERT INTO batches (instance, lookup_field, list_key, action, size, state, "
-                "created_at) VALUES (?, ?, ?, ?, ?, 'sent', ?)",
-                (*self.scope, action, len(keys), now),
+                "created_at, in_flight) VALUES (?, ?, ?, ?, ?, 'sent', ?, ?)",
+                (*self.scope, action, len(keys), now, rows),
             )
-            batch_id = int(cur.lastrowid or 0)
-            conn.executemany(
-                "INSERT INTO rows (instance, lookup_field, list_key, lookup_value, state, "
-                "pending_fp, batch_id, updated_at) VALUES (?, ?, ?, ?, 'pending', ?, ?, ?) "
-                "ON CONFLICT DO UPDATE SET state='pending', pending_fp=excluded.pending_fp, "
-                "batch_id=excluded.batch_id, updated_at=excluded.updated_at",
-                [(*self.scope, k, int(fp), batch_id, now) for k, fp in zip(keys, fps, strict=True)],
-            )
-        return batch_id
+            return int(cur.lastrowid or 0)
 
-    def finish_batch(self, batch_id: int, outcomes: Sequence[RowOutcome]) -> None:
-        """Record each row's outcome (AFTER Marketo answered). ``state`` ``synced`` stores
-        the fingerprint as the synced one and clears ``listed`` (the list add follows)."""
+    def _expand_unfinished(self) -> None:
+        """Turn this scope's batches that were sent but never finished (a kill, or another
+        process still waiting for Marketo) into ``pending`` rows with the fingerprint in
+        flight -- what a reader must see before it decides anything. Checked and done in
+        one write transaction, so a batch finishing meanwhile is never made pending."""
+        where = "state='sent' AND instance=? AND lookup_field=? AND list_key=?"
+        with self._db() as conn:
+            if (
+                conn.execute(f"SELECT 1 FROM batches WHERE {where} LIMIT 1", self.scope).fetchone()
+                is None
+            ):
+                return
         now = self._clock.time()
         with self._db(write=True) as conn:
-            conn.executemany(
-                "UPDATE rows SET state=?, "
-                "fingerprint=CASE WHEN ?='synced' THEN ? ELSE fingerprint END, "
-                "pending_fp=NULL, lead_id=COALESCE(?, lead_id), status=?, reason_code=?, "
-                "reason=?, listed=CASE WHEN ?='synced' THEN 0 ELSE listed END, updated_at=? "
-                "WHERE instance=? AND lookup_field=? AND list_key=? AND lookup_value=?",
-                (
-                    (
-                        o.state,
-                        o.state,
-                        None if o.fingerprint is None else int(o.fingerprint),
-                        o.lead_id,
-                        o.status,
-                        o.reason_code,
-                        o.reason,
-                        o.state,
-                        now,
-                        *self.scope,
-                        o.key,
-                    )
-                    for o in outcomes
-                ),
-            )
+            for batch_id, rows in conn.execute(
+                f"SELECT id, in_flight FROM batches WHERE {where} AND in_flight IS NOT NULL",
+                self.scope,
+            ).fetchall():
+                conn.execute(
+                    "INSERT INTO rows (instance, lookup_field, list_key, lookup_value, state, "
+                    "pending_fp, batch_id, updated_at) SELECT ?, ?, ?, value->>0, 'pending', "
+                    "value->>1, ?, ? FROM json_each(?) WHERE true "
+                    "ON CONFLICT DO UPDATE SET state='pending', pending_fp=excluded.pending_fp, "
+                    "batch_id=excluded.batch_id, updated_at=excluded.updated_at",
+                    (*self.scope, batch_id, now, rows),
+                )
+            conn.execute(f"UPDATE batches SET state='expanded' WHERE {where}", self.scope)
+
+    def finish_batch(self, batch_id: int, outcomes: Sequence[RowOutcome]) -> None:
+        """Record each row's outcome (AFTER Marketo answered), one transaction per call.
+        ``state`` ``synced`` stores the fingerprint as the synced one and clears ``listed``
+        (the list add follows)."""
+        now = self._clock.time()
+        with self._db(write=True) as conn:
+            # An upsert, not UPDATE ... FROM: SQLite then walks the JSON rows and finds
+            # each by primary key (UPDATE ... FROM would scan the scope's rows).
             conn.execute(
-                "UPDATE batches SET state='done', finished_at=? WHERE id=?", (now, batch_id)
+                "INSERT INTO rows (instance, lookup_field, list_key, lookup_value, state, "
+                "fingerprint, lead_id, status, reason_code, reason, batch_id, updated_at) "
+                "SELECT ?, ?, ?, value->>0, value->>1, value->>2, value->>3, value->>4, "
+                "value->>5, value->>6, ?, ? FROM json_each(?) WHERE true "
+                "ON CONFLICT DO UPDATE SET state=excluded.state, "
+                "fingerprint=CASE WHEN excluded.state='synced' THEN excluded.fingerprint "
+                "ELSE rows.fingerprint END, pending_fp=NULL, "
+                "lead_id=COALESCE(excluded.lead_id, rows.lead_id), status=excluded.status, "
+                "reason_code=excluded.reason_code, reason=excluded.reason, "
+                "listed=CASE WHEN excluded.state='synced' THEN 0 ELSE rows.listed END, "
+                "batch_id=excluded.batch_id, updated_at=excluded.updated_at",
+                (*self.scope, batch_id, now, _json(outcomes)),
+            )
+            (size,) = conn.execute(
+                "SELECT size FROM batches WHERE id=?", (batch_id,)
+            ).fetchone() or (0,)
+            if len({o.key for o in outcomes}) < size:  # rows without an outcome stay pending
+                conn.execute(
+                    "INSERT INTO rows (instance, lookup_field, list_key, lookup_value, state, "
+                    "pending_fp, batch_id, updated_at) SELECT ?, ?, ?, value->>0, 'pending', "
+                    "value->>1, ?, ? FROM json_each((SELECT in_flight FROM batches WHERE id=?)) "
+                    "WHERE value->>0 NOT IN (SELECT value->>0 FROM json_each(?)) "
+                    "ON CONFLICT DO UPDATE SET state='pending', pending_fp=excluded.pending_fp, "
+                    "batch_id=excluded.batch_id, updated_at=excluded.updated_at",
+                    (*self.scope, batch_id, now, batch_id, _json(outcomes)),
+                )
+            conn.execute(
+                "UPDATE batches SET state='done', finished_at=?, in_flight=NULL WHERE id=?",
+                (now, batch_id),
             )
 
     def mark_listed(self, keys: Sequence[str], *, listed: bool = True) -> None:
@@ -319,10 +407,19 @@ class Journal:
         members of the scope's list."""
         now = self._clock.time()
         with self._db(write=True) as conn:
-            conn.executemany(
+            conn.execute(
                 "UPDATE rows SET listed=?, updated_at=? WHERE instance=? AND lookup_field=? "
-                "AND list_key=? AND lookup_value=?",
-                ((int(listed), now, *self.scope, k) for k in keys),
+                "AND list_key=? AND lookup_value IN (SELECT value FROM json_each(?))",
+                (int(listed), now, *self.scope, _json(list(keys))),
+            )
+
+    def mark_superseded(self, pairs: Iterable[tuple[str, int]], *, run: str) -> None:
+        """Record ``(key, fingerprint)`` pairs a later occurrence in the input of streamed
+        run ``run`` superseded. Call BEFORE the later occurrence is sent."""
+        with self._db(write=True) as conn:
+            conn.executemany(
+                "INSERT INTO superseded VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                ((*self.scope, k, int(fp), run) for k, fp in pairs),
             )
 
     def set_lead_ids(self, pairs: Iterable[tuple[str, int]]) -> None:
@@ -377,6 +474,10 @@ class Journal:
         with self._db(write=True) as conn:
             cur = conn.execute(
                 "DELETE FROM rows WHERE instance=? AND lookup_field=? AND list_key=?", self.scope
+            )
+            conn.execute(
+                "DELETE FROM superseded WHERE instance=? AND lookup_field=? AND list_key=?",
+                self.scope,
             )
             return int(cur.rowcount)
 

@@ -14,7 +14,7 @@ DataFrame is streamed: each chunk's rows go to a Parquet report on disk as it fi
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
@@ -254,9 +254,16 @@ class _Run:
             self.journal.close()
 
     # ------------------------------------------------------------------ steps
-    def plan(self, df: pd.DataFrame) -> Plan:
+    def diff_journal(self) -> Journal | None:
+        """The journal the plan is diffed against: none for a full resync or a list that
+        does not exist yet (it has no journal rows)."""
+        new_list = self.o.list is not None and self.target is None
+        return None if self.o.full_resync or new_list else self.journal
+
+    def plan(self, df: pd.DataFrame, *, adjust: Callable[[Plan], None] | None = None) -> Plan:
+        """Plan ``df``; ``adjust`` (a streamed sync's cross-chunk decisions) may change the
+        plan before the rows the journal settled are verified against Marketo."""
         o = self.o
-        new_list = o.list is not None and self.target is None
         plan = make_plan(
             df,
             self.fields,
@@ -265,10 +272,12 @@ class _Run:
             lookup_field=o.lookup_field,
             action=o.action,
             on_duplicate=o.on_duplicate,
-            journal=None if o.full_resync or new_list else self.journal,
+            journal=self.diff_journal(),
             has_list=o.list is not None,
             clear_missing=o.clear_missing,
         )
+        if adjust is not None:
+            adjust(plan)
         before = calls_made(self.client)
         self.trusted = verify_settled(
             self.client, plan, lookup_field=o.lookup_field, trusted=self.trusted
@@ -359,7 +368,11 @@ class _Run:
             **self.meta(),
         )
 
-    def dry(self, plan: Plan, lookup: Any, *, removals: int, setup: int) -> SyncResult:
+    def dry(
+        self, plan: Plan, lookup: Any, *, removals: int, setup: int, first: bool = True
+    ) -> SyncResult:
+        """The dry run of ``plan``; ``first``: the first chunk of the sync (the one that
+        counts the setup calls and a list creation)."""
         o = self.o
         return dryrun.plan_result(
             self.client,
@@ -367,7 +380,7 @@ class _Run:
             lookup_field=o.lookup_field,
             list_target=self.target,
             list_name=o.list,
-            create_list=o.create_list,
+            create_list=o.create_list and first,
             removals=removals,
             started=self.started,
             clock=self.clock,

@@ -18,7 +18,7 @@ import numpy as np
 from paragon_nb.errors import MarketoAuthError, MarketoError, QuotaExceeded, SyncError
 from paragon_nb.marketo.batching import MAX_BATCH
 from paragon_nb.marketo.client import MarketoClient
-from paragon_nb.marketo.models import RecordStatus, StaticList, SyncAction
+from paragon_nb.marketo.models import ListMemberStatus, RecordStatus, StaticList, SyncAction
 from paragon_nb.sync.journal import Journal, RowOutcome
 from paragon_nb.sync.plan import Plan
 from paragon_nb.sync.result import SyncStatus
@@ -26,6 +26,7 @@ from paragon_nb.sync.result import SyncStatus
 __all__ = ["BATCH_SIZE", "BatchSender", "calls_made", "failure_reason", "want_progress"]
 
 BATCH_SIZE = MAX_BATCH
+_DONE = (RecordStatus.CREATED, RecordStatus.UPDATED)
 
 
 class BatchSender:
@@ -164,13 +165,14 @@ class BatchSender:
         outcomes: list[RowOutcome] = []
         synced: list[int] = []
         recovered = self._recover_created(batch, results)
-        for p, key, res in zip(batch.tolist(), keys, results, strict=True):
-            p = int(p)
-            if res.status in (RecordStatus.CREATED, RecordStatus.UPDATED) or p in recovered:
+        fps = plan.fps[batch].tolist()
+        status_col, lead_col = plan.status, plan.lead_id
+        for p, key, res, fp in zip(batch.tolist(), keys, results, fps, strict=True):
+            if res.status in _DONE or p in recovered:
                 status = SyncStatus.CREATED.value if p in recovered else res.status.value
                 lead = recovered.get(p, res.id)
-                plan.status[p], plan.lead_id[p] = status, lead
-                outcomes.append(RowOutcome(key, "synced", int(plan.fps[p]), lead, status))
+                status_col[p], lead_col[p] = status, lead
+                outcomes.append(RowOutcome(key, "synced", fp, lead, status))
                 synced.append(p)
             else:
                 plan.status[p] = SyncStatus.SKIPPED.value
@@ -234,10 +236,11 @@ class BatchSender:
             return []
         by_id = {a.id: a for a in answers}
         ok_keys: list[str] = []
-        for p in with_id:
-            answer = by_id.get(int(plan.lead_id[p]))
-            if answer is not None and answer.status.value == "added":
-                ok_keys.append(plan.keys[p])
+        keys = plan.keys.many(with_id)
+        for p, lead_id, key in zip(with_id, ids, keys, strict=True):
+            answer = by_id.get(lead_id)
+            if answer is not None and answer.status is ListMemberStatus.ADDED:
+                ok_keys.append(key)
                 if plan.status[p] == SyncStatus.UNCHANGED.value:
                     plan.reason[p] = f"values unchanged; added to list {self.target.name!r}"
             else:

@@ -143,13 +143,6 @@ def test_unreadable_inputs_name_what_is_accepted(client) -> None:
         sync_leads("/no/such/file.csv", client, progress=False)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="known: a rerun re-sends the earlier occurrence of a key repeated in a LATER "
-    "chunk (the journal holds the last occurrence's values; one pass cannot know a later "
-    "duplicate is coming)",
-)
 def test_streamed_rerun_with_a_duplicate_in_a_later_chunk_writes_nothing(
     tmp_path: Path, app: SandboxApp, client
 ) -> None:
