@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from paragon_nb._clock import Clock, system_clock
+from paragon_nb._closing import ClosesOnExit
 from paragon_nb.errors import RuntimeStateError, TokenInvalid
 from paragon_nb.runtime.apikeys import ApiKey, ApiKeys, IssuedApiKey
 from paragon_nb.runtime.budget import StoreBudget
@@ -58,7 +59,7 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["Project", "ProjectOptions"]
 
 
-class Project(CatalogMethods, UserMethods, RunMethods):
+class Project(CatalogMethods, UserMethods, RunMethods, ClosesOnExit):
     """A local Paragon project. Use :meth:`create` or :meth:`open`; close it (or use ``with``).
 
     Both take the :class:`ProjectOptions` as keyword arguments: ``clock``,
@@ -193,12 +194,6 @@ class Project(CatalogMethods, UserMethods, RunMethods):
         self._engine.close()
         self._users.close()
         self._store.close()
-
-    def __enter__(self) -> Project:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     def __repr__(self) -> str:
         return f"Project(name={self.name!r}, id={self.id!r}, path={self._where.shown!r})"

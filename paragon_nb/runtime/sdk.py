@@ -36,6 +36,7 @@ from urllib.parse import quote, urlencode
 import httpx
 
 from paragon_nb._clock import Clock, system_clock
+from paragon_nb._closing import ClosesOnExit
 from paragon_nb.errors import (
     ParagonError,
     RuntimeStateError,
@@ -51,7 +52,7 @@ from paragon_nb.tokens import peek_user_token
 __all__ = ["DEFAULT_BASE_URL", "LOCAL_BASE_URL", "PORTAL_GROUP", "Paragon"]
 
 
-class Paragon(IntegrationMethods):
+class Paragon(IntegrationMethods, ClosesOnExit):
     """The SDK mirror. Give a ``project`` (in-process) or a ``base_url`` (any server).
 
     ``proxy_url``: where :meth:`request` goes (default: ``base_url``; for Paragon's cloud
@@ -288,12 +289,6 @@ class Paragon(IntegrationMethods):
 
     def close(self) -> None:
         self._http.close()
-
-    def __enter__(self) -> Paragon:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     def __repr__(self) -> str:
         who = self._state.get("userId") if self.authenticated else None
