@@ -116,7 +116,7 @@ class Triggers:
             "headers": {str(k).lower(): str(v) for k, v in (headers or {}).items()},
         }
         run_id = self._dispatch.start_workflow(sub, wf_id, version, payload, name="Request")
-        if not any(getattr(s, "action", None) == "response" for s in iter_steps(spec.steps)):
+        if not any(s.action == "response" for s in iter_steps(spec.steps)):
             return RequestAnswer(202, {"executionId": run_id}, run_id)  # (U) Paragon's body
         output = self._engine.wait_response(run_id, timeout)
         if output is not None:
