@@ -251,7 +251,7 @@ print("tasks:", run.task_count)  # one per upsert, as Paragon counts; the fan-ou
 # due at the clock's time (missed ticks, e.g. while the project was closed, run once).
 
 # %%
-from paragon_nb._clock import FakeClock  # a clock that only moves when told to
+from paragon_nb.clock import FakeClock  # a clock that only moves when told to
 
 clock = FakeClock()  # 2026-01-01 00:00 UTC
 weekly = Project.create("Schedules", path=workdir / "schedules", clock=clock)

@@ -58,7 +58,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         type=int,
         default=5,
         metavar="N",
-        help="threads for CPU steps (python, condition); Marketo writes hold no thread (default 5)",
+        help="threads for CPU steps (python, condition); Marketo writes hold no thread "
+        "(default 5). On PostgreSQL the process keeps up to N + 11 connections",
     )
     p.add_argument(
         "--drain",

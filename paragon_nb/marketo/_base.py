@@ -21,6 +21,7 @@ import httpx
 from pydantic import BaseModel, SecretStr
 
 from paragon_nb._clock import Clock, system_clock
+from paragon_nb._closing import ClosesOnExit
 from paragon_nb._redact import Redactor, install_log_filter
 from paragon_nb.errors import ConfigurationError, MarketoNotFound, TransientMarketoError
 from paragon_nb.marketo._http import Http
@@ -58,7 +59,7 @@ def _split_endpoint(endpoint: str) -> tuple[str, str]:
     return f"{parts.scheme}://{parts.netloc}{path}", "/rest"
 
 
-class ClientBase:
+class ClientBase(ClosesOnExit):
     """The shared core of :class:`MarketoClient` (construction, send path, fan-out, paging).
 
     ``endpoint`` is the REST base ending in ``/rest`` (as Marketo's admin shows it);
@@ -190,12 +191,6 @@ class ClientBase:
 
     def close(self) -> None:
         self._client.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     def check(self, *, max_attempts: int | None = 2) -> list[LeadField]:
         """Validate credentials: get a token and call describe. Raises MarketoAuthError etc.

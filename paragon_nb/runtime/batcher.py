@@ -173,7 +173,14 @@ class InstanceDispatcher:
         while not self._closing.is_set():
             if not self._wait_for_work():
                 return
-            grant = self.gateway.limiter.grant(self._closing)
+            try:
+                grant = self.gateway.limiter.grant(self._closing)
+            except Exception:  # the shared budget's store failed (or closed under us)
+                if self._closing.is_set():
+                    return
+                log.warning("could not draw from the Marketo budget; trying again", exc_info=True)
+                self._closing.wait(0.5)  # the store is failing: do not spin on it
+                continue
             if grant is None:
                 return
             with self._cond:

@@ -181,6 +181,18 @@ class Database:
     dialect: str = ""
     #: where it lives, for messages (a URL's password masked)
     where: str = ""
+    #: set by :meth:`close`: no transaction starts any more (reads open what they need)
+    closed: bool = False
+
+    def _refuse_if_closed(self) -> None:
+        """A write after :meth:`close` (a background thread of a closed project) is refused:
+        nothing is written behind the back of whoever closed it (and on PostgreSQL, no
+        connection is reopened to write into a schema that is being dropped)."""
+        if self.closed:
+            raise DatabaseError(
+                f"the project database {self.where} is closed; nothing more is written to it "
+                "(open the project again to write)"
+            )
 
     def tx(self) -> Any:  # pragma: no cover - each engine defines it
         """A write transaction (context manager yielding a :class:`Conn`): committed when the
@@ -230,7 +242,7 @@ class Database:
 class SQLiteDatabase(Database):
     """One SQLite file. Writes share one connection behind a lock; reads borrow one from a
     small pool, so a server that runs each request on a new thread never opens a connection
-    per request. A closed database opens what it needs again on the next call."""
+    per request. A closed database refuses writes; a read opens what it needs again."""
 
     dialect = "sqlite"
 
@@ -250,6 +262,7 @@ class SQLiteDatabase(Database):
     @contextmanager
     def tx(self) -> Iterator[Conn]:
         with self._write_lock:
+            self._refuse_if_closed()
             if self._writer is None:
                 self._writer = self._connect()
             try:
@@ -277,6 +290,7 @@ class SQLiteDatabase(Database):
 
     def close(self) -> None:
         with self._write_lock:
+            self.closed = True
             if self._writer is not None:
                 self._writer.close()
                 self._writer = None
@@ -290,8 +304,9 @@ class SQLiteDatabase(Database):
 class PostgresDatabase(Database):
     """A PostgreSQL database (the whole database is the project's). Connections come from a
     ``psycopg_pool.ConnectionPool`` (autocommit, dict rows); ``max_size`` bounds how many
-    this process holds (engine workers, dispatchers and request threads share them). As
-    with SQLite, a closed database opens a new pool on its next use."""
+    this process holds (engine workers, dispatchers and request threads share them; a
+    Project sizes it from its ``workers``: ``ProjectOptions.connections``). As
+    with SQLite, a closed database refuses writes; a read opens a new pool."""
 
     dialect = "postgresql"
 
@@ -332,6 +347,7 @@ class PostgresDatabase(Database):
 
     @contextmanager
     def tx(self) -> Iterator[Conn]:
+        self._refuse_if_closed()
         try:
             with self._pool().connection() as raw, raw.transaction():
                 yield Conn(raw, dialect=self.dialect)
@@ -355,6 +371,7 @@ class PostgresDatabase(Database):
 
     def close(self) -> None:
         with self._lock:
+            self.closed = True
             pool, self._pool_now = self._pool_now, None
         if pool is not None:
             pool.close()

@@ -404,8 +404,10 @@ class Engine:
         refused = self._log.apply(writes, owner=self.owner)
         if refused:
             self._forget(sorted(refused))
+        written = {w[0] for w in (*writes.steps, *writes.started, *writes.runs, *writes.waits)}
+        written.update(i.run_id for i in (*writes.new_work, *writes.retry_work))
         with self._cond:
-            for run_id, *_ in (*writes.steps, *writes.started, *writes.runs, *writes.waits):
+            for run_id in written:
                 self._write_failures.pop(run_id, None)
         return refused
 
@@ -503,6 +505,8 @@ class Engine:
         with self._cond:
             dispatcher = self._dispatchers.get(gateway.instance)
             if dispatcher is None:
+                if self._closing.is_set():  # close() stops the dispatchers it saw: a new one
+                    return  # would run on, past close (the items wait in the store)
                 dispatcher = self._dispatchers[gateway.instance] = InstanceDispatcher(
                     gateway,
                     clock=self._clock,

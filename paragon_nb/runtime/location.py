@@ -62,9 +62,12 @@ class Location:
         """What ``Project.path`` answers: the folder, or the URL with its password masked."""
         return self.folder if self.folder is not None else redact_url(str(self.url))
 
-    def database(self) -> Database:
+    def database(self, *, pool_size: int | None = None) -> Database:
+        """The database here; ``pool_size``: PostgreSQL connections this process may hold."""
         if self.url is not None:
-            return PostgresDatabase(self.url)
+            if pool_size is None:
+                return PostgresDatabase(self.url)
+            return PostgresDatabase(self.url, max_size=pool_size)
         assert self.folder is not None
         return SQLiteDatabase(self.folder / DB_FILE_NAME)
 
@@ -90,10 +93,10 @@ class Location:
             )
         return SecretBox(key)
 
-    def create_store(self, name: str, *, now: float) -> ProjectStore:
+    def create_store(self, name: str, *, now: float, pool_size: int | None = None) -> ProjectStore:
         """The store of a new project here (RuntimeStateError if there is one already)."""
         box = self.secret_box()
-        db = self.database()  # SQLite: no connection until the first statement
+        db = self.database(pool_size=pool_size)  # SQLite: no connection until the first statement
         try:
             if self.has_project(db):
                 raise RuntimeStateError(
@@ -110,11 +113,11 @@ class Location:
             raise
         return store
 
-    def open_store(self) -> ProjectStore:
+    def open_store(self, *, pool_size: int | None = None) -> ProjectStore:
         """The store of the project here, its schema brought up to date (NotFoundError if
         there is none; SchemaTooNew if a newer paragon_nb wrote it)."""
         box = self.secret_box()
-        db = self.database()
+        db = self.database(pool_size=pool_size)
         try:
             if not self.has_project(db):
                 raise NotFoundError(

@@ -56,7 +56,9 @@ class ProjectOptions:
     renewing it before another process takes it over. ``shared_budget`` (default True):
     every Marketo instance's rate window, in-flight cap and daily budget are kept in the
     store and shared by every process of the project (runtime.budget); False keeps each
-    client's own in-process limiter.
+    client's own in-process limiter. ``pool_size``: PostgreSQL connections this process
+    may hold at once (default None: :attr:`connections`, which follows ``workers``); an
+    SQLite project ignores it.
     """
 
     clock: Clock | None = None
@@ -70,8 +72,23 @@ class ProjectOptions:
     execute_runs: bool = True
     lease_seconds: float = 30.0
     shared_budget: bool = True
+    pool_size: int | None = None
+
+    @property
+    def connections(self) -> int:
+        """The PostgreSQL pool's size: ``pool_size``, else ``workers`` + 11 (each engine
+        thread may write at once, and so may up to 10 Marketo calls in flight (their answers
+        and budget), the heartbeat, the timers and the claim loop share the rest; 16 at the
+        default 5 workers). Request threads of a server borrow from the same pool and wait
+        for a free connection."""
+        return self.pool_size if self.pool_size is not None else self.workers + 11
 
     def __post_init__(self) -> None:
+        if self.pool_size is not None and self.pool_size < 2:
+            raise ConfigurationError(
+                f"pool_size must be >= 2 (PostgreSQL connections of this process), got "
+                f"{self.pool_size}"
+            )
         if not self.lease_seconds > 0:
             raise ConfigurationError(
                 f"lease_seconds must be > 0 (seconds a stopped process holds its runs), "

@@ -78,7 +78,7 @@ class Project(CatalogMethods, UserMethods, RunMethods):
         self._options = options
         self._clock = options.clock or system_clock
         self._box = self._where.secret_box()  # before any connection: a missing key says so
-        self._store = store or ProjectStore(self._where.database())
+        self._store = store or ProjectStore(self._where.database(pool_size=options.connections))
         self._budget: StoreBudget | None = None  # set with the engine: its owner holds calls
         self._users = ConnectedUsers(
             self._store,
@@ -161,7 +161,9 @@ class Project(CatalogMethods, UserMethods, RunMethods):
         where = Location.of(path)
         if not name or not name.strip():
             raise RuntimeStateError("a project needs a non-empty name")
-        store = where.create_store(name.strip(), now=(chosen.clock or system_clock).time())
+        store = where.create_store(
+            name.strip(), now=(chosen.clock or system_clock).time(), pool_size=chosen.connections
+        )
         return cls(where, chosen, store=store)
 
     @classmethod
@@ -174,7 +176,7 @@ class Project(CatalogMethods, UserMethods, RunMethods):
         ``workers=2``."""
         chosen = (options or ProjectOptions()).but(**changes)
         where = Location.of(path)
-        store = where.open_store()  # upgrades an older schema; refuses a newer one
+        store = where.open_store(pool_size=chosen.connections)  # upgrades an older schema
         return cls(where, chosen, store=store)
 
     @property

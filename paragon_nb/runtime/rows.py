@@ -58,31 +58,34 @@ class _Row:
 
 
 @dataclass(frozen=True)
-class AppEventRow(_Row):
-    """``app_events``: an App Event with its example payload and inferred JSON Schema."""
-
-    _json = ("example", "schema")
+class _Definition(_Row):
+    """A named definition of the project (``app_events``, ``workflows``): its id, its unique
+    name, when it was created and last changed; each table adds its own columns."""
 
     id: str
     name: str
-    example: dict[str, Any]
-    schema: dict[str, Any]
     created: float
     updated: float
 
 
 @dataclass(frozen=True)
-class WorkflowRow(_Row):
+class AppEventRow(_Definition):
+    """``app_events``: an App Event with its example payload and inferred JSON Schema."""
+
+    _json = ("example", "schema")
+
+    example: dict[str, Any]
+    schema: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class WorkflowRow(_Definition):
     """``workflows``: a workflow's draft spec and its live version (None: not deployed)."""
 
     _json = ("draft",)
 
-    id: str
-    name: str
     draft: dict[str, Any]
     deployed_version: int | None
-    created: float
-    updated: float
 
 
 @dataclass(frozen=True)

@@ -59,6 +59,18 @@ DEFAULT_MAX_BODY = 1_000_000
 _PREFIX = re.compile(r"^/(?:v2/)?projects/(?P<pid>[^/]+)(?P<rest>/.*)?$")
 #: who may call a route: a Connected User (RS256 user token) or the project (an API key)
 USER, API_KEY = "user", "api_key"
+#: each door: (the credential it takes, its 401 for the other door's credential)
+_DOORS = {
+    USER: (
+        "user token",
+        "SDK routes take a Connected User's token (RS256 JWT); a project API key only "
+        "opens the Task History API",
+    ),
+    API_KEY: (
+        "project API key",
+        "the Task History API takes a project API key (project.create_api_key()), not a user token",
+    ),
+}
 _REASONS = {
     200: "OK",
     201: "Created",
@@ -216,7 +228,7 @@ class RestApp:
     def _authenticate(self, request: Request, environ: dict[str, Any], auth: str) -> None:
         """A user token on ``/sdk`` routes, a project API key on the Task History API; each
         door refuses the other's credential by name (401)."""
-        what = "user token" if auth == USER else "project API key"
+        what, refusal = _DOORS[auth]
         raw = environ.get("HTTP_AUTHORIZATION", "").strip()
         scheme, _, token = raw.partition(" ")
         if not raw:
@@ -224,31 +236,16 @@ class RestApp:
         if scheme.lower() != "bearer" or not token.strip():
             raise HTTPError(401, f"the Authorization header must be 'Bearer <{what}>'")
         token = token.strip()
-        if auth == API_KEY:
-            if not looks_like_api_key(token):
-                raise HTTPError(
-                    401,
-                    "the Task History API takes a project API key (project.create_api_key()), "
-                    "not a user token",
-                )
-            try:
-                key_id = self.project.verify_api_key(token)
-            except TokenError as exc:
-                raise HTTPError(401, str(exc)) from None
-            request.claims = {"api_key": key_id}
-            return
-        if looks_like_api_key(token):
-            raise HTTPError(
-                401,
-                "SDK routes take a Connected User's token (RS256 JWT); a project API key only "
-                "opens the Task History API",
-            )
+        if looks_like_api_key(token) != (auth == API_KEY):
+            raise HTTPError(401, refusal)
         try:
-            claims = self.project.verify_user_token(token)
+            if auth == API_KEY:
+                request.claims = {"api_key": self.project.verify_api_key(token)}
+            else:
+                request.claims = self.project.verify_user_token(token)
+                request.sub = str(request.claims["sub"])
         except TokenError as exc:
             raise HTTPError(401, str(exc)) from None
-        request.claims = claims
-        request.sub = str(claims["sub"])
 
     def _read_body(self, environ: dict[str, Any]) -> bytes:
         """The body (the server has read it whole; a cut-short one never gets here)."""
@@ -274,8 +271,7 @@ class RestApp:
         except TokenError as exc:
             raise HTTPError(401, str(exc)) from None
         except EventValidationError as exc:
-            errors = getattr(exc, "errors", [])
-            raise HTTPError(422, str(exc), errors=_jsonable(errors)) from None
+            raise HTTPError(422, str(exc), errors=_jsonable(exc.errors)) from None
         except TransientMarketoError as exc:
             raise HTTPError(502, f"Marketo did not answer usefully: {exc}; retry later") from None
         except (ParagonError, ValueError) as exc:  # settings, enablement, Marketo refusals...

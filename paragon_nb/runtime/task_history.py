@@ -165,18 +165,15 @@ class TaskHistory:
         clauses, args = ["1 = 1"], []
         if f.integration is not None and f.integration.lower() != MARKETO:
             clauses.append("1 = 0")  # the only integration here is Marketo
-        if f.user_id is not None:
-            clauses.append("runs.sub = ?")
-            args.append(f.user_id)
-        if f.workflow_id is not None:
-            clauses.append("runs.workflow_id = ?")
-            args.append(f.workflow_id)
-        if f.after is not None:
-            clauses.append("runs.created >= ?")
-            args.append(f.after)
-        if f.before is not None:
-            clauses.append("runs.created < ?")
-            args.append(f.before)
+        for condition, value in (
+            ("runs.sub = ?", f.user_id),
+            ("runs.workflow_id = ?", f.workflow_id),
+            ("runs.created >= ?", f.after),
+            ("runs.created < ?", f.before),
+        ):
+            if value is not None:
+                clauses.append(condition)
+                args.append(value)
         if f.statuses:
             waiting = f"COALESCE({_RESUME_AT}, 0) > ?"
             unfinished = "runs.status NOT IN (?, ?)"

@@ -1,7 +1,7 @@
 """Folder endpoints of the asset API (``/rest/asset/v1``) — reference §5.2a: browse, by id, by
 name, contents, create and delete, over the folder tree kept in the state DB.
 
-The tree starts as a fresh instance's system folders (``state.DEFAULT_FOLDERS``: the three
+The tree starts as a fresh instance's system folders (``schema.DEFAULT_FOLDERS``: the three
 app-area "Zone" roots, their "Default" workspace, Lead Database > Group Lists); folders made
 through the API persist with the rest of the state. Programs are not emulated: a ``Program``
 id or parent finds nothing. Choices Marketo does not document are marked (U).
@@ -227,6 +227,15 @@ def create_folder(ctx: Context, req: Request) -> dict[str, Any]:
     return asset_envelope([folder_item(created)])
 
 
+def _user_folder(row: sqlite3.Row | None, folder_id: str) -> sqlite3.Row:
+    """A folder the API may change or delete: 702 when there is none, 709 for a system one."""
+    if row is None:
+        raise ApiError("702", f"Folder '{folder_id}' not found")  # (U) as for lists
+    if row["is_system"]:
+        raise ApiError("709", f"Folder '{row['path']}' is a system folder")
+    return row
+
+
 def update_folder(ctx: Context, req: Request, folder_id: str) -> dict[str, Any]:
     """``POST folder/{id}.json`` (form: ``type``, ``name``, ``description``, ``isArchive``):
     709 for a system folder or a sibling's name (U: codes), 702 for an unknown folder."""
@@ -246,28 +255,19 @@ def update_folder(ctx: Context, req: Request, folder_id: str) -> dict[str, Any]:
             raise ApiError("1001", f"Invalid value '{p['isArchive']}' for isArchive")
         changes["is_archive"] = int(flag == "true")
     with ctx.state.tx():
-        row = find_folder(ctx, int(folder_id), str(p.get("type") or "Folder").capitalize())
-        if row is None:
-            raise ApiError("702", f"Folder '{folder_id}' not found")  # (U) as for lists
-        if row["is_system"]:
-            raise ApiError("709", f"Folder '{row['path']}' is a system folder")
+        ftype = str(p.get("type") or "Folder").capitalize()
+        row = _user_folder(find_folder(ctx, int(folder_id), ftype), folder_id)
         siblings = [r for r in ctx.state.all_folders() if r["parent_id"] == row["parent_id"]]
         if any(r["name"] == changes.get("name") and r["id"] != row["id"] for r in siblings):
             raise ApiError("709", f"Folder with name '{changes['name']}' already exists")
-        ctx.state.update_folder(row["id"], changes, ctx.clock.time())
-        updated = ctx.state.get_folder(row["id"])
-    assert updated is not None
+        updated = ctx.state.update_folder(row["id"], changes, ctx.clock.time())
     return asset_envelope([folder_item(updated)])
 
 
 def delete_folder(ctx: Context, req: Request, folder_id: str) -> dict[str, Any]:
     """``POST folder/{id}/delete.json``: only an empty, non-system folder (else 709, U)."""
     with ctx.state.tx():
-        row = ctx.state.get_folder(int(folder_id))
-        if row is None:
-            raise ApiError("702", f"Folder '{folder_id}' not found")  # (U) as for lists
-        if row["is_system"]:
-            raise ApiError("709", f"Folder '{row['path']}' is a system folder")
+        row = _user_folder(ctx.state.get_folder(int(folder_id)), folder_id)
         has_folders = any(r["parent_id"] == row["id"] for r in ctx.state.all_folders())
         if has_folders or ctx.state.lists_in_folder(row["id"]):
             raise ApiError("709", f"Folder '{row['path']}' is not empty")

@@ -278,9 +278,7 @@ def update_static_list(ctx: Context, req: Request, list_id: str) -> dict[str, An
                 raise ApiError("701", "name cannot be blank")
             if other is not None and other["id"] != row["id"]:
                 raise ApiError("709", f"Static List with name '{changes['name']}' already exists")
-        ctx.state.update_list(row["id"], changes, ctx.clock.time())
-        updated = ctx.state.get_list(row["id"])
-    assert updated is not None
+        updated = ctx.state.update_list(row["id"], changes, ctx.clock.time())
     return asset_envelope([asset_list_item(updated)])
 
 

@@ -4,7 +4,8 @@ static lists, memberships, token hashes, credentials and import jobs.
 One connection guarded by one re-entrant lock: every request's reads and writes run under
 ``with state.tx():`` so concurrent requests see consistent data (and a file-backed sandbox
 survives restarts). The lead-level rules (actions, reasons) live in ``leads.py``; this module
-only stores and finds.
+only stores and finds; the tables themselves (DDL, migration, system folders, first ids)
+are :mod:`paragon_nb.sandbox.schema`.
 """
 
 from __future__ import annotations
@@ -19,73 +20,11 @@ from pathlib import Path
 from typing import Any
 
 from paragon_nb._sqlite import connect, transaction
+from paragon_nb.sandbox import schema
 from paragon_nb.sandbox.fields import STANDARD_FIELDS, FieldDef
+from paragon_nb.sandbox.schema import DEFAULT_FOLDERS
 
 __all__ = ["DEFAULT_FOLDERS", "SandboxState"]
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS custom_fields (
-    name TEXT PRIMARY KEY, id INTEGER NOT NULL, display_name TEXT NOT NULL,
-    data_type TEXT NOT NULL, length INTEGER);
-CREATE TABLE IF NOT EXISTS leads (
-    id INTEGER PRIMARY KEY AUTOINCREMENT, email_key TEXT, data TEXT NOT NULL,
-    created_at REAL NOT NULL, updated_at REAL NOT NULL);
-CREATE INDEX IF NOT EXISTS leads_email ON leads(email_key);
-CREATE TABLE IF NOT EXISTS folders (
-    id INTEGER PRIMARY KEY, name TEXT NOT NULL, type TEXT NOT NULL, folder_type TEXT NOT NULL,
-    parent_id INTEGER, path TEXT NOT NULL, is_system INTEGER NOT NULL,
-    description TEXT, created_at REAL NOT NULL DEFAULT 0, updated_at REAL NOT NULL DEFAULT 0,
-    is_archive INTEGER NOT NULL DEFAULT 0);
-CREATE INDEX IF NOT EXISTS folders_parent ON folders(parent_id);
-CREATE TABLE IF NOT EXISTS lists (
-    id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, description TEXT,
-    folder_id INTEGER NOT NULL, folder_type TEXT NOT NULL,
-    created_at REAL NOT NULL, updated_at REAL NOT NULL);
-CREATE TABLE IF NOT EXISTS list_members (
-    list_id INTEGER NOT NULL, lead_id INTEGER NOT NULL, created_at REAL NOT NULL,
-    updated_at REAL NOT NULL, PRIMARY KEY (list_id, lead_id));
-CREATE INDEX IF NOT EXISTS list_members_lead ON list_members(lead_id);
-DROP TABLE IF EXISTS tokens;
-CREATE TABLE IF NOT EXISTS token_hashes (
-    hash TEXT PRIMARY KEY, client_id TEXT NOT NULL, expires_at REAL NOT NULL, sealed TEXT);
-CREATE TABLE IF NOT EXISTS usage (
-    day TEXT NOT NULL, kind TEXT NOT NULL, key TEXT NOT NULL, count INTEGER NOT NULL,
-    PRIMARY KEY (day, kind, key));
-CREATE TABLE IF NOT EXISTS imports (
-    id INTEGER PRIMARY KEY, status TEXT NOT NULL, format TEXT NOT NULL,
-    lookup_field TEXT NOT NULL, list_id INTEGER, partition TEXT, data BLOB NOT NULL,
-    created_at REAL NOT NULL, started_at REAL, finished_at REAL,
-    processed INTEGER NOT NULL DEFAULT 0, failed INTEGER NOT NULL DEFAULT 0,
-    warned INTEGER NOT NULL DEFAULT 0, message TEXT, failures BLOB, warnings BLOB);
-"""
-
-# (id, name, type, folderType, parent, path) — the system tree of a fresh instance with one
-# workspace ("Default"). The three app areas are root "Zone" folders as in Marketo's browse
-# example; list folders live under Lead Database. (U) the ids differ per instance.
-DEFAULT_FOLDERS: tuple[tuple[int, str, str, str, int | None, str], ...] = (
-    (1, "Marketing Activities", "Folder", "Zone", None, "/Marketing Activities"),
-    (3, "Default", "Folder", "Zone", 1, "/Marketing Activities/Default"),
-    (2, "Design Studio", "Folder", "Zone", None, "/Design Studio"),
-    (4, "Default", "Folder", "Zone", 2, "/Design Studio/Default"),
-    (5, "Lead Database", "Folder", "Zone", None, "/Lead Database"),
-    (6, "Default", "Folder", "Zone", 5, "/Lead Database/Default"),
-    (12, "Group Lists", "Folder", "List", 6, "/Lead Database/Default/Group Lists"),
-    (
-        13,
-        "Group Smart Lists",
-        "Folder",
-        "Smart List",
-        6,
-        "/Lead Database/Default/Group Smart Lists",
-    ),
-)
-# when the system folders were "created" (2026-01-01T00:00:00Z); user folders use the clock
-SYSTEM_CREATED_AT = 1767225600.0
-_FIRST_FOLDER_ID = 1001
-_FIRST_LIST_ID = 1001
-_FIRST_IMPORT_ID = 1001
-_FIRST_CUSTOM_FIELD_ID = 1000
 
 
 class SandboxState:
@@ -95,20 +34,7 @@ class SandboxState:
         self.path = str(path)
         self.lock = threading.RLock()
         self.conn: sqlite3.Connection = connect(self.path)
-        self.conn.executescript(_SCHEMA)
-        with self.tx():
-            _migrate(self.conn)
-            for fid, name, ftype, folder_type, parent, fpath in DEFAULT_FOLDERS:
-                # system folders are (re)written as defined; user folders are never touched
-                self.conn.execute(
-                    "INSERT INTO folders (id, name, type, folder_type, parent_id, path, "
-                    "is_system, created_at, updated_at) VALUES (?,?,?,?,?,?,1,?,?) "
-                    "ON CONFLICT(id) DO UPDATE SET name=excluded.name, "
-                    "folder_type=excluded.folder_type, parent_id=excluded.parent_id, "
-                    "path=excluded.path WHERE is_system=1",
-                    (fid, name, ftype, folder_type, parent, fpath, SYSTEM_CREATED_AT,
-                     SYSTEM_CREATED_AT),
-                )  # fmt: skip
+        schema.prepare(self.conn)
         self._fields_cache: dict[str, FieldDef] | None = None
         self._issued: dict[str, str] = {}  # token hash -> token, this process only
 
@@ -155,8 +81,7 @@ class SandboxState:
 
     def add_field(self, name: str, data_type: str, display_name: str, length: int | None) -> None:
         with self.tx() as c:
-            row = c.execute("SELECT MAX(id) FROM custom_fields").fetchone()
-            fid = max(_FIRST_CUSTOM_FIELD_ID, (row[0] or 0) + 1)
+            fid = schema.next_id(c, "custom_fields")
             c.execute(
                 "INSERT OR REPLACE INTO custom_fields VALUES (?,?,?,?,?)",
                 (name, fid, display_name, data_type, length),
@@ -245,8 +170,7 @@ class SandboxState:
         self, name: str, parent: sqlite3.Row, folder_type: str, description: str | None, now: float
     ) -> int:
         with self.tx() as c:
-            row = c.execute("SELECT MAX(id) FROM folders").fetchone()
-            folder_id = max(_FIRST_FOLDER_ID, (row[0] or 0) + 1)
+            folder_id = schema.next_id(c, "folders")
             c.execute(
                 "INSERT INTO folders (id, name, type, folder_type, parent_id, path, is_system, "
                 "description, created_at, updated_at) VALUES (?,?,?,?,?,?,0,?,?,?)",
@@ -255,9 +179,9 @@ class SandboxState:
             )  # fmt: skip
             return folder_id
 
-    def update_folder(self, folder_id: int, changes: dict[str, Any], now: float) -> None:
+    def update_folder(self, folder_id: int, changes: dict[str, Any], now: float) -> sqlite3.Row:
         """Set ``name``/``description``/``is_archive``; a rename moves the paths of the folder
-        and of everything below it."""
+        and of everything below it. Returns the folder as changed."""
         with self.tx() as c:
             row = c.execute("SELECT * FROM folders WHERE id=?", (folder_id,)).fetchone()
             if "name" in changes and changes["name"] != row["name"]:
@@ -274,6 +198,7 @@ class SandboxState:
                         f"UPDATE folders SET {column}=? WHERE id=?", (changes[column], folder_id)
                     )
             c.execute("UPDATE folders SET updated_at=? WHERE id=?", (now, folder_id))
+            return c.execute("SELECT * FROM folders WHERE id=?", (folder_id,)).fetchone()
 
     def delete_folder(self, folder_id: int) -> None:
         with self.tx() as c:
@@ -290,8 +215,7 @@ class SandboxState:
         self, name: str, folder_id: int, folder_type: str, description: str | None, now: float
     ) -> int:
         with self.tx() as c:
-            row = c.execute("SELECT MAX(id) FROM lists").fetchone()
-            list_id = max(_FIRST_LIST_ID, (row[0] or 0) + 1)
+            list_id = schema.next_id(c, "lists")
             c.execute(
                 "INSERT INTO lists VALUES (?,?,?,?,?,?,?)",
                 (list_id, name, description, folder_id, folder_type, now, now),
@@ -310,12 +234,14 @@ class SandboxState:
         with self.lock:
             return self.conn.execute("SELECT * FROM lists ORDER BY id").fetchall()
 
-    def update_list(self, list_id: int, changes: dict[str, Any], now: float) -> None:
+    def update_list(self, list_id: int, changes: dict[str, Any], now: float) -> sqlite3.Row:
+        """Set ``name``/``description``; returns the list as changed."""
         with self.tx() as c:
             for column in ("name", "description"):
                 if column in changes:
                     c.execute(f"UPDATE lists SET {column}=? WHERE id=?", (changes[column], list_id))
             c.execute("UPDATE lists SET updated_at=? WHERE id=?", (now, list_id))
+            return c.execute("SELECT * FROM lists WHERE id=?", (list_id,)).fetchone()
 
     def delete_list(self, list_id: int) -> None:
         with self.tx() as c:
@@ -414,8 +340,7 @@ class SandboxState:
     # ------------------------------------------------------------------ imports
     def next_import_id(self) -> int:
         with self.lock:
-            row = self.conn.execute("SELECT MAX(id) FROM imports").fetchone()
-        return max(_FIRST_IMPORT_ID, (row[0] or 0) + 1)
+            return schema.next_id(self.conn, "imports")
 
     def insert_import(self, values: dict[str, Any]) -> int:
         with self.tx() as c:
@@ -451,19 +376,6 @@ class SandboxState:
 def _token_hash(token: str) -> str:
     # tokens are random (uuid4), so a plain SHA-256 cannot be reversed or guessed
     return hashlib.sha256(token.encode()).hexdigest()
-
-
-def _migrate(conn: sqlite3.Connection) -> None:
-    """Add the columns a state file written by an older sandbox lacks."""
-    have = {r["name"] for r in conn.execute("PRAGMA table_info(folders)")}
-    for column, decl in (
-        ("description", "TEXT"),
-        ("created_at", "REAL NOT NULL DEFAULT 0"),
-        ("updated_at", "REAL NOT NULL DEFAULT 0"),
-        ("is_archive", "INTEGER NOT NULL DEFAULT 0"),
-    ):
-        if column not in have:
-            conn.execute(f"ALTER TABLE folders ADD COLUMN {column} {decl}")
 
 
 def _email_key(data: dict[str, Any]) -> str | None:

@@ -25,10 +25,11 @@ from typing import Any
 
 import ipywidgets as w
 
-from paragon_nb._theme import BORDER, status_html
+from paragon_nb._theme import status_html
 from paragon_nb.errors import ParagonError
 from paragon_nb.runtime.setting_values import LEAD_OBJECT
 from paragon_nb.runtime.workflows import SettingType, UserSetting
+from paragon_nb.widgets.settings_form import SettingsForm
 
 __all__ = [
     "CustomDropdownField",
@@ -179,9 +180,10 @@ def portal_field(
     return None
 
 
-class SharedSettingsPanel(w.VBox):
+class SharedSettingsPanel(SettingsForm):
     """The integration-level Settings of the Configuration tab: its fields and Save
-    (``model.save_shared``). ``field_for(spec, value)`` draws one setting."""
+    (``save(settings) -> (ok, message)``: the portal model's ``save_shared``).
+    ``field_for(spec, value)`` draws one setting."""
 
     def __init__(
         self,
@@ -191,49 +193,15 @@ class SharedSettingsPanel(w.VBox):
         field_for: Callable[[UserSetting, Any], Any],
         save: Callable[[dict[str, Any]], tuple[bool, str]],
     ) -> None:
-        self.specs = list(specs)
         self._save_to = save
-        self._fields = {s.id: field_for(s, values.get(s.id, s.default)) for s in self.specs}
-        for spec in self.specs:
-            _tooltip(self._fields[spec.id], spec)
-        self._save = w.Button(description="Save settings", button_style="primary")
-        self._save.on_click(self._on_save_click)
-        self._status = w.HTML("")
         super().__init__(
-            [w.HTML("<b>Settings</b> <small>(all workflows)</small>"), *self._fields.values(),
-             self._save, self._status],
-            layout=w.Layout(border=BORDER, padding="6px", margin="4px 0"),
-        )  # fmt: skip
+            specs,
+            values,
+            field_for=field_for,
+            header=w.HTML("<b>Settings</b> <small>(all workflows)</small>"),
+            save_label="Save settings",
+        )
         self.add_class("paragon-shared-settings")
 
-    def field(self, setting_id: str) -> Any:
-        return self._fields[setting_id]
-
-    def settings(self) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        for spec in self.specs:
-            value = self._fields[spec.id].value
-            if value in (None, ""):
-                continue
-            number = spec.type is SettingType.NUMBER
-            out[spec.id] = int(value) if number and value == int(value) else value
-        return out
-
-    def missing(self) -> list[str]:
-        values = self.settings()
-        return [s.label or s.id for s in self.specs if s.required and s.id not in values]
-
-    def save(self) -> bool:
-        missing = self.missing()
-        if missing:
-            self._status.value = status_html(
-                f"Not saved: fill in the required setting(s) {', '.join(missing)} first.",
-                ok=False,
-            )
-            return False
-        ok, message = self._save_to(self.settings())
-        self._status.value = status_html(message, ok=ok)
-        return ok
-
-    def _on_save_click(self, _button: w.Button) -> None:
-        self.save()
+    def _store(self, settings: dict[str, Any]) -> tuple[bool, str]:
+        return self._save_to(settings)

@@ -5,18 +5,23 @@ Over the real ``Project`` (tmp folder, ``FakeClock``) and the in-process sandbox
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from paragon_nb.marketo.models import StaticList
 from paragon_nb.runtime.api import Connection, CredentialStatus, WorkflowSettings
 from paragon_nb.runtime.project import Project
+from paragon_nb.runtime.workflows import UserSetting
 from paragon_nb.sandbox.app import SandboxApp
 from paragon_nb.widgets.connect_portal import (
     ConnectPortal,
     ConnectPortalModel,
     identity_for,
 )
+from paragon_nb.widgets.connect_portal_fields import SharedSettingsPanel
 from paragon_nb.widgets.list_picker import ListPicker
+from paragon_nb.widgets.settings_form import setting_field
 
 from .conftest import UNREACHABLE_HOST
 from .test_magics_runtime import SPEC
@@ -186,11 +191,12 @@ def test_model_usable_without_a_view(project: Project, app: SandboxApp) -> None:
 
 
 class _Credentials:
-    """Something with endpoint / client_id / client_secret, as a sandbox is."""
+    """A CredentialSource that is neither a sandbox nor MarketoCredentials."""
 
     def __init__(self, app: SandboxApp) -> None:
         self.endpoint, self.client_id = ENDPOINT, app.client_id
         self.client_secret = app.client_secret
+        self.identity: str | None = None  # derived from the endpoint
 
 
 def test_credentials_fill_the_form_and_the_secret_never_enters_a_widget(
@@ -245,3 +251,30 @@ def test_a_filter_set_from_code_shows_in_the_filter_box() -> None:
     assert picker._filter.value == "news"
     assert "1 of 2 static list(s)" in picker._status.value
     assert [o[1] for o in picker._dropdown.options] == [1]
+
+
+def test_a_settings_form_shows_tooltips_keeps_whole_numbers_and_saves_only_when_complete() -> None:
+    """SettingsForm, the one form code under both the workflow panels and the shared
+    Settings section (SharedSettingsPanel here: it needs no project)."""
+    specs = [
+        UserSetting(id="region", label="Region", required=True, tooltip="Where Marketo is"),
+        UserSetting(id="batch", type="number", default=50),
+    ]
+    saved: list[dict[str, Any]] = []
+
+    def save(settings: dict[str, Any]) -> tuple[bool, str]:
+        saved.append(settings)
+        return True, "Settings saved."
+
+    form = SharedSettingsPanel(
+        specs, {}, field_for=lambda s, v: setting_field(s, v, ListPicker), save=save
+    )
+    assert form.field("region").tooltip == "Where Marketo is"
+    assert form.field("region").description == "Region *"
+    assert form.missing() == ["Region"]
+    assert not form.save() and saved == []
+    assert "Region" in form._status.value
+    form.field("region").value = "EU"
+    assert form.save()
+    assert saved == [{"region": "EU", "batch": 50}] and isinstance(saved[0]["batch"], int)
+    assert "Settings saved." in form._status.value

@@ -17,7 +17,7 @@ import pytest
 from paragon_nb._clock import FakeClock
 from paragon_nb.errors import QuotaExceeded
 from paragon_nb.marketo.limits import Limits
-from paragon_nb.runtime.budget import StoreBudget
+from paragon_nb.runtime.budget import WINDOW_SLACK, StoreBudget
 from paragon_nb.runtime.project import Project
 from paragon_nb.sandbox.app import SandboxApp
 
@@ -40,16 +40,11 @@ def folder(store: Path | str) -> Path | str:
     return store
 
 
-# On PostgreSQL this one saw 2-3 answers 606 in 320 calls (and once on SQLite under load):
-# the shared window lets a call past Marketo's 100 / 20 s now and then. Left on SQLite, as on
-# main, until the budget's window accounting is fixed (pg's report names it).
-@pytest.mark.sqlite_only
 def test_two_processes_share_one_window_and_one_in_flight_cap(
     folder: Path, clock: FakeClock
 ) -> None:
     app = SandboxApp(clock=clock)  # 100 calls / 20 s, 10 in flight, like Marketo
-    # 16 threads waiting out the window each move the FakeClock on: far more than 30 s can
-    # pass during one call, and nothing renews leases here (no engine heartbeat)
+    # nothing renews leases here (no engine heartbeat): a lease longer than the test
     budgets = [_budget(folder, clock, f"localhost:{n}:p", lease=3600) for n in (1, 2)]
     clients = []
     for budget in budgets:
@@ -110,19 +105,43 @@ def test_a_killed_process_slots_expire_with_their_lease(folder: Path, clock: Fak
     cancel.set()
 
 
-def test_a_retry_inside_a_grant_takes_a_new_window_place_not_a_new_slot(
+def test_a_retry_inside_a_grant_takes_a_window_place_counted_from_its_completion(
     folder: Path, clock: FakeClock
 ) -> None:
+    """A retry takes a new window place, not a new in-flight place. Marketo counts a call
+    when it arrives: a retry that took 5 s still counts 19 s after it ended, as the grant's
+    own call does (both are re-stamped with their completion time)."""
     limiter = _budget(folder, clock, "h:1:a").limiter(INSTANCE, EDGE)
     grant = limiter.grant()
     assert grant is not None
     with grant.use():
         with limiter.slot():
             pass
-        with limiter.slot():  # the client retried
-            pass
+        with limiter.slot():  # the client retried; the retry's request takes 5 s
+            assert limiter.in_flight == 1
+            clock.advance(5)
     assert limiter.calls_in_window() == 2
     assert limiter.in_flight == 0
+    clock.advance(19)  # 24 s after both started, 19 s after they ended
+    assert limiter.calls_in_window() == 2
+
+
+def test_a_finished_call_frees_its_place_only_past_the_window_edge(
+    folder: Path, clock: FakeClock
+) -> None:
+    """At the window's exact edge the budget (wall time, ~1.7e9 s) and Marketo (its own
+    clock) may round differently; the place frees WINDOW_SLACK later, never at the edge."""
+    limits = Limits(rate_calls=2, rate_window=20.0, max_concurrency=10)
+    limiter = _budget(folder, clock, "h:1:a").limiter(INSTANCE, limits)
+    ended = clock.time()
+    for _ in range(2):
+        with limiter.slot():
+            pass
+    clock.advance(20)  # the exact edge: still counted
+    assert limiter.calls_in_window() == 2
+    grant = limiter.grant()  # waits (on the FakeClock) past the edge
+    assert grant is not None and clock.time() >= ended + 20 + WINDOW_SLACK
+    grant.release()
 
 
 def test_the_daily_budget_is_shared(folder: Path, clock: FakeClock) -> None:

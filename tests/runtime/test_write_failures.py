@@ -7,7 +7,9 @@ are the drivers' own exception types, injected through the connection a statemen
 
 from __future__ import annotations
 
+import logging
 import sqlite3
+import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -23,6 +25,7 @@ from .conftest import LEAD_EXAMPLE, open_store
 from .fakes import FakeMarketo
 
 EVENTS = 20
+TAKER = "other-host:7:taker"  # the process that took a run over
 #: the statement every grouped write (engine pass or batch answer) starts with
 GROUP_WRITE = "SELECT id, owner FROM runs WHERE id IN"
 #: a statement only the write of a batch's answer makes
@@ -199,3 +202,37 @@ def test_writes_of_a_run_another_process_took_over_are_refused(project_dir: Any)
     row = log.run("run-1")
     assert row is not None and row.status == "succeeded"
     store.close()
+
+
+def test_a_stalled_engine_does_not_write_for_a_run_another_process_took_over(
+    seeded: Project,
+    marketo: FakeMarketo,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The engine's Marketo call outlives its lease and another process takes the run over:
+    the answer's write is refused and logged, and this engine lets the run go."""
+    entered, gate = threading.Event(), threading.Event()
+    original = marketo._call
+
+    def stalled(method: str) -> None:
+        if method == "sync_leads":
+            entered.set()
+            gate.wait(30)
+        original(method)
+
+    monkeypatch.setattr(marketo, "_call", stalled)
+    seeded.trigger_event("user-1", "Lead Created", LEAD_EXAMPLE)
+    assert entered.wait(30)
+    with seeded._store.run_tx() as c:  # its lease ran out: another process claimed the run
+        c.execute("UPDATE runs SET owner = ?, lease_until = ?", (TAKER, 4e9))
+    with caplog.at_level(logging.WARNING, logger="paragon_nb.runtime.runlog"):
+        gate.set()
+        assert seeded.wait_idle(30)  # it forgot the run instead of finishing it
+    log = RunLog(seeded._store)
+    (run_id,) = log.unfinished_run_ids()
+    row = log.run(run_id)
+    assert row is not None and (row.status, row.owner) == ("running", TAKER)
+    assert all(s.status != "succeeded" for s in log.steps(run_id))
+    assert marketo.members[1001] == set()  # its next step never ran here
+    assert "refused the writes of 1 run(s)" in caplog.text
