@@ -184,7 +184,7 @@ class ParagonMagics(Magics):
                 f"(line {exc.lineno}, column {exc.colno})"
             ) from None
         event = self._guard(lambda: self.project.define_app_event(name, example=example))
-        return EventSchema(name, event["schema"])  # the runtime infers it from the example
+        return EventSchema(name, event.schema)  # the runtime infers it from the example
 
     @no_var_expand
     @cell_magic

@@ -29,7 +29,7 @@ def test_paragon_nb_postgres_serves_a_project_url_until_sigterm(
         with Project.create("Tried", path=url) as project:
             project.define_app_event("Lead Created", example={"email": "a@b.co"})
         with Project.open(url) as again:
-            assert [e["name"] for e in again.app_events()] == ["Lead Created"]
+            assert [e.name for e in again.app_events()] == ["Lead Created"]
     finally:
         proc.send_signal(signal.SIGTERM)
         _, err = proc.communicate(timeout=60)

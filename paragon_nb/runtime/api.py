@@ -17,7 +17,10 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from paragon_nb.runtime.rows import AppEventRow
+
 __all__ = [
+    "AppEvent",
     "Connection",
     "CredentialStatus",
     "EventReceipt",
@@ -30,7 +33,12 @@ __all__ = [
     "StepStatus",
     "UserState",
     "WorkflowSettings",
+    "WorkflowVersion",
 ]
+
+#: An App Event as ``project.app_event(name)`` returns it (id, name, example, inferred JSON
+#: Schema, created, updated): the stored row itself, declared once in runtime.rows.
+AppEvent = AppEventRow
 
 
 #: the integration name of Marketo (``connect_user(sub, MARKETO, ...)``, ``integrations.marketo``)
@@ -264,3 +272,16 @@ class RunRecord:
             f"run {self.run_id} has no step {step_id!r}; "
             f"recorded: {', '.join(s.step_id for s in self.steps) or 'none'}"
         )
+
+
+@dataclass(frozen=True)
+class WorkflowVersion:
+    """One deployed version of a workflow as ``project.versions(name)`` lists it: its
+    number, when it was deployed, the App Event it is bound to, its spec (a plain dict) and
+    whether it is the live one."""
+
+    version: int
+    deployed_at: float
+    event: str
+    spec: dict[str, Any]
+    live: bool

@@ -89,7 +89,7 @@ class Steps:
 
     def request(self, step_id: str, url: str, *, method: str = "GET", **opts: Any) -> Any:
         """A Request step: ``params``, ``headers``, ``body``/``form``/``raw``, ``auth``,
-        ``pagination`` (see runtime.steps.RequestParams)."""
+        ``pagination`` (see runtime.steps_http.RequestParams)."""
         return self.step(step_id, "request", url=url, method=method, **opts)
 
     def integration_request(

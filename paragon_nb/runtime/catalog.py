@@ -18,6 +18,7 @@ from typing import Any
 
 from paragon_nb._clock import Clock
 from paragon_nb.errors import NotFoundError, RuntimeStateError, WorkflowSpecError, did_you_mean
+from paragon_nb.runtime.api import WorkflowVersion
 from paragon_nb.runtime.events import infer_schema, validate_example
 from paragon_nb.runtime.refcheck import check_references
 from paragon_nb.runtime.rows import AppEventRow, WorkflowRow
@@ -52,7 +53,7 @@ class Catalog:
         self._specs: dict[tuple[str, int], WorkflowSpec] = {}
 
     # App Events --------------------------------------------------------------------------------
-    def define_app_event(self, name: str, *, example: Mapping[str, Any]) -> dict[str, Any]:
+    def define_app_event(self, name: str, *, example: Mapping[str, Any]) -> AppEventRow:
         """Define (or update the example of) an App Event; its JSON Schema is inferred."""
         if not isinstance(name, str) or not name.strip():
             raise RuntimeStateError("an App Event needs a non-empty name, e.g. 'Lead Created'")
@@ -68,7 +69,7 @@ class Catalog:
         )
         return self.app_event(name)
 
-    def rename_app_event(self, name: str, new_name: str) -> dict[str, Any]:
+    def rename_app_event(self, name: str, new_name: str) -> AppEventRow:
         """Rename an App Event; drafts follow, deployed versions stay bound to it by id."""
         row = self.event_row(name)
         if not new_name or not new_name.strip():
@@ -97,17 +98,11 @@ class Catalog:
             raise _not_found("App Event", name, "defined", names, then=then)
         return row
 
-    def app_event(self, name: str) -> dict[str, Any]:
-        row = self.event_row(name)
-        return {
-            "id": row.id,
-            "name": row.name,
-            "example": row.example,
-            "schema": row.schema,
-        }
+    def app_event(self, name: str) -> AppEventRow:
+        return self.event_row(name)
 
-    def app_events(self) -> list[dict[str, Any]]:
-        return [self.app_event(r.name) for r in self._store.app_events()]
+    def app_events(self) -> list[AppEventRow]:
+        return self._store.app_events()
 
     # workflows -------------------------------------------------------------------------------
     def register_function(self, name: str, fn: Callable[..., Any], *, output: Any = None) -> None:
@@ -185,17 +180,13 @@ class Catalog:
         spec = self._specs[(wf_id, version)] = parse_spec(row.spec)
         return spec
 
-    def versions(self, workflow: str) -> list[dict[str, Any]]:
+    def versions(self, workflow: str) -> list[WorkflowVersion]:
         """Version history: version, deployed_at, event and spec of each deploy."""
         row = self.workflow_row(workflow)
         return [
-            {
-                "version": v.version,
-                "deployed_at": v.deployed_at,
-                "event": v.event_name,
-                "spec": v.spec,
-                "live": v.version == row.deployed_version,
-            }
+            WorkflowVersion(
+                v.version, v.deployed_at, v.event_name, v.spec, v.version == row.deployed_version
+            )
             for v in self._store.versions(row.id)
         ]
 

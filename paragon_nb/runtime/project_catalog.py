@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from paragon_nb.runtime.api import AppEvent, WorkflowVersion
 from paragon_nb.runtime.catalog import Catalog
 from paragon_nb.runtime.workflows import Workflow, WorkflowSpec
 
@@ -23,20 +24,20 @@ class CatalogMethods:
 
     _catalog: Catalog
 
-    def define_app_event(self, name: str, *, example: Mapping[str, Any]) -> dict[str, Any]:
+    def define_app_event(self, name: str, *, example: Mapping[str, Any]) -> AppEvent:
         """Define (or update the example of) an App Event; its JSON Schema is inferred.
         The example must be a JSON object (RuntimeStateError naming the bad value)."""
         return self._catalog.define_app_event(name, example=example)
 
-    def rename_app_event(self, name: str, new_name: str) -> dict[str, Any]:
+    def rename_app_event(self, name: str, new_name: str) -> AppEvent:
         """Rename an App Event; drafts follow, deployed versions stay bound to it by id."""
         return self._catalog.rename_app_event(name, new_name)
 
-    def app_event(self, name: str) -> dict[str, Any]:
-        """``{id, name, example, schema}`` (NotFoundError with did-you-mean)."""
+    def app_event(self, name: str) -> AppEvent:
+        """The App Event (id, name, example, schema); NotFoundError with did-you-mean."""
         return self._catalog.app_event(name)
 
-    def app_events(self) -> list[dict[str, Any]]:
+    def app_events(self) -> list[AppEvent]:
         return self._catalog.app_events()
 
     def register_function(self, name: str, fn: Callable[..., Any], *, output: Any = None) -> None:
@@ -63,7 +64,7 @@ class CatalogMethods:
     def workflows(self) -> list[Workflow]:
         return self._catalog.workflows()
 
-    def versions(self, workflow: str) -> list[dict[str, Any]]:
+    def versions(self, workflow: str) -> list[WorkflowVersion]:
         """Version history: version, deployed_at, event, spec, live."""
         return self._catalog.versions(workflow)
 

@@ -43,7 +43,7 @@ def test_app_event_defines_and_shows_schema(ip, rec) -> None:
     out = ip.run_cell_magic(
         "app_event", "Signup", '{"email": "ada@example.com", "company": $company}'
     )
-    assert rec.app_event("Signup")["example"] == {"email": "ada@example.com", "company": "Acme"}
+    assert rec.app_event("Signup").example == {"email": "ada@example.com", "company": "Acme"}
     assert isinstance(out, EventSchema)
     assert "event.email: string" in repr(out) and "{{event.company}}" in out._repr_html_()
 

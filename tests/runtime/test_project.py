@@ -90,12 +90,12 @@ def test_token_checks_use_the_project_clock(project: Project, clock: FakeClock) 
 
 def test_app_events_define_update_rename(project: Project) -> None:
     ev = project.define_app_event("Lead Created", example=LEAD_EXAMPLE)
-    assert ev["schema"]["properties"]["email"] == {"type": "string"}
+    assert ev.schema["properties"]["email"] == {"type": "string"}
     project.add_workflow(SEED_SPEC)
     ev2 = project.define_app_event("Lead Created", example={**LEAD_EXAMPLE, "score": 3})
-    assert ev2["id"] == ev["id"] and "score" in ev2["schema"]["properties"]
+    assert ev2.id == ev.id and "score" in ev2.schema["properties"]
     renamed = project.rename_app_event("Lead Created", "Lead Added")
-    assert renamed["id"] == ev["id"]
+    assert renamed.id == ev.id and renamed.name == "Lead Added"
     assert project.workflow(WF).spec.trigger.app_event == "Lead Added"  # the draft follows
     with pytest.raises(NotFoundError, match="did you mean 'Lead Added'"):
         project.app_event("Lead Adde")
@@ -126,8 +126,8 @@ def test_versioning_edits_touch_only_the_draft(seeded: Project) -> None:
     assert "partition" not in wf.deployed_spec.steps[0].params  # live version untouched
     assert seeded.deploy(WF) == 2
     history = seeded.versions(WF)
-    assert [(h["version"], h["live"]) for h in history] == [(1, False), (2, True)]
-    assert "partition" not in history[0]["spec"]["steps"][0]
+    assert [(h.version, h.live) for h in history] == [(1, False), (2, True)]
+    assert "partition" not in history[0].spec["steps"][0] and history[0].event == "Lead Created"
     restored = seeded.restore(WF, 1)
     assert "partition" not in restored.spec.steps[0].params and restored.deployed_version == 2
     assert seeded.deploy(WF) == 3  # a restore is deployed as a new version
