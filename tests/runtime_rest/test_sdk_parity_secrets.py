@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from paragon_nb.errors import NotFoundError, RuntimeStateError, WorkflowSpecError
+from paragon_nb.runtime.api import RunRecord
 from paragon_nb.runtime.project import Project
 
 from .e2e import lead
@@ -35,6 +36,20 @@ def world(tmp_path: Path) -> Any:
     world = make_world(tmp_path / "proj")
     yield world
     world.project.close()
+
+
+def _run_calls_workflow(world: World) -> RunRecord:
+    """Deploy CALLS_WORKFLOW, enable it for user-1, send one Lead Created and return the
+    finished run of "Call the CRM"."""
+    project = world.project
+    project.add_workflow(CALLS_WORKFLOW)
+    project.deploy("Call the CRM")
+    world.connect()
+    project.enable_workflow("user-1", "Call the CRM")
+    receipt = project.trigger_event("user-1", "Lead Created", {"email": "ada@example.com"})
+    assert project.wait_idle(timeout=60)
+    [run_id] = [r for r in receipt.run_ids if project.run(r).workflow == "Call the CRM"]
+    return project.run(run_id)
 
 
 def test_set_list_delete(world: World) -> None:
@@ -75,19 +90,12 @@ def test_secret_resolves_in_steps_and_is_masked_everywhere(world: World) -> None
 
     project.register_function("call_crm", call_crm, output={"echo": "x", "said": "x"})
     project.set_secret("CRM_TOKEN", SECRET)
-    project.add_workflow(CALLS_WORKFLOW)
-    project.deploy("Call the CRM")
-    world.connect()
-    project.enable_workflow("user-1", "Call the CRM")
-    receipt = project.trigger_event("user-1", "Lead Created", {"email": "ada@example.com"})
-    assert project.wait_idle(timeout=60)
+    detail = _run_calls_workflow(world)
     # the function got the real value ...
     assert seen == [
         {"auth": f"Bearer {SECRET}", "token": SECRET, "note": f"sent ada@example.com with {SECRET}"}
     ]
     # ... and no record, display or row holds it
-    [run_id] = [r for r in receipt.run_ids if project.run(r).workflow == "Call the CRM"]
-    detail = project.run(run_id)
     assert detail.status == "succeeded"
     assert SECRET not in repr(detail)
     [step] = [s for s in detail.steps if s.step_id == "call_crm"]
@@ -101,14 +109,7 @@ def test_a_missing_secret_fails_the_step_naming_the_ones_set(world: World) -> No
     project = world.project
     project.register_function("call_crm", lambda **kw: kw, output={})
     project.set_secret("CRM_TOKEN_OLD", SECRET)
-    project.add_workflow(CALLS_WORKFLOW)
-    project.deploy("Call the CRM")
-    world.connect()
-    project.enable_workflow("user-1", "Call the CRM")
-    receipt = project.trigger_event("user-1", "Lead Created", {"email": "ada@example.com"})
-    assert project.wait_idle(timeout=60)
-    [run_id] = [r for r in receipt.run_ids if project.run(r).workflow == "Call the CRM"]
-    detail = project.run(run_id)
+    detail = _run_calls_workflow(world)
     assert detail.status == "failed"
     assert "secrets.CRM_TOKEN" in detail.error and "CRM_TOKEN_OLD" in detail.error
     assert SECRET not in every_stored_text(project.path)
