@@ -125,6 +125,19 @@ class RowOutcome(NamedTuple):
     reason: str | None = None
 
 
+def _pending_rows(batch_json: str, where: str) -> str:
+    """SQL making the ``[key, fingerprint]`` pairs of ``batch_json`` (a JSON array, an SQL
+    expression) that pass ``where`` into ``pending`` rows of the scope; its parameters:
+    instance, lookup_field, list_key, batch id, time, then those of the two fragments."""
+    return (
+        "INSERT INTO rows (instance, lookup_field, list_key, lookup_value, state, pending_fp, "
+        "batch_id, updated_at) SELECT ?, ?, ?, value->>0, 'pending', value->>1, ?, ? "
+        f"FROM json_each({batch_json}) WHERE {where} "
+        "ON CONFLICT DO UPDATE SET state='pending', pending_fp=excluded.pending_fp, "
+        "batch_id=excluded.batch_id, updated_at=excluded.updated_at"
+    )
+
+
 _LOOKUP_COLUMNS = ("state", "fingerprint", "pending_fp", "lead_id", "status", "listed")
 _INT_COLUMNS = ("fingerprint", "pending_fp", "lead_id")
 
@@ -352,14 +365,7 @@ class Journal:
                 f"SELECT id, in_flight FROM batches WHERE {where} AND in_flight IS NOT NULL",
                 self.scope,
             ).fetchall():
-                conn.execute(
-                    "INSERT INTO rows (instance, lookup_field, list_key, lookup_value, state, "
-                    "pending_fp, batch_id, updated_at) SELECT ?, ?, ?, value->>0, 'pending', "
-                    "value->>1, ?, ? FROM json_each(?) WHERE true "
-                    "ON CONFLICT DO UPDATE SET state='pending', pending_fp=excluded.pending_fp, "
-                    "batch_id=excluded.batch_id, updated_at=excluded.updated_at",
-                    (*self.scope, batch_id, now, rows),
-                )
+                conn.execute(_pending_rows("?", "true"), (*self.scope, batch_id, now, rows))
             conn.execute(f"UPDATE batches SET state='expanded' WHERE {where}", self.scope)
 
     def finish_batch(self, batch_id: int, outcomes: Sequence[RowOutcome]) -> None:
@@ -389,12 +395,10 @@ class Journal:
             ).fetchone() or (0,)
             if len({o.key for o in outcomes}) < size:  # rows without an outcome stay pending
                 conn.execute(
-                    "INSERT INTO rows (instance, lookup_field, list_key, lookup_value, state, "
-                    "pending_fp, batch_id, updated_at) SELECT ?, ?, ?, value->>0, 'pending', "
-                    "value->>1, ?, ? FROM json_each((SELECT in_flight FROM batches WHERE id=?)) "
-                    "WHERE value->>0 NOT IN (SELECT value->>0 FROM json_each(?)) "
-                    "ON CONFLICT DO UPDATE SET state='pending', pending_fp=excluded.pending_fp, "
-                    "batch_id=excluded.batch_id, updated_at=excluded.updated_at",
+                    _pending_rows(
+                        "(SELECT in_flight FROM batches WHERE id=?)",
+                        "value->>0 NOT IN (SELECT value->>0 FROM json_each(?))",
+                    ),
                     (*self.scope, batch_id, now, batch_id, _json(outcomes)),
                 )
             conn.execute(
