@@ -16,7 +16,7 @@ from typing import Any
 
 from paragon_nb.sandbox.context import Context
 from paragon_nb.sandbox.fields import is_searchable
-from paragon_nb.sandbox.leads import apply_record
+from paragon_nb.sandbox.leads import Known, apply_record
 from paragon_nb.sandbox.wire import ApiError, Request, Response, lead_envelope
 
 __all__ = ["DELIMITERS", "advance", "parse_multipart"]
@@ -168,6 +168,7 @@ def _run(ctx: Context, job_id: int) -> None:
     # the list is looked up once: a deleted list cannot come back mid-job (we hold the tx)
     list_id = job["list_id"]
     add_to_list = list_id is not None and ctx.state.get_list(list_id) is not None
+    parsed: list[tuple[list[str], dict[str, Any], list[str]]] = []
     for row in body:
         if not any(cell.strip() for cell in row):
             continue
@@ -180,7 +181,10 @@ def _run(ctx: Context, job_id: int) -> None:
                 record[column] = cell
             else:
                 unknown.append(column)
-        result = apply_record(ctx, record, action, lookup, fields, now)
+        parsed.append((row, record, unknown))
+    known = Known.read(ctx, lookup, [record for _row, record, _unknown in parsed])
+    for row, record, unknown in parsed:
+        result = apply_record(ctx, record, action, lookup, fields, now, known)
         if result["status"] == "skipped":
             code, reason = result["reasons"][0]["code"], result["reasons"][0]["message"]
             if reason.startswith("Value for lookup field") or code == "1004":

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -23,11 +24,13 @@ from paragon_nb.sandbox.fields import (
     is_searchable,
     validate,
 )
+from paragon_nb.sandbox.state import email_key
 from paragon_nb.sandbox.wire import ApiError, Request, lead_envelope
 
 __all__ = [
     "ACTIONS",
     "DEFAULT_FIELDS",
+    "Known",
     "apply_record",
     "decode_page_token",
     "encode_page_token",
@@ -152,8 +155,74 @@ def sync_leads(ctx: Context, req: Request) -> dict[str, Any]:
     now = ctx.clock.time()
     # (U) asyncProcessing:true is processed synchronously with the normal response.
     with ctx.state.tx():
-        results = [apply_record(ctx, rec, action, lookup, fields, now) for rec in records]
+        known = Known.read(ctx, lookup, records)
+        results = [apply_record(ctx, rec, action, lookup, fields, now, known) for rec in records]
     return lead_envelope(results)
+
+
+class Known:
+    """The leads one sync call (or import job) matches by email, read in one query before
+    its records apply (not one per record) and kept current as they do: a later record of
+    the same call sees the lead an earlier one created or changed. Other lookup fields are
+    read per record. Use inside the call's transaction."""
+
+    def __init__(self, ctx: Context, ids: dict[str, list[int]] | None) -> None:
+        self._state = ctx.state
+        self._ids = ids  # email key -> lead ids, ascending; None: not by email
+        self._data: dict[int, dict[str, Any]] = {}
+        matched = [i for found in (ids or {}).values() for i in found]
+        self._stored = ctx.state.stored_values(matched) if matched else {}  # id -> JSON
+
+    @classmethod
+    def read(cls, ctx: Context, lookup: str, records: Sequence[Any]) -> Known:
+        if lookup != "email":
+            return cls(ctx, None)
+        emails = {
+            r["email"].lower()
+            for r in records
+            if isinstance(r, dict) and isinstance(r.get("email"), str)
+        }
+        return cls(ctx, {e: [] for e in emails} | ctx.state.lead_ids_by_email(emails))
+
+    def find(self, lookup: str, value: Any) -> list[int]:
+        if self._ids is None or lookup != "email":
+            return self._state.find_lead_ids(lookup, value)
+        key = str(value).lower()
+        if key not in self._ids:  # not among the emails read up front
+            self._ids[key] = self._state.find_lead_ids("email", value)
+        return self._ids[key]
+
+    def values(self, lead_id: int) -> dict[str, Any]:
+        """The lead's stored values (no id, createdAt, updatedAt)."""
+        data = self._data.get(lead_id)
+        if data is None:
+            stored = self._stored.get(lead_id)
+            if stored is None:
+                stored = self._state.stored_values([lead_id]).get(lead_id, "{}")
+            data = self._data[lead_id] = json.loads(stored)
+        return data
+
+    def insert(self, data: dict[str, Any], now: float) -> int:
+        lead_id = self._state.insert_lead(data, now)
+        self._note(lead_id, None, data)
+        return lead_id
+
+    def update(self, lead_id: int, data: dict[str, Any], now: float) -> None:
+        before = self._data.get(lead_id)
+        self._state.update_lead(lead_id, data, now)
+        self._note(lead_id, before, data)
+
+    def _note(self, lead_id: int, before: dict[str, Any] | None, data: dict[str, Any]) -> None:
+        self._data[lead_id] = data
+        if self._ids is None:
+            return
+        old, new = email_key(before), email_key(data)
+        if old == new and before is not None:
+            return
+        if old is not None and lead_id in self._ids.get(old, ()):
+            self._ids[old].remove(lead_id)
+        if new is not None:
+            self._ids[new] = sorted({*self._ids.get(new, ()), lead_id})
 
 
 def apply_record(
@@ -163,6 +232,7 @@ def apply_record(
     lookup: str,
     fields: dict[str, FieldDef],
     now: float,
+    known: Known,
 ) -> dict[str, Any]:
     """Apply one sync record; returns its result entry (shared with bulk import)."""
     if not isinstance(record, dict):
@@ -182,32 +252,30 @@ def apply_record(
             values[key] = validate(field, value)
         except InvalidValue as exc:
             return _reason("1003", str(exc))
-    state = ctx.state
     if action == "createDuplicate":
-        return {"id": state.insert_lead(_clean(values), now), "status": "created"}
+        return {"id": known.insert(_clean(values), now), "status": "created"}
     key_value = record.get("id") if lookup == "id" else values.get(lookup)
     if key_value in (None, ""):
         if action == "createOnly":  # (U) nothing to dedupe on: created
-            return {"id": state.insert_lead(_clean(values), now), "status": "created"}
+            return {"id": known.insert(_clean(values), now), "status": "created"}
         return _reason("1003", f"Value for lookup field '{lookup}' not found")  # (U) code/text
-    matches = state.find_lead_ids(lookup, key_value)
+    matches = known.find(lookup, key_value)
     if len(matches) > 1:
         return _reason("1007", "Multiple lead match lookup criteria")
     if not matches:
         if action == "updateOnly":
             return _reason("1004", "Lead not found")
-        return {"id": state.insert_lead(_clean(values), now), "status": "created"}
+        return {"id": known.insert(_clean(values), now), "status": "created"}
     if action == "createOnly":
         return _reason("1005", "Lead already exists")
     lead_id = matches[0]
-    current = state.get_lead(lead_id) or {}
-    data = {k: v for k, v in current.items() if k not in ("id", "createdAt", "updatedAt")}
+    data = dict(known.values(lead_id))
     for key, value in values.items():
         if value is None:
             data.pop(key, None)
         else:
             data[key] = value
-    state.update_lead(lead_id, data, now)
+    known.update(lead_id, data, now)
     return {"id": lead_id, "status": "updated"}
 
 

@@ -128,8 +128,10 @@ def _per_lead(ctx: Context, req: Request, list_id: str, op: MemberOp) -> dict[st
     with ctx.state.tx():
         row = _list_or_1013(ctx, list_id)
         results = []
-        for raw, lead_id in _lead_ids(req):
-            if lead_id is None or ctx.state.get_lead(lead_id) is None:
+        ids = _lead_ids(req)
+        existing = ctx.state.existing_lead_ids(i for _raw, i in ids if i is not None)
+        for raw, lead_id in ids:
+            if lead_id is None or lead_id not in existing:
                 results.append(_skip(raw, lead_id, "1004", "Lead not found"))
             else:
                 results.append(op(row["id"], raw, lead_id))

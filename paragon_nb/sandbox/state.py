@@ -14,7 +14,7 @@ import hashlib
 import json
 import sqlite3
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -24,7 +24,7 @@ from paragon_nb.sandbox import schema
 from paragon_nb.sandbox.fields import STANDARD_FIELDS, FieldDef
 from paragon_nb.sandbox.schema import DEFAULT_FOLDERS
 
-__all__ = ["DEFAULT_FOLDERS", "SandboxState"]
+__all__ = ["DEFAULT_FOLDERS", "SandboxState", "email_key"]
 
 
 class SandboxState:
@@ -102,26 +102,49 @@ class SandboxState:
                 args = (f'$."{field}"', value)
             return [r[0] for r in self.conn.execute(sql + " ORDER BY id", args)]
 
+    def _rows_in(self, sql: str, values: Sequence[Any]) -> list[sqlite3.Row]:
+        """Rows of ``sql`` whose ``IN ({marks})`` takes ``values``, 900 per query."""
+        rows: list[sqlite3.Row] = []
+        with self.lock:
+            for i in range(0, len(values), 900):
+                part = list(values[i : i + 900])
+                rows += self.conn.execute(sql.format(marks=",".join("?" * len(part))), part)
+        return rows
+
+    def lead_ids_by_email(self, emails: Iterable[str]) -> dict[str, list[int]]:
+        """Email key (lower case) -> ids of its leads, ascending; one query per 900 keys
+        (a sync call or an import job reads them once, not once per record)."""
+        out: dict[str, list[int]] = {}
+        sql = "SELECT email_key, id FROM leads WHERE email_key IN ({marks}) ORDER BY id"
+        for key, lead_id in self._rows_in(sql, sorted({e.lower() for e in emails})):
+            out.setdefault(key, []).append(lead_id)
+        return out
+
+    def stored_values(self, ids: Iterable[int]) -> dict[int, str]:
+        """Lead id -> its stored values as JSON text (no id, createdAt, updatedAt)."""
+        sql = "SELECT id, data FROM leads WHERE id IN ({marks})"
+        return {r[0]: r[1] for r in self._rows_in(sql, sorted(set(ids)))}
+
+    def existing_lead_ids(self, ids: Iterable[int]) -> set[int]:
+        """Which of ``ids`` name a lead."""
+        sql = "SELECT id FROM leads WHERE id IN ({marks})"
+        return {r[0] for r in self._rows_in(sql, sorted(set(ids)))}
+
     def get_lead(self, lead_id: Any) -> dict[str, Any] | None:
         with self.lock:
             row = self.conn.execute("SELECT * FROM leads WHERE id=?", (lead_id,)).fetchone()
         return None if row is None else _lead(row)
 
     def get_leads(self, ids: Sequence[int]) -> list[dict[str, Any]]:
-        if not ids:
-            return []
-        with self.lock:
-            marks = ",".join("?" * len(ids))
-            rows = self.conn.execute(
-                f"SELECT * FROM leads WHERE id IN ({marks}) ORDER BY id", list(ids)
-            ).fetchall()
-        return [_lead(r) for r in rows]
+        """Leads of ``ids`` by id, as dicts (``id``, values, ``createdAt``/``updatedAt``)."""
+        rows = self._rows_in("SELECT * FROM leads WHERE id IN ({marks})", sorted(set(ids)))
+        return sorted((_lead(r) for r in rows), key=lambda lead: lead["id"])
 
     def insert_lead(self, data: dict[str, Any], now: float) -> int:
         with self.tx() as c:
             cur = c.execute(
                 "INSERT INTO leads (email_key, data, created_at, updated_at) VALUES (?,?,?,?)",
-                (_email_key(data), json.dumps(data), now, now),
+                (email_key(data), json.dumps(data), now, now),
             )
             return int(cur.lastrowid or 0)
 
@@ -129,7 +152,7 @@ class SandboxState:
         with self.tx() as c:
             c.execute(
                 "UPDATE leads SET email_key=?, data=?, updated_at=? WHERE id=?",
-                (_email_key(data), json.dumps(data), now, lead_id),
+                (email_key(data), json.dumps(data), now, lead_id),
             )
 
     def delete_lead(self, lead_id: Any) -> bool:
@@ -378,8 +401,9 @@ def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def _email_key(data: dict[str, Any]) -> str | None:
-    email = data.get("email")
+def email_key(data: dict[str, Any] | None) -> str | None:
+    """The lower-case email a lead is found by (None: no email)."""
+    email = (data or {}).get("email")
     return email.lower() if isinstance(email, str) and email else None
 
 

@@ -344,3 +344,32 @@ def test_email_dot_atom_rule_gives_1003(api) -> None:
             "message": "Invalid value for field 'email' and value 'dot..dot@example.com'",
         }
     ]
+
+
+def test_records_of_one_call_see_what_earlier_records_of_it_did(api: Api) -> None:
+    """The call reads its leads once up front (one query, not one per record) and keeps
+    them current: a lead created, duplicated or changed by one record is what the next
+    record of the same call matches."""
+    before = api.sync([{"email": "old@x.com", "firstName": "Old", "title": "CEO"}])["result"][0]
+    res = api.sync(
+        [
+            {"email": "OLD@x.com", "firstName": "Renamed"},  # the lead from before the call
+            {"email": "old@x.com", "lastName": "Again"},  # sees the rename
+            {"email": "new@x.com", "firstName": "New"},  # created here...
+            {"email": "NEW@x.com", "title": "CTO"},  # ...and matched right after
+        ]
+    )["result"]
+    assert [r["status"] for r in res] == ["updated", "updated", "created", "updated"]
+    assert res[0]["id"] == res[1]["id"] == before["id"] and res[2]["id"] == res[3]["id"]
+    leads = {lead["email"].lower(): lead for lead in api.app.leads()}
+    old, new = leads["old@x.com"], leads["new@x.com"]
+    assert (old["firstName"], old["lastName"], old["title"]) == ("Renamed", "Again", "CEO")
+    assert (new["firstName"], new["title"]) == ("New", "CTO")
+    dup = api.sync(
+        [{"email": "new@x.com"}, {"email": "new@x.com", "title": "x"}], action="createDuplicate"
+    )["result"]
+    assert [r["status"] for r in dup] == ["created", "created"]
+    assert _reasons(api.sync([{"email": "new@x.com", "title": "y"}])) == [
+        ("1007", "Multiple lead match lookup criteria")
+    ]
+    assert api.app.lead_count() == 4
