@@ -15,7 +15,7 @@ DataFrame is streamed: each chunk's rows go to a Parquet report on disk as it fi
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -226,7 +226,17 @@ class _Run:
         # The real run repeats these calls; its describe is cached on this client by then.
         self.setup_calls = calls_made(client) - self.calls_before
         self.setup_calls -= calls_made(client, DESCRIBE) - describes_before
-        self._open_journal()
+        # A list to create: its folder (a read) is looked up while the input is planned; the
+        # list itself is created only once planning found nothing that stops the sync.
+        self._folder: Future[dict[str, Any]] | None = None
+        if options.list is not None and self.target is None and not options.dry_run:
+            self._folder_pool = ThreadPoolExecutor(1, thread_name_prefix="paragon-sync-folder")
+            self._folder = self._folder_pool.submit(client.default_list_folder)
+        try:
+            self._open_journal()
+        except BaseException:
+            self.close()
+            raise
 
     def _open_journal(self) -> None:
         """Opened (and checked) before anything is written; a list that does not exist yet
@@ -250,6 +260,8 @@ class _Run:
             self.notes.append(f"the corrupt journal was moved to {str(self.journal.replaced)!r}")
 
     def close(self) -> None:
+        if self._folder is not None:
+            self._folder_pool.shutdown(wait=True)
         if self.journal is not None and self._own_journal:
             self.journal.close()
 
@@ -289,7 +301,8 @@ class _Run:
         o = self.o
         if o.list is None or self.target is not None:
             return
-        self.target = self.client.create_list(str(o.list))
+        folder = self._folder.result() if self._folder is not None else None
+        self.target = self.client.create_list(str(o.list), folder=folder)
         self.notes.append(f"created static list {self.target.name!r} (id {self.target.id})")
         if self.journal is not None and self._own_journal:
             self.journal.rescope(list_key=str(self.target.id))

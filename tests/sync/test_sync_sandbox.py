@@ -95,9 +95,17 @@ def test_mapping_error_stops_before_any_write(app: SandboxApp, client) -> None:
     assert result.counts["created"] == 5  # r7's over-long title is no longer sent
 
 
-def test_duplicates_can_raise(client) -> None:
+def test_duplicates_can_raise(app: SandboxApp, client) -> None:
     with pytest.raises(DuplicateKeyError, match="'r0' and 'r9'"):
         sync_leads(messy_frame(), client, on_duplicate="raise", progress=False)
+    # A list to create: its folder is read while planning, the list made only after it.
+    with pytest.raises(DuplicateKeyError):
+        sync_leads(messy_frame(), client, list="New", create_list=True, on_duplicate="raise",
+                   progress=False)  # fmt: skip
+    assert app.stats.write_calls == 0 and client.get_list_by_name("New") is None
+    done = sync_leads(messy_frame(), client, list="New", create_list=True, progress=False)
+    assert done.notes[0].startswith("created static list 'New'")
+    assert done.calls == 5  # list lookup, folder read, list creation, upsert, list add
 
 
 def test_unknown_list_is_refused_before_writes(app: SandboxApp, client) -> None:
