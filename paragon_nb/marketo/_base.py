@@ -333,7 +333,7 @@ class ClientBase(ClosesOnExit):
 
 def reasons_of(item: Mapping[str, Any]) -> tuple[Reason, ...]:
     """The ``reasons`` of one result row as typed values (codes as strings)."""
-    return tuple(
-        Reason(code=str(r.get("code")), message=str(r.get("message", "")))
-        for r in item.get("reasons") or ()
-    )
+    raw = item.get("reasons")
+    if not raw:  # most rows (a sync's 300 answers are parsed per call)
+        return ()
+    return tuple(Reason(code=str(r.get("code")), message=str(r.get("message", ""))) for r in raw)

@@ -203,8 +203,6 @@ def _record_results(envelope: Mapping[str, Any], expected: int, *, what: str) ->
             f"(requestId {envelope.get('requestId')}); results cannot be matched to inputs"
         )
     return [
-        RecordResult(
-            status=RecordStatus(item["status"]), id=item.get("id"), reasons=reasons_of(item)
-        )
+        RecordResult(status=item["status"], id=item.get("id"), reasons=reasons_of(item))
         for item in result
     ]

@@ -149,9 +149,5 @@ def _member_results(
                 f"{what}: Marketo returned no result for lead id {lead_id} "
                 f"(requestId {envelope.get('requestId')})"
             )
-        out.append(
-            ListMemberResult(
-                id=lead_id, status=ListMemberStatus(item["status"]), reasons=reasons_of(item)
-            )
-        )
+        out.append(ListMemberResult(id=lead_id, status=item["status"], reasons=reasons_of(item)))
     return out
