@@ -183,6 +183,7 @@ def _run(ctx: Context, job_id: int) -> None:
                 unknown.append(column)
         parsed.append((row, record, unknown))
     known = Known.read(ctx, lookup, [record for _row, record, _unknown in parsed])
+    listed: list[int] = []
     for row, record, unknown in parsed:
         result = apply_record(ctx, record, action, lookup, fields, now, known)
         if result["status"] == "skipped":
@@ -196,8 +197,10 @@ def _run(ctx: Context, job_id: int) -> None:
             # (U) columns that are no lead field are ignored with a warning
             warnings.append([*row, f"Field(s) not found: {', '.join(unknown)}"])
         if add_to_list:
-            ctx.state.add_member(list_id, result["id"], now)
-            members += 1
+            listed.append(result["id"])
+    if add_to_list:
+        ctx.state.add_members(list_id, listed, now)
+        members = len(listed)
     if list_id is None:
         members = imported
     if failures:

@@ -122,9 +122,16 @@ def _skip(raw: Any, lead_id: int | None, code: str, message: str) -> dict[str, A
 MemberOp = Callable[[int, Any, int], dict[str, Any]]
 
 
-def _per_lead(ctx: Context, req: Request, list_id: str, op: MemberOp) -> dict[str, Any]:
+def _per_lead(
+    ctx: Context,
+    req: Request,
+    list_id: str,
+    op: MemberOp,
+    finish: Callable[[int], None] | None = None,
+) -> dict[str, Any]:
     """One result per input id, in one transaction: skipped 1004 for an id that names no lead,
-    else ``op(list row id, raw id, lead id)``. 1013 when the list does not exist."""
+    else ``op(list row id, raw id, lead id)``; then ``finish(list row id)`` (writes the ops
+    collected). 1013 when the list does not exist."""
     with ctx.state.tx():
         row = _list_or_1013(ctx, list_id)
         results = []
@@ -135,18 +142,24 @@ def _per_lead(ctx: Context, req: Request, list_id: str, op: MemberOp) -> dict[st
                 results.append(_skip(raw, lead_id, "1004", "Lead not found"))
             else:
                 results.append(op(row["id"], raw, lead_id))
+        if finish is not None:
+            finish(row["id"])
     return lead_envelope(results)
 
 
 def add_members(ctx: Context, req: Request, list_id: str) -> dict[str, Any]:
     """Add leads: ``added`` (also for current members) or skipped 1004."""
     now = ctx.clock.time()
+    added: list[int] = []
 
     def add(list_row: int, raw: Any, lead_id: int) -> dict[str, Any]:
-        ctx.state.add_member(list_row, lead_id, now)
+        added.append(lead_id)
         return {"id": lead_id, "status": "added"}
 
-    return _per_lead(ctx, req, list_id, add)
+    def write(list_row: int) -> None:
+        ctx.state.add_members(list_row, added, now)
+
+    return _per_lead(ctx, req, list_id, add, write)
 
 
 def remove_members(ctx: Context, req: Request, list_id: str) -> dict[str, Any]:

@@ -271,12 +271,13 @@ class SandboxState:
             c.execute("DELETE FROM list_members WHERE list_id=?", (list_id,))
             c.execute("DELETE FROM lists WHERE id=?", (list_id,))
 
-    def add_member(self, list_id: int, lead_id: int, now: float) -> None:
+    def add_members(self, list_id: int, lead_ids: Iterable[int], now: float) -> None:
+        """Make the leads members of the list (current members: ``updated_at`` moves)."""
         with self.tx() as c:
-            c.execute(
+            c.executemany(
                 "INSERT INTO list_members VALUES (?,?,?,?) "
                 "ON CONFLICT(list_id, lead_id) DO UPDATE SET updated_at=excluded.updated_at",
-                (list_id, lead_id, now, now),
+                ((list_id, lead_id, now, now) for lead_id in lead_ids),
             )
 
     def remove_member(self, list_id: int, lead_id: int) -> bool:
